@@ -1,0 +1,116 @@
+/* arena.c — one bump allocator per open file.
+ *
+ * Everything the reader builds from a file (zip entries, pickle values,
+ * tensor records, names) lives exactly as long as the file is open, so it
+ * is carved from chunks that are all freed by arena_free.  Sizes come from
+ * untrusted files: every size computation here is overflow-checked. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+struct ArenaChunk {
+    ArenaChunk *next;
+    size_t      used, cap;
+    _Alignas(16) unsigned char data[];
+};
+
+enum { CHUNK_MIN = 64 * 1024 };
+
+void *arena_alloc(Arena *a, size_t n)
+{
+    size_t need = (n + 15) & ~(size_t)15;
+    if (need < n)
+        return NULL;
+    ArenaChunk *c = a->head;
+    if (!c || c->cap - c->used < need) {
+        size_t cap = need > CHUNK_MIN ? need : CHUNK_MIN;
+        if (cap > SIZE_MAX - sizeof(ArenaChunk))
+            return NULL;
+        c = malloc(sizeof(ArenaChunk) + cap);
+        if (!c)
+            return NULL;
+        c->used = 0;
+        c->cap = cap;
+        /* A big block gets a chunk of its own behind the current one, so the
+         * current chunk's free space is not wasted. */
+        if (a->head && cap == need && need > CHUNK_MIN) {
+            c->next = a->head->next;
+            a->head->next = c;
+        } else {
+            c->next = a->head;
+            a->head = c;
+        }
+    }
+    void *p = c->data + c->used;
+    c->used += need;
+    memset(p, 0, n);
+    return p;
+}
+
+void *arena_array(Arena *a, size_t count, size_t size)
+{
+    size_t n;
+    if (__builtin_mul_overflow(count, size, &n))
+        return NULL;
+    return arena_alloc(a, n);
+}
+
+int arena_grow(Arena *a, void **arr, size_t *cap, size_t need, size_t size)
+{
+    if (need <= *cap)
+        return 0;
+    size_t ncap = *cap ? *cap : 8;
+    while (ncap < need) {
+        if (ncap > SIZE_MAX / 2)
+            return -1;
+        ncap *= 2;
+    }
+    void *p = arena_array(a, ncap, size);
+    if (!p)
+        return -1;
+    if (*arr && *cap)
+        memcpy(p, *arr, *cap * size);
+    *arr = p;
+    *cap = ncap;
+    return 0;
+}
+
+char *arena_strndup(Arena *a, const char *s, size_t n)
+{
+    if (n == SIZE_MAX)
+        return NULL;
+    char *p = arena_alloc(a, n + 1);
+    if (p && n)
+        memcpy(p, s, n);
+    return p;
+}
+
+char *arena_printf(Arena *a, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return NULL;
+    char *p = arena_alloc(a, (size_t)n + 1);
+    if (!p)
+        return NULL;
+    va_start(ap, fmt);
+    vsnprintf(p, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    return p;
+}
+
+void arena_free(Arena *a)
+{
+    ArenaChunk *c = a->head;
+    while (c) {
+        ArenaChunk *next = c->next;
+        free(c);
+        c = next;
+    }
+    a->head = NULL;
+}

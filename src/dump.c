@@ -1,0 +1,201 @@
+/* dump.c — `rcc dump W`: every tensor of a weight file, never truncated.
+ *
+ * Metadata only: names, dtypes, shapes, storages, views and totals come
+ * from the archive's directory and pickle; no tensor byte is read.  The
+ * table is for people (columns sized to the longest entry, a footnote for
+ * shared storages); --json is for tools and follows DESIGN.md's schema.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+typedef struct DumpOpts {
+    const char *path;
+    const char *key;
+    int         json;
+} DumpOpts;
+
+/* "[64, 3, 7, 7]" into buf (bounded: 64 dims of 20 digits fit). */
+static const char *dims(char *buf, size_t cap, const int64_t *v, int n)
+{
+    size_t k = 0;
+    k += (size_t)snprintf(buf + k, cap - k, "[");
+    for (int i = 0; i < n && k < cap; i++)
+        k += (size_t)snprintf(buf + k, cap - k, i ? ", %" PRId64 : "%" PRId64, v[i]);
+    if (k < cap)
+        snprintf(buf + k, cap - k, "]");
+    return buf;
+}
+
+/* 1234567 -> "1,234,567" */
+static const char *grouped(char *buf, uint64_t v)
+{
+    char tmp[32];
+    int n = snprintf(tmp, sizeof tmp, "%" PRIu64, v), k = 0;
+    for (int i = 0; i < n; i++) {
+        if (i && (n - i) % 3 == 0)
+            buf[k++] = ',';
+        buf[k++] = tmp[i];
+    }
+    buf[k] = 0;
+    return buf;
+}
+
+static int is_view(const rcc_file *f, const rcc_tensor *t)
+{
+    const rcc_storage *s = rcc_storage_at(f, t->storage);
+    int64_t expect = 1;
+    for (int d = t->ndim - 1; d >= 0; d--) {
+        if (t->shape[d] != 1 && t->strides[d] != expect)
+            return 1;
+        expect *= t->shape[d];
+    }
+    return t->storage_offset != 0 || t->nbytes != s->nbytes;
+}
+
+enum { DIMS_CAP = RCC_MAX_NDIM * 22 + 4 };
+
+static void print_table(const rcc_file *f, const DumpOpts *o)
+{
+    size_t n = rcc_tensor_count(f), wname = 4, wshape = 5, wstor = 7, wstride = 7;
+    char a[DIMS_CAP], a2[DIMS_CAP], b[32], c[32];
+    uint64_t elems = 0, bytes = 0, shared = 0;
+    for (size_t i = 0; i < n; i++) {
+        const rcc_tensor *t = rcc_tensor_at(f, i);
+        size_t l = strlen(t->name);
+        wname = l > wname ? l : wname;
+        l = strlen(dims(a, sizeof a, t->shape, t->ndim));
+        wshape = l > wshape ? l : wshape;
+        l = strlen(dims(a, sizeof a, t->strides, t->ndim));
+        wstride = l > wstride ? l : wstride;
+        l = strlen(rcc_storage_at(f, t->storage)->key) + 1;
+        wstor = l > wstor ? l : wstor;
+        elems += t->numel;
+    }
+    for (size_t i = 0; i < rcc_storage_count(f); i++) {
+        const rcc_storage *s = rcc_storage_at(f, i);
+        if (s->users) {
+            bytes += s->nbytes;
+            shared += s->users > 1;
+        }
+    }
+    const char *sd = rcc_state_dict_path(f);
+    printf("# %s: torch.save %s archive; state dict %s%s%s\n", o->path, rcc_format(f),
+           *sd ? "at '" : "at top level", sd, *sd ? "'" : "");
+    printf("%-*s  %-5s  %-*s  %-*s  %-7s  %-*s  %s\n", (int)wname, "name", "dtype", (int)wshape, "shape",
+           (int)wstor, "storage", "offset", (int)wstride, "strides", "bytes");
+    for (size_t i = 0; i < n; i++) {
+        const rcc_tensor *t = rcc_tensor_at(f, i);
+        const rcc_storage *s = rcc_storage_at(f, t->storage);
+        char stor[64];
+        snprintf(stor, sizeof stor, "%s%s", s->key, s->users > 1 ? "*" : "");
+        printf("%-*s  %-5s  %-*s  %-*s  %-7" PRId64 "  %-*s  %" PRIu64 "%s\n", (int)wname, t->name,
+               rcc_dtype_name(t->dtype), (int)wshape, dims(a, sizeof a, t->shape, t->ndim), (int)wstor, stor,
+               t->storage_offset, (int)wstride, dims(a2, sizeof a2, t->strides, t->ndim), t->nbytes,
+               is_view(f, t) ? "  (view)" : "");
+    }
+    printf("%zu tensors, %s elements, %s bytes in %zu storages (%.1f MiB)\n", n, grouped(b, elems),
+           grouped(c, bytes), rcc_storage_count(f), (double)bytes / (1024.0 * 1024.0));
+    if (shared)
+        printf("* storage shared by several tensors (%" PRIu64 " storages): tied weights or views\n", shared);
+    if (rcc_summary_count(f)) {
+        printf("other content:\n");
+        for (size_t i = 0; i < rcc_summary_count(f); i++)
+            printf("  %s\n", rcc_summary_at(f, i));
+    }
+}
+
+static void json_dims(const int64_t *v, int n)
+{
+    putchar('[');
+    for (int i = 0; i < n; i++)
+        printf(i ? ", %" PRId64 : "%" PRId64, v[i]);
+    putchar(']');
+}
+
+static void print_json(const rcc_file *f, const DumpOpts *o)
+{
+    size_t n = rcc_tensor_count(f);
+    uint64_t elems = 0, bytes = 0;
+    fputs("{\"file\": ", stdout);
+    cli_json_string(stdout, o->path);
+    printf(", \"format\": \"%s\", \"state_dict_path\": ", rcc_format(f));
+    cli_json_string(stdout, rcc_state_dict_path(f));
+    fputs(",\n \"tensors\": [", stdout);
+    for (size_t i = 0; i < n; i++) {
+        const rcc_tensor *t = rcc_tensor_at(f, i);
+        elems += t->numel;
+        fputs(i ? ",\n  {\"name\": " : "\n  {\"name\": ", stdout);
+        cli_json_string(stdout, t->name);
+        printf(", \"dtype\": \"%s\", \"shape\": ", rcc_dtype_name(t->dtype));
+        json_dims(t->shape, t->ndim);
+        fputs(", \"storage\": ", stdout);
+        cli_json_string(stdout, rcc_storage_at(f, t->storage)->key);
+        printf(", \"offset\": %" PRId64 ", \"strides\": ", t->storage_offset);
+        json_dims(t->strides, t->ndim);
+        printf(", \"bytes\": %" PRIu64 ", \"parameter\": %s}", t->nbytes, t->is_parameter ? "true" : "false");
+    }
+    fputs("\n ],\n \"storages\": [", stdout);
+    for (size_t i = 0; i < rcc_storage_count(f); i++) {
+        const rcc_storage *s = rcc_storage_at(f, i);
+        bytes += s->users ? s->nbytes : 0;
+        fputs(i ? ",\n  {\"key\": " : "\n  {\"key\": ", stdout);
+        cli_json_string(stdout, s->key);
+        printf(", \"dtype\": \"%s\", \"numel\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"file_offset\": %" PRIu64
+               ", \"compressed\": %s, \"users\": %zu}",
+               rcc_dtype_name(s->dtype), s->numel, s->nbytes, s->file_offset, s->compressed ? "true" : "false",
+               s->users);
+    }
+    printf("\n ],\n \"totals\": {\"tensors\": %zu, \"elements\": %" PRIu64 ", \"bytes\": %" PRIu64 "},\n", n, elems,
+           bytes);
+    fputs(" \"other\": [", stdout);
+    for (size_t i = 0; i < rcc_summary_count(f); i++) {
+        fputs(i ? ", " : "", stdout);
+        cli_json_string(stdout, rcc_summary_at(f, i));
+    }
+    fputs("],\n \"warnings\": [", stdout);
+    for (size_t i = 0; i < rcc_warning_count(f); i++) {
+        fputs(i ? ", " : "", stdout);
+        cli_json_string(stdout, rcc_warning_at(f, i));
+    }
+    fputs("]}\n", stdout);
+}
+
+int cmd_dump(int argc, char **argv)
+{
+    DumpOpts o = {0};
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0)
+            o.json = 1;
+        else if (strcmp(argv[i], "--key") == 0 && i + 1 < argc)
+            o.key = argv[++i];
+        else if (strncmp(argv[i], "--key=", 6) == 0)
+            o.key = argv[i] + 6;
+        else if (argv[i][0] == '-' && argv[i][1])
+            return cli_error(NULL, "dump: unknown option '%s'", argv[i]);
+        else if (o.path)
+            return cli_error(NULL, "dump: more than one weight file given");
+        else
+            o.path = argv[i];
+    }
+    if (!o.path)
+        return cli_error(NULL, "dump: no weight file given (usage: rcc dump W [--json] [--key PATH])");
+    char err[512];
+    rcc_open_options opt = {.key = o.key};
+    rcc_file *f = rcc_open(o.path, &opt, err, sizeof err);
+    if (!f)
+        return cli_error(o.path, "%s", err);
+    for (size_t i = 0; i < rcc_warning_count(f); i++)
+        cli_warning(o.path, "%s", rcc_warning_at(f, i));
+    if (o.json)
+        print_json(f, &o);
+    else
+        print_table(f, &o);
+    rcc_close(f);
+    if (fflush(stdout) != 0 || ferror(stdout))
+        return cli_error(NULL, "dump: cannot write the output");
+    return 0;
+}

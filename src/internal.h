@@ -1,0 +1,277 @@
+/* internal.h — the shared header of librcc's reader, one section per file.
+ *
+ * Nothing here is public: the library exports only what rcc.h declares
+ * (everything else is built with hidden visibility).  Ownership is stated
+ * where a pointer is declared: "arena" (lives as long as the Arena it came
+ * from), "mapping" (borrowed from the mmap'ed file), "caller frees".
+ *
+ * The reading pipeline, bottom up:
+ *   zip.c       the zip container: central directory, local headers, zip64,
+ *               stored and deflated records, every offset checked
+ *   pickle.c    a pickle VM that builds inert values and executes nothing
+ *   globals.c   the table of globals the VM knows and what calling each means
+ *               (tensor rebuild functions, OrderedDict, bytes, numpy scalars)
+ *   torchfile.c format detection, storages, the state dict inside a checkpoint
+ *   tensor.c    reading a tensor's data (views, dtype conversion)
+ *   summary.c   one-line descriptions of the non-tensor content
+ */
+#ifndef RCC_INTERNAL_H
+#define RCC_INTERNAL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rcc.h"
+
+/* ---------------------------------------------------------------- util.c */
+
+/* An error as a value: the first message set wins, later ones are ignored,
+ * so the innermost (most precise) failure is the one reported. */
+typedef struct Err {
+    int  set;
+    char msg[512];
+} Err;
+
+#if defined(__GNUC__)
+#define RCC_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define RCC_PRINTF(a, b)
+#endif
+
+/* Records the message (if none is recorded yet) and returns -1. */
+int err_set(Err *e, const char *fmt, ...) RCC_PRINTF(2, 3);
+/* Copies e's message to a caller buffer (truncating safely). */
+void err_copy(const Err *e, char *buf, size_t len);
+
+/* 1 if s[0..n) is well-formed UTF-8.  Like CPython's 'surrogatepass',
+ * encoded surrogates (ED A0..BF xx) are accepted; overlong forms and code
+ * points past U+10FFFF are not. */
+int utf8_valid(const uint8_t *s, size_t n);
+
+/* Checked arithmetic: each returns 1 on overflow (and leaves *r unspecified). */
+static inline int mul_u64(uint64_t a, uint64_t b, uint64_t *r) { return __builtin_mul_overflow(a, b, r); }
+static inline int add_u64(uint64_t a, uint64_t b, uint64_t *r) { return __builtin_add_overflow(a, b, r); }
+
+static inline uint16_t rd_u16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
+static inline uint32_t rd_u32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static inline uint64_t rd_u64(const uint8_t *p) { return rd_u32(p) | (uint64_t)rd_u32(p + 4) << 32; }
+
+/* --------------------------------------------------------------- arena.c */
+
+/* A bump allocator: one per open file.  Allocations are zeroed and 16-byte
+ * aligned; they are freed all at once by arena_free.  Returns NULL when out
+ * of memory or when n overflows. */
+typedef struct ArenaChunk ArenaChunk;
+typedef struct Arena {
+    ArenaChunk *head;
+} Arena;
+
+void *arena_alloc(Arena *a, size_t n);
+void *arena_array(Arena *a, size_t count, size_t size);
+/* Grows an arena array from *cap to at least need elements (doubling); the
+ * old block is abandoned to the arena.  0 on success, -1 on overflow/OOM. */
+int   arena_grow(Arena *a, void **arr, size_t *cap, size_t need, size_t size);
+char *arena_strndup(Arena *a, const char *s, size_t n);
+char *arena_printf(Arena *a, const char *fmt, ...) RCC_PRINTF(2, 3);
+void  arena_free(Arena *a);
+
+#define ARENA_NEW(a, T) ((T *)arena_alloc((a), sizeof(T)))
+
+/* ----------------------------------------------------------------- zip.c */
+
+typedef struct ZipEntry {
+    const char *name;      /* arena, NUL-terminated, validated UTF-8 */
+    uint64_t    lho;       /* offset of the local header */
+    uint64_t    data_off;  /* offset of the payload (after the local header) */
+    uint64_t    csize;     /* payload size in the file */
+    uint64_t    usize;     /* size once extracted */
+    uint32_t    crc;       /* CRC-32 from the central directory; 0 = unknown */
+    uint16_t    method;    /* 0 stored, 8 deflated */
+} ZipEntry;
+
+typedef struct Zip {
+    const uint8_t *base;    /* mapping */
+    uint64_t       size;
+    ZipEntry      *entries; /* arena, in central-directory order */
+    size_t         n;
+    const char    *prefix;  /* arena: the archive folder with its '/', e.g. "archive/" */
+    size_t         prefix_len;
+    const void    *index;   /* arena: lookup table built by zip_open */
+} Zip;
+
+/* Parses and cross-checks the central directory and every local header.
+ * Rejects (with a message) anything a careful reader would: see zip.c. */
+int zip_open(Zip *z, const uint8_t *base, uint64_t size, Arena *a, Err *err);
+/* The entry named prefix + rel (exact, case-sensitive), or NULL. */
+const ZipEntry *zip_find(const Zip *z, const char *rel);
+/* Writes the entry's usize bytes to dst (copy or inflate), checking the
+ * inflated size exactly and the CRC-32 when it is non-zero. */
+int zip_extract(const Zip *z, const ZipEntry *e, uint8_t *dst, Err *err);
+/* The entry's bytes: borrowed from the mapping for a stored record, or
+ * inflated into *owned (caller frees); CRC-32 checked as zip_extract does. */
+const uint8_t *zip_data(const Zip *z, const ZipEntry *e, uint8_t **owned, Err *err);
+
+/* -------------------------------------------------------------- pickle.c */
+
+typedef enum PvKind {
+    PV_NONE, PV_BOOL, PV_INT, PV_BIGINT, PV_FLOAT, PV_STR, PV_BYTES,
+    PV_TUPLE, PV_LIST, PV_DICT, PV_SET,
+    PV_GLOBAL,   /* a class or function named by GLOBAL, not yet called */
+    PV_OBJECT,   /* an inert instance: the result of calling an unknown global */
+    PV_STORAGE,  /* a persistent id resolved to a storage record */
+    PV_TENSOR,   /* a rebuilt tensor */
+    PV_DTYPE,    /* torch.float32 or a numpy dtype: an element type */
+} PvKind;
+
+typedef struct Pv Pv;
+typedef struct PtStorage PtStorage;
+typedef struct PtTensor PtTensor;
+typedef struct Global Global;
+
+typedef struct PvVec {
+    Pv   **v;   /* arena */
+    size_t n, cap;
+} PvVec;
+
+struct Pv {
+    PvKind   kind;
+    unsigned depth;                     /* container nesting, bounded by the VM */
+    union {
+        int      b;                     /* PV_BOOL */
+        int64_t  i;                     /* PV_INT */
+        double   f;                     /* PV_FLOAT */
+        struct {                        /* PV_STR (UTF-8), PV_BYTES, PV_BIGINT */
+            const char *s;              /* arena, NUL-terminated; BIGINT: two's */
+            size_t      len;            /*   complement little-endian bytes */
+        } str;
+        PvVec seq;                      /* PV_TUPLE, PV_LIST, PV_SET */
+        struct {                        /* PV_DICT: insertion order */
+            PvVec keys, vals;
+            int   ordered;              /* an OrderedDict */
+        } dict;
+        struct {                        /* PV_GLOBAL */
+            const Global *known;        /* static table entry; NULL if unknown */
+            const char   *qualname;     /* arena: "module.name" */
+        } glob;
+        struct {                        /* PV_OBJECT */
+            const char *qualname;       /* arena: the class or function */
+            Pv         *args;           /* the REDUCE/NEWOBJ argument tuple */
+            Pv         *state;          /* BUILD state, or NULL */
+        } obj;
+        PtStorage *storage;             /* PV_STORAGE */
+        PtTensor  *tensor;              /* PV_TENSOR */
+        struct {                        /* PV_DTYPE */
+            int         known;          /* 0: a dtype rcc does not read */
+            rcc_dtype   t;
+            int         big_endian;     /* numpy dtypes only */
+            const char *name;           /* static or arena */
+        } dtype;
+    } u;
+};
+
+/* What the VM asks of the format layer. */
+typedef struct PkHooks {
+    void *ctx;
+    /* BINPERSID: turn a persistent id into a PV_STORAGE value (or fail). */
+    Pv *(*persistent_load)(void *ctx, Pv *pid, Err *err);
+    /* Warnings (arena strings) are appended here. */
+    void (*warn)(void *ctx, const char *msg);
+} PkHooks;
+
+/* Limits on what one pickle may build (see pickle.c). */
+enum { PK_MAX_STACK = 1000000, PK_MAX_MARKS = 1000, PK_MAX_DEPTH = 1000 };
+
+/* Runs the pickle at data[0..len) up to its STOP and returns its value
+ * (arena), or NULL.  With consumed == NULL the STOP must be the last byte;
+ * otherwise *consumed is the pickle's length (pickles that follow one
+ * another, as in the legacy format). */
+Pv *pk_load(const uint8_t *data, size_t len, Arena *a, const PkHooks *h, size_t *consumed,
+            Err *err);
+
+/* Value helpers shared by globals.c, torchfile.c and summary.c. */
+Pv *pv_new(Arena *a, PvKind k);
+Pv *pv_str(Arena *a, const char *s, size_t len);
+int pv_push(Arena *a, PvVec *v, Pv *x);
+/* Looks a str key up in a dict: the value, or NULL. */
+Pv *pv_dict_get(const Pv *d, const char *key);
+int pv_is_str(const Pv *v, const char *s);
+const char *pv_kind_name(PvKind k);
+
+/* ------------------------------------------------------------- globals.c */
+
+typedef enum GlobalKind {
+    GL_INERT,                 /* unknown: calling it makes a PV_OBJECT */
+    GL_UNSAFE,                /* os.system & co: the file is refused */
+    GL_ORDERED_DICT, GL_DICT, GL_SET, GL_FROZENSET, GL_BYTEARRAY, GL_CODECS_ENCODE,
+    GL_REBUILD_TENSOR_V2, GL_REBUILD_TENSOR_V3,
+    GL_REBUILD_PARAMETER, GL_REBUILD_PARAMETER_WITH_STATE, GL_REBUILD_FROM_TYPE_V2,
+    GL_REBUILD_QTENSOR,
+    GL_STORAGE_TYPE,          /* torch.FloatStorage ...: carries a dtype */
+    GL_TORCH_DTYPE,           /* torch.float32 ...: carries a dtype */
+    GL_TORCH_DEVICE, GL_TORCH_SIZE, GL_TENSOR_CLASS, GL_PARAMETER_CLASS,
+    GL_NP_SCALAR, GL_NP_DTYPE, GL_RECONSTRUCTOR,
+} GlobalKind;
+
+struct Global {
+    const char *module, *name;
+    GlobalKind  kind;
+    int         dtype;        /* rcc_dtype, or -1 where rcc does not read it */
+    const char *dtype_name;   /* torch's name, for messages */
+};
+
+/* The table entry for module.name, or NULL when the global is unknown
+ * (an inert object).  Unsafe globals are entries of kind GL_UNSAFE. */
+const Global *gl_lookup(const char *module, const char *name);
+/* REDUCE and NEWOBJ: call a PV_GLOBAL with an argument tuple. */
+Pv *gl_call(Arena *a, const PkHooks *h, Pv *fn, Pv *args, Err *err);
+/* BUILD: apply state to obj in place (only where that is meaningful). */
+int gl_build(Arena *a, Pv *obj, Pv *state, Err *err);
+
+/* ----------------------------------------------------------- torchfile.c */
+
+struct PtStorage {
+    const char     *key;       /* arena: decimal digits */
+    rcc_dtype       dtype;
+    int             untyped;   /* torch.UntypedStorage: numel counts bytes */
+    uint64_t        numel;
+    uint64_t        nbytes;
+    const ZipEntry *rec;       /* the data/<key> record */
+    size_t          index;     /* position in the file's storage table */
+};
+
+struct PtTensor {
+    PtStorage *st;
+    rcc_dtype  dtype;
+    int        ndim;
+    int64_t   *shape, *strides;  /* arena */
+    int64_t    offset;
+    uint64_t   numel;
+    int        requires_grad, is_parameter;
+};
+
+/* Validates a tensor against its storage (sizes, strides, extent, overflow)
+ * and builds it.  Used by every rebuild function. */
+PtTensor *pt_tensor_new(Arena *a, PtStorage *st, rcc_dtype dt, Pv *offset, Pv *size,
+                        Pv *stride, Err *err);
+
+/* The record holding a state-dict tensor's storage (for tensor.c). */
+const ZipEntry *pt_storage_record(const rcc_file *f, const rcc_tensor *t, const Zip **z);
+
+/* ------------------------------------------------------------- tensor.c */
+
+/* Reads t's elements from storage bytes sbytes[0..snbytes) into dst,
+ * contiguous, in t's dtype (bool normalised to 0/1). */
+void tn_gather(const rcc_tensor *t, const uint8_t *sbytes, void *dst);
+/* Converts n elements of type src_t to float32. */
+void tn_to_f32(rcc_dtype src_t, const void *src, float *dst, uint64_t n);
+
+/* ------------------------------------------------------------ summary.c */
+
+/* One line describing v (bounded in length and depth), arena-allocated. */
+char *sm_describe(Arena *a, const Pv *v);
+
+#endif /* RCC_INTERNAL_H */

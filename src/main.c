@@ -1,0 +1,87 @@
+/* main.c — the rcc command: dispatch to a subcommand, shared diagnostics. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char usage[] =
+    "usage: rcc COMMAND [ARGS]\n"
+    "\n"
+    "Recover, check and compile PyTorch models from their weight files.\n"
+    "\n"
+    "commands:\n"
+    "  dump W [--json] [--key PATH]   list every tensor of a weight file\n"
+    "\n"
+    "options:\n"
+    "  --help       this text\n"
+    "  --version    the version\n"
+    "\n"
+    "Exit status: 0 success, 1 a finding, 2 a usage or input error.\n";
+
+static void vreport(const char *kind, const char *file, const char *fmt, va_list ap)
+{
+    fprintf(stderr, "rcc: %s: ", kind);
+    if (file)
+        fprintf(stderr, "%s: ", file);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
+int cli_error(const char *file, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vreport("error", file, fmt, ap);
+    va_end(ap);
+    return EXIT_INPUT;
+}
+
+void cli_warning(const char *file, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vreport("warning", file, fmt, ap);
+    va_end(ap);
+}
+
+void cli_json_string(FILE *out, const char *s)
+{
+    fputc('"', out);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        switch (*p) {
+        case '"': fputs("\\\"", out); break;
+        case '\\': fputs("\\\\", out); break;
+        case '\n': fputs("\\n", out); break;
+        case '\t': fputs("\\t", out); break;
+        case '\r': fputs("\\r", out); break;
+        default:
+            if (*p < 0x20 || *p == 0x7f)
+                fprintf(out, "\\u%04x", *p);
+            else
+                fputc(*p, out);
+        }
+    }
+    fputc('"', out);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(usage, stderr);
+        return EXIT_INPUT;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        fputs(usage, stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "--version") == 0) {
+        printf("rcc %s\n", rcc_version());
+        return 0;
+    }
+    if (strcmp(cmd, "dump") == 0)
+        return cmd_dump(argc - 1, argv + 1);
+    cli_error(NULL, "unknown command '%s' (see rcc --help)", cmd);
+    return EXIT_INPUT;
+}

@@ -1,0 +1,703 @@
+/* pickle.c — a pickle VM that builds values and executes nothing.
+ *
+ * Python's unpickler is an interpreter whose GLOBAL opcode imports any
+ * callable and whose REDUCE calls it: that is how a weight file runs code.
+ * This VM has the same stack machine but no callables.  GLOBAL yields an
+ * inert PV_GLOBAL naming module.name; REDUCE, NEWOBJ and BUILD hand it to
+ * globals.c, which knows what a small table of torch/collections/numpy
+ * globals mean and turns every other call into an inert PV_OBJECT that only
+ * records its arguments.  A few globals (os.system, builtins.eval, ...) are
+ * refused outright: a weight file has no business naming them.
+ *
+ * Every length is checked against the bytes that remain before anything
+ * is allocated; the value stack, the mark stack and container nesting are
+ * bounded; the memo is a hash map, so LONG_BINPUT 0xFFFFFFFF costs one slot.
+ * Values live in the caller's arena and may be cyclic (a list that contains
+ * itself through the memo), so consumers bound their own walks.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* ---------------------------------------------------------------- values */
+
+Pv *pv_new(Arena *a, PvKind k)
+{
+    Pv *v = ARENA_NEW(a, Pv);
+    if (v)
+        v->kind = k;
+    return v;
+}
+
+Pv *pv_str(Arena *a, const char *s, size_t len)
+{
+    Pv *v = pv_new(a, PV_STR);
+    if (!v || !(v->u.str.s = arena_strndup(a, s, len)))
+        return NULL;
+    v->u.str.len = len;
+    return v;
+}
+
+int pv_push(Arena *a, PvVec *v, Pv *x)
+{
+    if (arena_grow(a, (void **)&v->v, &v->cap, v->n + 1, sizeof(Pv *)) < 0)
+        return -1;
+    v->v[v->n++] = x;
+    return 0;
+}
+
+int pv_is_str(const Pv *v, const char *s)
+{
+    return v && v->kind == PV_STR && strlen(s) == v->u.str.len && memcmp(v->u.str.s, s, v->u.str.len) == 0;
+}
+
+Pv *pv_dict_get(const Pv *d, const char *key)
+{
+    if (!d || d->kind != PV_DICT)
+        return NULL;
+    for (size_t i = d->u.dict.keys.n; i-- > 0;)
+        if (pv_is_str(d->u.dict.keys.v[i], key))
+            return d->u.dict.vals.v[i];
+    return NULL;
+}
+
+const char *pv_kind_name(PvKind k)
+{
+    static const char *const names[] = {
+        [PV_NONE] = "None", [PV_BOOL] = "bool", [PV_INT] = "int", [PV_BIGINT] = "int",
+        [PV_FLOAT] = "float", [PV_STR] = "str", [PV_BYTES] = "bytes", [PV_TUPLE] = "tuple",
+        [PV_LIST] = "list", [PV_DICT] = "dict", [PV_SET] = "set", [PV_GLOBAL] = "global",
+        [PV_OBJECT] = "object", [PV_STORAGE] = "storage", [PV_TENSOR] = "tensor",
+        [PV_DTYPE] = "dtype",
+    };
+    return (unsigned)k < sizeof names / sizeof *names ? names[k] : "?";
+}
+
+/* ------------------------------------------------------------------ memo */
+
+/* Open addressing on the 32-bit memo index; a slot with v == NULL is free. */
+typedef struct MemoSlot {
+    uint32_t key;
+    Pv      *v;
+} MemoSlot;
+
+typedef struct Memo {
+    MemoSlot *slots;   /* malloc'ed: grows often, so not in the arena */
+    size_t    cap, n;
+} Memo;
+
+static size_t memo_hash(uint32_t k, size_t cap)
+{
+    return (size_t)(k * 2654435761u) & (cap - 1);
+}
+
+static int memo_put(Memo *m, uint32_t key, Pv *v)
+{
+    if ((m->n + 1) * 2 > m->cap) {
+        size_t ncap = m->cap ? m->cap * 2 : 64;
+        MemoSlot *ns = calloc(ncap, sizeof *ns);
+        if (!ns)
+            return -1;
+        for (size_t i = 0; i < m->cap; i++) {
+            if (!m->slots[i].v)
+                continue;
+            size_t j = memo_hash(m->slots[i].key, ncap);
+            while (ns[j].v)
+                j = (j + 1) & (ncap - 1);
+            ns[j] = m->slots[i];
+        }
+        free(m->slots);
+        m->slots = ns;
+        m->cap = ncap;
+    }
+    size_t j = memo_hash(key, m->cap);
+    while (m->slots[j].v && m->slots[j].key != key)
+        j = (j + 1) & (m->cap - 1);
+    if (!m->slots[j].v)
+        m->n++;
+    m->slots[j].key = key;
+    m->slots[j].v = v;
+    return 0;
+}
+
+static Pv *memo_get(const Memo *m, uint32_t key)
+{
+    if (!m->cap)
+        return NULL;
+    size_t j = memo_hash(key, m->cap);
+    while (m->slots[j].v) {
+        if (m->slots[j].key == key)
+            return m->slots[j].v;
+        j = (j + 1) & (m->cap - 1);
+    }
+    return NULL;
+}
+
+/* -------------------------------------------------------------------- VM */
+
+typedef struct Vm {
+    const uint8_t *p, *end, *start;
+    Arena         *a;
+    const PkHooks *h;
+    Err           *err;
+    PvVec          stack;
+    size_t        *marks;   /* malloc'ed, PK_MAX_MARKS */
+    size_t         nmarks;
+    Memo           memo;
+    size_t         op_at;   /* offset of the opcode being run, for messages */
+} Vm;
+
+static int fail(Vm *vm, const char *what)
+{
+    return err_set(vm->err, "pickle: %s (at byte %zu)", what, vm->op_at);
+}
+
+static int need(Vm *vm, uint64_t n)
+{
+    if ((uint64_t)(vm->end - vm->p) < n)
+        return fail(vm, "data ends inside an opcode (truncated pickle)");
+    return 0;
+}
+
+static int push(Vm *vm, Pv *v)
+{
+    if (!v)
+        return vm->err->set ? -1 : fail(vm, "out of memory");
+    if (vm->stack.n >= PK_MAX_STACK)
+        return fail(vm, "value stack exceeds 1000000 entries");
+    return pv_push(vm->a, &vm->stack, v) < 0 ? fail(vm, "out of memory") : 0;
+}
+
+/* The stack above the innermost mark must hold at least n values. */
+static Pv *pop(Vm *vm)
+{
+    size_t floor = vm->nmarks ? vm->marks[vm->nmarks - 1] : 0;
+    if (vm->stack.n <= floor) {
+        fail(vm, "stack underflow");
+        return NULL;
+    }
+    return vm->stack.v[--vm->stack.n];
+}
+
+static Pv *top(Vm *vm)
+{
+    size_t floor = vm->nmarks ? vm->marks[vm->nmarks - 1] : 0;
+    if (vm->stack.n <= floor) {
+        fail(vm, "stack underflow");
+        return NULL;
+    }
+    return vm->stack.v[vm->stack.n - 1];
+}
+
+/* Pops everything above the innermost mark; *items points into the stack
+ * array (valid until the next push). */
+static int pop_mark(Vm *vm, Pv ***items, size_t *n)
+{
+    if (!vm->nmarks)
+        return fail(vm, "opcode needs a MARK and none is open");
+    size_t m = vm->marks[--vm->nmarks];
+    *items = vm->stack.v + m;
+    *n = vm->stack.n - m;
+    vm->stack.n = m;
+    return 0;
+}
+
+static Pv *make_seq(Vm *vm, PvKind k, Pv **items, size_t n)
+{
+    Pv *t = pv_new(vm->a, k);
+    if (!t)
+        return NULL;
+    unsigned depth = 0;
+    if (n) {
+        if (!(t->u.seq.v = arena_array(vm->a, n, sizeof(Pv *))))
+            return NULL;
+        memcpy(t->u.seq.v, items, n * sizeof(Pv *));
+        t->u.seq.n = t->u.seq.cap = n;
+        for (size_t i = 0; i < n; i++)
+            if (items[i]->depth > depth)
+                depth = items[i]->depth;
+    }
+    t->depth = depth + 1;
+    if (t->depth > PK_MAX_DEPTH) {
+        fail(vm, "containers nested deeper than 1000");
+        return NULL;
+    }
+    return t;
+}
+
+/* Records that child now sits inside parent, bounding the nesting. */
+static int nest(Vm *vm, Pv *parent, const Pv *child)
+{
+    if (child->depth + 1 > parent->depth)
+        parent->depth = child->depth + 1;
+    if (parent->depth > PK_MAX_DEPTH)
+        return fail(vm, "containers nested deeper than 1000");
+    return 0;
+}
+
+/* dict[k] = v with Python's semantics: an existing key keeps its position. */
+static int dict_set(Vm *vm, Pv *d, Pv *k, Pv *v)
+{
+    if (d->kind != PV_DICT)
+        return fail(vm, "SETITEM target is not a dict");
+    if (k->kind != PV_STR && k->kind != PV_INT && k->kind != PV_BOOL && k->kind != PV_NONE &&
+        k->kind != PV_FLOAT && k->kind != PV_TUPLE && k->kind != PV_BYTES && k->kind != PV_BIGINT)
+        return fail(vm, "dict key of an unhashable type");
+    if (nest(vm, d, v) < 0)
+        return -1;
+    /* Keys are nearly always fresh and str: compare from the back only for
+     * small dicts; large dicts are built by torch.save with unique keys, and a
+     * duplicate there would only shadow an earlier entry, as Python does. */
+    if (k->kind == PV_STR && d->u.dict.keys.n <= 64) {
+        for (size_t i = 0; i < d->u.dict.keys.n; i++) {
+            Pv *ki = d->u.dict.keys.v[i];
+            if (ki->kind == PV_STR && ki->u.str.len == k->u.str.len &&
+                memcmp(ki->u.str.s, k->u.str.s, k->u.str.len) == 0) {
+                d->u.dict.vals.v[i] = v;
+                return 0;
+            }
+        }
+    }
+    if (pv_push(vm->a, &d->u.dict.keys, k) < 0 || pv_push(vm->a, &d->u.dict.vals, v) < 0)
+        return fail(vm, "out of memory");
+    return 0;
+}
+
+static int list_append(Vm *vm, Pv *l, Pv *v)
+{
+    if (l->kind == PV_OBJECT)   /* list subclass of an unknown class: keep items as args */
+        return 0;
+    if (l->kind != PV_LIST)
+        return fail(vm, "APPEND target is not a list");
+    if (nest(vm, l, v) < 0)
+        return -1;
+    return pv_push(vm->a, &l->u.seq, v) < 0 ? fail(vm, "out of memory") : 0;
+}
+
+/* ---------------------------------------------------- operand decoders */
+
+static Pv *int_value(Vm *vm, int64_t i)
+{
+    Pv *v = pv_new(vm->a, PV_INT);
+    if (v)
+        v->u.i = i;
+    return v;
+}
+
+/* LONG1/LONG4: little-endian two's complement of n bytes. */
+static Pv *long_value(Vm *vm, const uint8_t *b, size_t n)
+{
+    if (n == 0)
+        return int_value(vm, 0);
+    if (n <= 8) {
+        uint64_t u = 0;
+        for (size_t i = 0; i < n; i++)
+            u |= (uint64_t)b[i] << (8 * i);
+        if (n < 8 && (b[n - 1] & 0x80))
+            u |= ~(uint64_t)0 << (8 * n);
+        return int_value(vm, (int64_t)u);
+    }
+    Pv *v = pv_new(vm->a, PV_BIGINT);
+    if (!v || !(v->u.str.s = arena_strndup(vm->a, (const char *)b, n)))
+        return NULL;
+    v->u.str.len = n;
+    return v;
+}
+
+/* A string operand of n bytes: str (validated UTF-8) or bytes. */
+static Pv *string_value(Vm *vm, uint64_t n, PvKind k)
+{
+    if (need(vm, n) < 0)
+        return NULL;
+    const uint8_t *s = vm->p;
+    vm->p += n;
+    if (k == PV_STR && !utf8_valid(s, (size_t)n)) {
+        fail(vm, "string is not valid UTF-8");
+        return NULL;
+    }
+    Pv *v = pv_new(vm->a, k);
+    if (!v || !(v->u.str.s = arena_strndup(vm->a, (const char *)s, (size_t)n)))
+        return NULL;
+    v->u.str.len = (size_t)n;
+    return v;
+}
+
+/* Python 2 str (SHORT_BINSTRING/BINSTRING): torch decodes it as UTF-8. */
+static Pv *py2_string_value(Vm *vm, uint64_t n)
+{
+    if (need(vm, n) < 0)
+        return NULL;
+    return string_value(vm, n, utf8_valid(vm->p, (size_t)n) ? PV_STR : PV_BYTES);
+}
+
+/* One '\n'-terminated printable-ASCII line of a GLOBAL operand. */
+static int global_line(Vm *vm, char *buf, size_t cap)
+{
+    for (size_t i = 0; i < cap; i++) {
+        if (vm->p + i >= vm->end)
+            return fail(vm, "GLOBAL name is not terminated (truncated pickle)");
+        uint8_t c = vm->p[i];
+        if (c == '\n') {
+            buf[i] = 0;
+            vm->p += i + 1;
+            return i ? 0 : fail(vm, "GLOBAL with an empty name");
+        }
+        if (c < 0x21 || c > 0x7e)
+            return fail(vm, "GLOBAL name is not printable ASCII");
+        buf[i] = (char)c;
+    }
+    return fail(vm, "GLOBAL name longer than 256 bytes");
+}
+
+static Pv *global_value(Vm *vm, const char *module, const char *name)
+{
+    const Global *g = gl_lookup(module, name);
+    if (g && g->kind == GL_UNSAFE) {
+        err_set(vm->err, "pickle names the unsafe global %s.%s (at byte %zu); refused, "
+                "nothing was executed", module, name, vm->op_at);
+        return NULL;
+    }
+    if (g && g->kind == GL_TORCH_DTYPE) {   /* torch.float32 is a value, not a callable */
+        Pv *d = pv_new(vm->a, PV_DTYPE);
+        if (d) {
+            d->u.dtype.known = g->dtype >= 0;
+            d->u.dtype.t = g->dtype >= 0 ? (rcc_dtype)g->dtype : RCC_F32;
+            d->u.dtype.name = g->dtype_name;
+        }
+        return d;
+    }
+    Pv *v = pv_new(vm->a, PV_GLOBAL);
+    if (!v || !(v->u.glob.qualname = arena_printf(vm->a, "%s.%s", module, name)))
+        return NULL;
+    v->u.glob.known = g;
+    return v;
+}
+
+/* ---------------------------------------------------------------- opcodes */
+
+enum {
+    OP_MARK = '(', OP_STOP = '.', OP_POP = '0', OP_POP_MARK = '1', OP_DUP = '2',
+    OP_BININT = 'J', OP_BININT1 = 'K', OP_BININT2 = 'M', OP_NONE = 'N', OP_BINPERSID = 'Q',
+    OP_REDUCE = 'R', OP_BINSTRING = 'T', OP_SHORT_BINSTRING = 'U', OP_BINUNICODE = 'X',
+    OP_APPEND = 'a', OP_BUILD = 'b', OP_GLOBAL = 'c', OP_DICT = 'd', OP_EMPTY_DICT = '}',
+    OP_APPENDS = 'e', OP_BINGET = 'h', OP_LONG_BINGET = 'j', OP_LIST = 'l', OP_EMPTY_LIST = ']',
+    OP_BINPUT = 'q', OP_LONG_BINPUT = 'r', OP_SETITEM = 's', OP_TUPLE = 't',
+    OP_EMPTY_TUPLE = ')', OP_SETITEMS = 'u', OP_BINFLOAT = 'G', OP_BINBYTES = 'B',
+    OP_SHORT_BINBYTES = 'C',
+    OP_PROTO = 0x80, OP_NEWOBJ = 0x81, OP_TUPLE1 = 0x85, OP_TUPLE2 = 0x86, OP_TUPLE3 = 0x87,
+    OP_NEWTRUE = 0x88, OP_NEWFALSE = 0x89, OP_LONG1 = 0x8a, OP_LONG4 = 0x8b,
+    OP_SHORT_BINUNICODE = 0x8c, OP_BINUNICODE8 = 0x8d, OP_BINBYTES8 = 0x8e, OP_EMPTY_SET = 0x8f,
+    OP_ADDITEMS = 0x90, OP_FROZENSET = 0x91, OP_NEWOBJ_EX = 0x92, OP_STACK_GLOBAL = 0x93,
+    OP_MEMOIZE = 0x94, OP_FRAME = 0x95, OP_BYTEARRAY8 = 0x96,
+};
+
+static uint64_t take_u(Vm *vm, int n)
+{
+    uint64_t u = n == 1 ? vm->p[0] : n == 2 ? rd_u16(vm->p) : n == 4 ? rd_u32(vm->p) : rd_u64(vm->p);
+    vm->p += n;
+    return u;
+}
+
+/* Pops a tuple of n-ary call arguments and the callable under it. */
+static int call(Vm *vm, Pv *args)
+{
+    Pv *fn = pop(vm);
+    if (!args || !fn)
+        return -1;
+    if (args->kind != PV_TUPLE)
+        return fail(vm, "call arguments are not a tuple");
+    if (fn->kind != PV_GLOBAL)
+        return fail(vm, "call of something that is not a global");
+    Pv *r = gl_call(vm->a, vm->h, fn, args, vm->err);
+    if (!r) {
+        if (!vm->err->set)
+            fail(vm, "out of memory");
+        char where[64];
+        snprintf(where, sizeof where, " (at byte %zu)", vm->op_at);
+        size_t l = strlen(vm->err->msg);
+        if (!strstr(vm->err->msg, "(at byte") && l + strlen(where) < sizeof vm->err->msg)
+            memcpy(vm->err->msg + l, where, strlen(where) + 1);
+        return -1;
+    }
+    return push(vm, r);
+}
+
+static int step(Vm *vm, int op)
+{
+    Pv *v, *k, **items;
+    size_t n;
+    uint64_t u;
+
+    switch (op) {
+    case OP_PROTO:
+        if (need(vm, 1) < 0)
+            return -1;
+        if (*vm->p++ > 5)
+            return fail(vm, "unsupported pickle protocol");
+        return 0;
+    case OP_FRAME:   /* a length hint: the opcodes that follow are read as usual */
+        if (need(vm, 8) < 0)
+            return -1;
+        u = take_u(vm, 8);
+        return need(vm, u);
+    case OP_STOP:
+        return 1;
+    case OP_MARK:
+        if (vm->nmarks >= PK_MAX_MARKS)
+            return fail(vm, "more than 1000 open MARKs");
+        vm->marks[vm->nmarks++] = vm->stack.n;
+        return 0;
+    case OP_POP:
+        return pop(vm) ? 0 : -1;
+    case OP_POP_MARK:
+        return pop_mark(vm, &items, &n);
+    case OP_DUP:
+        return (v = top(vm)) ? push(vm, v) : -1;
+
+    case OP_NONE:
+        return push(vm, pv_new(vm->a, PV_NONE));
+    case OP_NEWTRUE:
+    case OP_NEWFALSE:
+        if ((v = pv_new(vm->a, PV_BOOL)))
+            v->u.b = op == OP_NEWTRUE;
+        return push(vm, v);
+    case OP_BININT:
+        if (need(vm, 4) < 0)
+            return -1;
+        return push(vm, int_value(vm, (int32_t)take_u(vm, 4)));
+    case OP_BININT1:
+    case OP_BININT2:
+        if (need(vm, op == OP_BININT1 ? 1 : 2) < 0)
+            return -1;
+        return push(vm, int_value(vm, (int64_t)take_u(vm, op == OP_BININT1 ? 1 : 2)));
+    case OP_LONG1:
+    case OP_LONG4:
+        if (need(vm, op == OP_LONG1 ? 1 : 4) < 0)
+            return -1;
+        u = take_u(vm, op == OP_LONG1 ? 1 : 4);
+        if (need(vm, u) < 0)
+            return -1;
+        v = long_value(vm, vm->p, (size_t)u);
+        vm->p += u;
+        return push(vm, v);
+    case OP_BINFLOAT: {
+        if (need(vm, 8) < 0)
+            return -1;
+        uint64_t bits = 0;
+        for (int i = 0; i < 8; i++)
+            bits = bits << 8 | vm->p[i];
+        vm->p += 8;
+        if ((v = pv_new(vm->a, PV_FLOAT)))
+            memcpy(&v->u.f, &bits, sizeof bits);
+        return push(vm, v);
+    }
+
+    case OP_SHORT_BINUNICODE:
+    case OP_BINUNICODE:
+    case OP_BINUNICODE8:
+    case OP_SHORT_BINBYTES:
+    case OP_BINBYTES:
+    case OP_BINBYTES8:
+    case OP_BYTEARRAY8:
+    case OP_SHORT_BINSTRING:
+    case OP_BINSTRING: {
+        int w = (op == OP_SHORT_BINUNICODE || op == OP_SHORT_BINBYTES || op == OP_SHORT_BINSTRING) ? 1
+              : (op == OP_BINUNICODE8 || op == OP_BINBYTES8 || op == OP_BYTEARRAY8) ? 8 : 4;
+        if (need(vm, w) < 0)
+            return -1;
+        u = take_u(vm, w);
+        if (op == OP_SHORT_BINSTRING || op == OP_BINSTRING)
+            return push(vm, py2_string_value(vm, u));
+        int is_str = op == OP_SHORT_BINUNICODE || op == OP_BINUNICODE || op == OP_BINUNICODE8;
+        return push(vm, string_value(vm, u, is_str ? PV_STR : PV_BYTES));
+    }
+
+    case OP_EMPTY_TUPLE:
+        return push(vm, make_seq(vm, PV_TUPLE, NULL, 0));
+    case OP_TUPLE1:
+    case OP_TUPLE2:
+    case OP_TUPLE3: {
+        size_t k3 = (size_t)(op - OP_TUPLE1 + 1);
+        size_t floor = vm->nmarks ? vm->marks[vm->nmarks - 1] : 0;
+        if (vm->stack.n - floor < k3)
+            return fail(vm, "stack underflow");
+        vm->stack.n -= k3;
+        return push(vm, make_seq(vm, PV_TUPLE, vm->stack.v + vm->stack.n, k3));
+    }
+    case OP_TUPLE:
+    case OP_LIST:
+    case OP_FROZENSET:
+        if (pop_mark(vm, &items, &n) < 0)
+            return -1;
+        return push(vm, make_seq(vm, op == OP_TUPLE ? PV_TUPLE : op == OP_LIST ? PV_LIST : PV_SET,
+                                 items, n));
+    case OP_EMPTY_LIST:
+        return push(vm, make_seq(vm, PV_LIST, NULL, 0));
+    case OP_EMPTY_SET:
+        return push(vm, make_seq(vm, PV_SET, NULL, 0));
+    case OP_EMPTY_DICT:
+        if ((v = pv_new(vm->a, PV_DICT)))
+            v->depth = 1;
+        return push(vm, v);
+    case OP_DICT:
+        if (pop_mark(vm, &items, &n) < 0)
+            return -1;
+        if (n % 2)
+            return fail(vm, "DICT with an odd number of items");
+        if (!(v = pv_new(vm->a, PV_DICT)))
+            return fail(vm, "out of memory");
+        v->depth = 1;
+        for (size_t i = 0; i < n; i += 2)
+            if (dict_set(vm, v, items[i], items[i + 1]) < 0)
+                return -1;
+        return push(vm, v);
+
+    case OP_APPEND:
+        if (!(v = pop(vm)) || !(k = top(vm)))
+            return -1;
+        return list_append(vm, k, v);
+    case OP_APPENDS:
+    case OP_ADDITEMS:
+        if (pop_mark(vm, &items, &n) < 0 || !(k = top(vm)))
+            return -1;
+        if (op == OP_ADDITEMS && k->kind != PV_SET)
+            return fail(vm, "ADDITEMS target is not a set");
+        for (size_t i = 0; i < n; i++) {
+            if (op == OP_ADDITEMS) {
+                if (nest(vm, k, items[i]) < 0 || pv_push(vm->a, &k->u.seq, items[i]) < 0)
+                    return -1;
+            } else if (list_append(vm, k, items[i]) < 0) {
+                return -1;
+            }
+        }
+        return 0;
+    case OP_SETITEM:
+        if (!(v = pop(vm)) || !(k = pop(vm)))
+            return -1;
+        Pv *d = top(vm);
+        return d ? dict_set(vm, d, k, v) : -1;
+    case OP_SETITEMS:
+        if (pop_mark(vm, &items, &n) < 0 || !(k = top(vm)))
+            return -1;
+        if (n % 2)
+            return fail(vm, "SETITEMS with an odd number of items");
+        for (size_t i = 0; i < n; i += 2)
+            if (dict_set(vm, k, items[i], items[i + 1]) < 0)
+                return -1;
+        return 0;
+
+    case OP_BINPUT:
+    case OP_LONG_BINPUT:
+    case OP_MEMOIZE:
+        if (op != OP_MEMOIZE && need(vm, op == OP_BINPUT ? 1 : 4) < 0)
+            return -1;
+        u = op == OP_MEMOIZE ? vm->memo.n : take_u(vm, op == OP_BINPUT ? 1 : 4);
+        if (u > UINT32_MAX)
+            return fail(vm, "memo index out of range");
+        if (!(v = top(vm)))
+            return -1;
+        return memo_put(&vm->memo, (uint32_t)u, v) < 0 ? fail(vm, "out of memory") : 0;
+    case OP_BINGET:
+    case OP_LONG_BINGET:
+        if (need(vm, op == OP_BINGET ? 1 : 4) < 0)
+            return -1;
+        u = take_u(vm, op == OP_BINGET ? 1 : 4);
+        if (!(v = memo_get(&vm->memo, (uint32_t)u)))
+            return fail(vm, "memo lookup of an index never stored");
+        return push(vm, v);
+
+    case OP_GLOBAL: {
+        char module[257], name[257];
+        if (global_line(vm, module, sizeof module - 1) < 0 || global_line(vm, name, sizeof name - 1) < 0)
+            return -1;
+        return push(vm, global_value(vm, module, name));
+    }
+    case OP_STACK_GLOBAL: {
+        Pv *nm = pop(vm), *mod = nm ? pop(vm) : NULL;
+        if (!mod)
+            return -1;
+        if (mod->kind != PV_STR || nm->kind != PV_STR)
+            return fail(vm, "STACK_GLOBAL operands are not strings");
+        if (mod->u.str.len > 256 || nm->u.str.len > 256 || strlen(mod->u.str.s) != mod->u.str.len ||
+            strlen(nm->u.str.s) != nm->u.str.len)
+            return fail(vm, "STACK_GLOBAL name is malformed");
+        return push(vm, global_value(vm, mod->u.str.s, nm->u.str.s));
+    }
+    case OP_REDUCE:
+    case OP_NEWOBJ:
+        return call(vm, pop(vm));
+    case OP_NEWOBJ_EX: {
+        Pv *kw = pop(vm);
+        if (!kw)
+            return -1;
+        if (kw->kind != PV_DICT)
+            return fail(vm, "NEWOBJ_EX keyword arguments are not a dict");
+        return call(vm, pop(vm));
+    }
+    case OP_BUILD: {
+        Pv *state = pop(vm), *obj = state ? top(vm) : NULL;
+        if (!obj)
+            return -1;
+        if (nest(vm, obj, state) < 0)
+            return -1;
+        if (gl_build(vm->a, obj, state, vm->err) < 0)
+            return fail(vm, "BUILD failed");
+        return 0;
+    }
+    case OP_BINPERSID: {
+        Pv *pid = pop(vm);
+        if (!pid)
+            return -1;
+        if (!vm->h || !vm->h->persistent_load)
+            return fail(vm, "persistent id in a pickle that may not have one");
+        Pv *r = vm->h->persistent_load(vm->h->ctx, pid, vm->err);
+        return r ? push(vm, r) : fail(vm, "bad persistent id");
+    }
+    default: {
+        char what[64];
+        snprintf(what, sizeof what, "unsupported opcode 0x%02x", (unsigned)op);
+        return fail(vm, what);
+    }
+    }
+}
+
+Pv *pk_load(const uint8_t *data, size_t len, Arena *a, const PkHooks *h, size_t *consumed,
+            Err *err)
+{
+    Vm vm = {.p = data, .end = data + len, .start = data, .a = a, .h = h, .err = err};
+    Pv *result = NULL;
+    if (!(vm.marks = malloc(PK_MAX_MARKS * sizeof *vm.marks))) {
+        err_set(err, "out of memory");
+        return NULL;
+    }
+    for (;;) {
+        if (vm.p >= vm.end) {
+            vm.op_at = len;
+            fail(&vm, "data ends before STOP (truncated pickle)");
+            break;
+        }
+        vm.op_at = (size_t)(vm.p - vm.start);
+        int r = step(&vm, *vm.p++);
+        if (r < 0)
+            break;
+        if (r == 1) {
+            if (vm.nmarks)
+                fail(&vm, "STOP with an open MARK");
+            else if (vm.stack.n != 1)
+                fail(&vm, vm.stack.n ? "STOP with more than one value on the stack"
+                                     : "STOP on an empty stack");
+            else if (!consumed && vm.p != vm.end)
+                fail(&vm, "bytes after STOP");
+            else
+                result = vm.stack.v[0];
+            break;
+        }
+    }
+    if (result && consumed)
+        *consumed = (size_t)(vm.p - vm.start);
+    free(vm.marks);
+    free(vm.memo.slots);
+    return result;
+}

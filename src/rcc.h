@@ -1,0 +1,122 @@
+/* rcc.h — the rcc runtime library: read PyTorch weight files safely.
+ *
+ * This is the one public header of librcc (pkg-config rcc).  Every name it
+ * declares starts with rcc_ / RCC_.  The library never exits, never prints
+ * and never executes anything found in a file: errors come back as values,
+ * with a one-line message written into a caller-supplied buffer.
+ *
+ * A weight file is opened once (the file is mmap'ed and only its metadata
+ * is parsed), its tensors are enumerated as read-only rcc_tensor records
+ * owned by the rcc_file, and a tensor's data is read on request, as
+ * contiguous elements in the tensor's own dtype or converted to float32.
+ * One rcc_file may be read from several threads at once; it is freed by
+ * rcc_close, which invalidates every pointer obtained from it.
+ */
+#ifndef RCC_H
+#define RCC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define RCC_API __attribute__((visibility("default")))
+#else
+#define RCC_API
+#endif
+
+/* Element types, in DESIGN.md's order.  rcc_dtype_name gives the short name
+ * used by `rcc dump --json` ("f32", "bf16", ...). */
+typedef enum rcc_dtype {
+    RCC_F32, RCC_F16, RCC_BF16, RCC_F64,
+    RCC_I64, RCC_I32, RCC_I16, RCC_I8, RCC_U8, RCC_BOOL,
+    RCC_DTYPE_COUNT
+} rcc_dtype;
+
+RCC_API const char *rcc_dtype_name(rcc_dtype t);
+RCC_API size_t      rcc_dtype_size(rcc_dtype t);
+
+#define RCC_MAX_NDIM 64
+
+/* One entry of the state dict.  All pointers are owned by the rcc_file. */
+typedef struct rcc_tensor {
+    const char    *name;            /* state-dict key, UTF-8 */
+    rcc_dtype      dtype;
+    int            ndim;            /* 0 for a scalar */
+    const int64_t *shape;           /* [ndim] sizes, each >= 0 */
+    const int64_t *strides;         /* [ndim] in elements, each >= 0 */
+    int64_t        storage_offset;  /* in elements */
+    uint64_t       numel;           /* product of shape (1 for a scalar) */
+    uint64_t       nbytes;          /* numel * dtype size: bytes when contiguous */
+    size_t         storage;         /* index into rcc_storage_at() */
+    int            requires_grad;   /* as pickled */
+    int            is_parameter;    /* rebuilt through _rebuild_parameter */
+} rcc_tensor;
+
+/* A storage: one block of raw elements that one or more tensors view. */
+typedef struct rcc_storage {
+    const char *key;         /* the record key ("0", "1", ...) */
+    rcc_dtype   dtype;
+    uint64_t    numel;       /* elements */
+    uint64_t    nbytes;      /* numel * dtype size */
+    uint64_t    file_offset; /* where the bytes start in the file (stored records) */
+    int         compressed;  /* the record is deflated: reading inflates it */
+    size_t      users;       /* how many state-dict tensors view it */
+} rcc_storage;
+
+typedef struct rcc_file rcc_file;
+
+/* Options for rcc_open; a zeroed struct (or NULL) means the defaults. */
+typedef struct rcc_open_options {
+    const char *key;   /* dotted path of the state dict inside a checkpoint
+                          ("model", "state.ema"); NULL: the dict with the
+                          most tensors */
+} rcc_open_options;
+
+/* Open a weight file.  Returns NULL and writes a message naming what is
+ * wrong (never the path: the caller knows it) into err on failure. */
+RCC_API rcc_file *rcc_open(const char *path, const rcc_open_options *opt,
+                           char *err, size_t errlen);
+RCC_API void rcc_close(rcc_file *f);
+
+/* "zip" for the torch.save archive format. */
+RCC_API const char *rcc_format(const rcc_file *f);
+/* Dotted path of the state dict inside the file's top-level object, "" when
+ * the top-level object is the state dict itself. */
+RCC_API const char *rcc_state_dict_path(const rcc_file *f);
+
+RCC_API size_t             rcc_tensor_count(const rcc_file *f);
+RCC_API const rcc_tensor  *rcc_tensor_at(const rcc_file *f, size_t i);
+RCC_API const rcc_tensor  *rcc_find_tensor(const rcc_file *f, const char *name);
+RCC_API size_t             rcc_storage_count(const rcc_file *f);
+RCC_API const rcc_storage *rcc_storage_at(const rcc_file *f, size_t i);
+
+/* Read a tensor's elements, contiguous in row-major order, in its own dtype
+ * (bool as bytes 0/1).  dstlen must be at least t->nbytes.  0 on success,
+ * -1 with a message in err. */
+RCC_API int rcc_read(const rcc_file *f, const rcc_tensor *t, void *dst, size_t dstlen,
+                     char *err, size_t errlen);
+/* The same, converted to float32 (f16/bf16 exactly, f64 and integers
+ * rounded to nearest); dst holds at least t->numel floats. */
+RCC_API int rcc_read_f32(const rcc_file *f, const rcc_tensor *t, float *dst, size_t count,
+                         char *err, size_t errlen);
+
+/* What the file holds besides the state dict, one line per top-level entry
+ * of a checkpoint ("epoch = 7", "optimizer: 2 param groups, 12 state
+ * tensors").  Empty when the file is a bare state dict. */
+RCC_API size_t      rcc_summary_count(const rcc_file *f);
+RCC_API const char *rcc_summary_at(const rcc_file *f, size_t i);
+
+/* Warnings collected while reading (e.g. a global that was not executed). */
+RCC_API size_t      rcc_warning_count(const rcc_file *f);
+RCC_API const char *rcc_warning_at(const rcc_file *f, size_t i);
+
+RCC_API const char *rcc_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* RCC_H */

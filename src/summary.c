@@ -1,0 +1,172 @@
+/* summary.c — one-line descriptions of what a checkpoint holds besides
+ * its state dict: epochs, hyperparameters, optimizer state.
+ *
+ * Values may be large, deeply nested or cyclic, so a description is
+ * bounded in length (it ends in "…" when cut) and in depth; tensors are
+ * described by dtype and shape, never by content.  Optimizer state dicts
+ * ({state, param_groups}) get a summary of their own, since that is what
+ * a user wants to know of them.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+enum { SM_MAX = 160, SM_DEPTH = 3, SM_ITEMS = 8 };
+
+typedef struct Buf {
+    char   s[SM_MAX + 8];
+    size_t n;
+    int    full;
+} Buf;
+
+static void put(Buf *b, const char *s, size_t len)
+{
+    if (b->full)
+        return;
+    if (b->n + len > SM_MAX) {
+        memcpy(b->s + b->n, "\xe2\x80\xa6", 3);   /* … */
+        b->n += 3;
+        b->full = 1;
+        return;
+    }
+    memcpy(b->s + b->n, s, len);
+    b->n += len;
+}
+
+static void puts_(Buf *b, const char *s) { put(b, s, strlen(s)); }
+
+static void putf(Buf *b, const char *fmt, ...) RCC_PRINTF(2, 3);
+static void putf(Buf *b, const char *fmt, ...)
+{
+    char tmp[96];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        put(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
+}
+
+/* The shortest %g form that reads back as the same double, as Python's repr. */
+static void put_float(Buf *b, double d)
+{
+    char tmp[40];
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(tmp, sizeof tmp, "%.*g", prec, d);
+        if (strtod(tmp, NULL) == d || d != d)
+            break;
+    }
+    puts_(b, tmp);
+}
+
+static size_t count_tensors(const Pv *v, int depth)
+{
+    if (depth > 8)
+        return 0;
+    if (v->kind == PV_TENSOR)
+        return 1;
+    size_t n = 0;
+    if (v->kind == PV_DICT)
+        for (size_t i = 0; i < v->u.dict.vals.n; i++)
+            n += count_tensors(v->u.dict.vals.v[i], depth + 1);
+    else if (v->kind == PV_LIST || v->kind == PV_TUPLE)
+        for (size_t i = 0; i < v->u.seq.n; i++)
+            n += count_tensors(v->u.seq.v[i], depth + 1);
+    return n;
+}
+
+static void describe(Buf *b, const Pv *v, int depth);
+
+static void describe_items(Buf *b, PvVec keys, const PvVec *vals, const char *open, const char *close,
+                           int depth)
+{
+    puts_(b, open);
+    size_t n = vals->n;
+    for (size_t i = 0; i < n && !b->full; i++) {
+        if (i)
+            puts_(b, ", ");
+        if (i == SM_ITEMS) {
+            putf(b, "… %zu more", n - i);
+            break;
+        }
+        if (keys.v) {
+            const Pv *k = keys.v[i];
+            if (k->kind == PV_STR)
+                put(b, k->u.str.s, k->u.str.len);
+            else
+                describe(b, k, depth + 1);
+            puts_(b, ": ");
+        }
+        describe(b, vals->v[i], depth + 1);
+    }
+    puts_(b, close);
+}
+
+static void describe(Buf *b, const Pv *v, int depth)
+{
+    if (depth > SM_DEPTH) {
+        puts_(b, "…");
+        return;
+    }
+    switch (v->kind) {
+    case PV_NONE: puts_(b, "None"); break;
+    case PV_BOOL: puts_(b, v->u.b ? "True" : "False"); break;
+    case PV_INT: putf(b, "%lld", (long long)v->u.i); break;
+    case PV_BIGINT: putf(b, "<%zu-byte int>", v->u.str.len); break;
+    case PV_FLOAT: put_float(b, v->u.f); break;
+    case PV_STR:
+        puts_(b, "'");
+        put(b, v->u.str.s, v->u.str.len > 60 ? 60 : v->u.str.len);
+        puts_(b, v->u.str.len > 60 ? "…'" : "'");
+        break;
+    case PV_BYTES: putf(b, "<%zu bytes>", v->u.str.len); break;
+    case PV_TUPLE: describe_items(b, (PvVec){0}, &v->u.seq, "(", ")", depth); break;
+    case PV_LIST: describe_items(b, (PvVec){0}, &v->u.seq, "[", "]", depth); break;
+    case PV_SET: describe_items(b, (PvVec){0}, &v->u.seq, "{", "}", depth); break;
+    case PV_DICT: {
+        const Pv *st = pv_dict_get(v, "state"), *pg = pv_dict_get(v, "param_groups");
+        if (st && pg && st->kind == PV_DICT && pg->kind == PV_LIST) {
+            putf(b, "%zu param group%s, %zu state tensors", pg->u.seq.n,
+                 pg->u.seq.n == 1 ? "" : "s", count_tensors(st, 0));
+            if (pg->u.seq.n) {
+                const Pv *lr = pv_dict_get(pg->u.seq.v[0], "lr");
+                if (lr && lr->kind == PV_FLOAT)
+                    putf(b, ", lr %g", lr->u.f);
+            }
+            break;
+        }
+        size_t nt = count_tensors(v, 0);
+        if (nt && depth == 0)
+            putf(b, "%zu tensors in ", nt);
+        describe_items(b, v->u.dict.keys, &v->u.dict.vals, "{", "}", depth);
+        break;
+    }
+    case PV_GLOBAL: puts_(b, v->u.glob.qualname); break;
+    case PV_OBJECT:
+        puts_(b, v->u.obj.qualname);
+        if (v->u.obj.state && v->u.obj.state->kind == PV_DICT)
+            describe_items(b, v->u.obj.state->u.dict.keys, &v->u.obj.state->u.dict.vals, "(", ")", depth);
+        else
+            puts_(b, "(…)");
+        break;
+    case PV_STORAGE: putf(b, "storage %s", v->u.storage->key); break;
+    case PV_TENSOR: {
+        const PtTensor *t = v->u.tensor;
+        putf(b, "tensor %s[", rcc_dtype_name(t->dtype));
+        for (int i = 0; i < t->ndim; i++)
+            putf(b, i ? ", %lld" : "%lld", (long long)t->shape[i]);
+        puts_(b, "]");
+        break;
+    }
+    case PV_DTYPE: puts_(b, v->u.dtype.name ? v->u.dtype.name : "dtype"); break;
+    }
+}
+
+char *sm_describe(Arena *a, const Pv *v)
+{
+    Buf b = {.n = 0};
+    describe(&b, v, 0);
+    return arena_strndup(a, b.s, b.n);
+}

@@ -1,0 +1,165 @@
+/* tensor.c — reading a tensor's elements: views and dtype conversion.
+ *
+ * A tensor is a view (offset, sizes, strides) into a storage record; its
+ * extent was proven to lie inside the storage when it was built, so the
+ * gather below indexes without further checks.  Reading materialises the
+ * view contiguously in row-major order, as torch's .contiguous() does, and
+ * converts to float32 exactly as torch's .float() does: f16/bf16 widen
+ * bit-exactly (NaN payloads kept), f64 and integers round to nearest.
+ */
+#include <config.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static const struct {
+    const char *name;
+    size_t      size;
+} dtypes[RCC_DTYPE_COUNT] = {
+    [RCC_F32] = {"f32", 4}, [RCC_F16] = {"f16", 2}, [RCC_BF16] = {"bf16", 2}, [RCC_F64] = {"f64", 8},
+    [RCC_I64] = {"i64", 8}, [RCC_I32] = {"i32", 4}, [RCC_I16] = {"i16", 2},   [RCC_I8] = {"i8", 1},
+    [RCC_U8] = {"u8", 1},   [RCC_BOOL] = {"bool", 1},
+};
+
+const char *rcc_dtype_name(rcc_dtype t) { return (unsigned)t < RCC_DTYPE_COUNT ? dtypes[t].name : "?"; }
+size_t rcc_dtype_size(rcc_dtype t) { return (unsigned)t < RCC_DTYPE_COUNT ? dtypes[t].size : 0; }
+
+const char *rcc_version(void) { return PACKAGE_VERSION; }
+
+void tn_gather(const rcc_tensor *t, const uint8_t *sbytes, void *dst)
+{
+    size_t isz = rcc_dtype_size(t->dtype);
+    uint8_t *out = dst;
+    if (t->numel == 0)
+        return;
+    /* Contiguous: one copy.  Size-1 dimensions may carry any stride. */
+    int64_t expect = 1;
+    int contiguous = 1;
+    for (int d = t->ndim - 1; d >= 0; d--) {
+        if (t->shape[d] != 1 && t->strides[d] != expect)
+            contiguous = 0;
+        expect *= t->shape[d];
+    }
+    const uint8_t *base = sbytes + (uint64_t)t->storage_offset * isz;
+    if (contiguous) {
+        memcpy(out, base, t->numel * isz);
+    } else {
+        /* Odometer over all but the last dimension; the last is a strided run. */
+        int64_t idx[RCC_MAX_NDIM] = {0};
+        int last = t->ndim - 1;
+        uint64_t run = (uint64_t)t->shape[last], step = (uint64_t)t->strides[last] * isz;
+        for (uint64_t done = 0; done < t->numel; done += run) {
+            uint64_t off = 0;
+            for (int d = 0; d < last; d++)
+                off += (uint64_t)idx[d] * (uint64_t)t->strides[d];
+            const uint8_t *src = base + off * isz;
+            for (uint64_t k = 0; k < run; k++, out += isz, src += step)
+                memcpy(out, src, isz);
+            for (int d = last - 1; d >= 0; d--) {
+                if (++idx[d] < t->shape[d])
+                    break;
+                idx[d] = 0;
+            }
+        }
+    }
+    if (t->dtype == RCC_BOOL) {   /* torch writes 0/1, but a hostile file may not */
+        uint8_t *b = dst;
+        for (uint64_t i = 0; i < t->numel; i++)
+            b[i] = b[i] != 0;
+    }
+}
+
+static float f16_to_f32(uint16_t h)
+{
+    uint32_t sign = (uint32_t)(h & 0x8000) << 16, exp = (h >> 10) & 0x1F, man = h & 0x3FF, bits;
+    if (exp == 0x1F) {
+        bits = sign | 0x7F800000u | man << 13;
+    } else if (exp) {
+        bits = sign | (exp + 112) << 23 | man << 13;
+    } else if (man) {   /* subnormal: normalise */
+        int e = -1;
+        do {
+            e++;
+            man <<= 1;
+        } while (!(man & 0x400));
+        bits = sign | (uint32_t)(112 - e) << 23 | (man & 0x3FF) << 13;
+    } else {
+        bits = sign;
+    }
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+void tn_to_f32(rcc_dtype t, const void *src, float *dst, uint64_t n)
+{
+    const uint8_t *p = src;
+    for (uint64_t i = 0; i < n; i++) {
+        switch (t) {
+        case RCC_F32: memcpy(&dst[i], p + 4 * i, 4); break;
+        case RCC_F16: { uint16_t h; memcpy(&h, p + 2 * i, 2); dst[i] = f16_to_f32(h); break; }
+        case RCC_BF16: {
+            uint16_t h;
+            memcpy(&h, p + 2 * i, 2);
+            uint32_t bits = (uint32_t)h << 16;
+            memcpy(&dst[i], &bits, 4);
+            break;
+        }
+        case RCC_F64: { double d; memcpy(&d, p + 8 * i, 8); dst[i] = (float)d; break; }
+        case RCC_I64: { int64_t v; memcpy(&v, p + 8 * i, 8); dst[i] = (float)v; break; }
+        case RCC_I32: { int32_t v; memcpy(&v, p + 4 * i, 4); dst[i] = (float)v; break; }
+        case RCC_I16: { int16_t v; memcpy(&v, p + 2 * i, 2); dst[i] = (float)v; break; }
+        case RCC_I8: dst[i] = (float)(int8_t)p[i]; break;
+        case RCC_U8: dst[i] = (float)p[i]; break;
+        case RCC_BOOL: dst[i] = p[i] != 0; break;
+        default: dst[i] = 0; break;
+        }
+    }
+}
+
+int rcc_read(const rcc_file *f, const rcc_tensor *t, void *dst, size_t dstlen, char *errbuf, size_t errlen)
+{
+    Err err = {0};
+    const Zip *z;
+    const ZipEntry *rec = pt_storage_record(f, t, &z);
+    if (!rec) {
+        err_set(&err, "tensor does not belong to this file");
+    } else if (dstlen < t->nbytes) {
+        err_set(&err, "%s: buffer of %zu bytes, the tensor has %llu", t->name, dstlen,
+                (unsigned long long)t->nbytes);
+    } else {
+        uint8_t *owned = NULL;
+        const uint8_t *bytes = zip_data(z, rec, &owned, &err);
+        if (bytes)
+            tn_gather(t, bytes, dst);
+        free(owned);
+        if (bytes)
+            return 0;
+    }
+    err_copy(&err, errbuf, errlen);
+    return -1;
+}
+
+int rcc_read_f32(const rcc_file *f, const rcc_tensor *t, float *dst, size_t count, char *errbuf, size_t errlen)
+{
+    if (count < t->numel) {
+        snprintf(errbuf, errlen, "%s: room for %zu floats, the tensor has %llu", t->name, count,
+                 (unsigned long long)t->numel);
+        return -1;
+    }
+    if (t->dtype == RCC_F32)
+        return rcc_read(f, t, dst, (size_t)t->nbytes, errbuf, errlen);
+    void *tmp = malloc(t->nbytes ? (size_t)t->nbytes : 1);
+    if (!tmp) {
+        snprintf(errbuf, errlen, "out of memory");
+        return -1;
+    }
+    int r = rcc_read(f, t, tmp, (size_t)t->nbytes, errbuf, errlen);
+    if (r == 0)
+        tn_to_f32(t->dtype, tmp, dst, t->numel);
+    free(tmp);
+    return r;
+}

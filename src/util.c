@@ -1,0 +1,54 @@
+/* util.c — errors as values and UTF-8 validation.
+ *
+ * The reader reports failure by filling an Err and returning -1 or NULL up
+ * the call chain; the first message recorded is kept, since it comes from
+ * the place that knew exactly what was wrong. */
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+
+int err_set(Err *e, const char *fmt, ...)
+{
+    if (e && !e->set) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+        va_end(ap);
+        e->set = 1;
+    }
+    return -1;
+}
+
+void err_copy(const Err *e, char *buf, size_t len)
+{
+    if (!buf || len == 0)
+        return;
+    snprintf(buf, len, "%s", e->set ? e->msg : "unknown error");
+}
+
+int utf8_valid(const uint8_t *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        uint8_t c = s[i];
+        size_t need;
+        uint32_t cp;
+        if (c < 0x80) { i++; continue; }
+        if (c >= 0xC2 && c <= 0xDF) { need = 1; cp = c & 0x1F; }
+        else if (c >= 0xE0 && c <= 0xEF) { need = 2; cp = c & 0x0F; }
+        else if (c >= 0xF0 && c <= 0xF4) { need = 3; cp = c & 0x07; }
+        else return 0;
+        if (n - i - 1 < need)
+            return 0;
+        for (size_t k = 1; k <= need; k++) {
+            if ((s[i + k] & 0xC0) != 0x80)
+                return 0;
+            cp = cp << 6 | (s[i + k] & 0x3F);
+        }
+        if ((need == 2 && cp < 0x800) || (need == 3 && (cp < 0x10000 || cp > 0x10FFFF)))
+            return 0;
+        i += need + 1;
+    }
+    return 1;
+}

@@ -1,0 +1,581 @@
+/* zip.c — the zip container, read from the central directory outward.
+ *
+ * torch.save writes a zip archive whose only authoritative metadata is the
+ * central directory: its local headers carry zero sizes and CRC (flag bit 3,
+ * "sizes follow in a data descriptor"), so a reader that walks local headers
+ * cannot even find where a record ends.  We start from the end record,
+ * follow the zip64 locator when there is one, walk the central directory,
+ * and treat every other structure as a claim to be cross-checked against
+ * it: each local header must sit where the directory says, carry the same
+ * name and method, and leave room for its payload before the directory.
+ *
+ * The checks go further than torch's own (miniz) reader on purpose.  torch,
+ * Python's zipfile (which the scanners use) and other tools disagree about
+ * ambiguous archives: duplicate or case-colliding names, overlapping records,
+ * local names that differ from the directory's, entry counts that disagree
+ * with the directory size.  An archive that two readers could see
+ * differently is refused, so that what rcc reads is what anyone would read.
+ *
+ * Every number in the file is untrusted.  All of them are held in uint64_t,
+ * bounds are compared by subtraction from a known-good limit rather than by
+ * adding two file values, and no byte outside [base, base+size) is touched.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "internal.h"
+
+#define SIG_LOCAL    0x04034b50u
+#define SIG_CENTRAL  0x02014b50u
+#define SIG_EOCD     0x06054b50u
+#define SIG_Z64_EOCD 0x06064b50u
+#define SIG_Z64_LOC  0x07064b50u
+
+#define EOCD_LEN     22u
+#define Z64_LOC_LEN  20u
+#define Z64_EOCD_LEN 56u
+#define CENTRAL_LEN  46u
+#define LOCAL_LEN    30u
+
+#define SAT16 0xFFFFu
+#define SAT32 0xFFFFFFFFu
+
+#define MAX_ENTRIES ((uint64_t)1 << 20)
+
+/* Flag bits: 0x01 encrypted, 0x40 strong encryption, 0x2000 the central
+ * directory itself is encrypted (its values are then masked). */
+#define FLAG_ENCRYPTED  0x0041u
+#define FLAG_CD_MASKED  0x2000u
+#define FLAG_DESCRIPTOR 0x0008u
+
+/* Names end up in one-line messages.  A valid name may still hold control
+ * characters, and an invalid one arbitrary bytes, so escape them and cut
+ * long names (without splitting a UTF-8 sequence). */
+static const char *show(char *buf, size_t cap, const uint8_t *s, size_t n)
+{
+    int utf8 = utf8_valid(s, n);
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t c = s[i];
+        /* Cut only between characters: the 8 bytes of slack leave room
+         * for the rest of a sequence plus "...". */
+        if (o + 8 >= cap && !(utf8 && (c & 0xC0) == 0x80)) {
+            memcpy(buf + o, "...", 4);
+            return buf;
+        }
+        if (c < 0x20 || c == 0x7F || (c >= 0x80 && !utf8))
+            o += (size_t)snprintf(buf + o, cap - o, "\\x%02x", c);
+        else
+            buf[o++] = (char)c;
+    }
+    buf[o] = 0;
+    return buf;
+}
+
+static const char *show_str(char *buf, size_t cap, const char *s)
+{
+    return show(buf, cap, (const uint8_t *)s, strlen(s));
+}
+
+/* ------------------------------------------------------------- end records */
+
+typedef struct Dir {
+    uint64_t n, cd_off, cd_size;
+    uint64_t end;  /* where the directory must end: the first end record */
+} Dir;
+
+static int agree(uint64_t classic, uint64_t saturated, uint64_t z64)
+{
+    return classic == saturated || classic == z64;
+}
+
+static int read_end(const uint8_t *b, uint64_t size, Dir *d, Err *err)
+{
+    /* The end record is the last PK\5\6 in the final 22 + 65535 bytes (its
+     * comment is at most 65535 bytes).  Taking the last one and requiring
+     * that its comment reach exactly the end of the file leaves no second
+     * candidate for another reader to prefer. */
+    if (size < EOCD_LEN)
+        return err_set(err, "not a zip archive: file too small (%llu bytes)", (unsigned long long)size);
+    uint64_t lo = size > EOCD_LEN + 0xFFFF ? size - EOCD_LEN - 0xFFFF : 0;
+    uint64_t e = size - EOCD_LEN;
+    while (rd_u32(b + e) != SIG_EOCD) {
+        if (e == lo)
+            return err_set(err, "not a zip archive: end of central directory not found (file truncated?)");
+        e--;
+    }
+    const uint8_t *r = b + e;
+    uint64_t clen = rd_u16(r + 20);
+    if (size - e - EOCD_LEN != clen)
+        return err_set(err, "not a zip archive: end of central directory comment (%llu bytes) "
+                       "does not reach the end of the file (%llu bytes follow)",
+                       (unsigned long long)clen, (unsigned long long)(size - e - EOCD_LEN));
+    uint64_t disk = rd_u16(r + 4), cd_disk = rd_u16(r + 6), n_disk = rd_u16(r + 8);
+    d->n = rd_u16(r + 10);
+    d->cd_size = rd_u32(r + 12);
+    d->cd_off = rd_u32(r + 16);
+    d->end = e;
+
+    if (e < Z64_LOC_LEN || rd_u32(b + e - Z64_LOC_LEN) != SIG_Z64_LOC) {
+        if (disk != 0 || cd_disk != 0 || n_disk != d->n)
+            return err_set(err, "multi-disk zip archives are not supported");
+        if (d->n == SAT16 || d->cd_size == SAT32 || d->cd_off == SAT32)
+            return err_set(err, "end of central directory defers to zip64 but there is no zip64 locator");
+        return 0;
+    }
+
+    /* zip64: the locator points back at the zip64 end record, which must
+     * lie wholly before the locator. */
+    uint64_t loc = e - Z64_LOC_LEN;
+    const uint8_t *l = b + loc;
+    uint64_t z64 = rd_u64(l + 8);
+    if (rd_u32(l + 4) != 0 || rd_u32(l + 16) > 1)
+        return err_set(err, "multi-disk zip archives are not supported");
+    if (loc < Z64_EOCD_LEN || z64 > loc - Z64_EOCD_LEN)
+        return err_set(err, "zip64 end of central directory offset %llu out of range",
+                       (unsigned long long)z64);
+    const uint8_t *z = b + z64;
+    if (rd_u32(z) != SIG_Z64_EOCD)
+        return err_set(err, "zip64 locator points at offset %llu, which holds no zip64 end of central directory",
+                       (unsigned long long)z64);
+    uint64_t rsize = rd_u64(z + 4);
+    if (rsize < Z64_EOCD_LEN - 12 || rsize > loc - z64 - 12)
+        return err_set(err, "zip64 end of central directory has a bad record size (%llu)",
+                       (unsigned long long)rsize);
+    uint64_t zdisk = rd_u32(z + 16), zcd_disk = rd_u32(z + 20), zn_disk = rd_u64(z + 24);
+    uint64_t zn = rd_u64(z + 32), zsize = rd_u64(z + 40), zoff = rd_u64(z + 48);
+    if (zdisk != 0 || zcd_disk != 0 || zn_disk != zn)
+        return err_set(err, "multi-disk zip archives are not supported");
+    if (!agree(disk, SAT16, 0) || !agree(cd_disk, SAT16, 0) || !agree(n_disk, SAT16, zn) ||
+        !agree(d->n, SAT16, zn) || !agree(d->cd_size, SAT32, zsize) || !agree(d->cd_off, SAT32, zoff))
+        return err_set(err, "zip64 end of central directory disagrees with the classic one");
+    d->n = zn;
+    d->cd_size = zsize;
+    d->cd_off = zoff;
+    d->end = z64;
+    return 0;
+}
+
+/* ------------------------------------------------------- directory entries */
+
+/* Replaces the saturated 32-bit fields (in the order the format fixes:
+ * usize, csize, local header offset, disk) from the zip64 extra field. */
+static int zip64_extra(const uint8_t *x, size_t xl, uint64_t *usize, uint64_t *csize,
+                       uint64_t *lho, uint64_t *disk)
+{
+    if (*usize != SAT32 && *csize != SAT32 && *lho != SAT32 && *disk != SAT16)
+        return 0;
+    size_t q = 0;
+    while (xl - q >= 4) {
+        size_t id = rd_u16(x + q), hl = rd_u16(x + q + 2);
+        if (hl > xl - q - 4)
+            return -1;
+        if (id == 1) {
+            const uint8_t *v = x + q + 4;
+            size_t k = 0;
+            uint64_t *wide[3] = { usize, csize, lho };
+            for (int f = 0; f < 3; f++) {
+                if (*wide[f] != SAT32)
+                    continue;
+                if (hl - k < 8)
+                    return -1;
+                *wide[f] = rd_u64(v + k);
+                k += 8;
+            }
+            if (*disk == SAT16) {
+                if (hl - k < 4)
+                    return -1;
+                *disk = rd_u32(v + k);
+            }
+            return 0;
+        }
+        q += 4 + hl;
+    }
+    return -1;
+}
+
+/* The name rules: no NUL (C strings), no backslash (a separator on
+ * Windows), not absolute, no '..' segment. */
+static const char *bad_name(const uint8_t *s, size_t n)
+{
+    if (n == 0)
+        return "empty name";
+    if (!utf8_valid(s, n))
+        return "name is not valid utf-8";
+    if (memchr(s, 0, n))
+        return "name contains a nul byte";
+    if (memchr(s, '\\', n))
+        return "name contains a backslash";
+    if (s[0] == '/')
+        return "name is an absolute path";
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        while (j < n && s[j] != '/')
+            j++;
+        if (j - i == 2 && s[i] == '.' && s[i + 1] == '.')
+            return "name contains a '..' segment";
+        i = j + 1;
+    }
+    return NULL;
+}
+
+/* Parses the central directory entry at *pos (advancing it) and its local
+ * header.  The first entry fixes the prefix. */
+static int read_entry(Zip *z, uint64_t *pos, uint64_t cd_end, uint64_t cd_off, size_t i,
+                      Arena *a, Err *err)
+{
+    const uint8_t *b = z->base;
+    ZipEntry *e = &z->entries[i];
+    char shown[128];
+    if (cd_end - *pos < CENTRAL_LEN)
+        return err_set(err, "central directory entry %zu: runs past the end of the central directory", i);
+    const uint8_t *c = b + *pos;
+    if (rd_u32(c) != SIG_CENTRAL)
+        return err_set(err, "central directory entry %zu: bad signature (central directory corrupt or entry count wrong)", i);
+    uint64_t flags = rd_u16(c + 8), method = rd_u16(c + 10);
+    uint64_t csize = rd_u32(c + 20), usize = rd_u32(c + 24);
+    size_t nl = rd_u16(c + 28), xl = rd_u16(c + 30), cl = rd_u16(c + 32);
+    uint64_t disk = rd_u16(c + 34), lho = rd_u32(c + 42);
+    if (CENTRAL_LEN + nl + xl + cl > cd_end - *pos)
+        return err_set(err, "central directory entry %zu: runs past the end of the central directory", i);
+    const uint8_t *name = c + CENTRAL_LEN;
+    *pos += CENTRAL_LEN + nl + xl + cl;
+    show(shown, sizeof shown, name, nl);
+
+#define FAIL(...) err_set(err, "central directory entry %zu (%s): " __VA_ARGS__)
+    if (zip64_extra(name + nl, xl, &usize, &csize, &lho, &disk) < 0)
+        return FAIL("zip64 extra field missing or malformed", i, shown);
+    if (disk != 0)
+        return FAIL("record on another disk", i, shown);
+    if (flags & FLAG_ENCRYPTED)
+        return FAIL("encrypted record (flags 0x%04llx)", i, shown, (unsigned long long)flags);
+    if (flags & FLAG_CD_MASKED)
+        return FAIL("central directory encryption flag set", i, shown);
+    if (method != 0 && method != 8)
+        return FAIL("unsupported compression method %llu", i, shown, (unsigned long long)method);
+    const char *why = bad_name(name, nl);
+    if (why)
+        return FAIL("%s", i, shown, why);
+
+    /* torch takes the archive folder from the first entry and refuses
+     * records outside it; a name without any folder is not torch's. */
+    const uint8_t *slash = memchr(name, '/', nl);
+    if (!slash)
+        return err_set(err, "central directory entry %zu (%s): records at the archive root: "
+                       "not a torch.save archive", i, shown);
+    if (i == 0) {
+        z->prefix_len = (size_t)(slash - name) + 1;
+        if (!(z->prefix = arena_strndup(a, (const char *)name, z->prefix_len)))
+            return err_set(err, "out of memory");
+    } else if (nl < z->prefix_len || memcmp(name, z->prefix, z->prefix_len) != 0) {
+        char pshown[128];
+        return FAIL("outside the archive folder '%s'", i, shown,
+                    show_str(pshown, sizeof pshown, z->prefix));
+    }
+
+    /* The local header: where the directory says, before the directory. */
+    if (lho > cd_off || cd_off - lho < LOCAL_LEN)
+        return FAIL("local header offset %llu out of range", i, shown, (unsigned long long)lho);
+    const uint8_t *l = b + lho;
+    if (rd_u32(l) != SIG_LOCAL)
+        return FAIL("no local header at offset %llu", i, shown, (unsigned long long)lho);
+    uint64_t lflags = rd_u16(l + 6), lmethod = rd_u16(l + 8);
+    uint64_t lnl = rd_u16(l + 26), lxl = rd_u16(l + 28);
+    if (lnl + lxl > cd_off - lho - LOCAL_LEN)
+        return FAIL("local header runs into the central directory", i, shown);
+    if (lnl != nl || memcmp(l + LOCAL_LEN, name, nl) != 0)
+        return FAIL("local header name differs from central directory name", i, shown);
+    if (lmethod != method)
+        return FAIL("local header compression method differs from central directory", i, shown);
+    if (lflags & FLAG_ENCRYPTED)
+        return FAIL("local header marks the record encrypted", i, shown);
+    /* Without a data descriptor the local header states sizes and CRC
+     * itself; a streaming reader would believe them, so they must agree
+     * (0xFFFFFFFF defers to a zip64 extra). */
+    if (!(lflags & FLAG_DESCRIPTOR)) {
+        uint64_t lcrc = rd_u32(l + 14), lcs = rd_u32(l + 18), lus = rd_u32(l + 22);
+        if (lcrc != rd_u32(c + 16) || !agree(lcs, SAT32, csize) || !agree(lus, SAT32, usize))
+            return FAIL("local header sizes or crc differ from central directory", i, shown);
+    }
+    uint64_t data = lho + LOCAL_LEN + lnl + lxl;
+    if (csize > cd_off - data)
+        return FAIL("record (%llu bytes at offset %llu) runs past the start of the central directory",
+                    i, shown, (unsigned long long)csize, (unsigned long long)data);
+    if (method == 0 && csize != usize)
+        return FAIL("stored record has compressed size %llu but uncompressed size %llu",
+                    i, shown, (unsigned long long)csize, (unsigned long long)usize);
+#undef FAIL
+
+    if (!(e->name = arena_strndup(a, (const char *)name, nl)))
+        return err_set(err, "out of memory");
+    e->lho = lho;
+    e->data_off = data;
+    e->csize = csize;
+    e->usize = usize;
+    e->crc = rd_u32(c + 16);
+    e->method = (uint16_t)method;
+    return 0;
+}
+
+/* ------------------------------------------------------- cross-entry checks */
+
+/* miniz looks names up case-insensitively (ASCII only), so uniqueness and
+ * the lookup index both use ASCII case-folded order.  With folded names
+ * unique, that order is total and one sorted array serves both. */
+static int fold(unsigned char c) { return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c; }
+
+static int fold_cmp(const char *x, const char *y)
+{
+    for (;; x++, y++) {
+        int p = fold((unsigned char)*x), q = fold((unsigned char)*y);
+        if (p != q || p == 0)
+            return p - q;
+    }
+}
+
+static int by_folded_name(const void *pa, const void *pb)
+{
+    const ZipEntry *a = *(const ZipEntry *const *)pa, *b = *(const ZipEntry *const *)pb;
+    int r = fold_cmp(a->name, b->name);
+    return r ? r : (a > b) - (a < b);
+}
+
+typedef struct Span {
+    uint64_t lo, hi;  /* [local header, end of payload) */
+    size_t   i;
+} Span;
+
+static int by_offset(const void *pa, const void *pb)
+{
+    const Span *a = pa, *b = pb;
+    if (a->lo != b->lo)
+        return a->lo < b->lo ? -1 : 1;
+    return (a->i > b->i) - (a->i < b->i);
+}
+
+static int check_unique(Zip *z, Arena *a, Err *err)
+{
+    const ZipEntry **ix = arena_array(a, z->n, sizeof *ix);
+    if (!ix)
+        return err_set(err, "out of memory");
+    for (size_t i = 0; i < z->n; i++)
+        ix[i] = &z->entries[i];
+    qsort(ix, z->n, sizeof *ix, by_folded_name);
+    for (size_t k = 1; k < z->n; k++) {
+        if (fold_cmp(ix[k - 1]->name, ix[k]->name) == 0) {
+            char s1[128], s2[128];
+            return err_set(err, "central directory entries %zu (%s) and %zu (%s): duplicate names%s",
+                           (size_t)(ix[k - 1] - z->entries), show_str(s1, sizeof s1, ix[k - 1]->name),
+                           (size_t)(ix[k] - z->entries), show_str(s2, sizeof s2, ix[k]->name),
+                           strcmp(ix[k - 1]->name, ix[k]->name) ? " (ignoring case)" : "");
+        }
+    }
+    z->index = ix;
+    return 0;
+}
+
+/* Records that share bytes (a zip bomb's trick, or a record hidden inside
+ * another's payload) are refused. */
+static int check_disjoint(const Zip *z, Arena *a, Err *err)
+{
+    Span *s = arena_array(a, z->n, sizeof *s);
+    if (!s)
+        return err_set(err, "out of memory");
+    for (size_t i = 0; i < z->n; i++) {
+        s[i].lo = z->entries[i].lho;
+        s[i].hi = z->entries[i].data_off + z->entries[i].csize;  /* <= cd_off: no overflow */
+        s[i].i = i;
+    }
+    qsort(s, z->n, sizeof *s, by_offset);
+    for (size_t k = 1; k < z->n; k++) {
+        if (s[k - 1].hi > s[k].lo) {
+            char s1[128], s2[128];
+            return err_set(err, "central directory entries %zu (%s) and %zu (%s): records overlap",
+                           s[k - 1].i, show_str(s1, sizeof s1, z->entries[s[k - 1].i].name),
+                           s[k].i, show_str(s2, sizeof s2, z->entries[s[k].i].name));
+        }
+    }
+    return 0;
+}
+
+int zip_open(Zip *z, const uint8_t *base, uint64_t size, Arena *a, Err *err)
+{
+    memset(z, 0, sizeof *z);
+    z->base = base;
+    z->size = size;
+    Dir d = { 0, 0, 0, 0 };
+    if (read_end(base, size, &d, err) < 0)
+        return -1;
+    if (d.cd_off > d.end || d.cd_size > d.end - d.cd_off)
+        return err_set(err, "central directory (%llu bytes at offset %llu) lies outside the file",
+                       (unsigned long long)d.cd_size, (unsigned long long)d.cd_off);
+    if (d.n == 0)
+        return err_set(err, "empty archive");
+    uint64_t min_cd;
+    if (mul_u64(d.n, CENTRAL_LEN, &min_cd) || min_cd > d.cd_size)
+        return err_set(err, "entry count (%llu) does not fit in the central directory (%llu bytes)",
+                       (unsigned long long)d.n, (unsigned long long)d.cd_size);
+    if (d.n > MAX_ENTRIES)
+        return err_set(err, "too many entries (%llu, limit %llu)",
+                       (unsigned long long)d.n, (unsigned long long)MAX_ENTRIES);
+
+    z->n = (size_t)d.n;
+    if (!(z->entries = arena_array(a, z->n, sizeof *z->entries)))
+        return err_set(err, "out of memory");
+    uint64_t pos = d.cd_off, cd_end = d.cd_off + d.cd_size;  /* <= d.end */
+    for (size_t i = 0; i < z->n; i++)
+        if (read_entry(z, &pos, cd_end, d.cd_off, i, a, err) < 0)
+            return -1;
+    /* Python's zipfile walks the directory by size, not by count: bytes
+     * left over would be entries that it sees and we do not. */
+    if (pos != cd_end)
+        return err_set(err, "central directory has %llu bytes after its last entry (entry count wrong?)",
+                       (unsigned long long)(cd_end - pos));
+    if (check_unique(z, a, err) < 0 || check_disjoint(z, a, err) < 0)
+        return -1;
+    return 0;
+}
+
+const ZipEntry *zip_find(const Zip *z, const char *rel)
+{
+    const ZipEntry *const *ix = z->index;
+    if (!ix || !rel)
+        return NULL;
+    /* Every name starts with the same prefix bytes, so ordering the rest
+     * of the names orders the whole names. */
+    size_t lo = 0, hi = z->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const char *name = ix[mid]->name + z->prefix_len;
+        int r = fold_cmp(name, rel);
+        if (r == 0)
+            return strcmp(name, rel) == 0 ? ix[mid] : NULL;
+        if (r < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+/* ---------------------------------------------------------------- payloads */
+
+/* zlib counts in uInt; feed it in pieces so records past 4 GiB work. */
+#define PIECE ((uint64_t)1 << 30)
+
+static uint32_t crc_of(const uint8_t *p, uint64_t n)
+{
+    uLong crc = crc32(0L, Z_NULL, 0);
+    while (n > 0) {
+        uInt k = (uInt)(n < PIECE ? n : PIECE);
+        crc = crc32(crc, p, k);
+        p += k;
+        n -= k;
+    }
+    return (uint32_t)crc;
+}
+
+/* Inflates exactly e->usize bytes.  Once dst is full, inflate gets a
+ * one-byte scratch buffer: if anything lands there the stream is longer
+ * than declared. */
+static int inflate_exact(const Zip *z, const ZipEntry *e, uint8_t *dst, const char *shown, Err *err)
+{
+    z_stream s;
+    memset(&s, 0, sizeof s);
+    if (inflateInit2(&s, -15) != Z_OK)
+        return err_set(err, "record %s: cannot initialise zlib", shown);
+    const uint8_t *in = z->base + e->data_off;
+    uint64_t in_left = e->csize, out_left = e->usize;
+    uint8_t scratch[1];
+    int rc, over = 0;
+    for (;;) {
+        if (s.avail_in == 0 && in_left > 0) {
+            uInt k = (uInt)(in_left < PIECE ? in_left : PIECE);
+            s.next_in = (Bytef *)(uintptr_t)in;  /* zlib never writes through next_in */
+            s.avail_in = k;
+            in += k;
+            in_left -= k;
+        }
+        if (s.avail_out == 0) {
+            if (out_left > 0) {
+                uInt k = (uInt)(out_left < PIECE ? out_left : PIECE);
+                s.next_out = dst;
+                s.avail_out = k;
+                dst += k;
+                out_left -= k;
+            } else if (!over) {
+                s.next_out = scratch;
+                s.avail_out = 1;
+                over = 1;
+            }
+        }
+        rc = inflate(&s, Z_NO_FLUSH);
+        if (over && s.avail_out == 0) {
+            inflateEnd(&s);
+            return err_set(err, "deflated record %s expands past its declared size (%llu bytes)",
+                           shown, (unsigned long long)e->usize);
+        }
+        if (rc == Z_STREAM_END)
+            break;
+        if (rc == Z_BUF_ERROR) {  /* no progress: the input ran out */
+            inflateEnd(&s);
+            return err_set(err, "deflated record %s: stream truncated", shown);
+        }
+        if (rc != Z_OK) {
+            inflateEnd(&s);
+            return err_set(err, "deflated record %s: corrupt deflate stream (%s)", shown,
+                           s.msg ? s.msg : "zlib error");
+        }
+    }
+    uint64_t unused_in = s.avail_in + in_left;
+    int short_out = !over && (s.avail_out > 0 || out_left > 0);
+    inflateEnd(&s);
+    if (short_out)
+        return err_set(err, "deflated record %s ends before its declared size (%llu bytes)",
+                       shown, (unsigned long long)e->usize);
+    if (unused_in > 0)
+        return err_set(err, "deflated record %s has %llu bytes after the end of its stream",
+                       shown, (unsigned long long)unused_in);
+    return 0;
+}
+
+int zip_extract(const Zip *z, const ZipEntry *e, uint8_t *dst, Err *err)
+{
+    char shown[128];
+    show_str(shown, sizeof shown, e->name);
+    if (e->method == 0) {
+        if (e->usize > 0)
+            memcpy(dst, z->base + e->data_off, (size_t)e->usize);
+    } else if (inflate_exact(z, e, dst, shown, err) < 0) {
+        return -1;
+    }
+    /* crc 0 is what newer torch writes when CRC computation is turned off. */
+    if (e->crc != 0 && crc_of(dst, e->usize) != e->crc)
+        return err_set(err, "record %s: CRC-32 mismatch", shown);
+    return 0;
+}
+
+const uint8_t *zip_data(const Zip *z, const ZipEntry *e, uint8_t **owned, Err *err)
+{
+    *owned = NULL;
+    if (e->method == 0) {   /* borrowed from the mapping: no copy */
+        const uint8_t *p = z->base + e->data_off;
+        if (e->crc != 0 && crc_of(p, e->usize) != e->crc) {
+            char shown[128];
+            return err_set(err, "record %s: CRC-32 mismatch", show_str(shown, sizeof shown, e->name)), NULL;
+        }
+        return p;
+    }
+    if (e->usize > SIZE_MAX - 1 || !(*owned = malloc(e->usize ? (size_t)e->usize : 1))) {
+        err_set(err, "out of memory for a %llu-byte record", (unsigned long long)e->usize);
+        return NULL;
+    }
+    if (zip_extract(z, e, *owned, err) < 0) {
+        free(*owned);
+        *owned = NULL;
+        return NULL;
+    }
+    return *owned;
+}
