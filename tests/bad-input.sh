@@ -1,0 +1,98 @@
+#!/bin/sh
+# tests/bad-input.sh — automake LOG_COMPILER for tests/bad/NAME.bad
+#
+#   bad-input.sh [DIR/]NAME.bad
+#
+# NAME (with its bad_ prefix) names a bad input made by
+# tests/gen_fixtures.py: $FIXTURES/NAME.pt, or $FIXTURES/NAME when NAME
+# already has a suffix (bad_x.safetensors.bad).  The .bad file holds a
+# one-line comment saying what is wrong with the input.
+#
+# For `rcc dump W` and `rcc dump --json W` alike: the exit status is exactly
+# 2, stdout is empty, stderr is exactly one line "rcc: error: W: message".
+# For bad_os_system, the file's pickle would `touch` a marker path (the
+# path is in $FIXTURES/bad_os_system.marker; /tmp/rcc_pwned_marker unless
+# gen_fixtures.py ran with RCC_PWNED_MARKER set): the marker is removed
+# first and must still be absent after each run.
+
+. "$(dirname "$0")/setup.sh"
+
+[ $# -eq 1 ] || fail "usage: bad-input.sh NAME.bad"
+need_env RCC FIXTURES
+need_exe "$RCC" RCC
+need_file "$1"
+
+name=$(basename "$1" .bad)
+case $name in
+*.*) w=$FIXTURES/$name ;;
+*)   w=$FIXTURES/$name.pt ;;
+esac
+need_file "$w" "make the fixtures: $PYTHON $testsdir/gen_fixtures.py $FIXTURES"
+
+say "bad input: $(sed -n '1s/^#[[:space:]]*//p' "$1")"
+
+marker=
+if [ "$name" = bad_os_system ]; then
+    if [ -f "$FIXTURES/bad_os_system.marker" ]; then
+        marker=$(cat "$FIXTURES/bad_os_system.marker")
+    else
+        marker=/tmp/rcc_pwned_marker
+    fi
+    case $marker in
+    /*) ;;
+    *) fail "marker path '$marker' is not absolute" ;;
+    esac
+fi
+
+status=0
+for mode in "" --json; do
+    cmd="$RCC dump${mode:+ $mode} $w"
+    say "checking: $cmd"
+    if [ -n "$marker" ]; then
+        rm -f "$marker"
+        [ ! -e "$marker" ] || fail "cannot remove the marker $marker"
+    fi
+
+    # shellcheck disable=SC2086  # $mode is empty or one word
+    run "$tmp/out" "$tmp/err" "$RCC" dump $mode "$w"
+
+    bad=
+    [ "$rc" -eq 2 ] || bad="$bad
+  exit status $rc, expected 2"
+    [ ! -s "$tmp/out" ] || bad="$bad
+  stdout is not empty"
+    lines=$(wc -l <"$tmp/err")
+    if [ ! -s "$tmp/err" ]; then
+        bad="$bad
+  stderr is empty; expected one line 'rcc: error: $w: ...'"
+    elif [ "$lines" -ne 1 ] || [ "$(tail -c 1 "$tmp/err" | od -An -c | tr -d ' ')" != '\n' ]; then
+        bad="$bad
+  stderr is not exactly one newline-terminated line ($lines newlines)"
+    else
+        line=$(cat "$tmp/err")
+        prefix="rcc: error: $w: "
+        case $line in
+        "$prefix"?*) ;;
+        *) bad="$bad
+  stderr line is not 'rcc: error: $w: <message>': $line" ;;
+        esac
+    fi
+    if [ -n "$marker" ] && [ -e "$marker" ]; then
+        bad="$bad
+  $marker exists: the file's pickle was EXECUTED (os.system ran)"
+        rm -f "$marker"
+    fi
+
+    if [ -n "$bad" ]; then
+        echo "FAIL: $cmd:$bad"
+        show "stdout" "$tmp/out"
+        show "stderr" "$tmp/err"
+        status=1
+    else
+        say "  ok: exit 2, $(cat "$tmp/err")"
+    fi
+done
+
+[ "$status" -eq 0 ] || fail "$name"
+say "PASS: $name"
+exit 0

@@ -1,0 +1,91 @@
+# tests/setup.sh — sourced by the test drivers (torch-parity.sh, bad-input.sh).
+#
+# Environment (set by the Makefile's AM_TESTS_ENVIRONMENT):
+#   RCC          the rcc binary
+#   RCC_READALL  tests/readall, built against librcc
+#   FIXTURES     the directory tests/gen_fixtures.py wrote
+#   PYTHON       /usr/bin/python3 (Debian's, the one with torch) by default
+#   srcdir       not needed: the helper scripts (compare_listing.py, ...)
+#                are found next to the driver, in $testsdir, whether srcdir
+#                is the top source directory or its tests/
+#   RCC_TEST_TIMEOUT  seconds one rcc run may take (default 120)
+#
+# Drivers exit 0 on pass and 1 on failure; never 77 (skip) nor 99: a missing
+# program or fixture is a failure.
+
+set -eu
+LC_ALL=C
+export LC_ALL
+
+: "${PYTHON:=/usr/bin/python3}"
+# The tests' source directory: where the driver sourcing us lives.
+# shellcheck disable=SC2034  # used by the drivers that source this
+testsdir=$(cd "$(dirname "$0")" && pwd)
+: "${RCC_TEST_TIMEOUT:=120}"
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/rcc-test.XXXXXX")
+# Whatever went wrong (set -e included), the status is 1 and $tmp goes.
+cleanup() {
+    st=$?
+    rm -rf "$tmp"
+    [ "$st" -eq 0 ] || st=1
+    exit "$st"
+}
+trap cleanup EXIT
+trap 'exit 1' HUP INT TERM
+
+fail() {
+    echo "FAIL: $*"
+    exit 1
+}
+
+say() {
+    echo "$*"
+}
+
+need_env() {
+    for v in "$@"; do
+        eval "val=\${$v:-}"
+        [ -n "$val" ] || fail "environment variable $v is not set (run through 'make check')"
+    done
+}
+
+need_exe() {
+    if [ ! -f "$1" ] || [ ! -x "$1" ]; then
+        fail "$2 '$1' is not an executable file"
+    fi
+}
+
+need_file() {
+    [ -f "$1" ] || fail "missing $1${2:+ ($2)}"
+}
+
+# run OUT ERR CMD ARGS...: CMD's stdout to OUT, stderr to ERR, stdin from
+# /dev/null, under a time limit when timeout(1) exists; sets $rc.
+run() {
+    _out=$1 _err=$2
+    shift 2
+    rc=0
+    if command -v timeout >/dev/null 2>&1; then
+        timeout "$RCC_TEST_TIMEOUT" "$@" <"/dev/null" >"$_out" 2>"$_err" || rc=$?
+        [ "$rc" -ne 124 ] || fail "timed out after ${RCC_TEST_TIMEOUT} s: $*"
+    else
+        "$@" <"/dev/null" >"$_out" 2>"$_err" || rc=$?
+    fi
+    if [ "$rc" -gt 128 ] && [ "$rc" -lt 160 ]; then
+        show "stderr" "$_err"
+        fail "crashed (signal $((rc - 128))): $*"
+    fi
+}
+
+# show LABEL FILE: print FILE indented, at most 40 lines.
+show() {
+    if [ -s "$2" ]; then
+        echo "  --- $1:"
+        sed -n '1,40s/^/  | /p' "$2"
+        n=$(wc -l <"$2")
+        [ "$n" -le 40 ] || echo "  | ... ($n lines)"
+    else
+        echo "  --- $1: (empty)"
+    fi
+}

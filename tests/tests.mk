@@ -1,0 +1,26 @@
+## tests.mk — the test list (included by Makefile.am)
+TESTS = \
+	tests/parity/checkpoint.parity \
+	tests/parity/ckpt_nested.parity \
+	tests/parity/cnn_bn.parity \
+	tests/parity/deflated.parity \
+	tests/parity/dtypes.parity \
+	tests/parity/lstm.parity \
+	tests/parity/mlp.parity \
+	tests/parity/module_prefix.parity \
+	tests/parity/parameter.parity \
+	tests/parity/protocol4.parity \
+	tests/parity/resnet18.parity \
+	tests/parity/tied.parity \
+	tests/parity/transformer.parity \
+	tests/parity/views.parity \
+	tests/bad/bad_cd_corrupt.bad \
+	tests/bad/bad_deep_nesting.bad \
+	tests/bad/bad_empty.bad \
+	tests/bad/bad_os_system.bad \
+	tests/bad/bad_plain_pickle.bad \
+	tests/bad/bad_record_short.bad \
+	tests/bad/bad_shape_overflow.bad \
+	tests/bad/bad_storage_short.bad \
+	tests/bad/bad_text.bad \
+	tests/bad/bad_truncated.bad

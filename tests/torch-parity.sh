@@ -1,0 +1,83 @@
+#!/bin/sh
+# tests/torch-parity.sh — automake LOG_COMPILER for tests/parity/NAME.parity
+#
+#   torch-parity.sh [DIR/]NAME.parity
+#
+# NAME is a fixture made by tests/gen_fixtures.py; the .parity file holds a
+# one-line comment saying what the fixture proves.  Checks, against what
+# PyTorch itself says about $FIXTURES/NAME.pt:
+#   1. `rcc dump --json` exits 0 and lists the same state-dict path, the
+#      same names in the same order, the same dtypes and shapes
+#      (tests/compare_listing.py against NAME.expect.json);
+#   2. $RCC_READALL's rcc_read bytes equal NAME.values.bin and its
+#      rcc_read_f32 floats equal NAME.f32.bin, bit for bit;
+#   3. plain `rcc dump` exits 0 and mentions every tensor name.
+
+. "$(dirname "$0")/setup.sh"
+
+[ $# -eq 1 ] || fail "usage: torch-parity.sh NAME.parity"
+need_env RCC RCC_READALL FIXTURES
+need_exe "$RCC" RCC
+need_exe "$RCC_READALL" RCC_READALL
+need_file "$1"
+
+name=$(basename "$1" .parity)
+w=$FIXTURES/$name.pt
+expect=$FIXTURES/$name.expect.json
+hint="make the fixtures: $PYTHON $testsdir/gen_fixtures.py $FIXTURES"
+for f in "$w" "$expect" "$FIXTURES/$name.values.bin" "$FIXTURES/$name.f32.bin"; do
+    need_file "$f" "$hint"
+done
+compare=$testsdir/compare_listing.py
+need_file "$compare"
+
+say "fixture: $(sed -n '1s/^#[[:space:]]*//p' "$1")"
+
+# 1. the listing
+say "checking: $RCC dump --json $w"
+run "$tmp/out.json" "$tmp/err" "$RCC" dump --json "$w"
+if [ "$rc" -ne 0 ]; then
+    show "stderr" "$tmp/err"
+    show "stdout" "$tmp/out.json"
+    fail "rcc dump --json exited with $rc, expected 0"
+fi
+[ ! -s "$tmp/err" ] || show "stderr (exit 0)" "$tmp/err"
+say "checking: the listing against torch ($expect)"
+if ! "$PYTHON" "$compare" "$expect" "$tmp/out.json"; then
+    show "rcc dump --json" "$tmp/out.json"
+    fail "rcc dump --json disagrees with torch on $name"
+fi
+
+# 2. the data
+say "checking: $RCC_READALL $w (rcc_read and rcc_read_f32 of every tensor)"
+run "$tmp/readall.out" "$tmp/readall.err" \
+    "$RCC_READALL" "$w" "$tmp/values.out" "$tmp/f32.out"
+if [ "$rc" -ne 0 ]; then
+    show "stderr" "$tmp/readall.err"
+    fail "readall exited with $rc, expected 0"
+fi
+status=0
+for kind in values f32; do
+    say "checking: $kind bit for bit against $FIXTURES/$name.$kind.bin"
+    if ! cmp "$FIXTURES/$name.$kind.bin" "$tmp/$kind.out"; then
+        "$PYTHON" "$testsdir/bin_diff.py" "$expect" \
+            "$FIXTURES/$name.$kind.bin" "$tmp/$kind.out" "$kind" || true
+        status=1
+    fi
+done
+[ "$status" -eq 0 ] || fail "tensor data of $name differs from torch"
+
+# 3. the table
+say "checking: $RCC dump $w (table)"
+run "$tmp/table.txt" "$tmp/err" "$RCC" dump "$w"
+if [ "$rc" -ne 0 ]; then
+    show "stderr" "$tmp/err"
+    fail "rcc dump exited with $rc, expected 0"
+fi
+if ! "$PYTHON" "$compare" --table "$expect" "$tmp/table.txt"; then
+    show "rcc dump" "$tmp/table.txt"
+    fail "rcc dump does not name every tensor of $name"
+fi
+
+say "PASS: $name"
+exit 0
