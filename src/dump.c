@@ -62,7 +62,7 @@ static void print_table(const rcc_file *f, const DumpOpts *o)
 {
     size_t n = rcc_tensor_count(f), wname = 4, wshape = 5, wstor = 7, wstride = 7;
     char a[DIMS_CAP], a2[DIMS_CAP], b[32], c[32];
-    uint64_t elems = 0, bytes = 0, shared = 0;
+    uint64_t elems = 0, bytes = 0, shared = 0, used = 0;
     for (size_t i = 0; i < n; i++) {
         const rcc_tensor *t = rcc_tensor_at(f, i);
         size_t l = strlen(t->name);
@@ -80,6 +80,7 @@ static void print_table(const rcc_file *f, const DumpOpts *o)
         if (s->users) {
             bytes += s->nbytes;
             shared += s->users > 1;
+            used++;
         }
     }
     const char *sd = rcc_state_dict_path(f);
@@ -97,10 +98,14 @@ static void print_table(const rcc_file *f, const DumpOpts *o)
                t->storage_offset, (int)wstride, dims(a2, sizeof a2, t->strides, t->ndim), t->nbytes,
                is_view(f, t) ? "  (view)" : "");
     }
-    printf("%zu tensors, %s elements, %s bytes in %zu storages (%.1f MiB)\n", n, grouped(b, elems),
-           grouped(c, bytes), rcc_storage_count(f), (double)bytes / (1024.0 * 1024.0));
+    printf("%zu tensor%s, %s elements, %s bytes (%.1f MiB) in %" PRIu64 " storage%s", n, n == 1 ? "" : "s",
+           grouped(b, elems), grouped(c, bytes), (double)bytes / (1024.0 * 1024.0), used, used == 1 ? "" : "s");
+    if (rcc_storage_count(f) > used)
+        printf("; %" PRIu64 " more outside the state dict", (uint64_t)rcc_storage_count(f) - used);
+    putchar('\n');
     if (shared)
-        printf("* storage shared by several tensors (%" PRIu64 " storages): tied weights or views\n", shared);
+        printf("* storage shared by several tensors (%" PRIu64 " such storage%s): tied weights or views\n", shared,
+               shared == 1 ? "" : "s");
     if (rcc_summary_count(f)) {
         printf("other content:\n");
         for (size_t i = 0; i < rcc_summary_count(f); i++)

@@ -271,7 +271,9 @@ void tn_to_f32(rcc_dtype src_t, const void *src, float *dst, uint64_t n);
 
 /* ------------------------------------------------------------ summary.c */
 
-/* One line describing v (bounded in length and depth), arena-allocated. */
-char *sm_describe(Arena *a, const Pv *v);
+/* One line describing v (bounded in length and depth), arena-allocated;
+ * where sd (the state dict, with sd_tensors tensors) occurs it is named,
+ * not described. */
+char *sm_describe(Arena *a, const Pv *v, const Pv *sd, size_t sd_tensors);
 
 #endif /* RCC_INTERNAL_H */

@@ -16,9 +16,11 @@
 enum { SM_MAX = 160, SM_DEPTH = 3, SM_ITEMS = 8 };
 
 typedef struct Buf {
-    char   s[SM_MAX + 8];
-    size_t n;
-    int    full;
+    char      s[SM_MAX + 8];
+    size_t    n;
+    int       full;
+    const Pv *sd;          /* the state dict: named, not described */
+    size_t    sd_tensors;
 } Buf;
 
 static void put(Buf *b, const char *s, size_t len)
@@ -106,6 +108,10 @@ static void describe_items(Buf *b, PvVec keys, const PvVec *vals, const char *op
 
 static void describe(Buf *b, const Pv *v, int depth)
 {
+    if (v == b->sd) {
+        putf(b, "the state dict (%zu tensor%s)", b->sd_tensors, b->sd_tensors == 1 ? "" : "s");
+        return;
+    }
     if (depth > SM_DEPTH) {
         puts_(b, "…");
         return;
@@ -138,8 +144,8 @@ static void describe(Buf *b, const Pv *v, int depth)
             break;
         }
         size_t nt = count_tensors(v, 0);
-        if (nt && depth == 0)
-            putf(b, "%zu tensors in ", nt);
+        if (nt && depth == 0 && !b->sd)
+            putf(b, "%zu tensor%s in ", nt, nt == 1 ? "" : "s");
         describe_items(b, v->u.dict.keys, &v->u.dict.vals, "{", "}", depth);
         break;
     }
@@ -164,9 +170,9 @@ static void describe(Buf *b, const Pv *v, int depth)
     }
 }
 
-char *sm_describe(Arena *a, const Pv *v)
+char *sm_describe(Arena *a, const Pv *v, const Pv *sd, size_t sd_tensors)
 {
-    Buf b = {.n = 0};
+    Buf b = {.sd = sd, .sd_tensors = sd_tensors};
     describe(&b, v, 0);
     return arena_strndup(a, b.s, b.n);
 }

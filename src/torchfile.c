@@ -458,14 +458,17 @@ static int find_state_dict(rcc_file *f, const char *key, Err *err)
         const Pv *r = f->root;
         for (size_t i = 0; i < r->u.dict.keys.n; i++) {
             const Pv *k = r->u.dict.keys.v[i], *v = r->u.dict.vals.v[i];
-            char *line;
             char kbuf[64];
-            const char *ks = k->kind == PV_STR ? k->u.str.s : (snprintf(kbuf, sizeof kbuf, "<%s key>", pv_kind_name(k->kind)), kbuf);
-            if (v == sd)
-                line = arena_printf(&f->arena, "%s: the state dict (%zu tensors)", ks, f->ntensors);
+            const char *ks = kbuf;
+            if (k->kind == PV_STR)
+                ks = k->u.str.s;
+            else if (k->kind == PV_INT)
+                snprintf(kbuf, sizeof kbuf, "%lld", (long long)k->u.i);
             else
-                line = arena_printf(&f->arena, "%s%s%s", ks, (v->kind == PV_DICT || v->kind == PV_OBJECT) ? ": " : " = ",
-                                    sm_describe(&f->arena, v));
+                snprintf(kbuf, sizeof kbuf, "<%s key>", pv_kind_name(k->kind));
+            int composite = v == sd || v->kind == PV_DICT || v->kind == PV_OBJECT;
+            char *line = arena_printf(&f->arena, "%s%s%s", ks, composite ? ": " : " = ",
+                                      sm_describe(&f->arena, v, sd, f->ntensors));
             add_line(&f->arena, &f->summary, &f->nsummary, &f->summary_cap, line);
         }
     }
