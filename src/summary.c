@@ -63,19 +63,19 @@ static void put_float(Buf *b, double d)
     puts_(b, tmp);
 }
 
-static size_t count_tensors(const Pv *v, int depth)
+static size_t count_tensors(const Pv *v, const Pv *skip, int depth)
 {
-    if (depth > 8)
+    if (depth > 8 || v == skip)
         return 0;
     if (v->kind == PV_TENSOR)
         return 1;
     size_t n = 0;
     if (v->kind == PV_DICT)
         for (size_t i = 0; i < v->u.dict.vals.n; i++)
-            n += count_tensors(v->u.dict.vals.v[i], depth + 1);
+            n += count_tensors(v->u.dict.vals.v[i], skip, depth + 1);
     else if (v->kind == PV_LIST || v->kind == PV_TUPLE)
         for (size_t i = 0; i < v->u.seq.n; i++)
-            n += count_tensors(v->u.seq.v[i], depth + 1);
+            n += count_tensors(v->u.seq.v[i], skip, depth + 1);
     return n;
 }
 
@@ -135,7 +135,7 @@ static void describe(Buf *b, const Pv *v, int depth)
         const Pv *st = pv_dict_get(v, "state"), *pg = pv_dict_get(v, "param_groups");
         if (st && pg && st->kind == PV_DICT && pg->kind == PV_LIST) {
             putf(b, "%zu param group%s, %zu state tensors", pg->u.seq.n,
-                 pg->u.seq.n == 1 ? "" : "s", count_tensors(st, 0));
+                 pg->u.seq.n == 1 ? "" : "s", count_tensors(st, NULL, 0));
             if (pg->u.seq.n) {
                 const Pv *lr = pv_dict_get(pg->u.seq.v[0], "lr");
                 if (lr && lr->kind == PV_FLOAT)
@@ -143,8 +143,12 @@ static void describe(Buf *b, const Pv *v, int depth)
             }
             break;
         }
-        size_t nt = count_tensors(v, 0);
-        if (nt && depth == 0 && !b->sd)
+        size_t nt = count_tensors(v, b->sd, 0);
+        if (nt && nt == v->u.dict.vals.n && depth == 0) {   /* another state dict */
+            putf(b, "a dict of %zu tensor%s", nt, nt == 1 ? "" : "s");
+            break;
+        }
+        if (nt && depth == 0)
             putf(b, "%zu tensor%s in ", nt, nt == 1 ? "" : "s");
         describe_items(b, v->u.dict.keys, &v->u.dict.vals, "{", "}", depth);
         break;

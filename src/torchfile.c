@@ -329,16 +329,30 @@ static const Pv *follow(const Pv *v, const char *path, Err *err)
         seg[n] = 0;
         path += n + (path[n] == '.');
         const Pv *next = NULL;
+        int decimal = n > 0 && n < 19 && strspn(seg, "0123456789") == n;
         if (v->kind == PV_DICT) {
             next = pv_dict_get(v, seg);
-        } else if ((v->kind == PV_LIST || v->kind == PV_TUPLE) && n > 0 && strspn(seg, "0123456789") == n) {
+            for (size_t i = 0; !next && decimal && i < v->u.dict.keys.n; i++)   /* optimizer state: int keys */
+                if (v->u.dict.keys.v[i]->kind == PV_INT && v->u.dict.keys.v[i]->u.i == (int64_t)strtoll(seg, NULL, 10))
+                    next = v->u.dict.vals.v[i];
+        } else if ((v->kind == PV_LIST || v->kind == PV_TUPLE) && decimal) {
             unsigned long long i = strtoull(seg, NULL, 10);
             next = i < v->u.seq.n ? v->u.seq.v[i] : NULL;
         } else if (v->kind == PV_OBJECT && v->u.obj.state) {
             next = pv_dict_get(v->u.obj.state, seg);
         }
         if (!next) {
-            err_set(err, "--key: no entry '%s' in the file's %s", seg, pv_kind_name(v->kind));
+            char have[200] = "";
+            size_t hl = 0;
+            for (size_t i = 0; v->kind == PV_DICT && i < v->u.dict.keys.n && hl < sizeof have - 1; i++) {
+                const Pv *k = v->u.dict.keys.v[i];
+                int w = k->kind == PV_STR ? snprintf(have + hl, sizeof have - hl, "%s%s", i ? ", " : "", k->u.str.s)
+                      : k->kind == PV_INT ? snprintf(have + hl, sizeof have - hl, "%s%lld", i ? ", " : "", (long long)k->u.i)
+                      : 0;
+                hl += w > 0 ? (size_t)w : 0;
+            }
+            err_set(err, "--key: no entry '%s' in the file's %s%s%s%s", seg, pv_kind_name(v->kind),
+                    *have ? " (it has: " : "", have, *have ? ")" : "");
             return NULL;
         }
         v = next;

@@ -166,6 +166,31 @@ def compare(expect_path, actual_path):
         if gs is not None and ws != gs:
             problems.append("%r: shape rcc %s, torch %s"
                             % (n, fmt_shape(gs), fmt_shape(ws)))
+    problems += compare_views(exp, act)
+    return problems
+
+
+def compare_views(exp, act):
+    """Offsets, strides and storage sharing, where the expect file has them:
+    tensors share a storage in rcc exactly when they do in torch."""
+    problems = []
+    rcc = {t.get("name"): t for t in act.get("tensors", []) if isinstance(t, dict)}
+    groups_torch, groups_rcc = {}, {}
+    for t in exp.get("tensors", []):
+        n, g = t.get("name"), rcc.get(t.get("name"))
+        if g is None or "strides" not in t:
+            continue
+        for field in ("offset", "strides"):
+            if g.get(field) != t[field]:
+                problems.append("%r: %s rcc %r, torch %r"
+                                % (n, field, g.get(field), t[field]))
+        groups_torch.setdefault(t["storage"], []).append(n)
+        groups_rcc.setdefault(g.get("storage"), []).append(n)
+    want = sorted(sorted(v) for v in groups_torch.values())
+    got = sorted(sorted(v) for v in groups_rcc.values())
+    if want != got:
+        problems.append("storage sharing differs: torch %s, rcc %s"
+                        % ([v for v in want if len(v) > 1], [v for v in got if len(v) > 1]))
     return problems
 
 

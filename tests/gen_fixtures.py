@@ -70,7 +70,12 @@ def resolve(obj, key):
     if key == "":
         return obj
     for part in key.split("."):
-        obj = obj[part]
+        if isinstance(obj, (list, tuple)):
+            obj = obj[int(part)]
+        elif part not in obj and part.isdigit() and int(part) in obj:
+            obj = obj[int(part)]     # optimizer state is keyed by int
+        else:
+            obj = obj[part]
     return obj
 
 
@@ -111,10 +116,16 @@ def describe(name, path, obj, key):
         if not bits_equal(a, b) or a.stride() != b.stride():
             raise SystemExit("%s: tensor %s does not round-trip through torch.save"
                              % (name, n))
-    tensors, values, f32 = [], [], []
+    tensors, values, f32, storages = [], [], [], {}
     for n, t in got:
+        # Views as torch sees them: offset and strides in elements, and
+        # which tensors share one storage (numbered in order of first use).
+        # (Empty storages all have data pointer 0 but are distinct.)
+        ptr = t.storage().data_ptr() or ("empty", n)
+        sid = storages.setdefault(ptr, len(storages))
         tensors.append({"name": n, "dtype": DTYPE_NAMES[t.dtype],
-                        "shape": list(t.shape)})
+                        "shape": list(t.shape), "offset": t.storage_offset(),
+                        "strides": list(t.stride()), "storage": sid})
         values.append(raw_bytes(t))
         f32.append(raw_bytes(t.detach().to(torch.float32)))
     with open(os.path.join(OUT, name + ".expect.json"), "w") as fp:
@@ -292,6 +303,9 @@ def fx_checkpoint():
         "best_acc": 0.93,
     }
     save_and_describe("checkpoint", ckpt, "model")
+    # The same file read with --key: the first parameter's Adam moments.
+    describe("checkpoint_optim", os.path.join(OUT, "checkpoint.pt"), ckpt,
+             "optimizer.state.0")
 
 
 def fx_ckpt_nested():

@@ -1,7 +1,8 @@
 /* readall.c — test program for librcc: read every tensor of a weight file.
  *
- *   readall W VALUES_OUT F32_OUT
+ *   readall W VALUES_OUT F32_OUT [KEY]
  *
+ * KEY, when given, is passed as rcc_open_options.key (rcc dump --key).
  * For each tensor of W's state dict, in order, writes the bytes rcc_read
  * gives (the tensor's own dtype, contiguous, row-major) to VALUES_OUT and
  * the floats rcc_read_f32 gives to F32_OUT.  tests/torch-parity.sh compares
@@ -136,14 +137,15 @@ int main(int argc, char **argv)
     size_t i, n;
     int k;
 
-    if (argc != 4) {
-        fprintf(stderr, "usage: readall W VALUES_OUT F32_OUT\n");
+    if (argc != 4 && argc != 5) {
+        fprintf(stderr, "usage: readall W VALUES_OUT F32_OUT [KEY]\n");
         return 2;
     }
     g_weights = argv[1];
 
     err[0] = '\0';
-    g_rf = rcc_open(argv[1], NULL, err, sizeof err);
+    rcc_open_options opt = {argc == 5 ? argv[4] : NULL};
+    g_rf = rcc_open(argv[1], &opt, err, sizeof err);
     if (!g_rf)
         die("rcc_open: %s", err[0] ? err : "(no message)");
 

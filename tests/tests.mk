@@ -1,6 +1,8 @@
 ## tests.mk — the test list (included by Makefile.am)
 TESTS = \
+	tests/cli.sh \
 	tests/parity/checkpoint.parity \
+	tests/parity/checkpoint_optim.parity \
 	tests/parity/ckpt_nested.parity \
 	tests/parity/cnn_bn.parity \
 	tests/parity/deflated.parity \
@@ -23,4 +25,8 @@ TESTS = \
 	tests/bad/bad_shape_overflow.bad \
 	tests/bad/bad_storage_short.bad \
 	tests/bad/bad_text.bad \
-	tests/bad/bad_truncated.bad
+	tests/bad/bad_truncated.bad \
+	tests/golden/checkpoint.dump \
+	tests/golden/ckpt_nested.dump \
+	tests/golden/dtypes.dump \
+	tests/golden/views.dump

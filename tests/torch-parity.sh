@@ -4,8 +4,10 @@
 #   torch-parity.sh [DIR/]NAME.parity
 #
 # NAME is a fixture made by tests/gen_fixtures.py; the .parity file holds a
-# one-line comment saying what the fixture proves.  Checks, against what
-# PyTorch itself says about $FIXTURES/NAME.pt:
+# one-line comment saying what the fixture proves, and optionally the lines
+# "weights: FILE" (read $FIXTURES/FILE.pt rather than NAME.pt) and
+# "key: PATH" (pass --key PATH, for a state dict torch's listing names).
+# Checks, against what PyTorch itself says about the file:
 #   1. `rcc dump --json` exits 0 and lists the same state-dict path, the
 #      same names in the same order, the same dtypes and shapes
 #      (tests/compare_listing.py against NAME.expect.json);
@@ -22,7 +24,9 @@ need_exe "$RCC_READALL" RCC_READALL
 need_file "$1"
 
 name=$(basename "$1" .parity)
-w=$FIXTURES/$name.pt
+weights=$(sed -n 's/^weights:[[:space:]]*//p' "$1")
+key=$(sed -n 's/^key:[[:space:]]*//p' "$1")
+w=$FIXTURES/${weights:-$name}.pt
 expect=$FIXTURES/$name.expect.json
 hint="make the fixtures: $PYTHON $testsdir/gen_fixtures.py $FIXTURES"
 for f in "$w" "$expect" "$FIXTURES/$name.values.bin" "$FIXTURES/$name.f32.bin"; do
@@ -35,7 +39,7 @@ say "fixture: $(sed -n '1s/^#[[:space:]]*//p' "$1")"
 
 # 1. the listing
 say "checking: $RCC dump --json $w"
-run "$tmp/out.json" "$tmp/err" "$RCC" dump --json "$w"
+run "$tmp/out.json" "$tmp/err" "$RCC" dump --json ${key:+--key "$key"} "$w"
 if [ "$rc" -ne 0 ]; then
     show "stderr" "$tmp/err"
     show "stdout" "$tmp/out.json"
@@ -51,7 +55,7 @@ fi
 # 2. the data
 say "checking: $RCC_READALL $w (rcc_read and rcc_read_f32 of every tensor)"
 run "$tmp/readall.out" "$tmp/readall.err" \
-    "$RCC_READALL" "$w" "$tmp/values.out" "$tmp/f32.out"
+    "$RCC_READALL" "$w" "$tmp/values.out" "$tmp/f32.out" ${key:+"$key"}
 if [ "$rc" -ne 0 ]; then
     show "stderr" "$tmp/readall.err"
     fail "readall exited with $rc, expected 0"
@@ -69,7 +73,7 @@ done
 
 # 3. the table
 say "checking: $RCC dump $w (table)"
-run "$tmp/table.txt" "$tmp/err" "$RCC" dump "$w"
+run "$tmp/table.txt" "$tmp/err" "$RCC" dump ${key:+--key "$key"} "$w"
 if [ "$rc" -ne 0 ]; then
     show "stderr" "$tmp/err"
     fail "rcc dump exited with $rc, expected 0"
