@@ -63,6 +63,34 @@ static void put_float(Buf *b, double d)
     puts_(b, tmp);
 }
 
+/* LONG1/LONG4 ints wider than 64 bits, in decimal when they fit 128. */
+static void put_bigint(Buf *b, const uint8_t *le, size_t n)
+{
+    if (n > 16) {
+        putf(b, "<%zu-byte int>", n);
+        return;
+    }
+    unsigned __int128 u = 0;
+    for (size_t i = n; i-- > 0;)
+        u = u << 8 | le[i];
+    int neg = le[n - 1] & 0x80;
+    if (neg) {   /* two's complement of n bytes */
+        if (n < 16)
+            u |= ~(unsigned __int128)0 << (8 * n);
+        u = ~u + 1;
+    }
+    char digits[48];
+    size_t k = sizeof digits;
+    digits[--k] = 0;
+    do {
+        digits[--k] = (char)('0' + (int)(u % 10));
+        u /= 10;
+    } while (u);
+    if (neg)
+        digits[--k] = '-';
+    puts_(b, digits + k);
+}
+
 static size_t count_tensors(const Pv *v, const Pv *skip, int depth)
 {
     if (depth > 8 || v == skip)
@@ -120,7 +148,7 @@ static void describe(Buf *b, const Pv *v, int depth)
     case PV_NONE: puts_(b, "None"); break;
     case PV_BOOL: puts_(b, v->u.b ? "True" : "False"); break;
     case PV_INT: putf(b, "%lld", (long long)v->u.i); break;
-    case PV_BIGINT: putf(b, "<%zu-byte int>", v->u.str.len); break;
+    case PV_BIGINT: put_bigint(b, (const uint8_t *)v->u.str.s, v->u.str.len); break;
     case PV_FLOAT: put_float(b, v->u.f); break;
     case PV_STR:
         puts_(b, "'");

@@ -353,6 +353,37 @@ def fx_protocol4():
         assert z.read(pkl)[:2] == b"\x80\x04"
 
 
+def python_values_checkpoint():
+    """A checkpoint whose non-tensor entries use every kind of Python value
+    torch.save pickles in practice: numpy scalars (numpy.dtype + BUILD),
+    sets, bytes, bytearray, torch.device, argparse.Namespace (an object
+    rcc keeps inert), big and negative ints, tuples, None."""
+    import argparse
+    import numpy as np
+    torch.manual_seed(13)
+    return {
+        "model": make_mlp().state_dict(),
+        "np_f64": np.float64(0.25), "np_i64": np.int64(-3), "np_f32": np.float32(1.5),
+        "np_bool": np.bool_(True),
+        "tags": {"a"}, "frozen": frozenset({7}), "blob": b"\x00\xffxy",
+        "buf": bytearray(b"xy"), "device": torch.device("cpu"),
+        "args": argparse.Namespace(lr=0.1, name="run"),
+        "big": 2 ** 70, "neg_big": -(2 ** 100), "neg": -5, "pair": (1, 2.5), "none": None,
+    }
+
+
+def fx_ckpt_python():
+    save_and_describe("ckpt_python", python_values_checkpoint(), "model")
+
+
+def fx_ckpt_protocol5():
+    save_and_describe("ckpt_protocol5", python_values_checkpoint(), "model",
+                      pickle_protocol=5)
+    with zipfile.ZipFile(os.path.join(OUT, "ckpt_protocol5.pt")) as z:
+        pkl = [n for n in z.namelist() if n.endswith("/data.pkl")][0]
+        assert z.read(pkl)[:2] == b"\x80\x05"
+
+
 def fx_parameter():
     torch.manual_seed(12)
     p = nn.Parameter(torch.randn(3, 4))
@@ -479,7 +510,7 @@ def bad_inputs():
 
 # ---------------------------------------------------------------- main
 
-FIXTURES = [fx_mlp, fx_cnn_bn, fx_transformer, fx_lstm, fx_resnet18,
+FIXTURES = [fx_ckpt_python, fx_ckpt_protocol5, fx_mlp, fx_cnn_bn, fx_transformer, fx_lstm, fx_resnet18,
             fx_dtypes, fx_views, fx_tied, fx_checkpoint, fx_ckpt_nested,
             fx_module_prefix, fx_deflated, fx_protocol4, fx_parameter]
 

@@ -4,6 +4,8 @@ TESTS = \
 	tests/parity/checkpoint.parity \
 	tests/parity/checkpoint_optim.parity \
 	tests/parity/ckpt_nested.parity \
+	tests/parity/ckpt_protocol5.parity \
+	tests/parity/ckpt_python.parity \
 	tests/parity/cnn_bn.parity \
 	tests/parity/deflated.parity \
 	tests/parity/dtypes.parity \
@@ -28,5 +30,7 @@ TESTS = \
 	tests/bad/bad_truncated.bad \
 	tests/golden/checkpoint.dump \
 	tests/golden/ckpt_nested.dump \
+	tests/golden/ckpt_protocol5.dump \
+	tests/golden/ckpt_python.dump \
 	tests/golden/dtypes.dump \
 	tests/golden/views.dump
