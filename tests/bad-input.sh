@@ -17,12 +17,7 @@
 
 . "$(dirname "$0")/setup.sh"
 
-[ $# -eq 1 ] || fail "usage: bad-input.sh NAME.bad"
-need_env RCC FIXTURES
-need_exe "$RCC" RCC
-need_file "$1"
-
-name=$(basename "$1" .bad)
+start_case .bad "$@"
 case $name in
 *.*) w=$FIXTURES/$name ;;
 *)   w=$FIXTURES/$name.pt ;;

@@ -214,34 +214,29 @@ def check_table(expect_path, table_path):
     return problems
 
 
+def report(problems, what, a, b, ok_message):
+    """Print the verdict; 1 if there are problems, else 0."""
+    if problems:
+        print("compare_listing: %s vs %s: %d %s%s"
+              % (a, b, len(problems), what, "" if len(problems) == 1 else "s"))
+        for p in problems:
+            print("  " + p)
+        return 1
+    print("compare_listing: " + ok_message)
+    return 0
+
+
 def main(argv):
     if len(argv) == 4 and argv[1] == "--table":
-        problems = check_table(argv[2], argv[3])
-        if problems:
-            print("compare_listing: %s vs %s: %d problem%s"
-                  % (argv[2], argv[3], len(problems),
-                     "" if len(problems) == 1 else "s"))
-            for p in problems:
-                print("  " + p)
-            return 1
-        print("compare_listing: %s names every tensor of %s"
-              % (argv[3], argv[2]))
-        return 0
+        return report(check_table(argv[2], argv[3]), "problem", argv[2], argv[3],
+                      "%s names every tensor of %s" % (argv[3], argv[2]))
     if len(argv) != 3:
         sys.stderr.write("usage: compare_listing.py EXPECT.json ACTUAL.json\n"
                          "       compare_listing.py --table EXPECT.json "
                          "TABLE.txt\n")
         return 2
-    problems = compare(argv[1], argv[2])
-    if problems:
-        print("compare_listing: %s vs %s: %d disagreement%s"
-              % (argv[1], argv[2], len(problems),
-                 "" if len(problems) == 1 else "s"))
-        for p in problems:
-            print("  " + p)
-        return 1
-    print("compare_listing: %s matches %s" % (argv[2], argv[1]))
-    return 0
+    return report(compare(argv[1], argv[2]), "disagreement", argv[1], argv[2],
+                  "%s matches %s" % (argv[2], argv[1]))
 
 
 if __name__ == "__main__":

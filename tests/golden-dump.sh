@@ -10,11 +10,7 @@
 #   (cd $FIXTURES && rcc dump NAME.pt) > tests/golden/NAME.dump
 . "$(dirname "$0")/setup.sh"
 
-[ $# -eq 1 ] || fail "usage: golden-dump.sh NAME.dump"
-need_env RCC FIXTURES
-need_exe "$RCC" RCC
-need_file "$1"
-name=$(basename "$1" .dump)
+start_case .dump "$@"
 need_file "$FIXTURES/$name.pt"
 
 say "checking: rcc dump $name.pt against $1"

@@ -89,3 +89,15 @@ show() {
         echo "  --- $1: (empty)"
     fi
 }
+
+# start_case EXT "$@": the harness passes a driver one test file NAME.EXT;
+# check what every driver needs and set $name.
+start_case() {
+    _ext=$1
+    shift
+    [ $# -eq 1 ] || fail "usage: $(basename "$0") NAME$_ext"
+    need_env RCC FIXTURES
+    need_exe "$RCC" RCC
+    need_file "$1"
+    name=$(basename "$1" "$_ext")
+}

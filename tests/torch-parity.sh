@@ -17,13 +17,9 @@
 
 . "$(dirname "$0")/setup.sh"
 
-[ $# -eq 1 ] || fail "usage: torch-parity.sh NAME.parity"
-need_env RCC RCC_READALL FIXTURES
-need_exe "$RCC" RCC
+start_case .parity "$@"
+need_env RCC_READALL
 need_exe "$RCC_READALL" RCC_READALL
-need_file "$1"
-
-name=$(basename "$1" .parity)
 weights=$(sed -n 's/^weights:[[:space:]]*//p' "$1")
 key=$(sed -n 's/^key:[[:space:]]*//p' "$1")
 w=$FIXTURES/${weights:-$name}.pt
