@@ -91,20 +91,30 @@ static void put_bigint(Buf *b, const uint8_t *le, size_t n)
     puts_(b, digits + k);
 }
 
-static size_t count_tensors(const Pv *v, const Pv *skip, int depth)
+/* Tensors reachable from v, not counting skip.  Shared children make the
+ * value graph a DAG that a naive walk visits exponentially often, so the
+ * walk has a budget of visits. */
+static size_t count_walk(const Pv *v, const Pv *skip, int depth, size_t *budget)
 {
-    if (depth > 8 || v == skip)
+    if (depth > 8 || v == skip || *budget == 0)
         return 0;
+    --*budget;
     if (v->kind == PV_TENSOR)
         return 1;
     size_t n = 0;
     if (v->kind == PV_DICT)
         for (size_t i = 0; i < v->u.dict.vals.n; i++)
-            n += count_tensors(v->u.dict.vals.v[i], skip, depth + 1);
+            n += count_walk(v->u.dict.vals.v[i], skip, depth + 1, budget);
     else if (v->kind == PV_LIST || v->kind == PV_TUPLE)
         for (size_t i = 0; i < v->u.seq.n; i++)
-            n += count_tensors(v->u.seq.v[i], skip, depth + 1);
+            n += count_walk(v->u.seq.v[i], skip, depth + 1, budget);
     return n;
+}
+
+static size_t count_tensors(const Pv *v, const Pv *skip)
+{
+    size_t budget = 1000000;
+    return count_walk(v, skip, 0, &budget);
 }
 
 static void describe(Buf *b, const Pv *v, int depth);
@@ -163,7 +173,7 @@ static void describe(Buf *b, const Pv *v, int depth)
         const Pv *st = pv_dict_get(v, "state"), *pg = pv_dict_get(v, "param_groups");
         if (st && pg && st->kind == PV_DICT && pg->kind == PV_LIST) {
             putf(b, "%zu param group%s, %zu state tensors", pg->u.seq.n,
-                 pg->u.seq.n == 1 ? "" : "s", count_tensors(st, NULL, 0));
+                 pg->u.seq.n == 1 ? "" : "s", count_tensors(st, NULL));
             if (pg->u.seq.n) {
                 const Pv *lr = pv_dict_get(pg->u.seq.v[0], "lr");
                 if (lr && lr->kind == PV_FLOAT)
@@ -171,7 +181,7 @@ static void describe(Buf *b, const Pv *v, int depth)
             }
             break;
         }
-        size_t nt = count_tensors(v, b->sd, 0);
+        size_t nt = count_tensors(v, b->sd);
         if (nt && nt == v->u.dict.vals.n && depth == 0) {   /* another state dict */
             putf(b, "a dict of %zu tensor%s", nt, nt == 1 ? "" : "s");
             break;

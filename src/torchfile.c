@@ -305,7 +305,9 @@ static void search(const Pv *v, unsigned depth, char *path, size_t plen, size_t 
         if (child->kind != PV_DICT && child->kind != PV_LIST && child->kind != PV_TUPLE && child->kind != PV_OBJECT)
             continue;
         size_t sl = strlen(seg), nl = plen;
-        if (sl && plen + sl + 2 < cap) {
+        if (sl && plen + sl + 2 >= cap)
+            continue;   /* a path too long to report is not a place to look */
+        if (sl) {
             if (plen)
                 path[nl++] = '.';
             memcpy(path + nl, seg, sl);
@@ -574,6 +576,10 @@ rcc_file *rcc_open(const char *path, const rcc_open_options *opt, char *errbuf, 
         goto fail;
     }
     f->size = (uint64_t)sb.st_size;
+    if (f->size > SIZE_MAX) {
+        err_set(&err, "file too large to map");
+        goto fail;
+    }
     if (f->size == 0) {
         err_set(&err, "empty file");
         goto fail;
