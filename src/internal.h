@@ -231,15 +231,18 @@ Pv *gl_call(Arena *a, const PkHooks *h, Pv *fn, Pv *args, Err *err);
 /* BUILD: apply state to obj in place (only where that is meaningful). */
 int gl_build(Arena *a, Pv *obj, Pv *state, Err *err);
 
-/* ----------------------------------------------------------- torchfile.c */
+/* ---------------------------------------------------------------- file.c */
 
+/* A storage: one run of elements that tensors view.  rec holds its bytes:
+ * a zip entry, or a span of the file described as one (legacy,
+ * safetensors); NULL when the bytes are lost (a damaged file). */
 struct PtStorage {
-    const char     *key;       /* arena: decimal digits */
+    const char     *key;       /* arena */
     rcc_dtype       dtype;
     int             untyped;   /* torch.UntypedStorage: numel counts bytes */
     uint64_t        numel;
     uint64_t        nbytes;
-    const ZipEntry *rec;       /* the data/<key> record */
+    const ZipEntry *rec;
     size_t          index;     /* position in the file's storage table */
 };
 
@@ -253,15 +256,67 @@ struct PtTensor {
     int        requires_grad, is_parameter;
 };
 
-/* Validates a tensor against its storage (sizes, strides, extent, overflow)
- * and builds it.  Used by every rebuild function. */
-PtTensor *pt_tensor_new(Arena *a, PtStorage *st, rcc_dtype dt, Pv *offset, Pv *size,
-                        Pv *stride, Err *err);
+/* An open weight file.  A format reader (torchzip.c, legacy.c,
+ * safetensors.c) fills storages and, through pt_sd_add, the state dict;
+ * file.c then indexes it. */
+struct rcc_file {
+    Arena          arena;
+    const uint8_t *base;        /* the mapping, or the caller's bytes */
+    uint64_t       size;
+    int            mapped;      /* base is our mmap (else borrowed) */
+    Zip            zip;         /* zip formats; legacy/safetensors set base/size only */
+    const char    *format;      /* static: "zip", "torchscript", "legacy", "safetensors" */
+    Pv            *root;        /* the pickle's value, for pickle formats */
+    PtStorage    **storages;    /* arena, in order of first reference */
+    size_t         nstorages, storages_cap;
+    rcc_storage   *pub_storages;
+    rcc_tensor    *tensors;     /* arena: the state dict, in order */
+    size_t         ntensors, tensors_cap;
+    size_t        *by_name;     /* arena: tensor indices sorted by name */
+    const char    *sd_path;
+    char         **summary;     /* arena */
+    size_t         nsummary, summary_cap;
+    char         **warnings;    /* arena */
+    size_t         nwarnings, warnings_cap;
+};
 
+/* A new storage (the caller has checked the key is unused). */
+PtStorage *pt_storage_new(rcc_file *f, const char *key, rcc_dtype dt, int untyped, uint64_t numel,
+                          const ZipEntry *rec, Err *err);
+PtStorage *pt_storage_find(const rcc_file *f, const char *key);
+/* A record for bytes [off, off + n) of the file that are not a zip entry. */
+const ZipEntry *pt_raw_record(rcc_file *f, const char *name, uint64_t off, uint64_t n, Err *err);
+/* Appends name -> t to the state dict. */
+int  pt_sd_add(rcc_file *f, const char *name, const PtTensor *t, Err *err);
+void pt_warn(rcc_file *f, const char *fmt, ...) RCC_PRINTF(2, 3);
+void pt_summary(rcc_file *f, const char *fmt, ...) RCC_PRINTF(2, 3);
 /* The record holding a state-dict tensor's storage (for tensor.c). */
 const ZipEntry *pt_storage_record(const rcc_file *f, const rcc_tensor *t, const Zip **z);
 
+/* ----------------------------------------------------------- torchzip.c */
+
+/* The torch.save zip archive: version, data.pkl, storages data/<key>. */
+int tz_open(rcc_file *f, const rcc_open_options *opt, Err *err);
+/* Checks a persistent id ('storage', <T>Storage, key, location, numel
+ * [, view_metadata]) of nfields fields and returns its storage value,
+ * made on first sight; rec_prefix names the records ("data/"), or NULL
+ * when records are attached later (legacy). */
+Pv *tz_storage_pid(rcc_file *f, Pv *pid, size_t nfields, const char *rec_prefix, Err *err);
+
+/* ---------------------------------------------------------- statedict.c */
+
+/* Finds the state dict in f->root (key: --key path, or NULL to search),
+ * adds its tensors and summarises the rest of the checkpoint. */
+int sd_from_pickle(rcc_file *f, const char *key, Err *err);
+
 /* ------------------------------------------------------------- tensor.c */
+
+/* Validates a tensor against its storage (sizes, strides, extent,
+ * overflow) and builds it.  pt_tensor_new takes the pickled values. */
+PtTensor *pt_tensor_make(Arena *a, PtStorage *st, rcc_dtype dt, int64_t offset, size_t ndim,
+                         const int64_t *shape, const int64_t *strides, Err *err);
+PtTensor *pt_tensor_new(Arena *a, PtStorage *st, rcc_dtype dt, Pv *offset, Pv *size,
+                        Pv *stride, Err *err);
 
 /* Reads t's elements from storage bytes sbytes[0..snbytes) into dst,
  * contiguous, in t's dtype (bool normalised to 0/1). */

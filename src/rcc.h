@@ -80,6 +80,10 @@ typedef struct rcc_open_options {
  * wrong (never the path: the caller knows it) into err on failure. */
 RCC_API rcc_file *rcc_open(const char *path, const rcc_open_options *opt,
                            char *err, size_t errlen);
+/* The same for a weight file already in memory: data[0..len) is borrowed
+ * and must stay valid and unchanged until rcc_close. */
+RCC_API rcc_file *rcc_open_memory(const void *data, size_t len, const rcc_open_options *opt,
+                                  char *err, size_t errlen);
 RCC_API void rcc_close(rcc_file *f);
 
 /* "zip" for the torch.save archive format. */

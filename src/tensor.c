@@ -29,6 +29,82 @@ size_t rcc_dtype_size(rcc_dtype t) { return (unsigned)t < RCC_DTYPE_COUNT ? dtyp
 
 const char *rcc_version(void) { return PACKAGE_VERSION; }
 
+/* The tensor's bytes must lie inside its storage: offset + sum((size-1) *
+ * stride) < numel, all in checked 64-bit arithmetic. */
+PtTensor *pt_tensor_new(Arena *a, PtStorage *st, rcc_dtype dt, Pv *offset, Pv *size, Pv *stride, Err *err)
+{
+    if (offset->kind != PV_INT || offset->u.i < 0) {
+        err_set(err, "storage offset is not a non-negative int");
+        return NULL;
+    }
+    if ((size->kind != PV_TUPLE && size->kind != PV_LIST) || (stride->kind != PV_TUPLE && stride->kind != PV_LIST)) {
+        err_set(err, "tensor size or stride is not a tuple");
+        return NULL;
+    }
+    size_t nd = size->u.seq.n;
+    if (nd > RCC_MAX_NDIM) {
+        err_set(err, "tensor has %zu dimensions, more than %d", nd, RCC_MAX_NDIM);
+        return NULL;
+    }
+    if (stride->u.seq.n != nd) {
+        err_set(err, "tensor has %zu sizes but %zu strides", nd, stride->u.seq.n);
+        return NULL;
+    }
+    PtTensor *t = ARENA_NEW(a, PtTensor);
+    if (!t || !(t->shape = arena_array(a, nd + 1, sizeof(int64_t))) ||
+        !(t->strides = arena_array(a, nd + 1, sizeof(int64_t))))
+        return NULL;
+    uint64_t numel = 1, extent = (uint64_t)offset->u.i;
+    for (size_t i = 0; i < nd; i++) {
+        Pv *s = size->u.seq.v[i], *d = stride->u.seq.v[i];
+        if (s->kind != PV_INT || d->kind != PV_INT) {
+            err_set(err, "tensor size or stride holds a %s", pv_kind_name(s->kind != PV_INT ? s->kind : d->kind));
+            return NULL;
+        }
+        if (s->u.i < 0 || d->u.i < 0) {
+            err_set(err, "tensor has a negative %s", s->u.i < 0 ? "size" : "stride");
+            return NULL;
+        }
+        t->shape[i] = s->u.i;
+        t->strides[i] = d->u.i;
+        if (mul_u64(numel, (uint64_t)s->u.i, &numel)) {
+            err_set(err, "tensor element count overflows");
+            return NULL;
+        }
+    }
+    size_t isz = rcc_dtype_size(dt);
+    uint64_t stnumel = st->untyped ? st->nbytes / isz : st->numel;
+    if (numel > 0) {
+        for (size_t i = 0; i < nd; i++) {
+            uint64_t span;
+            if (mul_u64((uint64_t)t->shape[i] - 1, (uint64_t)t->strides[i], &span) ||
+                add_u64(extent, span, &extent)) {
+                err_set(err, "tensor extent overflows");
+                return NULL;
+            }
+        }
+        if (extent >= stnumel) {
+            err_set(err, "tensor extent exceeds storage %s (element %llu of %llu)", st->key,
+                    (unsigned long long)extent, (unsigned long long)stnumel);
+            return NULL;
+        }
+    }
+    uint64_t nbytes;
+    if (numel > INT64_MAX || mul_u64(numel, isz, &nbytes) ||
+        (nbytes > st->nbytes && nbytes > ((uint64_t)1 << 30))) {
+        err_set(err, "tensor view of storage %s would materialise too many bytes", st->key);
+        return NULL;
+    }
+    if (st->untyped && st->numel == st->nbytes && dt != RCC_U8)
+        st->dtype = dt;   /* an untyped storage takes its first user's dtype */
+    t->st = st;
+    t->dtype = dt;
+    t->ndim = (int)nd;
+    t->offset = offset->u.i;
+    t->numel = numel;
+    return t;
+}
+
 void tn_gather(const rcc_tensor *t, const uint8_t *sbytes, void *dst)
 {
     size_t isz = rcc_dtype_size(t->dtype);

@@ -1,0 +1,297 @@
+/* file.c — an open weight file: mapping, format dispatch, the state dict.
+ *
+ * rcc_open maps the file and hands it to the reader of its format, chosen
+ * by its first bytes.  A format reader fills the storage table and appends
+ * the state dict's tensors with pt_sd_add; this file then indexes them by
+ * name (refusing duplicates) and publishes the storages.  It also holds
+ * what every format shares: warnings, summary lines, records that are
+ * plain spans of the file, and the rcc.h accessors.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+static void add_line(rcc_file *f, char ***lines, size_t *n, size_t *cap, const char *fmt, va_list ap)
+{
+    char buf[1024];
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    char *s = arena_strndup(&f->arena, buf, strlen(buf));
+    if (s && arena_grow(&f->arena, (void **)lines, cap, *n + 1, sizeof(char *)) == 0)
+        (*lines)[(*n)++] = s;
+}
+
+void pt_warn(rcc_file *f, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    add_line(f, &f->warnings, &f->nwarnings, &f->warnings_cap, fmt, ap);
+    va_end(ap);
+}
+
+void pt_summary(rcc_file *f, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    add_line(f, &f->summary, &f->nsummary, &f->summary_cap, fmt, ap);
+    va_end(ap);
+}
+
+/* ------------------------------------------------------------- storages */
+
+PtStorage *pt_storage_find(const rcc_file *f, const char *key)
+{
+    /* torch.save numbers keys "0", "1", ... in order of first use. */
+    char *end;
+    unsigned long long k = strtoull(key, &end, 10);
+    if (*end == 0 && k < f->nstorages && strcmp(f->storages[k]->key, key) == 0)
+        return f->storages[k];
+    for (size_t i = 0; i < f->nstorages; i++)
+        if (strcmp(f->storages[i]->key, key) == 0)
+            return f->storages[i];
+    return NULL;
+}
+
+PtStorage *pt_storage_new(rcc_file *f, const char *key, rcc_dtype dt, int untyped, uint64_t numel,
+                          const ZipEntry *rec, Err *err)
+{
+    PtStorage *st = ARENA_NEW(&f->arena, PtStorage);
+    if (!st || !(st->key = arena_strndup(&f->arena, key, strlen(key))) ||
+        arena_grow(&f->arena, (void **)&f->storages, &f->storages_cap, f->nstorages + 1, sizeof *f->storages) < 0) {
+        err_set(err, "out of memory");
+        return NULL;
+    }
+    st->dtype = dt;
+    st->untyped = untyped;
+    st->numel = numel;
+    st->rec = rec;
+    if (mul_u64(numel, rcc_dtype_size(dt), &st->nbytes)) {
+        err_set(err, "storage %s: size overflows", key);
+        return NULL;
+    }
+    st->index = f->nstorages;
+    f->storages[f->nstorages++] = st;
+    return st;
+}
+
+const ZipEntry *pt_raw_record(rcc_file *f, const char *name, uint64_t off, uint64_t n, Err *err)
+{
+    if (off > f->size || n > f->size - off) {
+        err_set(err, "%s: %llu bytes at offset %llu lie outside the file (%llu bytes)", name,
+                (unsigned long long)n, (unsigned long long)off, (unsigned long long)f->size);
+        return NULL;
+    }
+    ZipEntry *e = ARENA_NEW(&f->arena, ZipEntry);
+    if (!e || !(e->name = arena_strndup(&f->arena, name, strlen(name)))) {
+        err_set(err, "out of memory");
+        return NULL;
+    }
+    e->lho = e->data_off = off;
+    e->csize = e->usize = n;
+    return e;
+}
+
+/* ----------------------------------------------------------- state dict */
+
+int pt_sd_add(rcc_file *f, const char *name, const PtTensor *t, Err *err)
+{
+    if (arena_grow(&f->arena, (void **)&f->tensors, &f->tensors_cap, f->ntensors + 1, sizeof *f->tensors) < 0)
+        return err_set(err, "out of memory");
+    rcc_tensor *o = &f->tensors[f->ntensors++];
+    o->name = name;
+    o->dtype = t->dtype;
+    o->ndim = t->ndim;
+    o->shape = t->shape;
+    o->strides = t->strides;
+    o->storage_offset = t->offset;
+    o->numel = t->numel;
+    o->nbytes = t->numel * rcc_dtype_size(t->dtype);
+    o->storage = t->st->index;
+    o->requires_grad = t->requires_grad;
+    o->is_parameter = t->is_parameter;
+    return 0;
+}
+
+static int name_cmp_ctx(const rcc_tensor *t, size_t a, size_t b)
+{
+    int c = strcmp(t[a].name, t[b].name);
+    return c ? c : (a < b ? -1 : a > b);
+}
+
+/* Sorts tensor indices by name (merge sort: n log n, no global context). */
+static void sort_names(const rcc_tensor *t, size_t *idx, size_t *tmp, size_t n)
+{
+    if (n < 2)
+        return;
+    size_t h = n / 2;
+    sort_names(t, idx, tmp, h);
+    sort_names(t, idx + h, tmp, n - h);
+    size_t i = 0, j = h, k = 0;
+    while (i < h && j < n)
+        tmp[k++] = name_cmp_ctx(t, idx[i], idx[j]) <= 0 ? idx[i++] : idx[j++];
+    while (i < h)
+        tmp[k++] = idx[i++];
+    while (j < n)
+        tmp[k++] = idx[j++];
+    memcpy(idx, tmp, n * sizeof *idx);
+}
+
+
+/* The name index for rcc_find_tensor and the public storage table.  A
+ * duplicate name would make the state dict ambiguous, so it is refused. */
+static int sd_finish(rcc_file *f, Err *err)
+{
+    size_t *tmp = arena_array(&f->arena, f->ntensors + 1, sizeof *tmp);
+    if (!(f->by_name = arena_array(&f->arena, f->ntensors + 1, sizeof *f->by_name)) || !tmp ||
+        !(f->pub_storages = arena_array(&f->arena, f->nstorages + 1, sizeof *f->pub_storages)))
+        return err_set(err, "out of memory");
+    for (size_t i = 0; i < f->ntensors; i++)
+        f->by_name[i] = i;
+    sort_names(f->tensors, f->by_name, tmp, f->ntensors);
+    for (size_t i = 1; i < f->ntensors; i++)
+        if (strcmp(f->tensors[f->by_name[i]].name, f->tensors[f->by_name[i - 1]].name) == 0)
+            return err_set(err, "state dict has the key '%s' twice", f->tensors[f->by_name[i]].name);
+    for (size_t i = 0; i < f->nstorages; i++) {
+        const PtStorage *st = f->storages[i];
+        rcc_storage *o = &f->pub_storages[i];
+        o->key = st->key;
+        o->dtype = st->dtype;
+        o->nbytes = st->nbytes;
+        o->numel = st->nbytes / rcc_dtype_size(st->dtype);
+        o->file_offset = st->rec ? st->rec->data_off : 0;
+        o->compressed = st->rec && st->rec->method != 0;
+    }
+    for (size_t i = 0; i < f->ntensors; i++)
+        f->pub_storages[f->tensors[i].storage].users++;
+    return 0;
+}
+
+/* --------------------------------------------------------------- opening */
+
+/* Recognises the format from the first bytes and reads the metadata. */
+static int open_bytes(rcc_file *f, const rcc_open_options *opt, Err *err)
+{
+    if (f->size == 0)
+        return err_set(err, "empty file");
+    if (f->size >= 2 && memcmp(f->base, "PK", 2) == 0)   /* zip.c judges odd archives */
+        return tz_open(f, opt, err);
+    if (f->base[0] == 0x80)
+        return err_set(err, "a bare pickle, not a torch.save zip archive (legacy torch < 1.6 files are not supported yet)");
+    return err_set(err, "not a PyTorch weight file (no zip archive signature)");
+}
+
+static rcc_file *finish_open(rcc_file *f, const rcc_open_options *opt, Err *err, char *errbuf, size_t errlen)
+{
+    if (f && open_bytes(f, opt, err) == 0 && sd_finish(f, err) == 0)
+        return f;
+    err_copy(err, errbuf, errlen);
+    rcc_close(f);
+    return NULL;
+}
+
+rcc_file *rcc_open_memory(const void *data, size_t len, const rcc_open_options *opt, char *errbuf, size_t errlen)
+{
+    Err err = {0};
+    rcc_file *f = calloc(1, sizeof *f);
+    if (!f)
+        err_set(&err, "out of memory");
+    else {
+        f->base = data;
+        f->size = len;
+    }
+    return finish_open(f, opt, &err, errbuf, errlen);
+}
+
+rcc_file *rcc_open(const char *path, const rcc_open_options *opt, char *errbuf, size_t errlen)
+{
+    Err err = {0};
+    rcc_file *f = calloc(1, sizeof *f);
+    int fd = -1;
+    struct stat sb;
+    if (!f) {
+        err_set(&err, "out of memory");
+    } else if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &sb) < 0) {
+        err_set(&err, "cannot open: %s", strerror(errno));
+    } else if (!S_ISREG(sb.st_mode)) {
+        err_set(&err, "not a regular file");
+    } else if ((uint64_t)sb.st_size > SIZE_MAX) {
+        err_set(&err, "file too large to map");
+    } else if (sb.st_size > 0) {
+        void *m = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (m == MAP_FAILED) {
+            err_set(&err, "cannot map: %s", strerror(errno));
+        } else {
+            f->base = m;
+            f->size = (uint64_t)sb.st_size;
+            f->mapped = 1;
+        }
+    }
+    if (fd >= 0)
+        close(fd);
+    if (err.set) {
+        err_copy(&err, errbuf, errlen);
+        rcc_close(f);
+        return NULL;
+    }
+    return finish_open(f, opt, &err, errbuf, errlen);
+}
+
+void rcc_close(rcc_file *f)
+{
+    if (!f)
+        return;
+    if (f->mapped)
+        munmap((void *)f->base, (size_t)f->size);
+    arena_free(&f->arena);
+    free(f);
+}
+
+/* ------------------------------------------------------------ accessors */
+
+const char *rcc_format(const rcc_file *f) { return f->format; }
+const char *rcc_state_dict_path(const rcc_file *f) { return f->sd_path; }
+size_t rcc_tensor_count(const rcc_file *f) { return f->ntensors; }
+size_t rcc_storage_count(const rcc_file *f) { return f->nstorages; }
+size_t rcc_summary_count(const rcc_file *f) { return f->nsummary; }
+size_t rcc_warning_count(const rcc_file *f) { return f->nwarnings; }
+
+const rcc_tensor *rcc_tensor_at(const rcc_file *f, size_t i)
+{
+    return i < f->ntensors ? &f->tensors[i] : NULL;
+}
+
+const rcc_storage *rcc_storage_at(const rcc_file *f, size_t i)
+{
+    return i < f->nstorages ? &f->pub_storages[i] : NULL;
+}
+
+const char *rcc_summary_at(const rcc_file *f, size_t i) { return i < f->nsummary ? f->summary[i] : NULL; }
+const char *rcc_warning_at(const rcc_file *f, size_t i) { return i < f->nwarnings ? f->warnings[i] : NULL; }
+
+const rcc_tensor *rcc_find_tensor(const rcc_file *f, const char *name)
+{
+    size_t lo = 0, hi = f->ntensors;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(f->tensors[f->by_name[mid]].name, name);
+        if (c == 0)
+            return &f->tensors[f->by_name[mid]];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+const ZipEntry *pt_storage_record(const rcc_file *f, const rcc_tensor *t, const Zip **z)
+{
+    *z = &f->zip;
+    return t->storage < f->nstorages ? f->storages[t->storage]->rec : NULL;
+}

@@ -1,0 +1,145 @@
+/* torchzip.c — the archive torch.save writes (PyTorch >= 1.6).
+ *
+ * A zip archive under one folder: data.pkl (the pickled object), a version
+ * record, and data/<key> records holding the raw bytes of each storage.
+ * The pickle names storages by persistent ids; each is checked here, made
+ * once per key, and every later reference must agree with the first.
+ * Reading a tensor's bytes waits for rcc_read (tensor.c).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static int is_decimal_key(const Pv *k)
+{
+    if (k->kind != PV_STR || k->u.str.len == 0 || k->u.str.len > 20)
+        return 0;
+    for (size_t i = 0; i < k->u.str.len; i++)
+        if (k->u.str.s[i] < '0' || k->u.str.s[i] > '9')
+            return 0;
+    return 1;
+}
+
+Pv *tz_storage_pid(rcc_file *f, Pv *pid, size_t nfields, const char *rec_prefix, Err *err)
+{
+    if (pid->kind != PV_TUPLE || pid->u.seq.n != nfields || !pv_is_str(pid->u.seq.v[0], "storage")) {
+        err_set(err, "persistent id is not a ('storage', type, key, location, numel%s) tuple",
+                nfields == 6 ? ", view" : "");
+        return NULL;
+    }
+    Pv *type = pid->u.seq.v[1], *key = pid->u.seq.v[2], *loc = pid->u.seq.v[3], *numel = pid->u.seq.v[4];
+    const Global *g = type->kind == PV_GLOBAL ? type->u.glob.known : NULL;
+    if (!g || g->kind != GL_STORAGE_TYPE) {
+        err_set(err, "persistent id names %s, which is not a storage type",
+                type->kind == PV_GLOBAL ? type->u.glob.qualname : pv_kind_name(type->kind));
+        return NULL;
+    }
+    if (g->dtype < 0) {
+        err_set(err, "storage type torch.%s is not supported", g->name);
+        return NULL;
+    }
+    if (!is_decimal_key(key)) {
+        err_set(err, "storage key is not a decimal number");
+        return NULL;
+    }
+    if (loc->kind != PV_STR || numel->kind != PV_INT || numel->u.i < 0) {
+        err_set(err, "storage %s: malformed location or element count", key->u.str.s);
+        return NULL;
+    }
+    if (nfields == 6 && pid->u.seq.v[5]->kind != PV_NONE) {
+        err_set(err, "storage %s: storage views (pre-0.4 files) are not supported", key->u.str.s);
+        return NULL;
+    }
+    PtStorage *st = pt_storage_find(f, key->u.str.s);
+    int untyped = strcmp(g->name, "UntypedStorage") == 0;
+    if (st) {
+        if ((st->untyped ? RCC_U8 : st->dtype) != (rcc_dtype)g->dtype || st->untyped != untyped ||
+            st->numel != (uint64_t)numel->u.i) {
+            err_set(err, "storage key %s is used with conflicting types or sizes", st->key);
+            return NULL;
+        }
+    } else {
+        const ZipEntry *rec = NULL;
+        if (rec_prefix) {
+            char rel[40];
+            snprintf(rel, sizeof rel, "%s%s", rec_prefix, key->u.str.s);
+            if (!(rec = zip_find(&f->zip, rel))) {
+                err_set(err, "missing storage record %s%s", f->zip.prefix, rel);
+                return NULL;
+            }
+        }
+        if (!(st = pt_storage_new(f, key->u.str.s, (rcc_dtype)g->dtype, untyped, (uint64_t)numel->u.i, rec, err)))
+            return NULL;
+        if (rec && (rec->usize < st->nbytes || (rec->method != 0 && rec->usize != st->nbytes))) {
+            err_set(err, "storage record %s has %llu bytes, the pickle needs %llu", rec->name,
+                    (unsigned long long)rec->usize, (unsigned long long)st->nbytes);
+            return NULL;
+        }
+    }
+    Pv *v = pv_new(&f->arena, PV_STORAGE);
+    if (v)
+        v->u.storage = st;
+    return v;
+}
+
+static Pv *persistent_load(void *ctx, Pv *pid, Err *err)
+{
+    return tz_storage_pid(ctx, pid, 5, "data/", err);
+}
+
+static void warn_hook(void *ctx, const char *msg)
+{
+    pt_warn(ctx, "%s", msg);
+}
+
+static int version_ok(const Zip *z, Err *err)
+{
+    const ZipEntry *e = zip_find(z, "version");
+    if (!e)
+        e = zip_find(z, ".data/version");
+    if (!e)
+        return err_set(err, "archive has no version record: not a torch.save file");
+    uint8_t buf[33];
+    if (e->usize == 0 || e->usize > 32)
+        return err_set(err, "version record is %llu bytes long", (unsigned long long)e->usize);
+    if (zip_extract(z, e, buf, err) < 0)
+        return -1;
+    uint64_t v = 0;
+    size_t n = (size_t)e->usize;
+    while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+        n--;
+    if (n == 0 || n > 19)
+        return err_set(err, "version record is not a small decimal number");
+    for (size_t i = 0; i < n; i++) {
+        if (buf[i] < '0' || buf[i] > '9')
+            return err_set(err, "version record is not a decimal number");
+        v = v * 10 + (buf[i] - '0');
+    }
+    if (v < 1 || v > 10)
+        return err_set(err, "archive format version %llu is not supported (1..10)", (unsigned long long)v);
+    return 0;
+}
+
+int tz_open(rcc_file *f, const rcc_open_options *opt, Err *err)
+{
+    if (zip_open(&f->zip, f->base, f->size, &f->arena, err) < 0 || version_ok(&f->zip, err) < 0)
+        return -1;
+    const ZipEntry *pkl = zip_find(&f->zip, "data.pkl");
+    if (!pkl)
+        return err_set(err, "archive has no %sdata.pkl record", f->zip.prefix);
+    if (pkl->usize > ((uint64_t)1 << 31))
+        return err_set(err, "data.pkl is %llu bytes, more than 2 GiB", (unsigned long long)pkl->usize);
+    uint8_t *buf = malloc(pkl->usize ? (size_t)pkl->usize : 1);
+    if (!buf)
+        return err_set(err, "out of memory");
+    PkHooks h = {.ctx = f, .persistent_load = persistent_load, .warn = warn_hook};
+    if (zip_extract(&f->zip, pkl, buf, err) == 0)
+        f->root = pk_load(buf, (size_t)pkl->usize, &f->arena, &h, NULL, err);
+    free(buf);
+    if (!f->root)
+        return -1;
+    f->format = "zip";
+    return sd_from_pickle(f, opt ? opt->key : NULL, err);
+}
