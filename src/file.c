@@ -167,8 +167,10 @@ static int sd_finish(rcc_file *f, Err *err)
         o->file_offset = st->rec ? st->rec->data_off : 0;
         o->compressed = st->rec && st->rec->method != 0;
     }
-    for (size_t i = 0; i < f->ntensors; i++)
+    for (size_t i = 0; i < f->ntensors; i++) {
         f->pub_storages[f->tensors[i].storage].users++;
+        f->tensors[i].intact = f->storages[f->tensors[i].storage]->rec != NULL;
+    }
     return 0;
 }
 
@@ -179,6 +181,8 @@ static int open_bytes(rcc_file *f, const rcc_open_options *opt, Err *err)
 {
     if (f->size == 0)
         return err_set(err, "empty file");
+    f->zip.base = f->base;   /* records of every format are read through zip_data */
+    f->zip.size = f->size;
     if (f->size >= 2 && memcmp(f->base, "PK", 2) == 0)   /* zip.c judges odd archives */
         return tz_open(f, opt, err);
     if (f->base[0] == 0x80)
@@ -255,6 +259,7 @@ void rcc_close(rcc_file *f)
 /* ------------------------------------------------------------ accessors */
 
 const char *rcc_format(const rcc_file *f) { return f->format; }
+int rcc_damaged(const rcc_file *f) { return f->damaged; }
 const char *rcc_state_dict_path(const rcc_file *f) { return f->sd_path; }
 size_t rcc_tensor_count(const rcc_file *f) { return f->ntensors; }
 size_t rcc_storage_count(const rcc_file *f) { return f->nstorages; }

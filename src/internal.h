@@ -278,6 +278,9 @@ struct rcc_file {
     size_t         nsummary, summary_cap;
     char         **warnings;    /* arena */
     size_t         nwarnings, warnings_cap;
+    int            damaged;     /* read from local headers (salvage mode) */
+    rcc_module    *modules;     /* arena: the module tree, pre-order */
+    size_t         nmodules, modules_cap;
 };
 
 /* A new storage (the caller has checked the key is unused). */

@@ -54,6 +54,8 @@ typedef struct rcc_tensor {
     size_t         storage;         /* index into rcc_storage_at() */
     int            requires_grad;   /* as pickled */
     int            is_parameter;    /* rebuilt through _rebuild_parameter */
+    int            intact;          /* 0: its bytes are lost (a damaged file
+                                       opened with allow_damaged) */
 } rcc_tensor;
 
 /* A storage: one block of raw elements that one or more tensors view. */
@@ -71,9 +73,14 @@ typedef struct rcc_file rcc_file;
 
 /* Options for rcc_open; a zeroed struct (or NULL) means the defaults. */
 typedef struct rcc_open_options {
-    const char *key;   /* dotted path of the state dict inside a checkpoint
-                          ("model", "state.ema"); NULL: the dict with the
-                          most tensors */
+    const char *key;      /* dotted path of the state dict inside a checkpoint
+                             ("model", "state.ema"); NULL: the dict with the
+                             most tensors */
+    int allow_damaged;    /* open a truncated archive, or one whose central
+                             directory is lost, from its local headers: the
+                             tensors whose bytes are lost have intact == 0.
+                             Without it such a file fails to open, saying
+                             how many tensors are intact. */
 } rcc_open_options;
 
 /* Open a weight file.  Returns NULL and writes a message naming what is
@@ -86,8 +93,11 @@ RCC_API rcc_file *rcc_open_memory(const void *data, size_t len, const rcc_open_o
                                   char *err, size_t errlen);
 RCC_API void rcc_close(rcc_file *f);
 
-/* "zip" for the torch.save archive format. */
+/* "zip" (torch.save, PyTorch >= 1.6), "legacy" (older torch.save),
+ * "torchscript" (torch.jit.save) or "safetensors". */
 RCC_API const char *rcc_format(const rcc_file *f);
+/* 1 when the file was read from its local headers (allow_damaged). */
+RCC_API int rcc_damaged(const rcc_file *f);
 /* Dotted path of the state dict inside the file's top-level object, "" when
  * the top-level object is the state dict itself. */
 RCC_API const char *rcc_state_dict_path(const rcc_file *f);
@@ -107,6 +117,39 @@ RCC_API int rcc_read(const rcc_file *f, const rcc_tensor *t, void *dst, size_t d
  * rounded to nearest); dst holds at least t->numel floats. */
 RCC_API int rcc_read_f32(const rcc_file *f, const rcc_tensor *t, float *dst, size_t count,
                          char *err, size_t errlen);
+
+/* The module tree of a pickled whole model (torch.save(model)) or a
+ * TorchScript archive, rebuilt from its pickled attributes without the
+ * class source; empty for a bare state dict. */
+typedef enum rcc_attr_kind {
+    RCC_ATTR_NONE, RCC_ATTR_BOOL, RCC_ATTR_INT, RCC_ATTR_FLOAT, RCC_ATTR_STR,
+    RCC_ATTR_INTS,     /* a tuple or list of ints: kernel_size, stride, ... */
+    RCC_ATTR_OTHER
+} rcc_attr_kind;
+
+typedef struct rcc_attr {
+    const char    *name;
+    rcc_attr_kind  kind;
+    int64_t        i;       /* BOOL (0/1), INT */
+    double         f;       /* FLOAT */
+    const char    *s;       /* STR */
+    size_t         n;       /* INTS */
+    const int64_t *ints;
+    const char    *repr;    /* every kind: a short Python-like rendering */
+} rcc_attr;
+
+typedef struct rcc_module {
+    const char     *path;   /* "" for the root, "layer1.0.conv1" */
+    const char     *type;   /* the class as pickled, "torch.nn.modules.conv.Conv2d" */
+    int             depth;  /* 0 for the root */
+    size_t          nattrs; /* hyperparameters: in_features, stride, eps, ... */
+    const rcc_attr *attrs;
+} rcc_module;
+
+/* Modules in pre-order (a parent before its children). */
+RCC_API size_t            rcc_module_count(const rcc_file *f);
+RCC_API const rcc_module *rcc_module_at(const rcc_file *f, size_t i);
+RCC_API const rcc_module *rcc_find_module(const rcc_file *f, const char *path);
 
 /* What the file holds besides the state dict, one line per top-level entry
  * of a checkpoint ("epoch = 7", "optimizer: 2 param groups, 12 state

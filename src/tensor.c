@@ -201,8 +201,10 @@ int rcc_read(const rcc_file *f, const rcc_tensor *t, void *dst, size_t dstlen, c
     Err err = {0};
     const Zip *z;
     const ZipEntry *rec = pt_storage_record(f, t, &z);
-    if (!rec) {
+    if (t->storage >= rcc_storage_count(f)) {
         err_set(&err, "tensor does not belong to this file");
+    } else if (!rec) {
+        err_set(&err, "%s: its bytes are lost (damaged file)", t->name);
     } else if (dstlen < t->nbytes) {
         err_set(&err, "%s: buffer of %zu bytes, the tensor has %llu", t->name, dstlen,
                 (unsigned long long)t->nbytes);
