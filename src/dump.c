@@ -16,6 +16,7 @@ typedef struct DumpOpts {
     const char *path;
     const char *key;
     int         json;
+    int         modules;   /* --modules: the module tree of a whole model */
 } DumpOpts;
 
 /* "[64, 3, 7, 7]" into buf (bounded: 64 dims of 20 digits fit). */
@@ -58,6 +59,66 @@ static int is_view(const rcc_file *f, const rcc_tensor *t)
 
 enum { DIMS_CAP = RCC_MAX_NDIM * 22 + 4 };
 
+/* The module tree, one module per line, indented by depth:
+ *   layer1.0  torchvision.models.resnet.BasicBlock
+ *     layer1.0.conv1  torch.nn.modules.conv.Conv2d(in_channels=64, ...) */
+static void print_modules(const rcc_file *f)
+{
+    size_t n = rcc_module_count(f);
+    if (!n) {
+        printf("modules: none (the file holds a state dict, not a pickled model)\n");
+        return;
+    }
+    printf("modules:\n");
+    for (size_t i = 0; i < n; i++) {
+        const rcc_module *m = rcc_module_at(f, i);
+        printf("%*s%s  %s", 2 + 2 * m->depth, "", *m->path ? m->path : "(root)", m->type);
+        for (size_t k = 0; k < m->nattrs; k++)
+            printf("%s%s=%s", k ? ", " : "(", m->attrs[k].name, m->attrs[k].repr);
+        printf("%s\n", m->nattrs ? ")" : "");
+    }
+}
+
+/* A module attribute as a JSON value. */
+static void json_attr(const rcc_attr *a)
+{
+    switch (a->kind) {
+    case RCC_ATTR_NONE: fputs("null", stdout); break;
+    case RCC_ATTR_BOOL: fputs(a->i ? "true" : "false", stdout); break;
+    case RCC_ATTR_INT: printf("%" PRId64, a->i); break;
+    case RCC_ATTR_FLOAT: printf("%.17g", a->f); break;
+    case RCC_ATTR_STR: cli_json_string(stdout, a->s); break;
+    case RCC_ATTR_INTS:
+        putchar('[');
+        for (size_t i = 0; i < a->n; i++)
+            printf(i ? ", %" PRId64 : "%" PRId64, a->ints[i]);
+        putchar(']');
+        break;
+    case RCC_ATTR_OTHER: cli_json_string(stdout, a->repr); break;
+    }
+}
+
+static void json_modules(const rcc_file *f)
+{
+    fputs(" \"modules\": [", stdout);
+    for (size_t i = 0; i < rcc_module_count(f); i++) {
+        const rcc_module *m = rcc_module_at(f, i);
+        fputs(i ? ",\n  {\"path\": " : "\n  {\"path\": ", stdout);
+        cli_json_string(stdout, m->path);
+        fputs(", \"type\": ", stdout);
+        cli_json_string(stdout, m->type);
+        fputs(", \"attrs\": {", stdout);
+        for (size_t k = 0; k < m->nattrs; k++) {
+            fputs(k ? ", " : "", stdout);
+            cli_json_string(stdout, m->attrs[k].name);
+            fputs(": ", stdout);
+            json_attr(&m->attrs[k]);
+        }
+        fputs("}}", stdout);
+    }
+    fputs(rcc_module_count(f) ? "\n ],\n" : "],\n", stdout);
+}
+
 static void print_table(const rcc_file *f, const DumpOpts *o)
 {
     size_t n = rcc_tensor_count(f), wname = 4, wshape = 5, wstor = 7, wstride = 7;
@@ -84,7 +145,15 @@ static void print_table(const rcc_file *f, const DumpOpts *o)
         }
     }
     const char *sd = rcc_state_dict_path(f);
-    printf("# %s: torch.save %s archive; state dict %s%s%s\n", o->path, rcc_format(f),
+    static const struct { const char *format, *what; } kinds[] = {
+        {"zip", "torch.save zip archive"}, {"torchscript", "TorchScript archive (torch.jit.save)"},
+        {"legacy", "legacy torch.save file (PyTorch < 1.6)"}, {"safetensors", "safetensors file"},
+    };
+    const char *what = rcc_format(f);
+    for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++)
+        if (strcmp(kinds[i].format, what) == 0)
+            what = kinds[i].what;
+    printf("# %s: %s%s; state dict %s%s%s\n", o->path, what, rcc_damaged(f) ? " (damaged)" : "",
            *sd ? "at '" : "at top level", sd, *sd ? "'" : "");
     printf("%-*s  %-5s  %-*s  %-*s  %-7s  %-*s  %s\n", (int)wname, "name", "dtype", (int)wshape, "shape",
            (int)wstor, "storage", "offset", (int)wstride, "strides", "bytes");
@@ -106,6 +175,8 @@ static void print_table(const rcc_file *f, const DumpOpts *o)
     if (shared)
         printf("* storage shared by several tensors (%" PRIu64 " such storage%s): tied weights or views\n", shared,
                shared == 1 ? "" : "s");
+    if (o->modules)
+        print_modules(f);
     if (rcc_summary_count(f)) {
         printf("other content:\n");
         for (size_t i = 0; i < rcc_summary_count(f); i++)
@@ -156,6 +227,7 @@ static void print_json(const rcc_file *f, const DumpOpts *o)
     }
     printf("\n ],\n \"totals\": {\"tensors\": %zu, \"elements\": %" PRIu64 ", \"bytes\": %" PRIu64 "},\n", n, elems,
            bytes);
+    json_modules(f);
     fputs(" \"other\": [", stdout);
     for (size_t i = 0; i < rcc_summary_count(f); i++) {
         fputs(i ? ", " : "", stdout);
@@ -175,6 +247,8 @@ int cmd_dump(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--json") == 0)
             o.json = 1;
+        else if (strcmp(argv[i], "--modules") == 0)
+            o.modules = 1;
         else if (strcmp(argv[i], "--key") == 0 && i + 1 < argc)
             o.key = argv[++i];
         else if (strncmp(argv[i], "--key=", 6) == 0)
@@ -187,7 +261,7 @@ int cmd_dump(int argc, char **argv)
             o.path = argv[i];
     }
     if (!o.path)
-        return cli_error(NULL, "dump: no weight file given (usage: rcc dump W [--json] [--key PATH])");
+        return cli_error(NULL, "dump: no weight file given (usage: rcc dump W [--json] [--modules] [--key PATH])");
     char err[512];
     rcc_open_options opt = {.key = o.key};
     rcc_file *f = rcc_open(o.path, &opt, err, sizeof err);

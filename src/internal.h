@@ -312,6 +312,17 @@ Pv *tz_storage_pid(rcc_file *f, Pv *pid, size_t nfields, const char *rec_prefix,
  * adds its tensors and summarises the rest of the checkpoint. */
 int sd_from_pickle(rcc_file *f, const char *key, Err *err);
 
+/* ------------------------------------------------------------ modules.c */
+
+/* An nn.Module pickled whole, or a TorchScript module object. */
+int    md_is_module(const Pv *v);
+/* How many tensors the module's state dict holds (0 if malformed). */
+size_t md_count(const Pv *root);
+/* Adds the module's state dict and module tree to f; code is the
+ * TorchScript archive whose code/ records say which attributes are
+ * parameters and buffers, or NULL. */
+int    md_build(rcc_file *f, const Pv *root, const Zip *code, Err *err);
+
 /* ------------------------------------------------------------- tensor.c */
 
 /* Validates a tensor against its storage (sizes, strides, extent,

@@ -56,13 +56,16 @@ static void search(const Pv *v, unsigned depth, char *path, size_t plen, size_t 
     if (depth > 32 || *budget == 0)
         return;
     --*budget;
-    size_t n = tensor_count(v);
+    int module = md_is_module(v);
+    size_t n = module ? md_count(v) : tensor_count(v);
     if (n > b->score || (n == b->score && n && depth < b->depth)) {
         b->v = v;
         b->score = n;
         b->depth = depth;
         snprintf(b->path, sizeof b->path, "%.*s", (int)plen, path);
     }
+    if (module)   /* a whole model: its state dict is all it offers */
+        return;
     size_t count = v->kind == PV_DICT ? v->u.dict.vals.n
                  : (v->kind == PV_LIST || v->kind == PV_TUPLE) ? v->u.seq.n
                  : v->kind == PV_OBJECT && v->u.obj.state ? 1 : 0;
@@ -202,7 +205,7 @@ int sd_from_pickle(rcc_file *f, const char *key, Err *err)
     if (key) {
         if (!(sd = follow(f->root, key, err)))
             return -1;
-        if (sd->kind != PV_TENSOR && !tensor_count(sd))
+        if (sd->kind != PV_TENSOR && !tensor_count(sd) && !(md_is_module(sd) && md_count(sd)))
             return err_set(err, "--key %s: the %s there holds no tensors", key, pv_kind_name(sd->kind));
         f->sd_path = arena_strndup(&f->arena, key, strlen(key));
     } else if (f->root->kind == PV_TENSOR) {
@@ -219,7 +222,9 @@ int sd_from_pickle(rcc_file *f, const char *key, Err *err)
         sd = b.v;
         f->sd_path = arena_strndup(&f->arena, b.path, strlen(b.path));
     }
-    if (collect(f, sd, err) < 0)
+    int r = md_is_module(sd) ? md_build(f, sd, strcmp(f->format, "torchscript") == 0 ? &f->zip : NULL, err)
+                             : collect(f, sd, err);
+    if (r < 0)
         return -1;
     summarise(f, sd);
     return 0;

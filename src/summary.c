@@ -61,6 +61,8 @@ static void put_float(Buf *b, double d)
             break;
     }
     puts_(b, tmp);
+    if (!strpbrk(tmp, ".eninf"))   /* 0 -> 0.0, as Python writes a float */
+        puts_(b, ".0");
 }
 
 /* LONG1/LONG4 ints wider than 64 bits, in decimal when they fit 128. */
@@ -147,7 +149,10 @@ static void describe_items(Buf *b, PvVec keys, const PvVec *vals, const char *op
 static void describe(Buf *b, const Pv *v, int depth)
 {
     if (v == b->sd) {
-        putf(b, "the state dict (%zu tensor%s)", b->sd_tensors, b->sd_tensors == 1 ? "" : "s");
+        if (v->kind == PV_OBJECT)
+            putf(b, "the model, %s (%zu tensor%s)", v->u.obj.qualname, b->sd_tensors, b->sd_tensors == 1 ? "" : "s");
+        else
+            putf(b, "the state dict (%zu tensor%s)", b->sd_tensors, b->sd_tensors == 1 ? "" : "s");
         return;
     }
     if (depth > SM_DEPTH) {

@@ -135,11 +135,14 @@ int tz_open(rcc_file *f, const rcc_open_options *opt, Err *err)
     if (!buf)
         return err_set(err, "out of memory");
     PkHooks h = {.ctx = f, .persistent_load = persistent_load, .warn = warn_hook};
+    f->format = "zip";
     if (zip_extract(&f->zip, pkl, buf, err) == 0)
         f->root = pk_load(buf, (size_t)pkl->usize, &f->arena, &h, NULL, err);
     free(buf);
     if (!f->root)
         return -1;
-    f->format = "zip";
+    /* torch.jit.save archives carry constants.pkl (and code/); their
+     * data.pkl is a tree of module objects. */
+    f->format = zip_find(&f->zip, "constants.pkl") ? "torchscript" : "zip";
     return sd_from_pickle(f, opt ? opt->key : NULL, err);
 }

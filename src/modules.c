@@ -1,0 +1,380 @@
+/* modules.c — whole pickled models: the module tree and its state dict.
+ *
+ * torch.save(model) pickles each nn.Module as an instance of its class
+ * (NEWOBJ) whose BUILD state is the module's __dict__: _parameters,
+ * _buffers, _non_persistent_buffers_set and _modules, plus the
+ * hyperparameters the constructor stored (in_features, stride, eps, ...).
+ * The pickle VM keeps such instances inert, so the class never needs to
+ * exist: the state dict is rebuilt here exactly as Module.state_dict()
+ * walks it (own parameters, own persistent buffers, then each submodule
+ * under "name."), and every module becomes an rcc_module with its
+ * hyperparameters.
+ *
+ * TorchScript archives (torch.jit.save) pickle modules the same way but
+ * flatten each __dict__: parameters, buffers and submodules are plain
+ * attributes.  Which tensors are parameters and buffers is written in the
+ * archive's code/ records (`__parameters__ = ["weight", ]`), read here as
+ * text, never run; constants (`eps : Final[float] = 1e-05`) become
+ * attributes too.  Without that text, requires_grad tells parameters apart.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+enum { MD_MAX_DEPTH = 64 };
+
+/* An nn.Module instance as torch.save pickles it. */
+static int is_torch_module(const Pv *v)
+{
+    if (v->kind != PV_OBJECT || !v->u.obj.state || v->u.obj.state->kind != PV_DICT)
+        return 0;
+    const Pv *m = pv_dict_get(v->u.obj.state, "_modules"), *p = pv_dict_get(v->u.obj.state, "_parameters");
+    return m && p && m->kind == PV_DICT && p->kind == PV_DICT;
+}
+
+/* A TorchScript module object: a __torch__.* class with a dict state. */
+static int is_script_module(const Pv *v)
+{
+    return v->kind == PV_OBJECT && strncmp(v->u.obj.qualname, "__torch__.", 10) == 0 && v->u.obj.state &&
+           v->u.obj.state->kind == PV_DICT;
+}
+
+int md_is_module(const Pv *v) { return is_torch_module(v) || is_script_module(v); }
+
+/* ----------------------------------------------- TorchScript class text */
+
+/* What the code/ record says of one TorchScript class. */
+typedef struct ScriptClass {
+    const char *text;        /* the class body (borrowed from the inflated record) */
+    size_t      len;
+    int         found;
+} ScriptClass;
+
+/* Finds "class NAME(" at the start of a line and the body after it: the
+ * lines that are blank or indented. */
+static ScriptClass find_class(const char *src, size_t n, const char *name)
+{
+    ScriptClass c = {0};
+    size_t nl = strlen(name);
+    for (size_t i = 0; i + 6 + nl < n; i++) {
+        if ((i > 0 && src[i - 1] != '\n') || memcmp(src + i, "class ", 6) != 0 ||
+            memcmp(src + i + 6, name, nl) != 0 || (src[i + 6 + nl] != '(' && src[i + 6 + nl] != ':'))
+            continue;
+        const char *eol = memchr(src + i, '\n', n - i);
+        size_t j = eol ? (size_t)(eol - src) : n, start = j;
+        while (j + 1 < n && (src[j + 1] == ' ' || src[j + 1] == '\n')) {
+            eol = memchr(src + j + 1, '\n', n - j - 1);
+            j = eol ? (size_t)(eol - src) : n;
+        }
+        c.text = src + start;
+        c.len = j - start;
+        c.found = 1;
+        break;
+    }
+    return c;
+}
+
+/* The line of the class body that starts (after indentation) with key. */
+static const char *class_line(const ScriptClass *c, const char *key, size_t *len)
+{
+    size_t kl = strlen(key);
+    for (size_t i = 0; i < c->len; i++) {
+        if (c->text[i] != '\n')
+            continue;
+        size_t j = i + 1;
+        while (j < c->len && c->text[j] == ' ')
+            j++;
+        if (j - i - 1 == 2 && c->len - j >= kl && memcmp(c->text + j, key, kl) == 0) {
+            const char *eol = memchr(c->text + j, '\n', c->len - j);
+            *len = (eol ? (size_t)(eol - c->text) : c->len) - j;
+            return c->text + j;
+        }
+    }
+    return NULL;
+}
+
+/* 1 if name is in the line's list: __parameters__ = ["a", "b", ] */
+static int listed(const ScriptClass *c, const char *key, const char *name)
+{
+    size_t len;
+    const char *l = class_line(c, key, &len);
+    if (!l)
+        return 0;
+    size_t nl = strlen(name);
+    for (size_t i = 0; i + nl + 2 <= len; i++)
+        if (l[i] == '"' && memcmp(l + i + 1, name, nl) == 0 && l[i + 1 + nl] == '"')
+            return 1;
+    return 0;
+}
+
+/* ------------------------------------------------------------ the walk */
+
+typedef struct Walk {
+    rcc_file   *f;
+    const Zip  *code;     /* TorchScript archive, for code/ records; or NULL */
+    int         adding;   /* 0: only count tensors */
+    size_t      count;
+    size_t      budget;   /* modules visited: shared submodules repeat */
+    Err        *err;
+} Walk;
+
+static rcc_attr_kind attr_of(Arena *a, rcc_attr *at, const Pv *v)
+{
+    switch (v->kind) {
+    case PV_NONE: return RCC_ATTR_NONE;
+    case PV_BOOL: at->i = v->u.b; return RCC_ATTR_BOOL;
+    case PV_INT: at->i = v->u.i; return RCC_ATTR_INT;
+    case PV_FLOAT: at->f = v->u.f; return RCC_ATTR_FLOAT;
+    case PV_STR: at->s = v->u.str.s; return RCC_ATTR_STR;
+    case PV_TUPLE:
+    case PV_LIST:
+        for (size_t i = 0; i < v->u.seq.n; i++)
+            if (v->u.seq.v[i]->kind != PV_INT)
+                return RCC_ATTR_OTHER;
+        at->n = v->u.seq.n;
+        int64_t *ints = arena_array(a, at->n + 1, sizeof *ints);
+        if (!ints)
+            return RCC_ATTR_OTHER;
+        for (size_t i = 0; i < at->n; i++)
+            ints[i] = v->u.seq.v[i]->u.i;
+        at->ints = ints;
+        return RCC_ATTR_INTS;
+    default: return RCC_ATTR_OTHER;
+    }
+}
+
+/* A TorchScript constant "  eps : Final[float] = 1.0000000000000001e-05". */
+static int script_constant(Arena *a, rcc_attr *at, const char *line, size_t len)
+{
+    const char *colon = memchr(line, ':', len), *eq = memchr(line, '=', len);
+    if (!colon || !eq || eq < colon || memcmp(colon, ": Final[", 8) != 0)
+        return 0;
+    size_t nl = (size_t)(colon - line);
+    while (nl && line[nl - 1] == ' ')
+        nl--;
+    const char *val = eq + 1;
+    while (val < line + len && *val == ' ')
+        val++;
+    size_t vl = (size_t)(line + len - val);
+    char buf[64];
+    if (!nl || vl == 0 || vl >= sizeof buf)
+        return 0;
+    memcpy(buf, val, vl);
+    buf[vl] = 0;
+    at->name = arena_strndup(a, line, nl);
+    at->repr = arena_strndup(a, val, vl);
+    char *iend, *fend;
+    long long iv = strtoll(buf, &iend, 10);
+    double fv = strtod(buf, &fend);
+    if (strcmp(buf, "True") == 0 || strcmp(buf, "False") == 0) {
+        at->kind = RCC_ATTR_BOOL;
+        at->i = buf[0] == 'T';
+    } else if (*iend == 0) {
+        at->kind = RCC_ATTR_INT;
+        at->i = iv;
+    } else if (*fend == 0) {
+        at->kind = RCC_ATTR_FLOAT;
+        at->f = fv;
+        Pv tmp = {.kind = PV_FLOAT, .u.f = fv};   /* Python's shortest form */
+        at->repr = sm_describe(a, &tmp, NULL, 0);
+    } else if (buf[0] == '"' && vl >= 2 && buf[vl - 1] == '"') {
+        at->kind = RCC_ATTR_STR;
+        at->s = arena_strndup(a, val + 1, vl - 2);
+        at->repr = arena_printf(a, "'%s'", at->s);
+    } else if (buf[0] == '[' || buf[0] == '(') {   /* [3, 3] */
+        int64_t tmp[RCC_MAX_NDIM];
+        size_t n = 0;
+        const char *p = buf + 1;
+        char *end;
+        while (*p && n < RCC_MAX_NDIM) {
+            long long x = strtoll(p, &end, 10);
+            if (end == p)
+                break;
+            tmp[n++] = x;
+            p = end + strspn(end, ", ");
+        }
+        if (*p != ']' && *p != ')')
+            return at->kind = RCC_ATTR_OTHER, 1;
+        int64_t *ints = arena_array(a, n + 1, sizeof *ints);
+        if (ints) {
+            memcpy(ints, tmp, n * sizeof *ints);
+            at->kind = RCC_ATTR_INTS;
+            at->ints = ints;
+            at->n = n;
+        }
+    } else {
+        at->kind = RCC_ATTR_OTHER;
+    }
+    return at->name != NULL;
+}
+
+/* The module's hyperparameters: public plain values of its __dict__, and a
+ * TorchScript class's constants. */
+static int add_module(Walk *w, const Pv *obj, const char *path, int depth, const ScriptClass *sc)
+{
+    Arena *a = &w->f->arena;
+    const Pv *st = obj->u.obj.state;
+    size_t cap = st->u.dict.keys.n + 16, n = 0;
+    rcc_attr *attrs = arena_array(a, cap, sizeof *attrs);
+    if (!attrs)
+        return err_set(w->err, "out of memory");
+    for (size_t i = 0; i < st->u.dict.keys.n; i++) {
+        const Pv *k = st->u.dict.keys.v[i], *v = st->u.dict.vals.v[i];
+        if (k->kind != PV_STR || k->u.str.s[0] == '_' || strcmp(k->u.str.s, "training") == 0 ||
+            v->kind == PV_TENSOR || md_is_module(v))
+            continue;
+        rcc_attr *at = &attrs[n++];
+        at->name = k->u.str.s;
+        at->kind = attr_of(a, at, v);
+        at->repr = sm_describe(a, v, NULL, 0);
+    }
+    for (size_t i = 0; sc && sc->found && i < sc->len && n < cap; i++) {
+        if (sc->text[i] != '\n')
+            continue;
+        const char *l = sc->text + i + 1;
+        const char *eol = memchr(l, '\n', (size_t)(sc->text + sc->len - l));
+        size_t len = eol ? (size_t)(eol - l) : (size_t)(sc->text + sc->len - l);
+        while (len && *l == ' ')
+            l++, len--;
+        if (script_constant(a, &attrs[n], l, len))
+            n++;
+    }
+    if (arena_grow(a, (void **)&w->f->modules, &w->f->modules_cap, w->f->nmodules + 1, sizeof *w->f->modules) < 0)
+        return err_set(w->err, "out of memory");
+    rcc_module *m = &w->f->modules[w->f->nmodules++];
+    m->path = path;
+    m->type = obj->u.obj.qualname;
+    m->depth = depth;
+    m->attrs = attrs;
+    m->nattrs = n;
+    return 0;
+}
+
+static int emit(Walk *w, const char *prefix, const Pv *name, const Pv *t)
+{
+    if (t->kind != PV_TENSOR)
+        return 0;
+    w->count++;
+    if (!w->adding)
+        return 0;
+    const char *full = arena_printf(&w->f->arena, "%s%s", prefix, name->u.str.s);
+    return full ? pt_sd_add(w->f, full, t->u.tensor, w->err) : err_set(w->err, "out of memory");
+}
+
+static int in_set(const Pv *set, const Pv *name)
+{
+    if (!set || (set->kind != PV_SET && set->kind != PV_LIST && set->kind != PV_TUPLE))
+        return 0;
+    for (size_t i = 0; i < set->u.seq.n; i++)
+        if (pv_is_str(set->u.seq.v[i], name->u.str.s))
+            return 1;
+    return 0;
+}
+
+/* The TorchScript class text for an object's class, from code/. */
+static ScriptClass script_class(Walk *w, const Pv *obj, uint8_t **owned)
+{
+    ScriptClass none = {0};
+    const char *q = obj->u.obj.qualname, *dot = strrchr(q, '.');
+    char rel[512];
+    *owned = NULL;
+    if (!w->code || !dot || (size_t)(dot - q) + 10 > sizeof rel)
+        return none;
+    int n = snprintf(rel, sizeof rel, "code/%.*s.py", (int)(dot - q), q);
+    for (int i = 5; i < n - 3; i++)
+        if (rel[i] == '.')
+            rel[i] = '/';
+    const ZipEntry *e = zip_find(w->code, rel);
+    Err ignored = {0};
+    if (!e || e->usize > (64u << 20))
+        return none;
+    const uint8_t *src = zip_data(w->code, e, owned, &ignored);
+    return src ? find_class((const char *)src, (size_t)e->usize, dot + 1) : none;
+}
+
+static int walk(Walk *w, const Pv *obj, const char *prefix, const char *path, int depth)
+{
+    if (depth > MD_MAX_DEPTH)
+        return err_set(w->err, "modules nested deeper than %d", MD_MAX_DEPTH);
+    if (w->budget == 0)
+        return err_set(w->err, "module tree too large (shared submodules?)");
+    w->budget--;
+    const Pv *st = obj->u.obj.state;
+    int script = !is_torch_module(obj);
+    uint8_t *owned = NULL;
+    ScriptClass sc = script && w->adding ? script_class(w, obj, &owned) : (ScriptClass){0};
+    int r = 0;
+    if (w->adding)
+        r = add_module(w, obj, path, depth, &sc);
+    if (!script) {   /* nn.Module: _parameters, persistent _buffers, _modules */
+        const Pv *params = pv_dict_get(st, "_parameters"), *bufs = pv_dict_get(st, "_buffers");
+        const Pv *np = pv_dict_get(st, "_non_persistent_buffers_set"), *mods = pv_dict_get(st, "_modules");
+        for (size_t i = 0; r == 0 && i < params->u.dict.keys.n; i++)
+            if (params->u.dict.keys.v[i]->kind == PV_STR)
+                r = emit(w, prefix, params->u.dict.keys.v[i], params->u.dict.vals.v[i]);
+        for (size_t i = 0; r == 0 && bufs && bufs->kind == PV_DICT && i < bufs->u.dict.keys.n; i++)
+            if (bufs->u.dict.keys.v[i]->kind == PV_STR && !in_set(np, bufs->u.dict.keys.v[i]))
+                r = emit(w, prefix, bufs->u.dict.keys.v[i], bufs->u.dict.vals.v[i]);
+        st = mods;
+    } else {         /* TorchScript: parameters, then buffers, by the class text */
+        for (int pass = 0; pass < 2 && r == 0; pass++)
+            for (size_t i = 0; r == 0 && i < st->u.dict.keys.n; i++) {
+                const Pv *k = st->u.dict.keys.v[i], *v = st->u.dict.vals.v[i];
+                if (k->kind != PV_STR || v->kind != PV_TENSOR)
+                    continue;
+                int is_param = sc.found ? listed(&sc, "__parameters__", k->u.str.s) : v->u.tensor->requires_grad;
+                int is_buf = sc.found ? listed(&sc, "__buffers__", k->u.str.s) : !v->u.tensor->requires_grad;
+                if (pass == 0 ? is_param : is_buf)
+                    r = emit(w, prefix, k, v);
+                else if (pass == 1 && !is_param && w->adding)
+                    pt_warn(w->f, "TorchScript attribute '%s%s' is a tensor but neither a parameter nor a buffer: "
+                            "not in the state dict", prefix, k->u.str.s);
+            }
+    }
+    free(owned);
+    for (size_t i = 0; r == 0 && i < st->u.dict.keys.n; i++) {
+        const Pv *k = st->u.dict.keys.v[i], *v = st->u.dict.vals.v[i];
+        if (k->kind != PV_STR || !md_is_module(v))
+            continue;
+        if (!w->adding) {   /* counting: no names needed */
+            r = walk(w, v, "", "", depth + 1);
+            continue;
+        }
+        char *sub = arena_printf(&w->f->arena, "%s%s.", prefix, k->u.str.s);
+        char *subpath = arena_printf(&w->f->arena, "%s%s%s", path, *path ? "." : "", k->u.str.s);
+        r = sub && subpath ? walk(w, v, sub, subpath, depth + 1) : err_set(w->err, "out of memory");
+    }
+    return r;
+}
+
+size_t md_count(const Pv *root)
+{
+    Err err = {0};
+    Walk w = {.adding = 0, .budget = 100000, .err = &err};
+    return walk(&w, root, "", "", 0) == 0 ? w.count : 0;
+}
+
+int md_build(rcc_file *f, const Pv *root, const Zip *code, Err *err)
+{
+    Walk w = {.f = f, .code = code, .adding = 1, .budget = 100000, .err = err};
+    return walk(&w, root, "", "", 0);
+}
+
+/* ------------------------------------------------------------ accessors */
+
+size_t rcc_module_count(const rcc_file *f) { return f->nmodules; }
+
+const rcc_module *rcc_module_at(const rcc_file *f, size_t i)
+{
+    return i < f->nmodules ? &f->modules[i] : NULL;
+}
+
+const rcc_module *rcc_find_module(const rcc_file *f, const char *path)
+{
+    for (size_t i = 0; i < f->nmodules; i++)
+        if (strcmp(f->modules[i].path, path) == 0)
+            return &f->modules[i];
+    return NULL;
+}
