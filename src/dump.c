@@ -17,6 +17,7 @@ typedef struct DumpOpts {
     const char *key;
     int         json;
     int         modules;   /* --modules: the module tree of a whole model */
+    int         verify;    /* --verify: read every storage's bytes too */
 } DumpOpts;
 
 /* "[64, 3, 7, 7]" into buf (bounded: 64 dims of 20 digits fit). */
@@ -86,7 +87,12 @@ static void json_attr(const rcc_attr *a)
     case RCC_ATTR_NONE: fputs("null", stdout); break;
     case RCC_ATTR_BOOL: fputs(a->i ? "true" : "false", stdout); break;
     case RCC_ATTR_INT: printf("%" PRId64, a->i); break;
-    case RCC_ATTR_FLOAT: printf("%.17g", a->f); break;
+    case RCC_ATTR_FLOAT:   /* the shortest form that reads back; JSON has no nan/inf */
+        if (a->f - a->f == 0)
+            fputs(a->repr, stdout);
+        else
+            cli_json_string(stdout, a->repr);
+        break;
     case RCC_ATTR_STR: cli_json_string(stdout, a->s); break;
     case RCC_ATTR_INTS:
         putchar('[');
@@ -249,6 +255,8 @@ int cmd_dump(int argc, char **argv)
             o.json = 1;
         else if (strcmp(argv[i], "--modules") == 0)
             o.modules = 1;
+        else if (strcmp(argv[i], "--verify") == 0)
+            o.verify = 1;
         else if (strcmp(argv[i], "--key") == 0 && i + 1 < argc)
             o.key = argv[++i];
         else if (strncmp(argv[i], "--key=", 6) == 0)
@@ -261,12 +269,16 @@ int cmd_dump(int argc, char **argv)
             o.path = argv[i];
     }
     if (!o.path)
-        return cli_error(NULL, "dump: no weight file given (usage: rcc dump W [--json] [--modules] [--key PATH])");
+        return cli_error(NULL, "dump: no weight file given (usage: rcc dump W [--json] [--modules] [--verify] [--key PATH])");
     char err[512];
     rcc_open_options opt = {.key = o.key};
     rcc_file *f = rcc_open(o.path, &opt, err, sizeof err);
     if (!f)
         return cli_error(o.path, "%s", err);
+    if (o.verify && rcc_verify(f, err, sizeof err) < 0) {
+        rcc_close(f);
+        return cli_error(o.path, "%s", err);
+    }
     for (size_t i = 0; i < rcc_warning_count(f); i++)
         cli_warning(o.path, "%s", rcc_warning_at(f, i));
     if (o.json)

@@ -183,16 +183,34 @@ static int open_bytes(rcc_file *f, const rcc_open_options *opt, Err *err)
         return err_set(err, "empty file");
     f->zip.base = f->base;   /* records of every format are read through zip_data */
     f->zip.size = f->size;
+    /* First: a safetensors header length may begin with "PK" or 0x80. */
+    if (st_sniff(f->base, f->size))
+        return st_open(f, err);
     if (f->size >= 2 && memcmp(f->base, "PK", 2) == 0)   /* zip.c judges odd archives */
         return tz_open(f, opt, err);
+    if (lg_sniff(f->base, f->size))
+        return lg_open(f, opt, err);
     if (f->base[0] == 0x80)
-        return err_set(err, "a bare pickle, not a torch.save zip archive (legacy torch < 1.6 files are not supported yet)");
+        return err_set(err, "a plain pickle, not a PyTorch weight file (no legacy magic number)");
     return err_set(err, "not a PyTorch weight file (no zip archive signature)");
+}
+
+/* A damaged file opens only with allow_damaged; otherwise the message
+ * says how much of it salvage would recover. */
+static int damaged_ok(const rcc_file *f, const rcc_open_options *opt, Err *err)
+{
+    if (!f->damaged || (opt && opt->allow_damaged))
+        return 0;
+    size_t intact = 0;
+    for (size_t i = 0; i < f->ntensors; i++)
+        intact += f->tensors[i].intact != 0;
+    return err_set(err, "damaged archive: %zu of %zu tensors intact; %s", intact, f->ntensors,
+                   intact ? "rcc salvage can recover them" : "nothing can be recovered");
 }
 
 static rcc_file *finish_open(rcc_file *f, const rcc_open_options *opt, Err *err, char *errbuf, size_t errlen)
 {
-    if (f && open_bytes(f, opt, err) == 0 && sd_finish(f, err) == 0)
+    if (f && open_bytes(f, opt, err) == 0 && sd_finish(f, err) == 0 && damaged_ok(f, opt, err) == 0)
         return f;
     err_copy(err, errbuf, errlen);
     rcc_close(f);

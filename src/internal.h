@@ -14,6 +14,7 @@
  *   torchfile.c format detection, storages, the state dict inside a checkpoint
  *   tensor.c    reading a tensor's data (views, dtype conversion)
  *   summary.c   one-line descriptions of the non-tensor content
+ * and, the other way, writer.c writes a state dict as torch.save does.
  */
 #ifndef RCC_INTERNAL_H
 #define RCC_INTERNAL_H
@@ -91,6 +92,8 @@ typedef struct ZipEntry {
     uint64_t    usize;     /* size once extracted */
     uint32_t    crc;       /* CRC-32 from the central directory; 0 = unknown */
     uint16_t    method;    /* 0 stored, 8 deflated */
+    uint8_t     corrupt;   /* zip_scan: the payload is there but fails its
+                              CRC-32 (or does not inflate): its bytes are lost */
 } ZipEntry;
 
 typedef struct Zip {
@@ -104,8 +107,24 @@ typedef struct Zip {
 } Zip;
 
 /* Parses and cross-checks the central directory and every local header.
- * Rejects (with a message) anything a careful reader would: see zip.c. */
+ * Rejects (with a message) anything a careful reader would: see zip.c.
+ * Returns 0, -1, or ZIP_DAMAGED when the failure is a lost or unreadable
+ * end record or central directory (truncation, garbage), the case
+ * zip_scan is for; refusals of what a directory says (names, encryption,
+ * duplicates, disagreeing headers) are -1. */
+enum { ZIP_DAMAGED = -2 };
 int zip_open(Zip *z, const uint8_t *base, uint64_t size, Arena *a, Err *err);
+/* Rebuilds the entry list of a damaged archive from its local headers,
+ * front to back, stopping at the first record whose end is not in the
+ * file.  Every entry's extent is proven by its CRC-32 (data descriptor or
+ * local sizes); an entry whose bytes fail it has corrupt set.  e->crc is
+ * kept, so reads verify again.  z->n may be 0.  -1 on a refusal (the name
+ * and encryption rules of zip_open, duplicate names) or out of memory. */
+int zip_scan(Zip *z, const uint8_t *base, uint64_t size, Arena *a, Err *err);
+/* Checks an entry's payload against its CRC-32 (inflating a deflated one,
+ * without keeping the output): 1 intact (or a CRC of 0: unknown), 0 not,
+ * -1 out of memory. */
+int zip_verify(const Zip *z, const ZipEntry *e);
 /* The entry named prefix + rel (exact, case-sensitive), or NULL. */
 const ZipEntry *zip_find(const Zip *z, const char *rel);
 /* Writes the entry's usize bytes to dst (copy or inflate), checking the
@@ -306,6 +325,12 @@ int tz_open(rcc_file *f, const rcc_open_options *opt, Err *err);
  * when records are attached later (legacy). */
 Pv *tz_storage_pid(rcc_file *f, Pv *pid, size_t nfields, const char *rec_prefix, Err *err);
 
+/* ------------------------------------------------------------- legacy.c */
+
+/* 1 if the bytes start like a legacy (PyTorch < 1.6) torch.save file. */
+int lg_sniff(const uint8_t *b, uint64_t n);
+int lg_open(rcc_file *f, const rcc_open_options *opt, Err *err);
+
 /* ---------------------------------------------------------- statedict.c */
 
 /* Finds the state dict in f->root (key: --key path, or NULL to search),
@@ -338,11 +363,51 @@ void tn_gather(const rcc_tensor *t, const uint8_t *sbytes, void *dst);
 /* Converts n elements of type src_t to float32. */
 void tn_to_f32(rcc_dtype src_t, const void *src, float *dst, uint64_t n);
 
+/* -------------------------------------------------------- safetensors.c */
+
+/* 1 if b[0..n) starts like a safetensors file: an 8-byte little-endian
+ * header length N >= 2, then a header opening with '{' (or '[') after
+ * optional white space.  Only the first bytes are looked at. */
+int st_sniff(const uint8_t *b, uint64_t n);
+/* Reads and checks the header of f->base[0..f->size) (see safetensors.c)
+ * and fills one storage per tensor, the state dict and the summary. */
+int st_open(rcc_file *f, Err *err);
+
 /* ------------------------------------------------------------ summary.c */
 
 /* One line describing v (bounded in length and depth), arena-allocated;
  * where sd (the state dict, with sd_tensors tensors) occurs it is named,
  * not described. */
 char *sm_describe(Arena *a, const Pv *v, const Pv *sd, size_t sd_tensors);
+
+/* ------------------------------------------------------------- writer.c */
+
+/* A storage to write (record archive/data/<its index>). */
+typedef struct WrStorage {
+    rcc_dtype dtype;
+    uint64_t  numel;          /* elements: the record holds numel * size bytes */
+} WrStorage;
+
+/* A state-dict entry: a view of one storage, in the storage's dtype. */
+typedef struct WrTensor {
+    const char    *name;      /* UTF-8 */
+    size_t         storage;   /* index into the storages */
+    int64_t        offset;    /* in elements */
+    int            ndim;
+    const int64_t *shape, *strides;
+    int            requires_grad, is_parameter;
+} WrTensor;
+
+/* Storage i's bytes (numel * size of them), asked for once, in record
+ * order: borrowed, or malloc'ed into *owned (the writer frees it); NULL
+ * with a message on failure. */
+typedef const uint8_t *(*WrBytesFn)(void *ctx, size_t i, uint8_t **owned, Err *err);
+
+/* Writes the state dict t[0..nt) over storages st[0..nst) to path as
+ * torch.save writes an OrderedDict (see writer.c).  Storage i is keyed
+ * "i": number storages in order of first use, as torch does.  The file
+ * appears whole (temporary file, fsync, rename) or not at all. */
+int wr_state_dict(const char *path, const WrStorage *st, size_t nst, const WrTensor *t, size_t nt,
+                  WrBytesFn bytes, void *ctx, Err *err);
 
 #endif /* RCC_INTERNAL_H */

@@ -11,9 +11,12 @@ static const char usage[] =
     "Recover, check and compile PyTorch models from their weight files.\n"
     "\n"
     "commands:\n"
-    "  dump W [--json] [--modules] [--key PATH]\n"
+    "  dump W [--json] [--modules] [--verify] [--key PATH]\n"
     "                    list every tensor of a weight file (and the module\n"
     "                    tree of a pickled whole model)\n"
+    "  salvage W -o OUT [--key PATH]\n"
+    "                    write the intact tensors of a damaged file as a torch\n"
+    "                    state dict; say which were lost (exit 1 if any)\n"
     "\n"
     "options:\n"
     "  --help       this text\n"
@@ -84,6 +87,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "dump") == 0)
         return cmd_dump(argc - 1, argv + 1);
+    if (strcmp(cmd, "salvage") == 0)
+        return cmd_salvage(argc - 1, argv + 1);
     cli_error(NULL, "unknown command '%s' (see rcc --help)", cmd);
     return EXIT_INPUT;
 }

@@ -198,7 +198,7 @@ static int pop_mark(Vm *vm, Pv ***items, size_t *n)
     if (!vm->nmarks)
         return fail(vm, "opcode needs a MARK and none is open");
     size_t m = vm->marks[--vm->nmarks];
-    *items = vm->stack.v + m;
+    *items = vm->stack.v ? vm->stack.v + m : NULL;   /* (no arithmetic on NULL) */
     *n = vm->stack.n - m;
     vm->stack.n = m;
     return 0;

@@ -80,7 +80,10 @@ typedef struct rcc_open_options {
                              directory is lost, from its local headers: the
                              tensors whose bytes are lost have intact == 0.
                              Without it such a file fails to open, saying
-                             how many tensors are intact. */
+                             how many tensors are intact.  With it, the
+                             state dict's records are also checked against
+                             their CRC-32 at open (reading all its bytes),
+                             so that intact is a promise. */
 } rcc_open_options;
 
 /* Open a weight file.  Returns NULL and writes a message naming what is
@@ -96,7 +99,8 @@ RCC_API void rcc_close(rcc_file *f);
 /* "zip" (torch.save, PyTorch >= 1.6), "legacy" (older torch.save),
  * "torchscript" (torch.jit.save) or "safetensors". */
 RCC_API const char *rcc_format(const rcc_file *f);
-/* 1 when the file was read from its local headers (allow_damaged). */
+/* 1 when the file is damaged (allow_damaged): read from its local headers,
+ * or a storage record failed its CRC-32. */
 RCC_API int rcc_damaged(const rcc_file *f);
 /* Dotted path of the state dict inside the file's top-level object, "" when
  * the top-level object is the state dict itself. */
@@ -150,6 +154,11 @@ typedef struct rcc_module {
 RCC_API size_t            rcc_module_count(const rcc_file *f);
 RCC_API const rcc_module *rcc_module_at(const rcc_file *f, size_t i);
 RCC_API const rcc_module *rcc_find_module(const rcc_file *f, const char *path);
+
+/* Reads the bytes of every storage the state dict uses once, checking
+ * each record's CRC-32 and, for deflated records, its exact size: what
+ * rcc_read would find wrong, found up front.  0, or -1 with a message. */
+RCC_API int rcc_verify(const rcc_file *f, char *err, size_t errlen);
 
 /* What the file holds besides the state dict, one line per top-level entry
  * of a checkpoint ("epoch = 7", "optimizer: 2 param groups, 12 state

@@ -30,11 +30,74 @@ size_t rcc_dtype_size(rcc_dtype t) { return (unsigned)t < RCC_DTYPE_COUNT ? dtyp
 const char *rcc_version(void) { return PACKAGE_VERSION; }
 
 /* The tensor's bytes must lie inside its storage: offset + sum((size-1) *
- * stride) < numel, all in checked 64-bit arithmetic. */
+ * stride) < numel, all in checked 64-bit arithmetic; and a view may not
+ * make a copy much larger than its storage (zero strides). */
+PtTensor *pt_tensor_make(Arena *a, PtStorage *st, rcc_dtype dt, int64_t offset, size_t nd, const int64_t *shape,
+                         const int64_t *strides, Err *err)
+{
+    if (offset < 0) {
+        err_set(err, "tensor has a negative storage offset");
+        return NULL;
+    }
+    if (nd > RCC_MAX_NDIM) {
+        err_set(err, "tensor has %zu dimensions, more than %d", nd, RCC_MAX_NDIM);
+        return NULL;
+    }
+    PtTensor *t = ARENA_NEW(a, PtTensor);
+    if (!t || !(t->shape = arena_array(a, nd + 1, sizeof(int64_t))) ||
+        !(t->strides = arena_array(a, nd + 1, sizeof(int64_t)))) {
+        err_set(err, "out of memory");
+        return NULL;
+    }
+    uint64_t numel = 1, extent = (uint64_t)offset;
+    for (size_t i = 0; i < nd; i++) {
+        if (shape[i] < 0 || strides[i] < 0) {
+            err_set(err, "tensor has a negative %s", shape[i] < 0 ? "size" : "stride");
+            return NULL;
+        }
+        t->shape[i] = shape[i];
+        t->strides[i] = strides[i];
+        if (mul_u64(numel, (uint64_t)shape[i], &numel)) {
+            err_set(err, "tensor element count overflows");
+            return NULL;
+        }
+    }
+    size_t isz = rcc_dtype_size(dt);
+    uint64_t stnumel = st->untyped ? st->nbytes / isz : st->numel;
+    if (numel > 0) {
+        for (size_t i = 0; i < nd; i++) {
+            uint64_t span;
+            if (mul_u64((uint64_t)shape[i] - 1, (uint64_t)strides[i], &span) || add_u64(extent, span, &extent)) {
+                err_set(err, "tensor extent overflows");
+                return NULL;
+            }
+        }
+        if (extent >= stnumel) {
+            err_set(err, "tensor extent exceeds storage %s (element %llu of %llu)", st->key,
+                    (unsigned long long)extent, (unsigned long long)stnumel);
+            return NULL;
+        }
+    }
+    uint64_t nbytes;
+    if (numel > INT64_MAX || mul_u64(numel, isz, &nbytes) || (nbytes > st->nbytes && nbytes > ((uint64_t)1 << 30))) {
+        err_set(err, "tensor view of storage %s would materialise too many bytes", st->key);
+        return NULL;
+    }
+    if (st->untyped && st->numel == st->nbytes && dt != RCC_U8)
+        st->dtype = dt;   /* an untyped storage takes its first user's dtype */
+    t->st = st;
+    t->dtype = dt;
+    t->ndim = (int)nd;
+    t->offset = offset;
+    t->numel = numel;
+    return t;
+}
+
+/* The same from pickled values: an int offset and tuples of ints. */
 PtTensor *pt_tensor_new(Arena *a, PtStorage *st, rcc_dtype dt, Pv *offset, Pv *size, Pv *stride, Err *err)
 {
-    if (offset->kind != PV_INT || offset->u.i < 0) {
-        err_set(err, "storage offset is not a non-negative int");
+    if (offset->kind != PV_INT) {
+        err_set(err, "storage offset is not an int");
         return NULL;
     }
     if ((size->kind != PV_TUPLE && size->kind != PV_LIST) || (stride->kind != PV_TUPLE && stride->kind != PV_LIST)) {
@@ -50,59 +113,17 @@ PtTensor *pt_tensor_new(Arena *a, PtStorage *st, rcc_dtype dt, Pv *offset, Pv *s
         err_set(err, "tensor has %zu sizes but %zu strides", nd, stride->u.seq.n);
         return NULL;
     }
-    PtTensor *t = ARENA_NEW(a, PtTensor);
-    if (!t || !(t->shape = arena_array(a, nd + 1, sizeof(int64_t))) ||
-        !(t->strides = arena_array(a, nd + 1, sizeof(int64_t))))
-        return NULL;
-    uint64_t numel = 1, extent = (uint64_t)offset->u.i;
+    int64_t sh[RCC_MAX_NDIM], sd[RCC_MAX_NDIM];
     for (size_t i = 0; i < nd; i++) {
         Pv *s = size->u.seq.v[i], *d = stride->u.seq.v[i];
         if (s->kind != PV_INT || d->kind != PV_INT) {
             err_set(err, "tensor size or stride holds a %s", pv_kind_name(s->kind != PV_INT ? s->kind : d->kind));
             return NULL;
         }
-        if (s->u.i < 0 || d->u.i < 0) {
-            err_set(err, "tensor has a negative %s", s->u.i < 0 ? "size" : "stride");
-            return NULL;
-        }
-        t->shape[i] = s->u.i;
-        t->strides[i] = d->u.i;
-        if (mul_u64(numel, (uint64_t)s->u.i, &numel)) {
-            err_set(err, "tensor element count overflows");
-            return NULL;
-        }
+        sh[i] = s->u.i;
+        sd[i] = d->u.i;
     }
-    size_t isz = rcc_dtype_size(dt);
-    uint64_t stnumel = st->untyped ? st->nbytes / isz : st->numel;
-    if (numel > 0) {
-        for (size_t i = 0; i < nd; i++) {
-            uint64_t span;
-            if (mul_u64((uint64_t)t->shape[i] - 1, (uint64_t)t->strides[i], &span) ||
-                add_u64(extent, span, &extent)) {
-                err_set(err, "tensor extent overflows");
-                return NULL;
-            }
-        }
-        if (extent >= stnumel) {
-            err_set(err, "tensor extent exceeds storage %s (element %llu of %llu)", st->key,
-                    (unsigned long long)extent, (unsigned long long)stnumel);
-            return NULL;
-        }
-    }
-    uint64_t nbytes;
-    if (numel > INT64_MAX || mul_u64(numel, isz, &nbytes) ||
-        (nbytes > st->nbytes && nbytes > ((uint64_t)1 << 30))) {
-        err_set(err, "tensor view of storage %s would materialise too many bytes", st->key);
-        return NULL;
-    }
-    if (st->untyped && st->numel == st->nbytes && dt != RCC_U8)
-        st->dtype = dt;   /* an untyped storage takes its first user's dtype */
-    t->st = st;
-    t->dtype = dt;
-    t->ndim = (int)nd;
-    t->offset = offset->u.i;
-    t->numel = numel;
-    return t;
+    return pt_tensor_make(a, st, dt, offset->u.i, nd, sh, sd, err);
 }
 
 void tn_gather(const rcc_tensor *t, const uint8_t *sbytes, void *dst)
@@ -240,4 +261,30 @@ int rcc_read_f32(const rcc_file *f, const rcc_tensor *t, float *dst, size_t coun
         tn_to_f32(t->dtype, tmp, dst, t->numel);
     free(tmp);
     return r;
+}
+
+int rcc_verify(const rcc_file *f, char *errbuf, size_t errlen)
+{
+    Err err = {0};
+    unsigned char *done = calloc(rcc_storage_count(f) + 1, 1);   /* storages already read */
+    if (!done)
+        err_set(&err, "out of memory");
+    for (size_t k = 0; done && !err.set && k < rcc_tensor_count(f); k++) {
+        const rcc_tensor *t = rcc_tensor_at(f, k);
+        const Zip *z;
+        const ZipEntry *rec = pt_storage_record(f, t, &z);
+        uint8_t *owned = NULL;
+        if (done[t->storage])
+            continue;
+        done[t->storage] = 1;
+        if (!rec)
+            err_set(&err, "%s: its bytes are lost (damaged file)", t->name);
+        else if (zip_data(z, rec, &owned, &err))
+            free(owned);
+    }
+    free(done);
+    if (!err.set)
+        return 0;
+    err_copy(&err, errbuf, errlen);
+    return -1;
 }

@@ -5,6 +5,14 @@
  * The pickle names storages by persistent ids; each is checked here, made
  * once per key, and every later reference must agree with the first.
  * Reading a tensor's bytes waits for rcc_read (tensor.c).
+ *
+ * A damaged archive (its central directory lost: truncated, wiped) is read
+ * from its local headers (zip_scan) as long as data.pkl survives; then a
+ * storage whose record is missing, fails its CRC-32 or is too short is
+ * lost (rec == NULL) instead of failing the file.  With allow_damaged and
+ * an intact directory, the state dict's records are CRC-checked at open,
+ * so that "intact" is a promise either way.  Whether a damaged file may be
+ * opened at all is decided after the state dict is known (file.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,7 +73,10 @@ Pv *tz_storage_pid(rcc_file *f, Pv *pid, size_t nfields, const char *rec_prefix,
         if (rec_prefix) {
             char rel[40];
             snprintf(rel, sizeof rel, "%s%s", rec_prefix, key->u.str.s);
-            if (!(rec = zip_find(&f->zip, rel))) {
+            rec = zip_find(&f->zip, rel);
+            if (f->damaged && rec && rec->corrupt)
+                rec = NULL;   /* a damaged archive: the storage is lost */
+            if (!rec && !f->damaged) {
                 err_set(err, "missing storage record %s%s", f->zip.prefix, rel);
                 return NULL;
             }
@@ -73,9 +84,13 @@ Pv *tz_storage_pid(rcc_file *f, Pv *pid, size_t nfields, const char *rec_prefix,
         if (!(st = pt_storage_new(f, key->u.str.s, (rcc_dtype)g->dtype, untyped, (uint64_t)numel->u.i, rec, err)))
             return NULL;
         if (rec && (rec->usize < st->nbytes || (rec->method != 0 && rec->usize != st->nbytes))) {
-            err_set(err, "storage record %s has %llu bytes, the pickle needs %llu", rec->name,
-                    (unsigned long long)rec->usize, (unsigned long long)st->nbytes);
-            return NULL;
+            if (f->damaged) {
+                st->rec = NULL;
+            } else {
+                err_set(err, "storage record %s has %llu bytes, the pickle needs %llu", rec->name,
+                        (unsigned long long)rec->usize, (unsigned long long)st->nbytes);
+                return NULL;
+            }
         }
     }
     Pv *v = pv_new(&f->arena, PV_STORAGE);
@@ -122,11 +137,67 @@ static int version_ok(const Zip *z, Err *err)
     return 0;
 }
 
+/* The archive's records: from its central directory, or, when that is
+ * lost (ZIP_DAMAGED), from its local headers (f->damaged).  A damaged
+ * archive's version record may be lost with the rest; if it is there, it
+ * is checked. */
+static int open_records(rcc_file *f, Err *err)
+{
+    Err zerr = {0};
+    int r = zip_open(&f->zip, f->base, f->size, &f->arena, &zerr);
+    if (r == ZIP_DAMAGED) {
+        if (zip_scan(&f->zip, f->base, f->size, &f->arena, err) < 0)
+            return -1;
+        /* Not even one record, nor a local header to start from: not a
+         * damaged archive but none at all; say why the directory failed. */
+        if (f->zip.n == 0 && (f->size < 30 || rd_u32(f->base) != 0x04034b50u))
+            return err_set(err, "%s", zerr.msg);
+        f->damaged = 1;
+        const ZipEntry *v = zip_find(&f->zip, "version");
+        if (!v)
+            v = zip_find(&f->zip, ".data/version");
+        return v && !v->corrupt ? version_ok(&f->zip, err) : 0;
+    }
+    if (r < 0)
+        return err_set(err, "%s", zerr.msg);
+    return version_ok(&f->zip, err);
+}
+
+/* allow_damaged promises that a tensor marked intact reads back: with an
+ * intact directory, the records of the state dict's storages are checked
+ * against their CRC-32 now (records found by zip_scan already were), and
+ * a record that fails loses its storage. */
+static int verify_storages(rcc_file *f, Err *err)
+{
+    uint8_t *seen = calloc(f->nstorages + 1, 1);
+    if (!seen)
+        return err_set(err, "out of memory");
+    for (size_t i = 0; i < f->ntensors; i++) {
+        PtStorage *st = f->storages[f->tensors[i].storage];
+        if (seen[st->index] || !st->rec)
+            continue;
+        seen[st->index] = 1;
+        int r = zip_verify(&f->zip, st->rec);
+        if (r < 0) {
+            free(seen);
+            return err_set(err, "out of memory");
+        }
+        if (r == 0) {
+            st->rec = NULL;
+            f->damaged = 1;
+        }
+    }
+    free(seen);
+    return 0;
+}
+
 int tz_open(rcc_file *f, const rcc_open_options *opt, Err *err)
 {
-    if (zip_open(&f->zip, f->base, f->size, &f->arena, err) < 0 || version_ok(&f->zip, err) < 0)
+    if (open_records(f, err) < 0)
         return -1;
     const ZipEntry *pkl = zip_find(&f->zip, "data.pkl");
+    if (f->damaged && (!pkl || pkl->corrupt))
+        return err_set(err, "data.pkl is lost: nothing can be recovered");
     if (!pkl)
         return err_set(err, "archive has no %sdata.pkl record", f->zip.prefix);
     if (pkl->usize > ((uint64_t)1 << 31))
@@ -144,5 +215,7 @@ int tz_open(rcc_file *f, const rcc_open_options *opt, Err *err)
     /* torch.jit.save archives carry constants.pkl (and code/); their
      * data.pkl is a tree of module objects. */
     f->format = zip_find(&f->zip, "constants.pkl") ? "torchscript" : "zip";
-    return sd_from_pickle(f, opt ? opt->key : NULL, err);
+    if (sd_from_pickle(f, opt ? opt->key : NULL, err) < 0)
+        return -1;
+    return opt && opt->allow_damaged && !f->damaged ? verify_storages(f, err) : 0;
 }

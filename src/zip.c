@@ -16,10 +16,16 @@
  * with the directory size.  An archive that two readers could see
  * differently is refused, so that what rcc reads is what anyone would read.
  *
+ * When the directory itself is lost (a truncated file, a wiped directory),
+ * zip_open says so (ZIP_DAMAGED) and zip_scan can rebuild the entry list
+ * from the local headers, proving each record's extent by its CRC-32: see
+ * "damaged files" at the end.
+ *
  * Every number in the file is untrusted.  All of them are held in uint64_t,
  * bounds are compared by subtraction from a known-good limit rather than by
  * adding two file values, and no byte outside [base, base+size) is touched.
  */
+#define _GNU_SOURCE   /* memmem */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -230,25 +236,29 @@ static int read_entry(Zip *z, uint64_t *pos, uint64_t cd_end, uint64_t cd_off, s
     ZipEntry *e = &z->entries[i];
     char shown[128];
     if (cd_end - *pos < CENTRAL_LEN)
-        return err_set(err, "central directory entry %zu: runs past the end of the central directory", i);
+        return err_set(err, "central directory entry %zu: runs past the end of the central directory", i),
+               ZIP_DAMAGED;
     const uint8_t *c = b + *pos;
     if (rd_u32(c) != SIG_CENTRAL)
-        return err_set(err, "central directory entry %zu: bad signature (central directory corrupt or entry count wrong)", i);
+        return err_set(err, "central directory entry %zu: bad signature (central directory corrupt or entry count wrong)", i),
+               ZIP_DAMAGED;
     uint64_t flags = rd_u16(c + 8), method = rd_u16(c + 10);
     uint64_t csize = rd_u32(c + 20), usize = rd_u32(c + 24);
     size_t nl = rd_u16(c + 28), xl = rd_u16(c + 30), cl = rd_u16(c + 32);
     uint64_t disk = rd_u16(c + 34), lho = rd_u32(c + 42);
     if (CENTRAL_LEN + nl + xl + cl > cd_end - *pos)
-        return err_set(err, "central directory entry %zu: runs past the end of the central directory", i);
+        return err_set(err, "central directory entry %zu: runs past the end of the central directory", i),
+               ZIP_DAMAGED;
     const uint8_t *name = c + CENTRAL_LEN;
     *pos += CENTRAL_LEN + nl + xl + cl;
     show(shown, sizeof shown, name, nl);
 
 #define FAIL(...) err_set(err, "central directory entry %zu (%s): " __VA_ARGS__)
+#define LOST(...) (err_set(err, "central directory entry %zu (%s): " __VA_ARGS__), ZIP_DAMAGED)
     if (zip64_extra(name + nl, xl, &usize, &csize, &lho, &disk) < 0)
-        return FAIL("zip64 extra field missing or malformed", i, shown);
+        return LOST("zip64 extra field missing or malformed", i, shown);
     if (disk != 0)
-        return FAIL("record on another disk", i, shown);
+        return LOST("record on another disk", i, shown);
     if (flags & FLAG_ENCRYPTED)
         return FAIL("encrypted record (flags 0x%04llx)", i, shown, (unsigned long long)flags);
     if (flags & FLAG_CD_MASKED)
@@ -277,14 +287,14 @@ static int read_entry(Zip *z, uint64_t *pos, uint64_t cd_end, uint64_t cd_off, s
 
     /* The local header: where the directory says, before the directory. */
     if (lho > cd_off || cd_off - lho < LOCAL_LEN)
-        return FAIL("local header offset %llu out of range", i, shown, (unsigned long long)lho);
+        return LOST("local header offset %llu out of range", i, shown, (unsigned long long)lho);
     const uint8_t *l = b + lho;
     if (rd_u32(l) != SIG_LOCAL)
-        return FAIL("no local header at offset %llu", i, shown, (unsigned long long)lho);
+        return LOST("no local header at offset %llu", i, shown, (unsigned long long)lho);
     uint64_t lflags = rd_u16(l + 6), lmethod = rd_u16(l + 8);
     uint64_t lnl = rd_u16(l + 26), lxl = rd_u16(l + 28);
     if (lnl + lxl > cd_off - lho - LOCAL_LEN)
-        return FAIL("local header runs into the central directory", i, shown);
+        return LOST("local header runs into the central directory", i, shown);
     if (lnl != nl || memcmp(l + LOCAL_LEN, name, nl) != 0)
         return FAIL("local header name differs from central directory name", i, shown);
     if (lmethod != method)
@@ -301,12 +311,13 @@ static int read_entry(Zip *z, uint64_t *pos, uint64_t cd_end, uint64_t cd_off, s
     }
     uint64_t data = lho + LOCAL_LEN + lnl + lxl;
     if (csize > cd_off - data)
-        return FAIL("record (%llu bytes at offset %llu) runs past the start of the central directory",
+        return LOST("record (%llu bytes at offset %llu) runs past the start of the central directory",
                     i, shown, (unsigned long long)csize, (unsigned long long)data);
     if (method == 0 && csize != usize)
         return FAIL("stored record has compressed size %llu but uncompressed size %llu",
                     i, shown, (unsigned long long)csize, (unsigned long long)usize);
 #undef FAIL
+#undef LOST
 
     if (!(e->name = arena_strndup(a, (const char *)name, nl)))
         return err_set(err, "out of memory");
@@ -355,7 +366,8 @@ static int by_offset(const void *pa, const void *pb)
     return (a->i > b->i) - (a->i < b->i);
 }
 
-static int check_unique(Zip *z, Arena *a, Err *err)
+/* what: "central directory entries", or "records" when zip_scan found them. */
+static int check_unique(Zip *z, const char *what, Arena *a, Err *err)
 {
     const ZipEntry **ix = arena_array(a, z->n, sizeof *ix);
     if (!ix)
@@ -366,7 +378,7 @@ static int check_unique(Zip *z, Arena *a, Err *err)
     for (size_t k = 1; k < z->n; k++) {
         if (fold_cmp(ix[k - 1]->name, ix[k]->name) == 0) {
             char s1[128], s2[128];
-            return err_set(err, "central directory entries %zu (%s) and %zu (%s): duplicate names%s",
+            return err_set(err, "%s %zu (%s) and %zu (%s): duplicate names%s", what,
                            (size_t)(ix[k - 1] - z->entries), show_str(s1, sizeof s1, ix[k - 1]->name),
                            (size_t)(ix[k] - z->entries), show_str(s2, sizeof s2, ix[k]->name),
                            strcmp(ix[k - 1]->name, ix[k]->name) ? " (ignoring case)" : "");
@@ -405,35 +417,41 @@ int zip_open(Zip *z, const uint8_t *base, uint64_t size, Arena *a, Err *err)
     memset(z, 0, sizeof *z);
     z->base = base;
     z->size = size;
+    /* Everything up to the last directory entry is the "directory lost"
+     * class (ZIP_DAMAGED): a truncated file, a wiped or garbled directory.
+     * What a well-formed directory says that we refuse (names, encryption,
+     * disagreeing local headers, duplicates, overlaps) stays -1. */
     Dir d = { 0, 0, 0, 0 };
     if (read_end(base, size, &d, err) < 0)
-        return -1;
+        return ZIP_DAMAGED;
     if (d.cd_off > d.end || d.cd_size > d.end - d.cd_off)
         return err_set(err, "central directory (%llu bytes at offset %llu) lies outside the file",
-                       (unsigned long long)d.cd_size, (unsigned long long)d.cd_off);
+                       (unsigned long long)d.cd_size, (unsigned long long)d.cd_off), ZIP_DAMAGED;
     if (d.n == 0)
-        return err_set(err, "empty archive");
+        return err_set(err, "empty archive"), ZIP_DAMAGED;
     uint64_t min_cd;
     if (mul_u64(d.n, CENTRAL_LEN, &min_cd) || min_cd > d.cd_size)
         return err_set(err, "entry count (%llu) does not fit in the central directory (%llu bytes)",
-                       (unsigned long long)d.n, (unsigned long long)d.cd_size);
+                       (unsigned long long)d.n, (unsigned long long)d.cd_size), ZIP_DAMAGED;
     if (d.n > MAX_ENTRIES)
         return err_set(err, "too many entries (%llu, limit %llu)",
-                       (unsigned long long)d.n, (unsigned long long)MAX_ENTRIES);
+                       (unsigned long long)d.n, (unsigned long long)MAX_ENTRIES), ZIP_DAMAGED;
 
     z->n = (size_t)d.n;
     if (!(z->entries = arena_array(a, z->n, sizeof *z->entries)))
         return err_set(err, "out of memory");
     uint64_t pos = d.cd_off, cd_end = d.cd_off + d.cd_size;  /* <= d.end */
-    for (size_t i = 0; i < z->n; i++)
-        if (read_entry(z, &pos, cd_end, d.cd_off, i, a, err) < 0)
-            return -1;
+    for (size_t i = 0; i < z->n; i++) {
+        int r = read_entry(z, &pos, cd_end, d.cd_off, i, a, err);
+        if (r < 0)
+            return r;
+    }
     /* Python's zipfile walks the directory by size, not by count: bytes
      * left over would be entries that it sees and we do not. */
     if (pos != cd_end)
         return err_set(err, "central directory has %llu bytes after its last entry (entry count wrong?)",
-                       (unsigned long long)(cd_end - pos));
-    if (check_unique(z, a, err) < 0 || check_disjoint(z, a, err) < 0)
+                       (unsigned long long)(cd_end - pos)), ZIP_DAMAGED;
+    if (check_unique(z, "central directory entries", a, err) < 0 || check_disjoint(z, a, err) < 0)
         return -1;
     return 0;
 }
@@ -545,6 +563,8 @@ int zip_extract(const Zip *z, const ZipEntry *e, uint8_t *dst, Err *err)
 {
     char shown[128];
     show_str(shown, sizeof shown, e->name);
+    if (e->corrupt)
+        return err_set(err, "record %s is damaged (CRC-32 mismatch)", shown);
     if (e->method == 0) {
         if (e->usize > 0)
             memcpy(dst, z->base + e->data_off, (size_t)e->usize);
@@ -562,7 +582,7 @@ const uint8_t *zip_data(const Zip *z, const ZipEntry *e, uint8_t **owned, Err *e
     *owned = NULL;
     if (e->method == 0) {   /* borrowed from the mapping: no copy */
         const uint8_t *p = z->base + e->data_off;
-        if (e->crc != 0 && crc_of(p, e->usize) != e->crc) {
+        if (e->corrupt || (e->crc != 0 && crc_of(p, e->usize) != e->crc)) {
             char shown[128];
             return err_set(err, "record %s: CRC-32 mismatch", show_str(shown, sizeof shown, e->name)), NULL;
         }
@@ -578,4 +598,335 @@ const uint8_t *zip_data(const Zip *z, const ZipEntry *e, uint8_t **owned, Err *e
         return NULL;
     }
     return *owned;
+}
+
+/* ------------------------------------------------------------ damaged files */
+
+/* zip_scan reads an archive whose central directory is gone from its local
+ * headers, front to back.  A record's end is where its payload's proof
+ * ends: the local sizes when the header states them (flag bit 3 clear),
+ * else the first data descriptor that fits (its size field equals its
+ * distance from the payload) and whose CRC-32 matches the payload (stored
+ * records; the CRC is extended incrementally from one candidate to the
+ * next), or where a deflate stream ends (deflated records).  Each record
+ * costs one pass over its own bytes; a record whose end is not in the file
+ * (truncated) ends the scan.
+ *
+ * A record whose bytes are there but wrong (a flipped bit) cannot prove
+ * its end by CRC; it still ends at a descriptor that fits and is followed
+ * by another zip structure (or the end of the file), and is kept with
+ * `corrupt` set, so that the records after it are read too. */
+
+#define SIG_DESCRIPTOR 0x08074b50u
+#define DESC_LEN       16u
+#define DESC64_LEN     24u
+#define INFLATE_CHUNK  ((size_t)1 << 16)
+
+/* 1 if a record may end at off: the file ends there or a zip structure
+ * (local header, directory entry, zip64 or classic end record) starts. */
+static int plausible_next(const uint8_t *b, uint64_t size, uint64_t off)
+{
+    if (off == size)
+        return 1;
+    if (off > size || size - off < 4)
+        return 0;
+    uint32_t s = rd_u32(b + off);
+    return s == SIG_LOCAL || s == SIG_CENTRAL || s == SIG_Z64_EOCD || s == SIG_EOCD;
+}
+
+/* Which descriptor forms fit at q for a payload of dist bytes: bit 0 the
+ * 16-byte one, bit 1 the zip64 24-byte one.  For a stored record the
+ * uncompressed size must equal dist too; for a deflated one it is taken
+ * from the descriptor. */
+static int desc_forms(const uint8_t *b, uint64_t size, uint64_t q, uint64_t dist, int stored)
+{
+    int m = 0;
+    uint64_t room = size - q;
+    if (room >= DESC_LEN && rd_u32(b + q) == SIG_DESCRIPTOR && rd_u32(b + q + 8) == dist &&
+        (!stored || rd_u32(b + q + 12) == dist))
+        m |= 1;
+    if (room >= DESC64_LEN && rd_u32(b + q) == SIG_DESCRIPTOR && rd_u64(b + q + 8) == dist &&
+        (!stored || rd_u64(b + q + 16) == dist))
+        m |= 2;
+    return m;
+}
+
+/* Of the forms that fit, the one followed by another structure; failing
+ * that, the one torch would write (zip64 past 4 GiB). */
+static unsigned desc_pick(const uint8_t *b, uint64_t size, uint64_t q, int forms, int zip64)
+{
+    int n16 = (forms & 1) && plausible_next(b, size, q + DESC_LEN);
+    int n24 = (forms & 2) && plausible_next(b, size, q + DESC64_LEN);
+    if (n16 != n24)
+        return n16 ? DESC_LEN : DESC64_LEN;
+    if (forms != 3)
+        return forms == 1 ? DESC_LEN : DESC64_LEN;
+    return zip64 ? DESC64_LEN : DESC_LEN;
+}
+
+typedef struct Found {
+    uint64_t csize, usize, next;  /* next: just after the descriptor */
+    uint32_t crc;                 /* as the descriptor states it */
+    int      corrupt;
+} Found;
+
+/* The end of a flag-bit-3 record whose payload starts at data, by its data
+ * descriptor.  stored: the first descriptor whose CRC matches ends it (a
+ * descriptor with CRC 0, written when CRC computation is off, is believed
+ * when another structure follows it).  Otherwise, and for deflated
+ * records, whose CRC covers the inflated bytes, the first descriptor that
+ * fits and is followed by another structure ends it as corrupt.  Returns
+ * 1 found, 0 not in the file. */
+static int find_descriptor(const uint8_t *b, uint64_t size, uint64_t lho, uint64_t data, int stored,
+                           Found *out)
+{
+    uLong crc = crc32(0L, Z_NULL, 0);
+    uint64_t crc_at = data, p = data;
+    while (p < size && size - p >= DESC_LEN) {
+        const uint8_t *hit = memmem(b + p, (size_t)(size - p), "PK\x07\x08", 4);
+        if (!hit)
+            return 0;
+        uint64_t q = (uint64_t)(hit - b), dist = q - data;
+        int forms = desc_forms(b, size, q, dist, stored);
+        if (forms) {
+            uint32_t dcrc = rd_u32(b + q + 4);
+            int verified = 0;
+            if (stored) {
+                for (uint64_t n = q - crc_at; n > 0;) {   /* extend the CRC up to q */
+                    uInt k = (uInt)(n < PIECE ? n : PIECE);
+                    crc = crc32(crc, b + crc_at, k);
+                    crc_at += k;
+                    n -= k;
+                }
+                verified = dcrc == (uint32_t)crc;
+            }
+            unsigned len = desc_pick(b, size, q, forms, lho >= SAT32 || dist >= SAT32);
+            if (verified || plausible_next(b, size, q + len)) {
+                out->csize = dist;
+                out->usize = len == DESC_LEN ? rd_u32(b + q + 12) : rd_u64(b + q + 16);
+                out->crc = dcrc;
+                out->next = q + len;
+                out->corrupt = !verified && !(stored && dcrc == 0);
+                return 1;
+            }
+        }
+        p = q + 1;
+    }
+    return 0;
+}
+
+/* Inflates the raw deflate stream at in[0..len) without keeping its output:
+ * its compressed and inflated sizes and CRC-32.  With exact, the stream
+ * must end exactly at len.  Returns 1 (a complete stream), 0 (the input
+ * ends first: truncated), -1 (not a valid stream, or one that inflates to
+ * more than limit bytes), -2 (out of memory). */
+static int inflate_measure(const uint8_t *in, uint64_t len, int exact, uint64_t limit, uint64_t *csize,
+                           uint64_t *usize, uint32_t *crc_out)
+{
+    uint8_t *out = malloc(INFLATE_CHUNK);
+    z_stream s;
+    memset(&s, 0, sizeof s);
+    if (!out || inflateInit2(&s, -15) != Z_OK) {
+        free(out);
+        return -2;
+    }
+    uLong crc = crc32(0L, Z_NULL, 0);
+    uint64_t in_left = len, produced = 0;
+    int rc, result;
+    for (;;) {
+        if (s.avail_in == 0 && in_left > 0) {
+            uInt k = (uInt)(in_left < PIECE ? in_left : PIECE);
+            s.next_in = (Bytef *)(uintptr_t)in;
+            s.avail_in = k;
+            in += k;
+            in_left -= k;
+        }
+        s.next_out = out;
+        s.avail_out = (uInt)INFLATE_CHUNK;
+        rc = inflate(&s, Z_NO_FLUSH);
+        size_t got = INFLATE_CHUNK - s.avail_out;
+        crc = crc32(crc, out, (uInt)got);
+        produced += got;
+        if (produced > limit) {
+            result = -1;
+            break;
+        }
+        if (rc == Z_STREAM_END) {
+            result = 1;
+            break;
+        }
+        if (rc == Z_BUF_ERROR && s.avail_in == 0 && in_left == 0) {
+            result = 0;
+            break;
+        }
+        if (rc != Z_OK && rc != Z_BUF_ERROR) {
+            result = rc == Z_MEM_ERROR ? -2 : -1;
+            break;
+        }
+    }
+    uint64_t consumed = len - in_left - s.avail_in;
+    inflateEnd(&s);
+    free(out);
+    if (result == 1 && exact && consumed != len)
+        result = -1;
+    *csize = consumed;
+    *usize = produced;
+    *crc_out = (uint32_t)crc;
+    return result;
+}
+
+/* The end of a record at lho whose payload starts at data.  Returns 1
+ * found (e filled in, *next after the record), 0 not found (the scan
+ * stops), -1 out of memory. */
+static int scan_record(const uint8_t *b, uint64_t size, uint64_t lho, uint64_t data, ZipEntry *e,
+                       uint64_t *next, uint64_t *budget, Err *err)
+{
+    const uint8_t *l = b + lho;
+    uint64_t flags = rd_u16(l + 6), method = rd_u16(l + 8);
+    Found fd = { 0, 0, 0, 0, 0 };
+    if (!(flags & FLAG_DESCRIPTOR)) {
+        /* The header states the sizes (Python's zipfile): believe them,
+         * then check the payload against its CRC. */
+        uint64_t csize = rd_u32(l + 18), usize = rd_u32(l + 22), no_lho = 0, no_disk = 0;
+        if (zip64_extra(l + LOCAL_LEN + rd_u16(l + 26), rd_u16(l + 28), &usize, &csize, &no_lho, &no_disk) < 0 ||
+            csize > size - data || (method == 0 && csize != usize))
+            return 0;
+        uint32_t crc = rd_u32(l + 14);
+        int ok;
+        if (method == 0) {
+            ok = crc == 0 || crc_of(b + data, csize) == crc;
+        } else {
+            uint64_t cs, us;
+            uint32_t got;
+            int r = inflate_measure(b + data, csize, 1, usize, &cs, &us, &got);
+            if (r == -2)
+                return err_set(err, "out of memory");
+            ok = r == 1 && us == usize && (crc == 0 || got == crc);
+        }
+        fd.csize = csize;
+        fd.usize = usize;
+        fd.crc = crc;
+        fd.corrupt = !ok;
+        fd.next = data + csize;
+    } else if (method == 0) {
+        if (!find_descriptor(b, size, lho, data, 1, &fd))
+            return 0;
+    } else {
+        /* Deflated: the stream says where it ends; the descriptor after
+         * it must agree.  A stream that does not inflate, or a descriptor
+         * that disagrees, leaves only the descriptor search. */
+        uint64_t cs, us;
+        uint32_t got;
+        int r = inflate_measure(b + data, size - data, 0, *budget, &cs, &us, &got);
+        if (r == -2)
+            return err_set(err, "out of memory");
+        if (r == 0)
+            return 0;   /* truncated inside the stream */
+        *budget = us >= *budget ? 0 : *budget - us;
+        uint64_t q = data + cs;
+        int forms = r == 1 ? desc_forms(b, size, q, cs, 0) : 0;
+        if (forms) {
+            unsigned len = desc_pick(b, size, q, forms, lho >= SAT32 || cs >= SAT32);
+            fd.csize = cs;
+            fd.usize = len == DESC_LEN ? rd_u32(b + q + 12) : rd_u64(b + q + 16);
+            fd.crc = rd_u32(b + q + 4);
+            fd.next = q + len;
+            fd.corrupt = fd.usize != us || (fd.crc != 0 && fd.crc != got);
+        } else if (!find_descriptor(b, size, lho, data, 0, &fd)) {
+            return 0;
+        }
+    }
+    e->lho = lho;
+    e->data_off = data;
+    e->csize = fd.csize;
+    e->usize = fd.usize;
+    e->crc = fd.crc;
+    e->method = (uint16_t)method;
+    e->corrupt = (uint8_t)fd.corrupt;
+    *next = fd.next;
+    return 1;
+}
+
+int zip_scan(Zip *z, const uint8_t *base, uint64_t size, Arena *a, Err *err)
+{
+    memset(z, 0, sizeof *z);
+    z->base = base;
+    z->size = size;
+    z->prefix = "";
+    size_t cap = 0;
+    uint64_t pos = 0;
+    /* Deflated records with descriptors are inflated to find their end:
+     * all of them together may inflate to 1 GiB plus 64 times the file
+     * (real data compresses far less), so a deflate bomb cannot make the
+     * scan run for hours; a record past the budget ends as corrupt. */
+    uint64_t budget = size > (UINT64_MAX >> 7) ? UINT64_MAX : ((uint64_t)1 << 30) + 64 * size;
+    char shown[128];
+    while (size - pos >= LOCAL_LEN && rd_u32(base + pos) == SIG_LOCAL) {
+        const uint8_t *l = base + pos;
+        uint64_t flags = rd_u16(l + 6), method = rd_u16(l + 8);
+        size_t nl = rd_u16(l + 26), xl = rd_u16(l + 28);
+        if (nl + xl > size - pos - LOCAL_LEN)
+            break;   /* the header itself is cut */
+        const uint8_t *name = l + LOCAL_LEN;
+        show(shown, sizeof shown, name, nl);
+
+        /* The same refusals as for a directory entry: these are not damage. */
+#define FAIL(...) err_set(err, "local header at offset %llu (%s): " __VA_ARGS__)
+        const char *why = bad_name(name, nl);
+        if (why)
+            return FAIL("%s", (unsigned long long)pos, shown, why);
+        if (flags & (FLAG_ENCRYPTED | FLAG_CD_MASKED))
+            return FAIL("encrypted record (flags 0x%04llx)", (unsigned long long)pos, shown,
+                        (unsigned long long)flags);
+        if (method != 0 && method != 8)
+            return FAIL("unsupported compression method %llu", (unsigned long long)pos, shown,
+                        (unsigned long long)method);
+        const uint8_t *slash = memchr(name, '/', nl);
+        if (!slash)
+            return FAIL("records at the archive root: not a torch.save archive", (unsigned long long)pos, shown);
+        if (z->n == 0) {
+            z->prefix_len = (size_t)(slash - name) + 1;
+            if (!(z->prefix = arena_strndup(a, (const char *)name, z->prefix_len)))
+                return err_set(err, "out of memory");
+        } else if (nl < z->prefix_len || memcmp(name, z->prefix, z->prefix_len) != 0) {
+            char pshown[128];
+            return FAIL("outside the archive folder '%s'", (unsigned long long)pos, shown,
+                        show_str(pshown, sizeof pshown, z->prefix));
+        }
+#undef FAIL
+        if (z->n >= MAX_ENTRIES)
+            return err_set(err, "too many entries (more than %llu)", (unsigned long long)MAX_ENTRIES);
+
+        ZipEntry e;
+        memset(&e, 0, sizeof e);
+        uint64_t next = 0;
+        int r = scan_record(base, size, pos, pos + LOCAL_LEN + nl + xl, &e, &next, &budget, err);
+        if (r < 0)
+            return -1;
+        if (r == 0)
+            break;   /* its end is not in the file: nothing after it is either */
+        if (!(e.name = arena_strndup(a, (const char *)name, nl)) ||
+            arena_grow(a, (void **)&z->entries, &cap, z->n + 1, sizeof *z->entries) < 0)
+            return err_set(err, "out of memory");
+        z->entries[z->n++] = e;
+        pos = next;   /* > pos: past at least the header */
+    }
+    if (z->n == 0)
+        return 0;
+    /* Records found one after another cannot overlap, but names can repeat. */
+    return check_unique(z, "records", a, err);
+}
+
+int zip_verify(const Zip *z, const ZipEntry *e)
+{
+    if (e->corrupt)
+        return 0;
+    if (e->method == 0)
+        return e->crc == 0 || crc_of(z->base + e->data_off, e->usize) == e->crc;
+    uint64_t cs, us;
+    uint32_t crc;
+    int r = inflate_measure(z->base + e->data_off, e->csize, 1, e->usize, &cs, &us, &crc);
+    if (r == -2)
+        return -1;
+    return r == 1 && us == e->usize && (e->crc == 0 || crc == e->crc);
 }

@@ -116,6 +116,13 @@ def describe(name, path, obj, key):
         if not bits_equal(a, b) or a.stride() != b.stride():
             raise SystemExit("%s: tensor %s does not round-trip through torch.save"
                              % (name, n))
+    write_expect(name, key, got)
+    return loaded
+
+
+def write_expect(name, key, got):
+    """NAME.expect.json, .values.bin, .f32.bin for the (name, tensor) pairs
+    of the state dict torch reads from the file, in order."""
     tensors, values, f32, storages = [], [], [], {}
     for n, t in got:
         # Views as torch sees them: offset and strides in elements, and
@@ -137,7 +144,6 @@ def describe(name, path, obj, key):
     with open(os.path.join(OUT, name + ".f32.bin"), "wb") as fp:
         fp.write(b"".join(f32))
     GOOD.append(name)
-    return loaded
 
 
 def write_bad(name, data):

@@ -1,6 +1,8 @@
 ## tests.mk — the test list (included by Makefile.am)
 TESTS = \
 	tests/cli.sh \
+	tests/corpus.sh \
+	tests/fuzz-regress.sh \
 	tests/parity/checkpoint.parity \
 	tests/parity/checkpoint_optim.parity \
 	tests/parity/ckpt_nested.parity \
@@ -33,4 +35,97 @@ TESTS = \
 	tests/golden/ckpt_protocol5.dump \
 	tests/golden/ckpt_python.dump \
 	tests/golden/dtypes.dump \
-	tests/golden/views.dump
+	tests/golden/views.dump \
+	tests/parity/legacy_sd.parity \
+	tests/parity/legacy_ckpt.parity \
+	tests/parity/whole_main.parity \
+	tests/parity/whole_vision.parity \
+	tests/parity/ckpt_whole.parity \
+	tests/parity/ts_script.parity \
+	tests/parity/ts_trace.parity \
+	tests/bad/bad_h_binget_unset.bad \
+	tests/bad/bad_h_binunicode_past_end.bad \
+	tests/bad/bad_h_builtins_eval.bad \
+	tests/bad/bad_h_crc_mismatch.bad \
+	tests/bad/bad_h_duplicate_names.bad \
+	tests/bad/bad_h_extent_past_storage.bad \
+	tests/bad/bad_h_list_bomb.bad \
+	tests/bad/bad_h_local_size_lie.bad \
+	tests/bad/bad_h_mark_bomb.bad \
+	tests/bad/bad_h_missing_record.bad \
+	tests/bad/bad_h_negative_size.bad \
+	tests/bad/bad_h_runpy.bad \
+	tests/bad/bad_h_stack_global.bad \
+	tests/bad/bad_h_subprocess_popen.bad \
+	tests/bad/bad_h_zip_bomb.bad \
+	tests/parity/st_mlp.parity \
+	tests/parity/st_dtypes.parity \
+	tests/parity/st_transformer.parity \
+	tests/parity/st_meta.parity \
+	tests/parity/st_names.parity \
+	tests/parity/st_magic_pk.parity \
+	tests/parity/st_magic_80.parity \
+	tests/parity/st_empty.parity \
+	tests/bad/bad_st_bytes_overflow.safetensors.bad \
+	tests/bad/bad_st_dtype_not_string.safetensors.bad \
+	tests/bad/bad_st_dtype_u16.safetensors.bad \
+	tests/bad/bad_st_dtype_unknown.safetensors.bad \
+	tests/bad/bad_st_dtype_unsupported.safetensors.bad \
+	tests/bad/bad_st_duplicate.safetensors.bad \
+	tests/bad/bad_st_extra_field.safetensors.bad \
+	tests/bad/bad_st_field_twice.safetensors.bad \
+	tests/bad/bad_st_first_not_zero.safetensors.bad \
+	tests/bad/bad_st_gap.safetensors.bad \
+	tests/bad/bad_st_header_past_eof.safetensors.bad \
+	tests/bad/bad_st_header_too_large.safetensors.bad \
+	tests/bad/bad_st_incomplete.safetensors.bad \
+	tests/bad/bad_st_int_too_large.safetensors.bad \
+	tests/bad/bad_st_json_control.safetensors.bad \
+	tests/bad/bad_st_json_deep.safetensors.bad \
+	tests/bad/bad_st_json_escape.safetensors.bad \
+	tests/bad/bad_st_json_syntax.safetensors.bad \
+	tests/bad/bad_st_json_trailing.safetensors.bad \
+	tests/bad/bad_st_metadata_not_object.safetensors.bad \
+	tests/bad/bad_st_metadata_not_string.safetensors.bad \
+	tests/bad/bad_st_missing_field.safetensors.bad \
+	tests/bad/bad_st_name_nul.safetensors.bad \
+	tests/bad/bad_st_not_object.safetensors.bad \
+	tests/bad/bad_st_offsets_count.safetensors.bad \
+	tests/bad/bad_st_offsets_reversed.safetensors.bad \
+	tests/bad/bad_st_overlap.safetensors.bad \
+	tests/bad/bad_st_past_end.safetensors.bad \
+	tests/bad/bad_st_shape_float.safetensors.bad \
+	tests/bad/bad_st_shape_ndim.safetensors.bad \
+	tests/bad/bad_st_shape_negative.safetensors.bad \
+	tests/bad/bad_st_shape_not_array.safetensors.bad \
+	tests/bad/bad_st_shape_overflow.safetensors.bad \
+	tests/bad/bad_st_size_mismatch.safetensors.bad \
+	tests/bad/bad_st_strides_overflow.safetensors.bad \
+	tests/bad/bad_st_toplevel.safetensors.bad \
+	tests/bad/bad_st_utf8.safetensors.bad \
+	tests/bad/bad_st_utf8_surrogate.safetensors.bad \
+	tests/salvage-cli.sh \
+	tests/salvage/dmg_orig.salvage \
+	tests/salvage/dmg_cut_late.salvage \
+	tests/salvage/dmg_cut_big.salvage \
+	tests/salvage/dmg_cut_cd.salvage \
+	tests/salvage/dmg_cut_after.salvage \
+	tests/salvage/dmg_cut_desc.salvage \
+	tests/salvage/dmg_cut_header.salvage \
+	tests/salvage/dmg_cut_nothing.salvage \
+	tests/salvage/dmg_cut_pkl.salvage \
+	tests/salvage/dmg_name_dotdot.salvage \
+	tests/salvage/dmg_encrypted.salvage \
+	tests/salvage/dmg_duplicate.salvage \
+	tests/salvage/dmg_cd_zeroed.salvage \
+	tests/salvage/dmg_flip.salvage \
+	tests/salvage/dmg_flip_cut.salvage \
+	tests/salvage/dmg_orig_deflated.salvage \
+	tests/salvage/dmg_defl_cut.salvage \
+	tests/salvage/dmg_defl_flip.salvage \
+	tests/salvage/dmg_orig_ts.salvage \
+	tests/salvage/dmg_ts_cut.salvage \
+	tests/salvage/sal_tied.salvage \
+	tests/salvage/sal_views.salvage \
+	tests/salvage/sal_dtypes.salvage \
+	tests/salvage/sal_params.salvage

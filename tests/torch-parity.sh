@@ -5,7 +5,8 @@
 #
 # NAME is a fixture made by tests/gen_fixtures.py; the .parity file holds a
 # one-line comment saying what the fixture proves, and optionally the lines
-# "weights: FILE" (read $FIXTURES/FILE.pt rather than NAME.pt) and
+# "weights: FILE" (read $FIXTURES/FILE.pt rather than NAME.pt; FILE as is
+# when it has a '.', e.g. NAME.safetensors) and
 # "key: PATH" (pass --key PATH, for a state dict torch's listing names).
 # Checks, against what PyTorch itself says about the file:
 #   1. `rcc dump --json` exits 0 and lists the same state-dict path, the
@@ -22,7 +23,10 @@ need_env RCC_READALL
 need_exe "$RCC_READALL" RCC_READALL
 weights=$(sed -n 's/^weights:[[:space:]]*//p' "$1")
 key=$(sed -n 's/^key:[[:space:]]*//p' "$1")
-w=$FIXTURES/${weights:-$name}.pt
+case $weights in
+*.*) w=$FIXTURES/$weights ;;          # a file name with its suffix, as is
+*)   w=$FIXTURES/${weights:-$name}.pt ;;
+esac
 expect=$FIXTURES/$name.expect.json
 hint="make the fixtures: $PYTHON $testsdir/gen_fixtures.py $FIXTURES"
 for f in "$w" "$expect" "$FIXTURES/$name.values.bin" "$FIXTURES/$name.f32.bin"; do
@@ -46,6 +50,13 @@ say "checking: the listing against torch ($expect)"
 if ! "$PYTHON" "$compare" "$expect" "$tmp/out.json"; then
     show "rcc dump --json" "$tmp/out.json"
     fail "rcc dump --json disagrees with torch on $name"
+fi
+
+# 1b. the module tree of a pickled whole model, against torch's
+if [ -f "$FIXTURES/$name.modules.json" ]; then
+    say "checking: the module tree against torch ($FIXTURES/$name.modules.json)"
+    "$PYTHON" "$testsdir/compare_modules.py" "$FIXTURES/$name.modules.json" "$tmp/out.json" ||
+        fail "rcc dump --json's modules disagree with torch on $name"
 fi
 
 # 2. the data
