@@ -32,6 +32,34 @@ static const char *dims(char *buf, size_t cap, const int64_t *v, int n)
     return buf;
 }
 
+/* Columns on a terminal: one cell per code point of a UTF-8 name, two for
+ * the wide East Asian and emoji ranges (no locale is consulted). */
+static size_t cells(const char *s)
+{
+    static const uint32_t wide[][2] = {
+        {0x1100, 0x115F}, {0x2E80, 0x303E}, {0x3041, 0xA4CF}, {0xAC00, 0xD7A3}, {0xF900, 0xFAFF},
+        {0xFE30, 0xFE4F}, {0xFF00, 0xFF60}, {0xFFE0, 0xFFE6}, {0x1F300, 0x1F64F}, {0x1F900, 0x1F9FF},
+        {0x20000, 0x3FFFD},
+    };
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = 0;
+    while (*p) {
+        uint32_t cp = *p;
+        int len = cp < 0x80 ? 1 : cp < 0xE0 ? 2 : cp < 0xF0 ? 3 : 4;
+        if (len > 1)
+            cp &= 0x3F >> (len - 1);
+        for (int k = 1; k < len && (p[k] & 0xC0) == 0x80; k++)
+            cp = cp << 6 | (p[k] & 0x3F);
+        int w = 1;
+        for (size_t i = 0; i < sizeof wide / sizeof *wide; i++)
+            w += cp >= wide[i][0] && cp <= wide[i][1];
+        n += (size_t)w;
+        for (int k = 0; k < len && *p; k++)   /* names are valid UTF-8; stop at NUL regardless */
+            p++;
+    }
+    return n;
+}
+
 /* 1234567 -> "1,234,567" */
 static const char *grouped(char *buf, uint64_t v)
 {
@@ -49,6 +77,8 @@ static const char *grouped(char *buf, uint64_t v)
 static int is_view(const rcc_file *f, const rcc_tensor *t)
 {
     const rcc_storage *s = rcc_storage_at(f, t->storage);
+    if (t->numel == 0)   /* an empty tensor views nothing, whatever its strides */
+        return 0;
     int64_t expect = 1;
     for (int d = t->ndim - 1; d >= 0; d--) {
         if (t->shape[d] != 1 && t->strides[d] != expect)
@@ -132,7 +162,7 @@ static void print_table(const rcc_file *f, const DumpOpts *o)
     uint64_t elems = 0, bytes = 0, shared = 0, used = 0;
     for (size_t i = 0; i < n; i++) {
         const rcc_tensor *t = rcc_tensor_at(f, i);
-        size_t l = strlen(t->name);
+        size_t l = cells(t->name);
         wname = l > wname ? l : wname;
         l = strlen(dims(a, sizeof a, t->shape, t->ndim));
         wshape = l > wshape ? l : wshape;
@@ -168,8 +198,8 @@ static void print_table(const rcc_file *f, const DumpOpts *o)
         const rcc_storage *s = rcc_storage_at(f, t->storage);
         char stor[64];
         snprintf(stor, sizeof stor, "%s%s", s->key, s->users > 1 ? "*" : "");
-        printf("%-*s  %-5s  %-*s  %-*s  %-7" PRId64 "  %-*s  %" PRIu64 "%s\n", (int)wname, t->name,
-               rcc_dtype_name(t->dtype), (int)wshape, dims(a, sizeof a, t->shape, t->ndim), (int)wstor, stor,
+        printf("%s%*s  %-5s  %-*s  %-*s  %-7" PRId64 "  %-*s  %" PRIu64 "%s\n", t->name,
+               (int)(wname - cells(t->name)), "", rcc_dtype_name(t->dtype), (int)wshape, dims(a, sizeof a, t->shape, t->ndim), (int)wstor, stor,
                t->storage_offset, (int)wstride, dims(a2, sizeof a2, t->strides, t->ndim), t->nbytes,
                is_view(f, t) ? "  (view)" : "");
     }

@@ -184,8 +184,11 @@ static int open_bytes(rcc_file *f, const rcc_open_options *opt, Err *err)
     f->zip.base = f->base;   /* records of every format are read through zip_data */
     f->zip.size = f->size;
     /* First: a safetensors header length may begin with "PK" or 0x80. */
-    if (st_sniff(f->base, f->size))
+    if (st_sniff(f->base, f->size)) {
+        if (opt && opt->key)
+            return err_set(err, "--key: a safetensors file holds one flat state dict, with no entries to choose");
         return st_open(f, err);
+    }
     if (f->size >= 2 && memcmp(f->base, "PK", 2) == 0)   /* zip.c judges odd archives */
         return tz_open(f, opt, err);
     if (lg_sniff(f->base, f->size))

@@ -14,7 +14,8 @@
 # $FIXTURES/NAME.marker (the path: /tmp/rcc_pwned_marker unless the
 # generators ran with RCC_PWNED_MARKER set): the marker is removed first
 # and must still be absent after each run.  A line "args: ..." in the .bad
-# file adds options to rcc dump (--verify, for damage in tensor bytes).
+# file adds options to rcc dump (--verify, for damage in tensor bytes);
+# "expect: MESSAGE" gives the exact message.
 
 . "$(dirname "$0")/setup.sh"
 
@@ -40,6 +41,10 @@ fi
 # "args: --verify" in the .bad file: the damage is in tensor bytes, which
 # only --verify reads.
 args=$(sed -n 's/^args:[[:space:]]*//p' "$1")
+# "expect: MESSAGE": the error line must be exactly "rcc: error: W: MESSAGE",
+# so that a different check firing first is a failure too.
+expect=$(sed -n 's/^expect:[[:space:]]*//p' "$1")
+[ -n "$expect" ] || fail "$1 has no 'expect: MESSAGE' line"
 
 status=0
 for mode in "" --json; do
@@ -68,11 +73,8 @@ for mode in "" --json; do
     else
         line=$(cat "$tmp/err")
         prefix="rcc: error: $w: "
-        case $line in
-        "$prefix"?*) ;;
-        *) bad="$bad
-  stderr line is not 'rcc: error: $w: <message>': $line" ;;
-        esac
+        [ "$line" = "$prefix$expect" ] || bad="$bad
+  stderr line is not 'rcc: error: $w: $expect': $line"
     fi
     if [ -n "$marker" ] && [ -e "$marker" ]; then
         bad="$bad
