@@ -144,7 +144,7 @@ int main(int argc, char **argv)
     g_weights = argv[1];
 
     err[0] = '\0';
-    rcc_open_options opt = {argc == 5 ? argv[4] : NULL};
+    rcc_open_options opt = {.key = argc == 5 ? argv[4] : NULL};
     g_rf = rcc_open(argv[1], &opt, err, sizeof err);
     if (!g_rf)
         die("rcc_open: %s", err[0] ? err : "(no message)");
