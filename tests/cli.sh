@@ -7,20 +7,6 @@ need_env RCC FIXTURES
 need_exe "$RCC" RCC
 F=$FIXTURES
 
-# expect STATUS PATTERN CMD...: the exit status is STATUS and, for an
-# error, stderr is one line matching the grep pattern PATTERN.
-expect() {
-    want=$1 pat=$2
-    shift 2
-    run "$tmp/out" "$tmp/err" "$@"
-    [ "$rc" -eq "$want" ] || { show stdout "$tmp/out"; show stderr "$tmp/err"; fail "'$*' exited $rc, expected $want"; }
-    if [ "$want" -eq 2 ]; then
-        [ ! -s "$tmp/out" ] || { show stdout "$tmp/out"; fail "'$*' wrote to stdout on error"; }
-        [ "$(wc -l <"$tmp/err")" -eq 1 ] || { show stderr "$tmp/err"; fail "'$*': stderr is not one line"; }
-        grep -q -- "^rcc: error: $pat" "$tmp/err" || { show stderr "$tmp/err"; fail "'$*': stderr does not match '$pat'"; }
-    fi
-    say "ok: $*"
-}
 
 expect 0 '' "$RCC" --help
 grep -q '^  dump W' "$tmp/out" || fail "--help does not list dump"

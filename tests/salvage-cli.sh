@@ -16,20 +16,6 @@ need_exe "$RCC" RCC
 F=$FIXTURES
 need_file "$F/dmg_orig.pt" "make the fixtures: $PYTHON $testsdir/gen_damaged.py $F"
 
-# expect STATUS PATTERN CMD...: the exit status is STATUS; for an error,
-# stdout is empty and stderr is one line matching "^rcc: error: PATTERN".
-expect() {
-    want=$1 pat=$2
-    shift 2
-    run "$tmp/out" "$tmp/err" "$@"
-    [ "$rc" -eq "$want" ] || { show stdout "$tmp/out"; show stderr "$tmp/err"; fail "'$*' exited $rc, expected $want"; }
-    if [ "$want" -eq 2 ]; then
-        [ ! -s "$tmp/out" ] || { show stdout "$tmp/out"; fail "'$*' wrote to stdout on error"; }
-        [ "$(wc -l <"$tmp/err")" -eq 1 ] || { show stderr "$tmp/err"; fail "'$*': stderr is not one line"; }
-        grep -q -- "^rcc: error: $pat" "$tmp/err" || { show stderr "$tmp/err"; fail "'$*': stderr does not match '$pat'"; }
-    fi
-    say "ok: $*"
-}
 
 # empty DIR: fails unless DIR holds nothing (no output, no temporary file)
 empty() {

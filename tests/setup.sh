@@ -101,3 +101,18 @@ start_case() {
     need_file "$1"
     name=$(basename "$1" "$_ext")
 }
+
+# expect STATUS PATTERN CMD...: CMD's exit status is STATUS; for an error
+# (2), stdout is empty and stderr is one line matching "^rcc: error: PATTERN".
+expect() {
+    _want=$1 _pat=$2
+    shift 2
+    run "$tmp/out" "$tmp/err" "$@"
+    [ "$rc" -eq "$_want" ] || { show stdout "$tmp/out"; show stderr "$tmp/err"; fail "'$*' exited $rc, expected $_want"; }
+    if [ "$_want" -eq 2 ]; then
+        [ ! -s "$tmp/out" ] || { show stdout "$tmp/out"; fail "'$*' wrote to stdout on error"; }
+        [ "$(wc -l <"$tmp/err")" -eq 1 ] || { show stderr "$tmp/err"; fail "'$*': stderr is not one line"; }
+        grep -q -- "^rcc: error: $_pat" "$tmp/err" || { show stderr "$tmp/err"; fail "'$*': stderr does not match '$_pat'"; }
+    fi
+    say "ok: $*"
+}
