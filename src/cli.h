@@ -13,6 +13,7 @@
 enum { EXIT_FINDING = 1, EXIT_INPUT = 2 };
 
 int cmd_dump(int argc, char **argv);
+int cmd_check(int argc, char **argv);
 int cmd_salvage(int argc, char **argv);
 
 /* Diagnostics on stderr, prefixed "rcc: error: " / "rcc: warning: ". */

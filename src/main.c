@@ -14,6 +14,9 @@ static const char usage[] =
     "  dump W [--json] [--modules] [--verify] [--key PATH]\n"
     "                    list every tensor of a weight file (and the module\n"
     "                    tree of a pickled whole model)\n"
+    "  check SPEC.arch W [--json] [--model NAME] [--key PATH] [--strip-prefix P] [--strict-dtype]\n"
+    "                    compare a spec's keys, shapes and dtypes with a weight\n"
+    "                    file (exit 1 on a mismatch)\n"
     "  salvage W -o OUT [--key PATH]\n"
     "                    write the intact tensors of a damaged file as a torch\n"
     "                    state dict; say which were lost (exit 1 if any)\n"
@@ -87,6 +90,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "dump") == 0)
         return cmd_dump(argc - 1, argv + 1);
+    if (strcmp(cmd, "check") == 0)
+        return cmd_check(argc - 1, argv + 1);
     if (strcmp(cmd, "salvage") == 0)
         return cmd_salvage(argc - 1, argv + 1);
     cli_error(NULL, "unknown command '%s' (see rcc --help)", cmd);

@@ -128,4 +128,49 @@ TESTS = \
 	tests/salvage/sal_tied.salvage \
 	tests/salvage/sal_views.salvage \
 	tests/salvage/sal_dtypes.salvage \
-	tests/salvage/sal_params.salvage
+	tests/salvage/sal_params.salvage \
+	tests/catalog.sh \
+	tests/syntax/calls.arch \
+	tests/syntax/design_sketch.arch \
+	tests/syntax/empty.arch \
+	tests/syntax/err_bad_char.arch \
+	tests/syntax/err_eof_paren.arch \
+	tests/syntax/err_escape.arch \
+	tests/syntax/err_header.arch \
+	tests/syntax/err_int_overflow.arch \
+	tests/syntax/err_json.arch \
+	tests/syntax/err_kwarg_order.arch \
+	tests/syntax/err_missing_brace.arch \
+	tests/syntax/err_missing_paren.arch \
+	tests/syntax/err_several.arch \
+	tests/syntax/err_tabs.arch \
+	tests/syntax/err_unterminated_string.arch \
+	tests/syntax/forward.arch \
+	tests/syntax/if_else.arch \
+	tests/syntax/imports_comments.arch \
+	tests/syntax/lists.arch \
+	tests/syntax/literals.arch \
+	tests/syntax/multiline.arch \
+	tests/syntax/prec_arith.arch \
+	tests/syntax/prec_logic.arch \
+	tests/syntax/slices.arch \
+	tests/syntax/spans.arch \
+	tests/syntax/tensors.arch \
+	tests/check/cnn_bn_clean.check \
+	tests/check/cnn_no_bn.check \
+	tests/check/lstm_clean.check \
+	tests/check/mlp_clean.check \
+	tests/check/mlp_dropped_key.check \
+	tests/check/mlp_extra_key.check \
+	tests/check/mlp_f16.check \
+	tests/check/mlp_f16_strict.check \
+	tests/check/mlp_head_width.check \
+	tests/check/mlp_int_weight.check \
+	tests/check/mlp_module_prefix.check \
+	tests/check/mlp_reshaped.check \
+	tests/check/mlp_strip_prefix.check \
+	tests/check/mlp_typo.check \
+	tests/check/resnet18_clean.check \
+	tests/check/transformer_clean.check \
+	tests/check/transformer_extra_block.check \
+	tests/check/transformer_missing_block.check

@@ -1,0 +1,384 @@
+/* arch.h — the .arch language: one shared header, one section per file.
+ *
+ * A .arch file declares modules the way torch.nn composes them, so that
+ * state-dict keys fall out of the names, plus a forward dataflow.  The
+ * compiler's phases, each in its own file:
+ *
+ *   diag.c       the diagnostic sink: spans, line map, carets, --json
+ *   grammar/arch.l, grammar/arch.y
+ *                the front end: tokens and an AST, a span on every node
+ *   ast.c        AST constructors (the grammar actions call only these)
+ *   catalog.c    the built-in layers: torch's parameter and buffer names,
+ *                shapes and dtypes as functions of constructor arguments
+ *   elab.c       elaboration: imports, blocks instantiated with their
+ *                arguments, integer expressions, lists and repeats,
+ *                conditionals, down to the flat list of expected keys
+ *   check.c      `rcc check`: the expected keys against a weight file
+ *
+ * Memory: every AST node, string and IR record lives in the Arena of one
+ * compilation (internal.h); nothing is freed before the compilation is.
+ */
+#ifndef RCC_ARCH_H
+#define RCC_ARCH_H
+
+#include <stdio.h>
+
+#include "internal.h"
+
+/* ----------------------------------------------------------------- diag.c */
+
+/* A byte range [lo, hi) in source file number `file` of the Diags. */
+typedef struct Span {
+    uint32_t file;
+    uint32_t lo, hi;
+} Span;
+
+typedef enum DiagLevel { DG_ERROR, DG_WARNING, DG_NOTE, DG_HELP } DiagLevel;
+
+typedef struct SrcFile {
+    const char *path;        /* as given on the command line or in import */
+    const char *text;        /* arena; NUL-terminated */
+    size_t      len;
+    size_t     *lines;       /* arena: offset of each line start */
+    size_t      nlines;
+} SrcFile;
+
+typedef struct DiagEntry {
+    DiagLevel   level;
+    Span        span;        /* span.file == UINT32_MAX: no location */
+    const char *msg;         /* arena */
+} DiagEntry;
+
+/* The sink: diagnostics are collected (errors are counted, compilation
+ * goes on) and rendered at the end, as text or as JSON. */
+typedef struct Diags {
+    Arena     *arena;
+    SrcFile   *files;        /* arena */
+    size_t     nfiles, files_cap;
+    DiagEntry *list;         /* arena */
+    size_t     n, cap;
+    size_t     nerrors, nwarnings;
+} Diags;
+
+#define NO_SPAN ((Span){UINT32_MAX, 0, 0})
+
+void     diag_init(Diags *d, Arena *a);
+/* Registers a source text (copied into the arena); returns its number. */
+uint32_t diag_add_file(Diags *d, const char *path, const char *text, size_t len);
+/* Records a diagnostic.  A NOTE or HELP attaches to the entry before it. */
+void     diag(Diags *d, DiagLevel lvl, Span sp, const char *fmt, ...) RCC_PRINTF(4, 5);
+/* Renders every entry, in order:
+ *   model.arch:12:5: error: message
+ *      12 |   fc = Linear(512, 1000)
+ *         |        ^~~~~~~~~~~~~~~~~
+ * (no source line for NO_SPAN), then "N errors, M warnings" if any. */
+void     diag_render(const Diags *d, FILE *out);
+/* The same as one JSON object {"diagnostics": [{"level", "file", "line",
+ * "column", "end_line", "end_column", "message"}...], "errors": N,
+ * "warnings": M}. */
+void     diag_render_json(const Diags *d, FILE *out);
+/* 1-based line and column (in bytes) of a byte offset. */
+void     diag_position(const Diags *d, uint32_t file, uint32_t off, size_t *line, size_t *col);
+
+/* ------------------------------------------------------------------ ast.c */
+
+typedef struct Expr Expr;
+typedef struct Stmt Stmt;
+
+/* Expressions serve both the configuration level (integer arithmetic on
+ * block parameters, constructor calls, lists of modules) and the forward
+ * (tensor expressions); elaboration decides which is meant where. */
+typedef enum ExKind {
+    EX_INT,        /* 42            u.i */
+    EX_FLOAT,      /* 1e-5          u.f */
+    EX_BOOL,       /* true false    u.i */
+    EX_STR,        /* "tanh"        u.s (escapes resolved) */
+    EX_NONE,       /* none */
+    EX_NAME,       /* x             u.s */
+    EX_UNARY,      /* op a: '-', '!' (not), '+' */
+    EX_BINARY,     /* a op b: + - * / '%' TK_IDIV(//) TK_POW(**) TK_EQ TK_NE '<' '>' TK_LE
+                      TK_GE TK_AND TK_OR '@' (matmul) */
+    EX_COND,       /* a ? b : c */
+    EX_CALL,       /* fn(args)      fn is an EX_NAME or EX_ATTR */
+    EX_ATTR,       /* a.name        u.s = name */
+    EX_INDEX,      /* a[items]      indices in args (EX_SLICE or any expression) */
+    EX_SLICE,      /* lo:hi:step    any of a, b, c may be NULL; u.i = 1 for "..." */
+    EX_LIST,       /* [items] */
+    EX_TUPLE,      /* (a, b) or (a,) */
+} ExKind;
+
+typedef struct Arg {
+    const char *name;    /* keyword argument, or NULL for positional */
+    Span        name_span;
+    Expr       *value;
+} Arg;
+
+struct Expr {
+    ExKind kind;
+    Span   span;         /* the whole expression */
+    int    op;           /* EX_UNARY, EX_BINARY: the operator token */
+    Expr  *a, *b, *c;    /* operands; EX_CALL: a = the callee; EX_INDEX: a = indexed */
+    Arg   *args;         /* EX_CALL, EX_INDEX (names NULL), EX_LIST, EX_TUPLE */
+    size_t nargs;
+    union {
+        int64_t     i;
+        double      f;
+        const char *s;
+    } u;
+};
+
+/* A dtype and a shape: f32[N, 3, 224, 224]. */
+typedef struct TypeExpr {
+    const char *dtype;   /* "f32", "i64", ... as written */
+    Span        dtype_span;
+    Expr      **dims;    /* each an integer expression or a bare name (a
+                            symbolic size such as N) */
+    size_t      ndims;
+    Span        span;
+} TypeExpr;
+
+typedef enum StKind {
+    ST_ASSIGN,     /* name = expr: in a body, a submodule (or list of
+                      submodules, or a local constant); in a forward, a
+                      value.  Also a, b = expr (targets in names/nnames) */
+    ST_PARAM,      /* param name: type [= init]   a raw parameter */
+    ST_BUFFER,     /* buffer name: type            a raw buffer */
+    ST_INPUT,      /* input name: type             a model input */
+    ST_IF,         /* if cond { then } [else { else }] */
+    ST_FORWARD,    /* forward(params) { body } */
+    ST_RETURN,     /* return expr (a tuple for several outputs) */
+    ST_EXPR,       /* an expression evaluated for effect (rare) */
+} StKind;
+
+struct Stmt {
+    StKind      kind;
+    Span        span;
+    const char *name;        /* ST_ASSIGN (single target), ST_PARAM/BUFFER/INPUT */
+    Span        name_span;
+    const char **names;      /* ST_ASSIGN with several targets (a, b = ...) */
+    Span        *name_spans;
+    size_t      nnames;
+    Expr       *value;       /* ST_ASSIGN, ST_RETURN, ST_EXPR, ST_IF (the condition), ST_PARAM init */
+    TypeExpr   *type;        /* ST_PARAM, ST_BUFFER, ST_INPUT */
+    Stmt      **body;        /* ST_IF then-branch, ST_FORWARD body */
+    size_t      nbody;
+    Stmt      **orelse;      /* ST_IF else-branch (may hold one ST_IF: else if) */
+    size_t      norelse;
+    const char **params;     /* ST_FORWARD parameter names */
+    Span        *param_spans;
+    size_t      nparams;
+};
+
+/* A block parameter: name [= default]. */
+typedef struct BlockParam {
+    const char *name;
+    Span        span;
+    Expr       *def;         /* NULL: required */
+} BlockParam;
+
+typedef enum DeclKind { DECL_BLOCK, DECL_MODEL, DECL_IMPORT } DeclKind;
+
+/* block Name(params) { body }   model Name { body }   import "path" */
+typedef struct Decl {
+    DeclKind    kind;
+    Span        span;
+    const char *name;        /* DECL_IMPORT: the path string */
+    Span        name_span;
+    BlockParam *params;
+    size_t      nparams;
+    Stmt      **body;
+    size_t      nbody;
+} Decl;
+
+typedef struct Program {
+    Decl  **decls;
+    size_t  ndecls;
+    uint32_t file;           /* its source in the Diags */
+} Program;
+
+/* Constructors: allocate from the arena, copy nothing they are given
+ * (strings are already arena-owned), return NULL only when out of memory. */
+Expr *ast_int(Arena *a, Span sp, int64_t v);
+Expr *ast_float(Arena *a, Span sp, double v);
+Expr *ast_bool(Arena *a, Span sp, int v);
+Expr *ast_str(Arena *a, Span sp, const char *s);
+Expr *ast_none(Arena *a, Span sp);
+Expr *ast_name(Arena *a, Span sp, const char *s);
+Expr *ast_unary(Arena *a, Span sp, int op, Expr *x);
+Expr *ast_binary(Arena *a, Span sp, int op, Expr *x, Expr *y);
+Expr *ast_cond(Arena *a, Span sp, Expr *c, Expr *x, Expr *y);
+Expr *ast_call(Arena *a, Span sp, Expr *fn, Arg *args, size_t nargs);
+Expr *ast_attr(Arena *a, Span sp, Expr *x, const char *name);
+Expr *ast_index(Arena *a, Span sp, Expr *x, Arg *items, size_t n);
+Expr *ast_slice(Arena *a, Span sp, Expr *lo, Expr *hi, Expr *step);
+Expr *ast_list(Arena *a, Span sp, Arg *items, size_t n);
+Expr *ast_tuple(Arena *a, Span sp, Arg *items, size_t n);
+/* "..." in an index: an EX_SLICE with u.i = 1. */
+Expr *ast_ellipsis(Arena *a, Span sp);
+
+/* The lists the grammar grows one element at a time (arena-owned).  Each
+ * ast_*_add appends to l, or to a new list when l is NULL; a NULL element
+ * (an empty production, a construct dropped by error recovery) is not
+ * appended, so ast_stmt_add(a, NULL, NULL) is a new empty list.  They
+ * return the list, or NULL when out of memory. */
+typedef struct ArgList   { Arg *v; size_t n, cap; } ArgList;
+typedef struct ExprList  { Expr **v; size_t n, cap; } ExprList;
+typedef struct NameList  { const char **v; Span *spans; size_t n, cap; } NameList;
+typedef struct StmtList  { Stmt **v; size_t n, cap; } StmtList;
+typedef struct ParamList { BlockParam *v; size_t n, cap; } ParamList;
+
+ArgList   *ast_arg_add(Arena *a, ArgList *l, const char *name, Span name_span, Expr *value);
+ExprList  *ast_expr_add(Arena *a, ExprList *l, Expr *x);
+NameList  *ast_name_add(Arena *a, NameList *l, const char *name, Span sp);
+StmtList  *ast_stmt_add(Arena *a, StmtList *l, Stmt *s);
+ParamList *ast_param_add(Arena *a, ParamList *l, const char *name, Span sp, Expr *def);
+
+/* Statements, types and declarations.  They keep the lists' arrays (a
+ * NULL list is empty).  ast_tensor makes ST_PARAM, ST_BUFFER or ST_INPUT;
+ * ast_decl_add appends to p->decls (NULL d: nothing) and returns p. */
+Stmt     *ast_assign(Arena *a, Span sp, const char *name, Span name_span, Expr *value);
+Stmt     *ast_assign_many(Arena *a, Span sp, const NameList *targets, Expr *value);
+Stmt     *ast_tensor(Arena *a, Span sp, StKind kind, const char *name, Span name_span,
+                     TypeExpr *type, Expr *init);
+Stmt     *ast_if(Arena *a, Span sp, Expr *cond, const StmtList *then, const StmtList *orelse);
+Stmt     *ast_forward(Arena *a, Span sp, const NameList *params, const StmtList *body);
+Stmt     *ast_return(Arena *a, Span sp, Expr *value);
+Stmt     *ast_expr_stmt(Arena *a, Span sp, Expr *value);
+TypeExpr *ast_type(Arena *a, Span sp, const char *dtype, Span dtype_span, const ExprList *dims);
+Decl     *ast_block(Arena *a, Span sp, const char *name, Span name_span, const ParamList *params,
+                    const StmtList *body);
+Decl     *ast_model(Arena *a, Span sp, const char *name, Span name_span, const StmtList *body);
+Decl     *ast_import(Arena *a, Span sp, const char *path, Span path_span);
+Program  *ast_program(Arena *a, uint32_t file);
+Program  *ast_decl_add(Arena *a, Program *p, Decl *d);
+
+/* Parses one source file (already registered with diag_add_file); syntax
+ * errors go to the Diags, and the parser recovers at the next statement
+ * or declaration so that one run reports several.  Returns the program
+ * (possibly partial) or NULL when nothing could be parsed. */
+Program *arch_parse(Diags *d, Arena *a, uint32_t file);
+
+/* The name of a token, for messages ("'//'", "identifier"). */
+const char *ast_op_name(int op);
+
+/* -------------------------------------------------------------- catalog.c */
+
+/* A configuration value: a constructor argument, a block parameter. */
+typedef enum ValKind { VAL_NONE, VAL_BOOL, VAL_INT, VAL_FLOAT, VAL_STR, VAL_INTS } ValKind;
+
+typedef struct Val {
+    ValKind     kind;
+    int64_t     i;          /* BOOL (0/1), INT */
+    double      f;          /* FLOAT */
+    const char *s;          /* STR */
+    int64_t     ints[8];    /* INTS: a tuple such as kernel_size=(3, 3) */
+    size_t      n;
+} Val;
+
+/* One constructor parameter, in torch's positional order. */
+typedef struct LayerArg {
+    const char *name;       /* torch's name: "in_features", "kernel_size" */
+    ValKind     kind;       /* what it takes; an INT is accepted for INTS
+                               (expanded to the layer's dimensionality) */
+    const char *def;        /* default, in .arch syntax ("1", "true",
+                               "\"zeros\"", "none"); NULL: required */
+} LayerArg;
+
+/* One tensor a layer owns, named relative to the layer. */
+typedef struct LayerTensor {
+    char      name[64];     /* "weight", "running_mean", "out_proj.bias",
+                               "weight_hh_l1_reverse" */
+    int       buffer;       /* 0: parameter, 1: buffer */
+    rcc_dtype dtype;
+    int       ndim;
+    int64_t   shape[8];
+} LayerTensor;
+
+typedef struct Layer {
+    const char     *name;   /* "Linear", "Conv2d", ... (torch.nn class name) */
+    const LayerArg *args;
+    size_t          nargs;
+    /* The layer's tensors for bound arguments (args[i] holds the value of
+     * parameter i, defaults already applied; INTS already expanded).
+     * Returns how many were written to out (at most cap), or -1 with a
+     * message such as "in_channels (3) is not divisible by groups (2)". */
+    int (*expand)(const Val *args, LayerTensor *out, size_t cap, char *err, size_t errlen);
+    /* Given the file's tensors for this layer (the names expand gives,
+     * relative to the layer; ndim == -1 when the file lacks that one),
+     * writes the constructor call that would match ("Linear(512, 10)")
+     * and returns 1, or returns 0 when it cannot tell. */
+    int (*suggest)(const Val *args, const LayerTensor *file, size_t n, char *buf, size_t cap);
+} Layer;
+
+/* The built-in layer named name, or NULL. */
+const Layer *cat_find(const char *name);
+/* Every built-in layer, for listings and did-you-mean. */
+const Layer *cat_at(size_t i);
+size_t       cat_count(void);
+
+/* ----------------------------------------------------------------- elab.c */
+
+/* One state-dict entry the spec implies. */
+typedef struct ExpTensor {
+    const char *key;         /* arena: "layer1.0.conv1.weight" */
+    rcc_dtype   dtype;
+    int         ndim;
+    int64_t     shape[8];
+    int         buffer;
+    size_t      inst;        /* the Instance that owns it */
+    Span        span;        /* what declared it: the layer call or the param line */
+} ExpTensor;
+
+/* One module of the elaborated tree. */
+typedef struct Instance {
+    const char  *path;       /* arena: "layer1.0.conv1"; "" for the model */
+    const char  *type;       /* "Conv2d", "Sequential", a block's name, "list" */
+    const Layer *layer;      /* a built-in layer, or NULL */
+    Val         *args;       /* built-ins: the bound constructor arguments */
+    size_t       nargs;
+    size_t       parent;     /* (size_t)-1 for the model */
+    int          depth;
+    Span         span;       /* the call (or list) that made it */
+    Span         name_span;  /* the name it was assigned to */
+    int          list;       /* a list of modules: children are .0, .1, ... */
+    size_t       nitems;     /* list: how many items the spec declares */
+} Instance;
+
+/* A model input: input x: f32[N, 3, 224, 224] (symbolic sizes kept). */
+typedef struct Input {
+    const char     *name;
+    const TypeExpr *type;
+    Span            span;
+} Input;
+
+typedef struct Elab {
+    Diags      *d;
+    Arena      *a;
+    Program   **progs;       /* the main file first, then its imports */
+    size_t      nprogs, progs_cap;
+    const Decl *model;
+    Instance   *insts;
+    size_t      ninsts, insts_cap;
+    ExpTensor  *tensors;
+    size_t      ntensors, tensors_cap;
+    Input      *inputs;
+    size_t      ninputs, inputs_cap;
+} Elab;
+
+/* Reads and parses path and everything it imports, then elaborates the
+ * model named model_name (NULL: the file's only model).  Problems go to
+ * the Diags; returns 0 when the spec elaborated without errors. */
+int elab_file(Elab *e, Diags *d, Arena *a, const char *path, const char *model_name);
+
+/* ---------------------------------------------------------------- check.c */
+
+typedef struct CheckOptions {
+    const char *strip_prefix;   /* --strip-prefix: removed from every file key */
+    int         strict_dtype;   /* --strict-dtype: f16/bf16/f64 for f32 is an error */
+} CheckOptions;
+
+/* Compares the elaborated spec with a weight file; diagnostics to e->d.
+ * Returns 0 when they agree exactly, 1 when they do not. */
+int check_weights(Elab *e, const rcc_file *f, const char *wpath, const CheckOptions *o);
+
+#endif /* RCC_ARCH_H */

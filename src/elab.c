@@ -1,0 +1,854 @@
+/* elab.c — elaboration: from a parsed spec to the keys it implies.
+ *
+ * A spec is a model whose body assigns names to modules: built-in layers
+ * (catalog.c), instances of the spec's own blocks, Sequential containers
+ * and lists of modules; plus raw `param`/`buffer` declarations and
+ * configuration values.  Elaboration runs that body the way torch.nn runs
+ * __init__: each block is instantiated with its arguments bound (positional,
+ * keyword, defaults), its integer expressions evaluated, its conditionals
+ * taken, its lists and repeats unrolled, down to a tree of Instances and
+ * the flat list of ExpTensors: every key of the state dict the spec
+ * describes, with its shape, dtype and the span that declared it, in the
+ * order torch's state_dict() would list them (a module's own parameters,
+ * then its buffers, then its submodules).
+ *
+ * Every problem is a diagnostic at the expression that caused it; the
+ * walk goes on where it can, so that one run reports them all.
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arch.h"
+
+#ifndef RCC_SPECS_DIR
+#define RCC_SPECS_DIR "/usr/local/share/rcc/specs"
+#endif
+
+enum { MAX_DEPTH = 64, MAX_ITEMS = 100000 };
+
+/* ------------------------------------------------------------- scopes */
+
+/* The values a block body sees: its parameters and its local constants.
+ * Blocks do not see their caller's names (as Python's __init__ does not). */
+typedef struct Binding {
+    const char     *name;
+    Val             v;
+    struct Binding *next;
+} Binding;
+
+typedef struct Scope {
+    Binding *head;
+} Scope;
+
+static const Val *lookup(const Scope *s, const char *name)
+{
+    for (const Binding *b = s->head; b; b = b->next)
+        if (strcmp(b->name, name) == 0)
+            return &b->v;
+    return NULL;
+}
+
+static int bind(Elab *e, Scope *s, const char *name, const Val *v)
+{
+    Binding *b = ARENA_NEW(e->a, Binding);
+    if (!b)
+        return -1;
+    b->name = name;
+    b->v = *v;
+    b->next = s->head;
+    s->head = b;
+    return 0;
+}
+
+/* ------------------------------------------------------------- values */
+
+static const char *val_kind_name(ValKind k)
+{
+    static const char *const names[] = {"none", "bool", "int", "float", "string", "tuple"};
+    return (unsigned)k < sizeof names / sizeof *names ? names[k] : "?";
+}
+
+static int truthy(const Val *v)
+{
+    return v->kind == VAL_BOOL || v->kind == VAL_INT ? v->i != 0 : v->kind == VAL_FLOAT ? v->f != 0 : v->kind != VAL_NONE;
+}
+
+static int err_at(Elab *e, Span sp, const char *fmt, ...) RCC_PRINTF(3, 4);
+static int err_at(Elab *e, Span sp, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    diag(e->d, DG_ERROR, sp, "%s", msg);
+    return -1;
+}
+
+static int eval(Elab *e, const Scope *s, const Expr *x, Val *out);
+
+static int eval_int(Elab *e, const Scope *s, const Expr *x, int64_t *out)
+{
+    Val v;
+    if (eval(e, s, x, &v) < 0)
+        return -1;
+    if (v.kind != VAL_INT)
+        return err_at(e, x->span, "expected an integer, found a %s", val_kind_name(v.kind));
+    *out = v.i;
+    return 0;
+}
+
+static int arith(Elab *e, Span sp, int op, const Val *a, const Val *b, Val *out)
+{
+    memset(out, 0, sizeof *out);
+    if (a->kind == VAL_INT && b->kind == VAL_INT && op != '/') {
+        int64_t x = a->i, y = b->i, r = 0;
+        int ovf = 0;
+        out->kind = VAL_INT;
+        switch (op) {
+        case '+': ovf = __builtin_add_overflow(x, y, &r); break;
+        case '-': ovf = __builtin_sub_overflow(x, y, &r); break;
+        case '*': ovf = __builtin_mul_overflow(x, y, &r); break;
+        case '%':
+        case '\\': /* // (floor division) */
+            if (y == 0)
+                return err_at(e, sp, "division by zero");
+            if (x == INT64_MIN && y == -1)
+                return err_at(e, sp, "integer overflow");
+            r = op == '%' ? x % y : x / y;
+            if ((x % y != 0) && ((x < 0) != (y < 0)))   /* floor, as Python */
+                r = op == '%' ? r + y : r - 1;
+            break;
+        case 'p': /* ** */
+            if (y < 0)
+                return err_at(e, sp, "negative exponent in an integer power");
+            r = 1;
+            for (int64_t k = 0; k < y && !ovf; k++)
+                ovf = __builtin_mul_overflow(r, x, &r);
+            break;
+        default: return err_at(e, sp, "operator not defined on integers");
+        }
+        if (ovf)
+            return err_at(e, sp, "integer overflow");
+        out->i = r;
+        return 0;
+    }
+    if ((a->kind == VAL_INT || a->kind == VAL_FLOAT) && (b->kind == VAL_INT || b->kind == VAL_FLOAT)) {
+        double x = a->kind == VAL_INT ? (double)a->i : a->f, y = b->kind == VAL_INT ? (double)b->i : b->f;
+        out->kind = VAL_FLOAT;
+        switch (op) {
+        case '+': out->f = x + y; return 0;
+        case '-': out->f = x - y; return 0;
+        case '*': out->f = x * y; return 0;
+        case '/':
+            if (y == 0)
+                return err_at(e, sp, "division by zero");
+            out->f = x / y;
+            return 0;
+        default: return err_at(e, sp, "operator not defined on floats");
+        }
+    }
+    return err_at(e, sp, "cannot apply an arithmetic operator to a %s and a %s", val_kind_name(a->kind),
+                  val_kind_name(b->kind));
+}
+
+static int compare(Elab *e, Span sp, const char *op, const Val *a, const Val *b, Val *out)
+{
+    int c;
+    if ((a->kind == VAL_INT || a->kind == VAL_BOOL || a->kind == VAL_FLOAT) &&
+        (b->kind == VAL_INT || b->kind == VAL_BOOL || b->kind == VAL_FLOAT)) {
+        double x = a->kind == VAL_FLOAT ? a->f : (double)a->i, y = b->kind == VAL_FLOAT ? b->f : (double)b->i;
+        if (a->kind != VAL_FLOAT && b->kind != VAL_FLOAT)
+            c = a->i < b->i ? -1 : a->i > b->i;
+        else
+            c = x < y ? -1 : x > y;
+    } else if (a->kind == VAL_STR && b->kind == VAL_STR) {
+        c = strcmp(a->s, b->s);
+    } else if (a->kind == VAL_NONE || b->kind == VAL_NONE) {
+        c = a->kind != b->kind;
+        if (strcmp(op, "==") != 0 && strcmp(op, "!=") != 0)
+            return err_at(e, sp, "cannot order none");
+    } else {
+        return err_at(e, sp, "cannot compare a %s with a %s", val_kind_name(a->kind), val_kind_name(b->kind));
+    }
+    memset(out, 0, sizeof *out);
+    out->kind = VAL_BOOL;
+    out->i = !strcmp(op, "==") ? c == 0 : !strcmp(op, "!=") ? c != 0 : !strcmp(op, "<") ? c < 0
+           : !strcmp(op, ">") ? c > 0 : !strcmp(op, "<=") ? c <= 0 : c >= 0;
+    return 0;
+}
+
+static int eval(Elab *e, const Scope *s, const Expr *x, Val *out)
+{
+    memset(out, 0, sizeof *out);
+    switch (x->kind) {
+    case EX_INT: out->kind = VAL_INT; out->i = x->u.i; return 0;
+    case EX_FLOAT: out->kind = VAL_FLOAT; out->f = x->u.f; return 0;
+    case EX_BOOL: out->kind = VAL_BOOL; out->i = x->u.i; return 0;
+    case EX_STR: out->kind = VAL_STR; out->s = x->u.s; return 0;
+    case EX_NONE: out->kind = VAL_NONE; return 0;
+    case EX_NAME: {
+        const Val *v = lookup(s, x->u.s);
+        if (!v)
+            return err_at(e, x->span, "unknown name '%s'", x->u.s);
+        *out = *v;
+        return 0;
+    }
+    case EX_UNARY: {
+        Val a;
+        if (eval(e, s, x->a, &a) < 0)
+            return -1;
+        const char *op = ast_op_name(x->op);
+        if (strcmp(op, "'!'") == 0 || strcmp(op, "'not'") == 0 || x->op == '!') {
+            out->kind = VAL_BOOL;
+            out->i = !truthy(&a);
+            return 0;
+        }
+        if (x->op == '+' && (a.kind == VAL_INT || a.kind == VAL_FLOAT)) {
+            *out = a;
+            return 0;
+        }
+        if (x->op == '-' && a.kind == VAL_INT) {
+            if (a.i == INT64_MIN)
+                return err_at(e, x->span, "integer overflow");
+            out->kind = VAL_INT;
+            out->i = -a.i;
+            return 0;
+        }
+        if (x->op == '-' && a.kind == VAL_FLOAT) {
+            out->kind = VAL_FLOAT;
+            out->f = -a.f;
+            return 0;
+        }
+        return err_at(e, x->span, "operator %s cannot apply to a %s", op, val_kind_name(a.kind));
+    }
+    case EX_BINARY: {
+        const char *op = ast_op_name(x->op);
+        Val a, b;
+        if (!strcmp(op, "'&&'") || !strcmp(op, "'and'") || !strcmp(op, "'||'") || !strcmp(op, "'or'")) {
+            int is_and = !strcmp(op, "'&&'") || !strcmp(op, "'and'");
+            if (eval(e, s, x->a, &a) < 0)
+                return -1;
+            if (truthy(&a) != is_and) {   /* short-circuit */
+                out->kind = VAL_BOOL;
+                out->i = !is_and;
+                return 0;
+            }
+            if (eval(e, s, x->b, &b) < 0)
+                return -1;
+            out->kind = VAL_BOOL;
+            out->i = truthy(&b);
+            return 0;
+        }
+        if (eval(e, s, x->a, &a) < 0 || eval(e, s, x->b, &b) < 0)
+            return -1;
+        static const char *const cmps[] = {"'=='", "'!='", "'<'", "'>'", "'<='", "'>='"};
+        for (size_t i = 0; i < sizeof cmps / sizeof *cmps; i++)
+            if (!strcmp(op, cmps[i])) {
+                char bare[4] = {0};
+                memcpy(bare, op + 1, strlen(op) - 2);
+                return compare(e, x->span, bare, &a, &b, out);
+            }
+        int code = x->op < 128 ? x->op : !strcmp(op, "'//'") ? '\\' : !strcmp(op, "'**'") ? 'p' : 0;
+        if (!code)
+            return err_at(e, x->span, "operator %s is not defined on configuration values", op);
+        return arith(e, x->span, code, &a, &b, out);
+    }
+    case EX_COND: {
+        Val c;
+        if (eval(e, s, x->a, &c) < 0)
+            return -1;
+        return eval(e, s, truthy(&c) ? x->b : x->c, out);
+    }
+    case EX_TUPLE:
+    case EX_LIST:
+        if (x->nargs > sizeof out->ints / sizeof *out->ints)
+            return err_at(e, x->span, "tuples of configuration values hold at most 8 integers");
+        out->kind = VAL_INTS;
+        for (size_t i = 0; i < x->nargs; i++)
+            if (eval_int(e, s, x->args[i].value, &out->ints[i]) < 0)
+                return -1;
+        out->n = x->nargs;
+        out->kind = VAL_INTS;
+        return 0;
+    case EX_CALL:
+        if (x->a->kind == EX_NAME && (!strcmp(x->a->u.s, "min") || !strcmp(x->a->u.s, "max")) && x->nargs >= 1) {
+            int64_t best = 0, v;
+            for (size_t i = 0; i < x->nargs; i++) {
+                if (x->args[i].name || eval_int(e, s, x->args[i].value, &v) < 0)
+                    return x->args[i].name ? err_at(e, x->args[i].name_span, "min/max take no keywords") : -1;
+                if (i == 0 || (x->a->u.s[1] == 'i' ? v < best : v > best))
+                    best = v;
+            }
+            out->kind = VAL_INT;
+            out->i = best;
+            return 0;
+        }
+        return err_at(e, x->span, "a module call where a value is expected");
+    default: return err_at(e, x->span, "not a configuration value");
+    }
+}
+
+/* ------------------------------------------------------------ sources */
+
+static char *read_file(const char *path, size_t *len)
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return NULL;
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        size_t r = fread(buf + n, 1, cap - n, fp);
+        n += r;
+        if (n < cap)
+            break;
+        char *nb = cap < (64u << 20) ? realloc(buf, cap *= 2) : NULL;
+        if (!nb) {
+            free(buf);
+            buf = NULL;
+        } else {
+            buf = nb;
+        }
+    }
+    int bad = ferror(fp);
+    fclose(fp);
+    if (bad) {
+        free(buf);
+        return NULL;
+    }
+    *len = n;
+    return buf;
+}
+
+static int already_loaded(const Elab *e, const char *path)
+{
+    for (size_t i = 0; i < e->nprogs; i++)
+        if (strcmp(e->d->files[e->progs[i]->file].path, path) == 0)
+            return 1;
+    return 0;
+}
+
+/* Loads path (and, recursively, its imports). */
+static int load(Elab *e, const char *path, Span from)
+{
+    if (already_loaded(e, path))
+        return 0;
+    size_t len;
+    char *text = read_file(path, &len);
+    if (!text)
+        return err_at(e, from, "cannot read %s", path);
+    uint32_t fno = diag_add_file(e->d, path, text, len);
+    free(text);
+    Program *p = arch_parse(e->d, e->a, fno);
+    if (!p)
+        return -1;
+    if (arena_grow(e->a, (void **)&e->progs, &e->progs_cap, e->nprogs + 1, sizeof *e->progs) < 0)
+        return -1;
+    e->progs[e->nprogs++] = p;
+    int r = 0;
+    for (size_t i = 0; i < p->ndecls; i++) {
+        const Decl *dc = p->decls[i];
+        if (dc->kind != DECL_IMPORT)
+            continue;
+        /* Relative to the importing file, then the installed specs. */
+        char cand[4096];
+        const char *slash = strrchr(path, '/');
+        if (dc->name[0] == '/')
+            snprintf(cand, sizeof cand, "%s", dc->name);
+        else
+            snprintf(cand, sizeof cand, "%.*s%s", slash ? (int)(slash - path + 1) : 0, path, dc->name);
+        FILE *probe = fopen(cand, "rb");
+        if (!probe) {
+            const char *dir = getenv("RCC_SPECS");
+            snprintf(cand, sizeof cand, "%s/%s", dir && *dir ? dir : RCC_SPECS_DIR, dc->name);
+            probe = fopen(cand, "rb");
+        }
+        if (!probe) {
+            r = err_at(e, dc->name_span, "cannot find the imported file '%s'", dc->name);
+            continue;
+        }
+        fclose(probe);
+        if (load(e, arena_strndup(e->a, cand, strlen(cand)), dc->name_span) < 0)
+            r = -1;
+    }
+    return r;
+}
+
+static const Decl *find_decl(const Elab *e, const char *name, DeclKind kind)
+{
+    for (size_t i = 0; i < e->nprogs; i++)
+        for (size_t k = 0; k < e->progs[i]->ndecls; k++) {
+            const Decl *dc = e->progs[i]->decls[k];
+            if (dc->kind == kind && strcmp(dc->name, name) == 0)
+                return dc;
+        }
+    return NULL;
+}
+
+/* -------------------------------------------------------- instances */
+
+static size_t new_inst(Elab *e, const char *path, const char *type, size_t parent, Span sp, Span name_span)
+{
+    if (arena_grow(e->a, (void **)&e->insts, &e->insts_cap, e->ninsts + 1, sizeof *e->insts) < 0)
+        return (size_t)-1;
+    Instance *in = &e->insts[e->ninsts];
+    memset(in, 0, sizeof *in);
+    in->path = path;
+    in->type = type;
+    in->parent = parent;
+    in->depth = parent == (size_t)-1 ? 0 : e->insts[parent].depth + 1;
+    in->span = sp;
+    in->name_span = name_span;
+    return e->ninsts++;
+}
+
+static int add_tensor(Elab *e, size_t inst, const char *key, rcc_dtype dt, int ndim, const int64_t *shape,
+                      int buffer, Span sp)
+{
+    for (size_t i = 0; i < e->ntensors; i++)   /* keys are unique by construction, but a raw param may clash */
+        if (strcmp(e->tensors[i].key, key) == 0)
+            return err_at(e, sp, "the key '%s' is declared twice", key);
+    if (arena_grow(e->a, (void **)&e->tensors, &e->tensors_cap, e->ntensors + 1, sizeof *e->tensors) < 0)
+        return -1;
+    ExpTensor *t = &e->tensors[e->ntensors++];
+    memset(t, 0, sizeof *t);
+    t->key = key;
+    t->dtype = dt;
+    t->ndim = ndim;
+    memcpy(t->shape, shape, (size_t)ndim * sizeof *shape);
+    t->buffer = buffer;
+    t->inst = inst;
+    t->span = sp;
+    return 0;
+}
+
+static const char *join(Elab *e, const char *prefix, const char *name)
+{
+    return *prefix ? arena_printf(e->a, "%s.%s", prefix, name) : arena_strndup(e->a, name, strlen(name));
+}
+
+static int parse_dtype(const char *s, rcc_dtype *out)
+{
+    for (int t = 0; t < RCC_DTYPE_COUNT; t++)
+        if (strcmp(rcc_dtype_name((rcc_dtype)t), s) == 0) {
+            *out = (rcc_dtype)t;
+            return 0;
+        }
+    return -1;
+}
+
+/* A module expression: a layer or block call, Sequential, a list. */
+static int is_module_expr(const Elab *e, const Expr *x)
+{
+    if (!x)
+        return 0;
+    if (x->kind == EX_CALL && x->a->kind == EX_NAME)
+        return cat_find(x->a->u.s) || find_decl(e, x->a->u.s, DECL_BLOCK) || !strcmp(x->a->u.s, "Sequential") ||
+               !strcmp(x->a->u.s, "ModuleList");
+    if (x->kind == EX_LIST)
+        return x->nargs > 0 && is_module_expr(e, x->args[0].value);
+    if (x->kind == EX_BINARY && x->op == '*')
+        return is_module_expr(e, x->a);
+    if (x->kind == EX_COND)
+        return is_module_expr(e, x->b) || is_module_expr(e, x->c);
+    return 0;
+}
+
+static int instantiate(Elab *e, const Scope *s, const Expr *x, const char *path, size_t parent, Span name_span,
+                       int depth);
+
+/* A default written in the catalog's .arch syntax, as a value. */
+static int default_val(const char *def, Val *v)
+{
+    memset(v, 0, sizeof *v);
+    char *end;
+    if (!strcmp(def, "none")) {
+        v->kind = VAL_NONE;
+    } else if (!strcmp(def, "true") || !strcmp(def, "false")) {
+        v->kind = VAL_BOOL;
+        v->i = def[0] == 't';
+    } else if (def[0] == '"') {
+        v->kind = VAL_STR;
+        v->s = def + 1;   /* the catalog writes "zeros"; the closing quote is trimmed by the caller */
+    } else if (def[0] == '(') {
+        v->kind = VAL_INTS;
+        const char *p = def + 1;
+        while (*p && *p != ')' && v->n < 8) {
+            v->ints[v->n++] = strtoll(p, &end, 10);
+            p = end + strspn(end, ", ");
+        }
+    } else {
+        long long i = strtoll(def, &end, 10);
+        if (*end == 0) {
+            v->kind = VAL_INT;
+            v->i = i;
+        } else {
+            v->kind = VAL_FLOAT;
+            v->f = strtod(def, NULL);
+        }
+    }
+    return 0;
+}
+
+/* Binds a call's arguments to named parameters: positional first, then
+ * keywords; every missing parameter takes its default. */
+typedef struct Formal {
+    const char *name;
+    const char *def_text;   /* built-ins */
+    const Expr *def_expr;   /* blocks */
+} Formal;
+
+static int bind_args(Elab *e, const Scope *s, const Expr *call, const char *callee, const Formal *f, size_t nf,
+                     Val *vals, Span *spans)
+{
+    int r = 0;
+    unsigned char *set = calloc(nf + 1, 1);
+    if (!set)
+        return -1;
+    size_t pos = 0;
+    for (size_t i = 0; i < call->nargs; i++) {
+        const Arg *a = &call->args[i];
+        size_t k = nf;
+        if (!a->name) {
+            if (pos >= nf) {
+                r = err_at(e, a->value->span, "%s takes at most %zu positional arguments", callee, nf);
+                continue;
+            }
+            k = pos++;
+        } else {
+            for (k = 0; k < nf && strcmp(f[k].name, a->name) != 0; k++)
+                ;
+            if (k == nf) {
+                r = err_at(e, a->name_span, "%s has no parameter '%s'", callee, a->name);
+                continue;
+            }
+        }
+        if (set[k]) {
+            r = err_at(e, a->value->span, "%s: '%s' is given twice", callee, f[k].name);
+            continue;
+        }
+        set[k] = 1;
+        spans[k] = a->value->span;
+        if (eval(e, s, a->value, &vals[k]) < 0)
+            r = -1;
+    }
+    for (size_t k = 0; k < nf; k++) {
+        if (set[k])
+            continue;
+        spans[k] = call->span;
+        if (f[k].def_text) {
+            default_val(f[k].def_text, &vals[k]);
+            if (vals[k].kind == VAL_STR) {   /* trim the closing quote */
+                size_t l = strlen(vals[k].s);
+                vals[k].s = arena_strndup(e->a, vals[k].s, l ? l - 1 : 0);
+            }
+        } else if (f[k].def_expr) {
+            Scope empty = {0};
+            if (eval(e, &empty, f[k].def_expr, &vals[k]) < 0)
+                r = -1;
+        } else {
+            r = err_at(e, call->span, "%s: missing required argument '%s'", callee, f[k].name);
+        }
+    }
+    free(set);
+    return r;
+}
+
+static int layer_call(Elab *e, const Scope *s, const Expr *x, const Layer *L, const char *path, size_t parent,
+                      Span name_span)
+{
+    size_t nf = L->nargs;
+    Formal *f = arena_array(e->a, nf + 1, sizeof *f);
+    Val *vals = arena_array(e->a, nf + 1, sizeof *vals);
+    Span *spans = arena_array(e->a, nf + 1, sizeof *spans);
+    if (!f || !vals || !spans)
+        return -1;
+    for (size_t k = 0; k < nf; k++) {
+        f[k].name = L->args[k].name;
+        f[k].def_text = L->args[k].def;
+    }
+    if (bind_args(e, s, x, L->name, f, nf, vals, spans) < 0)
+        return -1;
+    for (size_t k = 0; k < nf; k++) {   /* kinds: an int where a tuple goes is fine (expand widens it) */
+        ValKind want = L->args[k].kind, got = vals[k].kind;
+        if (got == want || got == VAL_NONE || (want == VAL_INTS && got == VAL_INT) ||
+            (want == VAL_FLOAT && got == VAL_INT))
+            continue;
+        return err_at(e, spans[k], "%s: '%s' must be a %s, not a %s", L->name, L->args[k].name,
+                      val_kind_name(want), val_kind_name(got));
+    }
+    size_t in = new_inst(e, path, L->name, parent, x->span, name_span);
+    if (in == (size_t)-1)
+        return -1;
+    e->insts[in].layer = L;
+    e->insts[in].args = vals;
+    e->insts[in].nargs = nf;
+    LayerTensor lt[64];
+    char msg[256] = "";
+    int n = L->expand(vals, lt, sizeof lt / sizeof *lt, msg, sizeof msg);
+    if (n < 0)
+        return err_at(e, x->span, "%s: %s", L->name, msg[0] ? msg : "invalid arguments");
+    for (int i = 0; i < n; i++)
+        if (add_tensor(e, in, join(e, path, lt[i].name), lt[i].dtype, lt[i].ndim, lt[i].shape, lt[i].buffer,
+                       x->span) < 0)
+            return -1;
+    return 0;
+}
+
+static int elab_body(Elab *e, Scope *s, Stmt **body, size_t n, const char *path, size_t inst, int depth);
+
+static int block_call(Elab *e, const Scope *s, const Expr *x, const Decl *B, const char *path, size_t parent,
+                      Span name_span, int depth)
+{
+    if (depth > MAX_DEPTH)
+        return err_at(e, x->span, "blocks nested deeper than %d (a block that instantiates itself?)", MAX_DEPTH);
+    size_t nf = B->nparams;
+    Formal *f = arena_array(e->a, nf + 1, sizeof *f);
+    Val *vals = arena_array(e->a, nf + 1, sizeof *vals);
+    Span *spans = arena_array(e->a, nf + 1, sizeof *spans);
+    if (!f || !vals || !spans)
+        return -1;
+    for (size_t k = 0; k < nf; k++) {
+        f[k].name = B->params[k].name;
+        f[k].def_expr = B->params[k].def;
+    }
+    if (bind_args(e, s, x, B->name, f, nf, vals, spans) < 0)
+        return -1;
+    Scope inner = {0};
+    for (size_t k = 0; k < nf; k++)
+        if (bind(e, &inner, f[k].name, &vals[k]) < 0)
+            return -1;
+    size_t in = new_inst(e, path, B->name, parent, x->span, name_span);
+    if (in == (size_t)-1)
+        return -1;
+    e->insts[in].args = vals;
+    e->insts[in].nargs = nf;
+    return elab_body(e, &inner, B->body, B->nbody, path, in, depth);
+}
+
+/* Items of a module list, with `M(...) * n` repeats unrolled. */
+static int list_items(Elab *e, const Scope *s, const Expr *x, const char *path, size_t inst, size_t *count,
+                      int depth)
+{
+    int r = 0;
+    for (size_t i = 0; i < x->nargs; i++) {
+        const Expr *item = x->args[i].value;
+        int64_t times = 1;
+        if (item->kind == EX_BINARY && item->op == '*') {
+            if (eval_int(e, s, item->b, &times) < 0)
+                return -1;
+            if (times < 0 || times > MAX_ITEMS)
+                return err_at(e, item->b->span, "a repeat count must be between 0 and %d", MAX_ITEMS);
+            item = item->a;
+        }
+        for (int64_t k = 0; k < times; k++) {
+            char idx[24];
+            snprintf(idx, sizeof idx, "%zu", (*count)++);
+            if (instantiate(e, s, item, join(e, path, idx), inst, item->span, depth + 1) < 0)
+                r = -1;
+        }
+    }
+    return r;
+}
+
+static int instantiate(Elab *e, const Scope *s, const Expr *x, const char *path, size_t parent, Span name_span,
+                       int depth)
+{
+    if (x->kind == EX_COND) {
+        Val c;
+        if (eval(e, s, x->a, &c) < 0)
+            return -1;
+        const Expr *pick = truthy(&c) ? x->b : x->c;
+        return pick->kind == EX_NONE ? 0 : instantiate(e, s, pick, path, parent, name_span, depth);
+    }
+    if (x->kind == EX_LIST || (x->kind == EX_CALL && x->a->kind == EX_NAME &&
+                               (!strcmp(x->a->u.s, "Sequential") || !strcmp(x->a->u.s, "ModuleList")))) {
+        size_t in = new_inst(e, path, x->kind == EX_LIST ? "list" : x->a->u.s, parent, x->span, name_span);
+        if (in == (size_t)-1)
+            return -1;
+        e->insts[in].list = 1;
+        for (size_t i = 0; x->kind == EX_CALL && i < x->nargs; i++)
+            if (x->args[i].name)
+                return err_at(e, x->args[i].name_span, "%s takes modules, not keyword arguments", x->a->u.s);
+        size_t count = 0;
+        int r = list_items(e, s, x, path, in, &count, depth);
+        e->insts[in].nitems = count;
+        return r;
+    }
+    if (x->kind == EX_CALL && x->a->kind == EX_NAME) {
+        const Layer *L = cat_find(x->a->u.s);
+        if (L)
+            return layer_call(e, s, x, L, path, parent, name_span);
+        const Decl *B = find_decl(e, x->a->u.s, DECL_BLOCK);
+        if (B)
+            return block_call(e, s, x, B, path, parent, name_span, depth + 1);
+        return err_at(e, x->a->span, "unknown layer or block '%s'", x->a->u.s);
+    }
+    return err_at(e, x->span, "expected a module (a layer, a block, Sequential or a list of modules)");
+}
+
+/* A raw param or buffer: its dtype and dims evaluated now. */
+static int raw_tensor(Elab *e, const Scope *s, const Stmt *st, const char *path, size_t inst)
+{
+    rcc_dtype dt;
+    if (parse_dtype(st->type->dtype, &dt) < 0)
+        return err_at(e, st->type->dtype_span, "unknown dtype '%s' (f32 f16 bf16 f64 i64 i32 i16 i8 u8 bool)",
+                      st->type->dtype);
+    if (st->type->ndims > 8)
+        return err_at(e, st->type->span, "more than 8 dimensions");
+    int64_t shape[8];
+    for (size_t i = 0; i < st->type->ndims; i++) {
+        if (eval_int(e, s, st->type->dims[i], &shape[i]) < 0)
+            return -1;
+        if (shape[i] < 0)
+            return err_at(e, st->type->dims[i]->span, "a size must not be negative");
+    }
+    return add_tensor(e, inst, join(e, path, st->name), dt, (int)st->type->ndims, shape, st->kind == ST_BUFFER,
+                      st->span);
+}
+
+/* A body, in order: raw tensors, constants, submodules, conditionals. */
+static int elab_body(Elab *e, Scope *s, Stmt **body, size_t n, const char *path, size_t inst, int depth)
+{
+    int r = 0;
+    for (size_t i = 0; i < n; i++) {
+        const Stmt *st = body[i];
+        switch (st->kind) {
+        case ST_PARAM:
+        case ST_BUFFER:
+            if (raw_tensor(e, s, st, path, inst) < 0)
+                r = -1;
+            break;
+        case ST_ASSIGN:
+            if (st->nnames > 1) {
+                r = err_at(e, st->span, "several targets are only for forward statements");
+            } else if (is_module_expr(e, st->value)) {
+                /* `self = Sequential(...)`: the module is itself that
+                 * container, its children's keys directly under it. */
+                const char *sub = strcmp(st->name, "self") == 0 ? path : join(e, path, st->name);
+                if (instantiate(e, s, st->value, sub, inst, st->name_span, depth) < 0)
+                    r = -1;
+            } else {
+                Val v;
+                if (eval(e, s, st->value, &v) < 0)
+                    r = -1;
+                else if (bind(e, s, st->name, &v) < 0)
+                    return -1;
+            }
+            break;
+        case ST_IF: {
+            Val c;
+            if (eval(e, s, st->value, &c) < 0)
+                r = -1;
+            else if (elab_body(e, s, truthy(&c) ? st->body : st->orelse, truthy(&c) ? st->nbody : st->norelse,
+                               path, inst, depth) < 0)
+                r = -1;
+            break;
+        }
+        case ST_INPUT:
+            if (depth > 0)
+                r = err_at(e, st->span, "inputs belong to the model, not to a block");
+            break;
+        case ST_FORWARD:
+        case ST_RETURN:
+        case ST_EXPR:
+            break;
+        }
+    }
+    return r;
+}
+
+/* torch's state_dict() order: each module's own parameters, then its own
+ * buffers, then its submodules in the order they were made.  Instances
+ * are numbered in that (pre-)order already, so a stable sort by
+ * (instance, buffer) gives it. */
+static void torch_order(Elab *e)
+{
+    ExpTensor *sorted = arena_array(e->a, e->ntensors + 1, sizeof *sorted);
+    if (!sorted)
+        return;
+    size_t *first = calloc(e->ninsts + 1, sizeof *first), *count = calloc(e->ninsts + 1, sizeof *count);
+    if (!first || !count) {
+        free(first);
+        free(count);
+        return;
+    }
+    for (size_t i = 0; i < e->ntensors; i++)
+        count[e->tensors[i].inst]++;
+    for (size_t i = 0, acc = 0; i < e->ninsts; i++) {
+        first[i] = acc;
+        acc += count[i];
+    }
+    for (int buffer = 0; buffer < 2; buffer++)   /* a stable counting sort by (inst, buffer) */
+        for (size_t i = 0; i < e->ntensors; i++)
+            if (e->tensors[i].buffer == buffer && e->insts[e->tensors[i].inst].layer == NULL)
+                sorted[first[e->tensors[i].inst]++] = e->tensors[i];
+    for (size_t i = 0; i < e->ntensors; i++)   /* built-in layers keep the catalog's order */
+        if (e->insts[e->tensors[i].inst].layer != NULL)
+            sorted[first[e->tensors[i].inst]++] = e->tensors[i];
+    memcpy(e->tensors, sorted, e->ntensors * sizeof *sorted);
+    free(first);
+    free(count);
+}
+
+int elab_file(Elab *e, Diags *d, Arena *a, const char *path, const char *model_name)
+{
+    memset(e, 0, sizeof *e);
+    e->d = d;
+    e->a = a;
+    if (load(e, path, NO_SPAN) < 0 && !e->nprogs)
+        return -1;
+    /* The model: by name, or the main file's only one. */
+    const Program *main = e->progs[0];
+    for (size_t i = 0; i < main->ndecls; i++) {
+        const Decl *dc = main->decls[i];
+        if (dc->kind != DECL_MODEL || (model_name && strcmp(dc->name, model_name) != 0))
+            continue;
+        if (e->model && !model_name) {
+            err_at(e, dc->name_span, "more than one model in %s: name the one to use", path);
+            return -1;
+        }
+        e->model = dc;
+    }
+    if (!e->model && model_name)
+        e->model = find_decl(e, model_name, DECL_MODEL);
+    if (!e->model) {
+        if (model_name)
+            err_at(e, NO_SPAN, "no model named '%s' in %s", model_name, path);
+        else
+            err_at(e, NO_SPAN, "%s declares no model", path);
+        return -1;
+    }
+    /* Names defined twice. */
+    for (size_t i = 0; i < e->nprogs; i++)
+        for (size_t k = 0; k < e->progs[i]->ndecls; k++) {
+            const Decl *dc = e->progs[i]->decls[k];
+            if (dc->kind == DECL_IMPORT)
+                continue;
+            if (cat_find(dc->name))
+                err_at(e, dc->name_span, "'%s' is a built-in layer; choose another name", dc->name);
+            const Decl *first = find_decl(e, dc->name, dc->kind);
+            if (first != dc) {
+                err_at(e, dc->name_span, "'%s' is defined twice", dc->name);
+                diag(d, DG_NOTE, first->name_span, "first defined here");
+            }
+        }
+    size_t root = new_inst(e, "", e->model->name, (size_t)-1, e->model->span, e->model->name_span);
+    if (root == (size_t)-1)
+        return -1;
+    Scope s = {0};
+    elab_body(e, &s, e->model->body, e->model->nbody, "", root, 0);
+    torch_order(e);
+    for (size_t i = 0; i < e->model->nbody; i++) {
+        const Stmt *st = e->model->body[i];
+        if (st->kind != ST_INPUT)
+            continue;
+        if (arena_grow(a, (void **)&e->inputs, &e->inputs_cap, e->ninputs + 1, sizeof *e->inputs) < 0)
+            return -1;
+        e->inputs[e->ninputs++] = (Input){st->name, st->type, st->span};
+    }
+    return d->nerrors ? -1 : 0;
+}

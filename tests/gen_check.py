@@ -1,0 +1,83 @@
+#!/usr/bin/python3
+"""Mutated weight files for `rcc check`'s tests, from real PyTorch models.
+
+Usage:  /usr/bin/python3 tests/gen_check.py OUTDIR
+
+Each file is a state dict saved by torch.save, written as OUTDIR/chk_*.pt:
+the models specs/*.arch describe (built here exactly as gen_fixtures.py
+builds them), and mutations of them that `rcc check` must catch and
+locate: a dropped key, a reshaped tensor, an extra key, a renamed prefix,
+a missing block, a retyped tensor, a different layer width.
+"""
+import os
+import sys
+import warnings
+
+import torch
+import torch.nn as nn
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import gen_fixtures as gf  # noqa: E402
+
+
+def transformer():
+    torch.manual_seed(3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        layer = nn.TransformerEncoderLayer(d_model=32, nhead=4, dim_feedforward=64)
+        return nn.TransformerEncoder(layer, num_layers=2, norm=nn.LayerNorm(32))
+
+
+def save(name, sd):
+    torch.save(sd, os.path.join(gf.OUT, name + ".pt"))
+
+
+def main(argv):
+    gf.OUT = argv[1]
+    os.makedirs(gf.OUT, exist_ok=True)
+    mlp = gf.make_mlp().state_dict()
+    save("chk_mlp", mlp)
+    sd = dict(mlp)
+    del sd["2.bias"]
+    save("chk_mlp_dropped_key", sd)
+    sd = dict(mlp)
+    sd["4.weight"] = torch.zeros(7, 32)             # a head of 7 classes, not 10
+    sd["4.bias"] = torch.zeros(7)
+    save("chk_mlp_head_width", sd)
+    sd = dict(mlp)
+    sd["2.weight"] = sd["2.weight"].reshape(16, 64)  # same numel, wrong shape
+    save("chk_mlp_reshaped", sd)
+    sd = dict(mlp)
+    sd["4.scale"] = torch.ones(10)                   # an extra key
+    save("chk_mlp_extra_key", sd)
+    sd = dict(mlp)
+    sd["0.bais"] = sd.pop("0.bias")                  # a near-miss name
+    save("chk_mlp_typo", sd)
+    save("chk_mlp_module_prefix", {"module." + k: v for k, v in mlp.items()})
+    save("chk_mlp_f16", {k: v.half() for k, v in mlp.items()})
+    sd = dict(mlp)
+    sd["0.weight"] = sd["0.weight"].to(torch.int64)
+    save("chk_mlp_int_weight", sd)
+
+    tr = transformer().state_dict()
+    save("chk_transformer", tr)
+    save("chk_transformer_missing_block", {k: v for k, v in tr.items() if not k.startswith("layers.1.")})
+    extra = dict(tr)
+    for k, v in tr.items():
+        if k.startswith("layers.1."):
+            extra["layers.2." + k[len("layers.1."):]] = v.clone()
+    save("chk_transformer_extra_block", extra)
+
+    cnn = gf.make_cnn_bn().state_dict()
+    save("chk_cnn_bn", cnn)
+    sd = dict(cnn)
+    for k in [k for k in sd if k.startswith("1.")]:  # the BatchNorm dropped
+        del sd[k]
+    save("chk_cnn_no_bn", sd)
+    torch.manual_seed(4)
+    save("chk_lstm", nn.LSTM(input_size=8, hidden_size=16, num_layers=2, bidirectional=True).state_dict())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
