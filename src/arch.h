@@ -342,6 +342,8 @@ typedef struct Instance {
     Span         name_span;  /* the name it was assigned to */
     int          list;       /* a list of modules: children are .0, .1, ... */
     size_t       nitems;     /* list: how many items the spec declares */
+    const Decl  *decl;       /* a block instance or the model: its declaration */
+    void        *scope;      /* its parameters and constants (elab.c's Scope) */
 } Instance;
 
 /* A model input: input x: f32[N, 3, 224, 224] (symbolic sizes kept). */
@@ -369,6 +371,13 @@ typedef struct Elab {
  * model named model_name (NULL: the file's only model).  Problems go to
  * the Diags; returns 0 when the spec elaborated without errors. */
 int elab_file(Elab *e, Diags *d, Arena *a, const char *path, const char *model_name);
+
+/* Evaluates a configuration expression in the scope of instance inst (a
+ * block's parameters and constants); diagnostics as elaboration gives. */
+int  elab_value(Elab *e, size_t inst, const Expr *x, Val *out);
+/* The child of instance inst assigned to name ("self" for the container
+ * the module is itself), or -1. */
+long elab_child(const Elab *e, size_t inst, const char *name);
 
 /* ---------------------------------------------------------------- check.c */
 

@@ -617,16 +617,20 @@ static int block_call(Elab *e, const Scope *s, const Expr *x, const Decl *B, con
     }
     if (bind_args(e, s, x, B->name, f, nf, vals, spans) < 0)
         return -1;
-    Scope inner = {0};
+    Scope *inner = ARENA_NEW(e->a, Scope);
+    if (!inner)
+        return -1;
     for (size_t k = 0; k < nf; k++)
-        if (bind(e, &inner, f[k].name, &vals[k]) < 0)
+        if (bind(e, inner, f[k].name, &vals[k]) < 0)
             return -1;
     size_t in = new_inst(e, path, B->name, parent, x->span, name_span);
     if (in == (size_t)-1)
         return -1;
     e->insts[in].args = vals;
     e->insts[in].nargs = nf;
-    return elab_body(e, &inner, B->body, B->nbody, path, in, depth);
+    e->insts[in].decl = B;
+    e->insts[in].scope = inner;   /* kept: the forward evaluates in it */
+    return elab_body(e, inner, B->body, B->nbody, path, in, depth);
 }
 
 /* Items of a module list, with `M(...) * n` repeats unrolled. */
@@ -839,8 +843,12 @@ int elab_file(Elab *e, Diags *d, Arena *a, const char *path, const char *model_n
     size_t root = new_inst(e, "", e->model->name, (size_t)-1, e->model->span, e->model->name_span);
     if (root == (size_t)-1)
         return -1;
-    Scope s = {0};
-    elab_body(e, &s, e->model->body, e->model->nbody, "", root, 0);
+    Scope *s = ARENA_NEW(a, Scope);
+    if (!s)
+        return -1;
+    e->insts[root].decl = e->model;
+    e->insts[root].scope = s;
+    elab_body(e, s, e->model->body, e->model->nbody, "", root, 0);
     torch_order(e);
     for (size_t i = 0; i < e->model->nbody; i++) {
         const Stmt *st = e->model->body[i];
@@ -851,4 +859,28 @@ int elab_file(Elab *e, Diags *d, Arena *a, const char *path, const char *model_n
         e->inputs[e->ninputs++] = (Input){st->name, st->type, st->span};
     }
     return d->nerrors ? -1 : 0;
+}
+
+int elab_value(Elab *e, size_t inst, const Expr *x, Val *out)
+{
+    static const Scope empty;
+    const Scope *s = inst < e->ninsts && e->insts[inst].scope ? e->insts[inst].scope : &empty;
+    return eval(e, s, x, out);
+}
+
+long elab_child(const Elab *e, size_t inst, const char *name)
+{
+    const char *pp = e->insts[inst].path;
+    size_t pl = strlen(pp);
+    for (size_t i = inst + 1; i < e->ninsts; i++) {
+        const Instance *c = &e->insts[i];
+        if (c->parent != inst)
+            continue;
+        if (strcmp(name, "self") == 0 ? strcmp(c->path, pp) == 0
+                                      : (pl ? strncmp(c->path, pp, pl) == 0 && c->path[pl] == '.' &&
+                                                  strcmp(c->path + pl + 1, name) == 0
+                                            : strcmp(c->path, name) == 0))
+            return (long)i;
+    }
+    return -1;
 }
