@@ -68,32 +68,6 @@ static const char *span_text(const Diags *d, Span sp, char *buf, size_t cap)
     return buf;
 }
 
-/* Optimal-string-alignment distance: Levenshtein plus a transposition
- * of neighbours as one edit ("bais" is one edit from "bias"). */
-static size_t edit_distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    if (la > 120 || lb > 120)
-        return (size_t)-1;
-    static size_t m[121][121];
-    for (size_t i = 0; i <= la; i++)
-        m[i][0] = i;
-    for (size_t j = 0; j <= lb; j++)
-        m[0][j] = j;
-    for (size_t i = 1; i <= la; i++)
-        for (size_t j = 1; j <= lb; j++) {
-            size_t best = m[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
-            if (m[i - 1][j] + 1 < best)
-                best = m[i - 1][j] + 1;
-            if (m[i][j - 1] + 1 < best)
-                best = m[i][j - 1] + 1;
-            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && m[i - 2][j - 2] + 1 < best)
-                best = m[i - 2][j - 2] + 1;
-            m[i][j] = best;
-        }
-    return m[la][lb];
-}
-
 /* Close enough to be the same name misspelt. */
 static int near(size_t dist, const char *key)
 {
@@ -129,13 +103,16 @@ static long find_expected(const Index *ix, const char *key)
     return -1;
 }
 
-/* The deepest instance whose path is a prefix of key ("" = the model). */
+/* The deepest instance whose path is a prefix of key ("" = the model; a
+ * `self = ...` child shares its parent's path and is deeper). */
 static size_t owner_of(const Elab *e, const char *key)
 {
     size_t best = 0, bestlen = 0;
     for (size_t i = 1; i < e->ninsts; i++) {
         size_t l = strlen(e->insts[i].path);
-        if (l > bestlen && strncmp(key, e->insts[i].path, l) == 0 && key[l] == '.') {
+        if (l && (strncmp(key, e->insts[i].path, l) != 0 || key[l] != '.'))
+            continue;
+        if (l > bestlen || (l == bestlen && e->insts[i].depth > e->insts[best].depth)) {
             best = i;
             bestlen = l;
         }
@@ -251,13 +228,19 @@ static void suggest(Ctx *c, size_t inst)
     const Instance *in = &e->insts[inst];
     if (!in->layer || !in->layer->suggest)
         return;
-    LayerTensor ft[64];
-    size_t nft = 0, pl = strlen(in->path);
-    for (size_t j = 0; j < e->ntensors && nft < 64; j++) {
+    /* The layer's expected tensors as the file has them, then the file's
+     * other keys directly under the layer (an extra LSTM layer, a bias
+     * the spec turned off), so that the suggestion accounts for them. */
+    size_t cap = 64, nft = 0, pl = strlen(in->path);
+    for (size_t j = 0; j < e->ntensors; j++)
+        cap += e->tensors[j].inst == inst;
+    LayerTensor *ft = arena_array(e->a, cap, sizeof *ft);
+    if (!ft)
+        return;
+    for (size_t j = 0; j < e->ntensors && nft < cap; j++) {
         if (e->tensors[j].inst != inst)
             continue;
         LayerTensor *lt = &ft[nft++];
-        memset(lt, 0, sizeof *lt);
         snprintf(lt->name, sizeof lt->name, "%s", e->tensors[j].key + (pl ? pl + 1 : 0));
         lt->ndim = -1;   /* absent unless the file has it */
         long m = c->exp_match[j];
@@ -267,6 +250,18 @@ static void suggest(Ctx *c, size_t inst)
             lt->ndim = ftn->ndim > 8 ? 8 : ftn->ndim;
             memcpy(lt->shape, ftn->shape, (size_t)lt->ndim * sizeof *lt->shape);
         }
+    }
+    for (size_t k = 0; k < c->nfk && nft < cap; k++) {
+        const char *key = c->fk[k].key;
+        if (c->fk[k].match >= 0 || (pl && (strncmp(key, in->path, pl) != 0 || key[pl] != '.')) ||
+            owner_of(e, key) != inst || strlen(key + (pl ? pl + 1 : 0)) >= sizeof ft->name)
+            continue;
+        const rcc_tensor *t = c->fk[k].t;
+        LayerTensor *lt = &ft[nft++];
+        snprintf(lt->name, sizeof lt->name, "%s", key + (pl ? pl + 1 : 0));
+        lt->dtype = t->dtype;
+        lt->ndim = t->ndim > 8 ? 8 : t->ndim;
+        memcpy(lt->shape, t->shape, (size_t)lt->ndim * sizeof *lt->shape);
     }
     char fix[200], call[160];
     span_text(e->d, in->span, call, sizeof call);
@@ -351,7 +346,7 @@ static void near_misses(Ctx *c)
             if (c->exp_match[i] >= 0 || c->quiet_exp[i] || x->ndim != t->ndim ||
                 memcmp(x->shape, t->shape, (size_t)t->ndim * sizeof *t->shape) != 0)
                 continue;
-            size_t dd = edit_distance(c->fk[k].key, x->key);
+            size_t dd = str_distance(c->fk[k].key, x->key);
             if (dd < bestd) {
                 bestd = dd;
                 best = (long)i;
@@ -401,6 +396,7 @@ static void missing(Ctx *c)
             diag(e->d, DG_ERROR, e->tensors[i].span, "missing in the file: %s %s %s", e->tensors[i].key,
                  rcc_dtype_name(e->tensors[i].dtype), want);
         }
+        suggest(c, in);
     }
 }
 
@@ -410,6 +406,30 @@ static void unexpected(Ctx *c)
 {
     Elab *e = c->e;
     size_t shown = 0, hidden = 0;
+    /* Keys directly under a built-in layer: one report for the layer, with
+     * the call that would declare them. */
+    for (size_t in = 1; in < e->ninsts; in++) {
+        if (!e->insts[in].layer)
+            continue;
+        char list[400] = "", call[160];
+        size_t n = 0;
+        for (size_t k = 0; k < c->nfk; k++)
+            if (c->fk[k].match < 0 && !c->quiet_fk[k] && owner_of(e, c->fk[k].key) == in) {
+                char item[240], sh[200];
+                shape_text(sh, sizeof sh, c->fk[k].t->shape, c->fk[k].t->ndim);
+                snprintf(item, sizeof item, "%s %s %s", c->fk[k].key, rcc_dtype_name(c->fk[k].t->dtype), sh);
+                list_add(list, sizeof list, item);
+                c->quiet_fk[k] = 1;
+                n++;
+            }
+        if (!n)
+            continue;
+        c->mismatch = 1;
+        diag(e->d, DG_ERROR, e->insts[in].span, "%s declares no %s; the file has %zu more key%s under it: %s",
+             span_text(e->d, e->insts[in].span, call, sizeof call), n == 1 ? "such key" : "such keys", n,
+             n == 1 ? "" : "s", list);
+        suggest(c, in);
+    }
     for (size_t k = 0; k < c->nfk; k++) {
         if (c->fk[k].match >= 0 || c->quiet_fk[k])
             continue;
@@ -430,7 +450,7 @@ static void unexpected(Ctx *c)
         for (size_t i = 0; i < e->ntensors; i++) {
             if (c->exp_match[i] >= 0)
                 continue;
-            size_t dd = edit_distance(c->fk[k].key, e->tensors[i].key);
+            size_t dd = str_distance(c->fk[k].key, e->tensors[i].key);
             if (dd < bestd) {
                 bestd = dd;
                 best = e->tensors[i].key;

@@ -586,9 +586,12 @@ static int layer_call(Elab *e, const Scope *s, const Expr *x, const Layer *L, co
     e->insts[in].layer = L;
     e->insts[in].args = vals;
     e->insts[in].nargs = nf;
-    LayerTensor lt[64];
+    enum { MAX_LAYER_TENSORS = 4096 };   /* an LSTM of 400 bidirectional layers */
+    LayerTensor *lt = arena_array(e->a, MAX_LAYER_TENSORS, sizeof *lt);
     char msg[256] = "";
-    int n = L->expand(vals, lt, sizeof lt / sizeof *lt, msg, sizeof msg);
+    if (!lt)
+        return err_at(e, x->span, "out of memory");
+    int n = L->expand(vals, lt, MAX_LAYER_TENSORS, msg, sizeof msg);
     if (n < 0)
         return err_at(e, x->span, "%s: %s", L->name, msg[0] ? msg : "invalid arguments");
     for (int i = 0; i < n; i++)

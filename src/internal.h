@@ -50,6 +50,10 @@ void err_copy(const Err *e, char *buf, size_t len);
  * points past U+10FFFF are not. */
 int utf8_valid(const uint8_t *s, size_t n);
 
+/* Edit distance between two names (Levenshtein, a swap of neighbours
+ * counting one), for did-you-mean hints; SIZE_MAX past 120 bytes. */
+size_t str_distance(const char *a, const char *b);
+
 /* Checked arithmetic: each returns 1 on overflow (and leaves *r unspecified). */
 static inline int mul_u64(uint64_t a, uint64_t b, uint64_t *r) { return __builtin_mul_overflow(a, b, r); }
 static inline int add_u64(uint64_t a, uint64_t b, uint64_t *r) { return __builtin_add_overflow(a, b, r); }

@@ -52,3 +52,29 @@ int utf8_valid(const uint8_t *s, size_t n)
     }
     return 1;
 }
+
+/* Optimal-string-alignment distance: Levenshtein plus a transposition
+ * of neighbours as one edit ("bais" is one edit from "bias"). */
+size_t str_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 120 || lb > 120)
+        return (size_t)-1;
+    static size_t m[121][121];
+    for (size_t i = 0; i <= la; i++)
+        m[i][0] = i;
+    for (size_t j = 0; j <= lb; j++)
+        m[0][j] = j;
+    for (size_t i = 1; i <= la; i++)
+        for (size_t j = 1; j <= lb; j++) {
+            size_t best = m[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+            if (m[i - 1][j] + 1 < best)
+                best = m[i - 1][j] + 1;
+            if (m[i][j - 1] + 1 < best)
+                best = m[i][j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && m[i - 2][j - 2] + 1 < best)
+                best = m[i - 2][j - 2] + 1;
+            m[i][j] = best;
+        }
+    return m[la][lb];
+}

@@ -76,6 +76,7 @@ def main(argv):
     save("chk_cnn_no_bn", sd)
     torch.manual_seed(4)
     save("chk_lstm", nn.LSTM(input_size=8, hidden_size=16, num_layers=2, bidirectional=True).state_dict())
+    save("chk_lstm_3_layers", nn.LSTM(input_size=8, hidden_size=16, num_layers=3, bidirectional=True).state_dict())
     return 0
 
 

@@ -159,6 +159,7 @@ TESTS = \
 	tests/check/cnn_bn_clean.check \
 	tests/check/cnn_no_bn.check \
 	tests/check/lstm_clean.check \
+	tests/check/lstm_extra_layer.check \
 	tests/check/mlp_clean.check \
 	tests/check/mlp_dropped_key.check \
 	tests/check/mlp_extra_key.check \
