@@ -445,9 +445,9 @@ static int is_module_expr(const Elab *e, const Expr *x)
 {
     if (!x)
         return 0;
-    if (x->kind == EX_CALL && x->a->kind == EX_NAME)
-        return cat_find(x->a->u.s) || find_decl(e, x->a->u.s, DECL_BLOCK) || !strcmp(x->a->u.s, "Sequential") ||
-               !strcmp(x->a->u.s, "ModuleList");
+    if (x->kind == EX_CALL && x->a->kind == EX_NAME)   /* min and max are the only value functions */
+        return strcmp(x->a->u.s, "min") != 0 && strcmp(x->a->u.s, "max") != 0;
+    (void)e;
     if (x->kind == EX_LIST)
         return x->nargs > 0 && is_module_expr(e, x->args[0].value);
     if (x->kind == EX_BINARY && x->op == '*')
@@ -523,6 +523,17 @@ static int bind_args(Elab *e, const Scope *s, const Expr *call, const char *call
                 ;
             if (k == nf) {
                 r = err_at(e, a->name_span, "%s has no parameter '%s'", callee, a->name);
+                const char *best = NULL;
+                size_t bestd = 3;
+                for (size_t j = 0; j < nf; j++) {
+                    size_t dd = str_distance(a->name, f[j].name);
+                    if (dd < bestd) {
+                        bestd = dd;
+                        best = f[j].name;
+                    }
+                }
+                if (best)
+                    diag(e->d, DG_HELP, a->name_span, "did you mean '%s'?", best);
                 continue;
             }
         }
@@ -633,7 +644,10 @@ static int block_call(Elab *e, const Scope *s, const Expr *x, const Decl *B, con
     e->insts[in].nargs = nf;
     e->insts[in].decl = B;
     e->insts[in].scope = inner;   /* kept: the forward evaluates in it */
-    return elab_body(e, inner, B->body, B->nbody, path, in, depth);
+    if (elab_body(e, inner, B->body, B->nbody, path, in, depth) == 0)
+        return 0;
+    diag(e->d, DG_NOTE, x->span, "in %s, an instance of %s made here", *path ? path : "the model", B->name);
+    return -1;
 }
 
 /* Items of a module list, with `M(...) * n` repeats unrolled. */
@@ -692,7 +706,28 @@ static int instantiate(Elab *e, const Scope *s, const Expr *x, const char *path,
         const Decl *B = find_decl(e, x->a->u.s, DECL_BLOCK);
         if (B)
             return block_call(e, s, x, B, path, parent, name_span, depth + 1);
-        return err_at(e, x->a->span, "unknown layer or block '%s'", x->a->u.s);
+        err_at(e, x->a->span, "unknown layer or block '%s'", x->a->u.s);
+        const char *best = NULL;
+        size_t bestd = 3;
+        for (size_t i = 0; i < cat_count(); i++) {
+            size_t dd = str_distance(x->a->u.s, cat_at(i)->name);
+            if (dd < bestd) {
+                bestd = dd;
+                best = cat_at(i)->name;
+            }
+        }
+        for (size_t i = 0; i < e->nprogs; i++)
+            for (size_t k = 0; k < e->progs[i]->ndecls; k++) {
+                const Decl *dc = e->progs[i]->decls[k];
+                size_t dd = dc->kind == DECL_BLOCK ? str_distance(x->a->u.s, dc->name) : (size_t)-1;
+                if (dd < bestd) {
+                    bestd = dd;
+                    best = dc->name;
+                }
+            }
+        if (best)
+            diag(e->d, DG_HELP, x->a->span, "did you mean '%s'?", best);
+        return -1;
     }
     return err_at(e, x->span, "expected a module (a layer, a block, Sequential or a list of modules)");
 }

@@ -161,6 +161,9 @@ TESTS = \
 	tests/check/lstm_clean.check \
 	tests/check/lstm_extra_layer.check \
 	tests/check/mlp_clean.check \
+	tests/check/mlp_json.check \
+	tests/check/spec_errors.check \
+	tests/check/spec_imports.check \
 	tests/check/mlp_dropped_key.check \
 	tests/check/mlp_extra_key.check \
 	tests/check/mlp_f16.check \

@@ -1,0 +1,760 @@
+/* shapes.c — forward type-checking: shapes flow from the model's inputs.
+ *
+ * After elaboration every module of the spec is an Instance with its
+ * arguments bound; this pass runs the model's forward symbolically, the
+ * way torch would run it on a meta tensor.  A value is a tensor type
+ * (dtype and dims: each an exact size, a symbol from an input type such
+ * as N or H, or '?' where a size cannot be computed — unknowns propagate
+ * without errors), a tuple, a configuration value (int, float, bool,
+ * string), a size that is not a constant, or a module.  Calls of child
+ * modules compute the output type from the layer's bound arguments
+ * (catalog.c's torch semantics) and check the input's feature/channel
+ * dimension; calls of blocks run the block's forward in its own instance
+ * (its parameters and constants through elab_value, shadowed by names the
+ * forward assigns); lists and Sequential apply their items in order.
+ * Built-in functions (relu, reshape, cat, matmul, sdpa, ...) follow torch.
+ * Conditionals on configuration values are decided here, so the branch
+ * not taken is not checked.  Errors go to e->d at the offending
+ * expression, with a note at each block call leading there; an error
+ * repeated by several instances of one block is reported once.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arch.h"
+#include "arch.tab.h"
+
+enum { MAXR = 8, MAX_CALL_DEPTH = 64 };
+
+typedef enum { V_ERR, V_ANY, V_TENSOR, V_TUPLE, V_CONF, V_DIM, V_MOD } VKind;
+
+/* n >= 0: exact; sym: a symbolic size; otherwise unknown. */
+typedef struct Dim {
+    int64_t     n;
+    const char *sym;
+} Dim;
+
+typedef struct SV {
+    VKind       kind;
+    const char *dtype;    /* tensor */
+    int         rank;     /* tensor: -1 unknown */
+    Dim         d[MAXR];
+    struct SV  *items;    /* tuple */
+    size_t      n;
+    Val         c;        /* conf */
+    Dim         dim;      /* V_DIM: a size that is not a constant */
+    long        mod;      /* V_MOD: the instance */
+} SV;
+
+typedef struct Bind {
+    const char  *name;
+    SV           v;
+    struct Bind *next;
+} Bind;
+
+typedef struct Env {
+    size_t inst;
+    Bind  *head;
+} Env;
+
+typedef struct Frame {
+    Span   call;
+    size_t inst;
+} Frame;
+
+typedef struct Sh {
+    Elab  *e;
+    Frame  frames[MAX_CALL_DEPTH + 1];
+    int    depth;
+    size_t nerr;
+} Sh;
+
+static const Dim UNK = {-1, NULL};
+
+/* ------------------------------------------------------------ helpers */
+
+static SV mk(VKind k)
+{
+    SV v;
+    memset(&v, 0, sizeof v);
+    v.kind = k;
+    return v;
+}
+
+static SV mk_int(int64_t i)
+{
+    SV v = mk(V_CONF);
+    v.c.kind = VAL_INT;
+    v.c.i = i;
+    return v;
+}
+
+static SV mk_tensor(const char *dtype, int rank)
+{
+    SV v = mk(V_TENSOR);
+    v.dtype = dtype;
+    v.rank = rank;
+    for (int i = 0; i < MAXR; i++)
+        v.d[i] = UNK;
+    return v;
+}
+
+static Dim exact(int64_t n) { return (Dim){n, NULL}; }
+static int known(Dim d) { return d.n >= 0 && !d.sym; }
+static int same_dim(Dim a, Dim b)
+{
+    return known(a) ? known(b) && a.n == b.n : a.sym && b.sym && !strcmp(a.sym, b.sym);
+}
+/* Provably different: two exact sizes that differ. */
+static int differ(Dim a, Dim b) { return known(a) && known(b) && a.n != b.n; }
+
+static const char *src_text(Sh *s, Span sp, char *buf, size_t cap)
+{
+    const Diags *d = s->e->d;
+    if (sp.file >= d->nfiles || sp.hi > d->files[sp.file].len || sp.hi <= sp.lo)
+        return "?";
+    size_t n = sp.hi - sp.lo;
+    if (n >= cap)
+        n = cap - 4;
+    memcpy(buf, d->files[sp.file].text + sp.lo, n);
+    strcpy(buf + n, sp.hi - sp.lo > n ? "..." : "");
+    return buf;
+}
+
+static const char *fmt_dim(Dim d, char *buf, size_t cap)
+{
+    if (known(d))
+        snprintf(buf, cap, "%lld", (long long)d.n);
+    else
+        snprintf(buf, cap, "%s", d.sym ? d.sym : "?");
+    return buf;
+}
+
+static const char *fmt_type(const SV *v, char *buf, size_t cap)
+{
+    char one[32];
+    size_t k = 0;
+    switch (v->kind) {
+    case V_TENSOR:
+        if (v->rank < 0)
+            return snprintf(buf, cap, "[...]"), buf;
+        k += (size_t)snprintf(buf, cap, "[");
+        for (int i = 0; i < v->rank && k < cap; i++)
+            k += (size_t)snprintf(buf + k, cap - k, "%s%s", i ? ", " : "", fmt_dim(v->d[i], one, sizeof one));
+        if (k < cap)
+            snprintf(buf + k, cap - k, "]");
+        return buf;
+    case V_TUPLE: snprintf(buf, cap, "a tuple of %zu", v->n); return buf;
+    case V_CONF:
+        snprintf(buf, cap, "%s", v->c.kind == VAL_INT ? "an integer" : v->c.kind == VAL_FLOAT ? "a float"
+                                 : v->c.kind == VAL_BOOL ? "a bool" : v->c.kind == VAL_STR ? "a string"
+                                 : v->c.kind == VAL_INTS ? "a tuple" : "none");
+        return buf;
+    case V_DIM: snprintf(buf, cap, "a size"); return buf;
+    case V_MOD: snprintf(buf, cap, "a module"); return buf;
+    default: snprintf(buf, cap, "a value"); return buf;
+    }
+}
+
+static int err(Sh *s, Span sp, const char *fmt, ...) RCC_PRINTF(3, 4);
+static int err(Sh *s, Span sp, const char *fmt, ...)
+{
+    char msg[600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    s->nerr++;
+    const Diags *d = s->e->d;
+    for (size_t i = 0; i < d->n; i++)   /* one report for all instances of a block */
+        if (d->list[i].level == DG_ERROR && d->list[i].span.file == sp.file && d->list[i].span.lo == sp.lo &&
+            d->list[i].span.hi == sp.hi && !strcmp(d->list[i].msg, msg))
+            return 0;
+    diag(s->e->d, DG_ERROR, sp, "%s", msg);
+    for (int i = s->depth; i > 0; i--) {
+        const Instance *in = &s->e->insts[s->frames[i].inst];
+        diag(s->e->d, DG_NOTE, s->frames[i].call, "in the forward of %s '%s', called here", in->type,
+             in->path);
+    }
+    return 0;
+}
+
+static SV fail(Sh *s, Span sp, const char *fmt, ...) RCC_PRINTF(3, 4);
+static SV fail(Sh *s, Span sp, const char *fmt, ...)
+{
+    char msg[600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    err(s, sp, "%s", msg);
+    return mk(V_ERR);
+}
+
+static int is_float_dtype(const char *dt) { return dt && strcmp(dt, "bool") != 0 && (dt[0] == 'f' || dt[0] == 'b'); }
+
+/* Wraps a (possibly negative) dim index for a rank; -1 when out of range. */
+static int wrap(int64_t d, int rank)
+{
+    if (d < 0)
+        d += rank;
+    return d < 0 || d >= rank ? -1 : (int)d;
+}
+
+/* ------------------------------------------------------------ arguments */
+
+typedef struct Args {
+    SV          pos[16];
+    Span        pspan[16];
+    size_t      npos;
+    const char *kn[16];
+    SV          kv[16];
+    Span        kspan[16];
+    size_t      nkw;
+    Span        span;      /* the call */
+} Args;
+
+/* The argument at position i or named name (NULL: absent). */
+static const SV *arg(const Args *a, size_t i, const char *name, Span *sp)
+{
+    if (i < a->npos) {
+        if (sp)
+            *sp = a->pspan[i];
+        return &a->pos[i];
+    }
+    for (size_t k = 0; name && k < a->nkw; k++)
+        if (!strcmp(a->kn[k], name)) {
+            if (sp)
+                *sp = a->kspan[k];
+            return &a->kv[k];
+        }
+    return NULL;
+}
+
+/* 1: an exact integer in *out; 0: an unknown size; -1: not an integer. */
+static int as_int(const SV *v, int64_t *out)
+{
+    if (v->kind == V_CONF && (v->c.kind == VAL_INT || v->c.kind == VAL_BOOL)) {
+        *out = v->c.i;
+        return 1;
+    }
+    return v->kind == V_DIM || v->kind == V_ANY || v->kind == V_ERR ? 0 : -1;
+}
+
+static Dim as_dim(const SV *v)
+{
+    int64_t i;
+    if (as_int(v, &i) == 1)
+        return exact(i);
+    return v->kind == V_DIM ? v->dim : UNK;
+}
+
+/* A list of integers given as a tuple/list/INTS value or as the rest of
+ * the positional arguments from i.  Returns the count, -1 when not ints. */
+static int int_list(const Args *a, size_t i, const char *name, Dim *out, int cap)
+{
+    const SV *v = arg(a, i, name, NULL);
+    if (!v)
+        return 0;
+    int n = 0;
+    if (v->kind == V_TUPLE) {
+        for (size_t k = 0; k < v->n && n < cap; k++) {
+            int64_t x;
+            if (as_int(&v->items[k], &x) < 0)
+                return -1;
+            out[n++] = as_dim(&v->items[k]);
+        }
+        return n;
+    }
+    if (v->kind == V_CONF && v->c.kind == VAL_INTS) {
+        for (size_t k = 0; k < v->c.n && n < cap; k++)
+            out[n++] = exact(v->c.ints[k]);
+        return n;
+    }
+    if (i >= a->npos) {
+        int64_t x;
+        if (as_int(v, &x) < 0)
+            return -1;
+        out[0] = as_dim(v);
+        return 1;
+    }
+    for (size_t k = i; k < a->npos && n < cap; k++) {
+        int64_t x;
+        if (as_int(&a->pos[k], &x) < 0)
+            return -1;
+        out[n++] = as_dim(&a->pos[k]);
+    }
+    return n;
+}
+
+/* ----------------------------------------------------------- broadcast */
+
+static SV broadcast(Sh *s, Span sp, const SV *a, const SV *b, const char *what)
+{
+    if (a->kind != V_TENSOR)
+        return *b;
+    if (b->kind != V_TENSOR)
+        return *a;
+    SV r = mk_tensor(is_float_dtype(a->dtype) ? a->dtype : b->dtype, -1);
+    if (a->rank < 0 || b->rank < 0)
+        return r;
+    r.rank = a->rank > b->rank ? a->rank : b->rank;
+    for (int i = 0; i < r.rank; i++) {
+        int ia = a->rank - r.rank + i, ib = b->rank - r.rank + i;
+        Dim x = ia >= 0 ? a->d[ia] : exact(1), y = ib >= 0 ? b->d[ib] : exact(1);
+        if (known(x) && x.n == 1)
+            r.d[i] = y;
+        else if (known(y) && y.n == 1)
+            r.d[i] = x;
+        else if (differ(x, y)) {
+            char t1[128], t2[128];
+            return fail(s, sp, "%s: shapes %s and %s do not broadcast (dimension %d: %lld vs %lld)", what,
+                        fmt_type(a, t1, sizeof t1), fmt_type(b, t2, sizeof t2), i, (long long)x.n, (long long)y.n);
+        } else
+            r.d[i] = known(x) || x.sym ? x : y;
+    }
+    return r;
+}
+
+static SV matmul(Sh *s, Span sp, const SV *a, const SV *b)
+{
+    char t1[128], t2[128];
+    if (a->kind != V_TENSOR || b->kind != V_TENSOR)
+        return a->kind == V_ERR || b->kind == V_ERR ? mk(V_ERR)
+             : a->kind == V_ANY || b->kind == V_ANY ? mk(V_ANY)
+             : fail(s, sp, "matmul takes two tensors");
+    if (a->rank < 0 || b->rank < 0)
+        return mk_tensor(a->dtype, -1);
+    if (a->rank == 0 || b->rank == 0)
+        return fail(s, sp, "matmul of a 0-d tensor");
+    Dim ka = a->d[a->rank - 1], kb = b->rank == 1 ? b->d[0] : b->d[b->rank - 2];
+    if (differ(ka, kb))
+        return fail(s, sp, "matmul: the inner dimensions differ: %s @ %s (%lld vs %lld)",
+                    fmt_type(a, t1, sizeof t1), fmt_type(b, t2, sizeof t2), (long long)ka.n, (long long)kb.n);
+    SV ba = mk_tensor(a->dtype, a->rank > 2 ? a->rank - 2 : 0), bb = mk_tensor(b->dtype, b->rank > 2 ? b->rank - 2 : 0);
+    memcpy(ba.d, a->d, sizeof(Dim) * (size_t)ba.rank);
+    memcpy(bb.d, b->d, sizeof(Dim) * (size_t)bb.rank);
+    SV r = broadcast(s, sp, &ba, &bb, "matmul (batch dimensions)");
+    if (r.kind != V_TENSOR)
+        return r;
+    if (a->rank >= 2)
+        r.d[r.rank++] = a->d[a->rank - 2];
+    if (b->rank >= 2)
+        r.d[r.rank++] = b->d[b->rank - 1];
+    r.dtype = a->dtype;
+    return r;
+}
+
+/* ---------------------------------------------------- configuration math */
+
+static int truthy(const Val *v)
+{
+    return v->kind == VAL_BOOL || v->kind == VAL_INT ? v->i != 0 : v->kind == VAL_FLOAT ? v->f != 0 : v->kind != VAL_NONE;
+}
+
+static SV conf_binop(Sh *s, Span sp, int op, const SV *a, const SV *b)
+{
+    if (a->kind == V_DIM || b->kind == V_DIM) {
+        if (op == '*' && a->kind == V_CONF && a->c.kind == VAL_INT && a->c.i == 1)
+            return *b;
+        if ((op == '*' || op == '/' || op == TK_IDIV) && b->kind == V_CONF && b->c.kind == VAL_INT && b->c.i == 1)
+            return *a;
+        SV r = mk(V_DIM);
+        r.dim = UNK;
+        return op == TK_EQ || op == TK_NE || op == '<' || op == '>' || op == TK_LE || op == TK_GE ? mk(V_ANY) : r;
+    }
+    const Val *x = &a->c, *y = &b->c;
+    int xi = x->kind == VAL_INT || x->kind == VAL_BOOL, yi = y->kind == VAL_INT || y->kind == VAL_BOOL;
+    int xn = xi || x->kind == VAL_FLOAT, yn = yi || y->kind == VAL_FLOAT;
+    SV r = mk(V_CONF);
+    if (op == TK_EQ || op == TK_NE || op == '<' || op == '>' || op == TK_LE || op == TK_GE) {
+        int c;
+        if (xn && yn) {
+            double p = x->kind == VAL_FLOAT ? x->f : (double)x->i, q = y->kind == VAL_FLOAT ? y->f : (double)y->i;
+            c = p < q ? -1 : p > q;
+        } else if (x->kind == VAL_STR && y->kind == VAL_STR) {
+            c = strcmp(x->s, y->s);
+        } else {
+            c = x->kind != y->kind;
+        }
+        r.c.kind = VAL_BOOL;
+        r.c.i = op == TK_EQ ? c == 0 : op == TK_NE ? c != 0 : op == '<' ? c < 0 : op == '>' ? c > 0
+              : op == TK_LE ? c <= 0 : c >= 0;
+        return r;
+    }
+    if (!xn || !yn)
+        return fail(s, sp, "operator %s cannot apply to these values", ast_op_name(op));
+    if (xi && yi && op != '/') {
+        int64_t p = x->i, q = y->i, v = 0;
+        if ((op == '%' || op == TK_IDIV) && q == 0)
+            return fail(s, sp, "division by zero");
+        switch (op) {
+        case '+': v = p + q; break;
+        case '-': v = p - q; break;
+        case '*': v = p * q; break;
+        case '%': v = ((p % q) + q) % q; break;
+        case TK_IDIV: v = p / q - ((p % q != 0) && ((p < 0) != (q < 0))); break;
+        case TK_POW: v = 1; for (int64_t k = 0; k < q && k < 64; k++) v *= p; break;
+        default: return fail(s, sp, "operator %s is not defined on integers", ast_op_name(op));
+        }
+        return mk_int(v);
+    }
+    double p = x->kind == VAL_FLOAT ? x->f : (double)x->i, q = y->kind == VAL_FLOAT ? y->f : (double)y->i;
+    r.c.kind = VAL_FLOAT;
+    switch (op) {
+    case '+': r.c.f = p + q; break;
+    case '-': r.c.f = p - q; break;
+    case '*': r.c.f = p * q; break;
+    case '/': r.c.f = q != 0 ? p / q : 0; break;
+    default: r.c.f = 0; break;
+    }
+    return r;
+}
+
+/* ------------------------------------------------------------ evaluation */
+
+static SV eval(Sh *s, Env *env, const Expr *x);
+static SV call_module(Sh *s, long inst, const Args *a);
+
+/* Is name a block parameter or a constant of the declaration? */
+static int body_defines(Stmt **body, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++) {
+        const Stmt *st = body[i];
+        if (st->kind == ST_ASSIGN && st->name && !strcmp(st->name, name))
+            return 1;
+        if (st->kind == ST_IF && (body_defines(st->body, st->nbody, name) || body_defines(st->orelse, st->norelse, name)))
+            return 1;
+    }
+    return 0;
+}
+
+static int conf_defined(const Sh *s, size_t inst, const char *name)
+{
+    const Decl *dc = s->e->insts[inst].decl;
+    if (!dc)
+        return 0;
+    for (size_t k = 0; k < dc->nparams; k++)
+        if (!strcmp(dc->params[k].name, name))
+            return 1;
+    return body_defines(dc->body, dc->nbody, name);
+}
+
+/* A raw param/buffer of inst used directly in the forward. */
+static int raw_tensor(const Sh *s, size_t inst, const char *name, SV *out)
+{
+    const Elab *e = s->e;
+    const char *p = e->insts[inst].path;
+    size_t pl = strlen(p);
+    for (size_t i = 0; i < e->ntensors; i++) {
+        const ExpTensor *t = &e->tensors[i];
+        const char *k = t->key;
+        if (t->inst != inst || (pl && (strncmp(k, p, pl) != 0 || k[pl] != '.')))
+            continue;
+        if (strcmp(k + (pl ? pl + 1 : 0), name) != 0)
+            continue;
+        *out = mk_tensor(rcc_dtype_name(t->dtype), t->ndim);
+        for (int d = 0; d < t->ndim && d < MAXR; d++)
+            out->d[d] = exact(t->shape[d]);
+        return 1;
+    }
+    return 0;
+}
+
+static SV lookup(Sh *s, Env *env, const char *name, Span sp)
+{
+    for (Bind *b = env->head; b; b = b->next)
+        if (!strcmp(b->name, name))
+            return b->v;
+    long c = elab_child(s->e, env->inst, name);
+    if (c >= 0) {
+        SV v = mk(V_MOD);
+        v.mod = c;
+        return v;
+    }
+    SV t;
+    if (raw_tensor(s, env->inst, name, &t))
+        return t;
+    if (conf_defined(s, env->inst, name)) {
+        Expr nx;
+        memset(&nx, 0, sizeof nx);
+        nx.kind = EX_NAME;
+        nx.span = sp;
+        nx.u.s = name;
+        SV v = mk(V_CONF);
+        if (elab_value(s->e, env->inst, &nx, &v.c) < 0) {
+            s->nerr++;
+            return mk(V_ERR);
+        }
+        return v;
+    }
+    return fail(s, sp, "unknown name '%s'", name);
+}
+
+static void bind(Sh *s, Env *env, const char *name, const SV *v)
+{
+    Bind *b = ARENA_NEW(s->e->a, Bind);
+    if (!b)
+        return;
+    b->name = name;
+    b->v = *v;
+    b->next = env->head;
+    env->head = b;
+}
+
+static SV tuple_of(Sh *s, size_t n)
+{
+    SV t = mk(V_TUPLE);
+    t.items = arena_array(s->e->a, n + 1, sizeof(SV));
+    t.n = t.items ? n : 0;
+    return t;
+}
+
+/* x[items] */
+static SV index_value(Sh *s, Env *env, const Expr *x)
+{
+    SV base = eval(s, env, x->a);
+    if (base.kind == V_ERR || base.kind == V_ANY)
+        return base;
+    if (base.kind == V_TUPLE || base.kind == V_MOD) {
+        if (x->nargs != 1 || x->args[0].value->kind == EX_SLICE)
+            return fail(s, x->span, "a tuple or module list takes one integer index");
+        SV iv = eval(s, env, x->args[0].value);
+        int64_t i;
+        int k = as_int(&iv, &i);
+        if (k <= 0)
+            return k < 0 ? fail(s, x->args[0].value->span, "the index must be an integer") : mk(V_ANY);
+        if (base.kind == V_TUPLE) {
+            int w = wrap(i, (int)base.n);
+            return w < 0 ? fail(s, x->span, "index %lld out of range for a tuple of %zu", (long long)i, base.n)
+                         : base.items[w];
+        }
+        const Instance *in = &s->e->insts[base.mod];
+        if (!in->list)
+            return fail(s, x->span, "'%s' is not a list of modules", in->path);
+        long kids[1024];
+        size_t nk = 0;
+        for (size_t c = (size_t)base.mod + 1; c < s->e->ninsts && nk < 1024; c++)
+            if (s->e->insts[c].parent == (size_t)base.mod)
+                kids[nk++] = (long)c;
+        int w = wrap(i, (int)nk);
+        if (w < 0)
+            return fail(s, x->span, "index %lld out of range for a list of %zu modules", (long long)i, nk);
+        SV m = mk(V_MOD);
+        m.mod = kids[w];
+        return m;
+    }
+    if (base.kind != V_TENSOR)
+        return fail(s, x->a->span, "cannot index %s", fmt_type(&base, (char[64]){0}, 64));
+    if (base.rank < 0)
+        return base;
+    SV r = mk_tensor(base.dtype, 0);
+    int in = 0, consumed = 0;
+    for (size_t k = 0; k < x->nargs; k++) {   /* how many dims the items consume */
+        const Expr *it = x->args[k].value;
+        if (!(it->kind == EX_SLICE && it->u.i) && it->kind != EX_NONE && !(it->kind == EX_NAME && !strcmp(it->u.s, "None")))
+            consumed++;
+    }
+    if (consumed > base.rank)
+        return fail(s, x->span, "too many indices (%d) for a tensor of rank %d", consumed, base.rank);
+    for (size_t k = 0; k < x->nargs; k++) {
+        const Expr *it = x->args[k].value;
+        if (r.rank >= MAXR)
+            return fail(s, x->span, "more than %d dimensions", MAXR);
+        if (it->kind == EX_SLICE && it->u.i) {   /* ... */
+            for (int m = 0; m < base.rank - consumed; m++)
+                r.d[r.rank++] = base.d[in++];
+            continue;
+        }
+        if (it->kind == EX_NONE || (it->kind == EX_NAME && !strcmp(it->u.s, "None"))) {
+            r.d[r.rank++] = exact(1);
+            continue;
+        }
+        Dim d = base.d[in++];
+        if (it->kind == EX_SLICE) {
+            int64_t lo = 0, hi = 0, st = 1;
+            int hl = 0, hh = 0, ok = 1;
+            const Expr *parts[3] = {it->a, it->b, it->c};
+            for (int p = 0; p < 3; p++) {
+                if (!parts[p])
+                    continue;
+                SV pv = eval(s, env, parts[p]);
+                int64_t val;
+                int q = as_int(&pv, &val);
+                if (q < 0 && !(pv.kind == V_CONF && pv.c.kind == VAL_NONE))
+                    return fail(s, parts[p]->span, "a slice bound must be an integer");
+                if (q == 0)
+                    ok = 0;
+                if (q == 1)
+                    *(p == 0 ? &lo : p == 1 ? &hi : &st) = val, *(p == 0 ? &hl : p == 1 ? &hh : &ok) |= 1;
+            }
+            if (st <= 0)
+                return fail(s, it->span, "a slice step must be positive");
+            if (!ok)
+                d = UNK;
+            else if (known(d)) {
+                int64_t L = d.n;
+                lo = hl ? (lo < 0 ? lo + L : lo) : 0;
+                hi = hh ? (hi < 0 ? hi + L : hi) : L;
+                lo = lo < 0 ? 0 : lo > L ? L : lo;
+                hi = hi < 0 ? 0 : hi > L ? L : hi;
+                d = exact(hi > lo ? (hi - lo + st - 1) / st : 0);
+            } else if (!hl && !hh && st == 1) {
+                /* the whole dimension */
+            } else if (hh && hi >= 0 && lo >= 0) {
+                d = exact(hi > lo ? (hi - lo + st - 1) / st : 0);
+            } else {
+                d = UNK;
+            }
+            r.d[r.rank++] = d;
+            continue;
+        }
+        SV iv = eval(s, env, it);
+        int64_t i;
+        int q = as_int(&iv, &i);
+        if (q == 1) {
+            if (known(d) && (i >= d.n || i < -d.n))
+                return fail(s, it->span, "index %lld is out of range for a dimension of size %lld", (long long)i,
+                            (long long)d.n);
+        } else if (iv.kind == V_TENSOR) {   /* gather: the index's dims replace this one */
+            for (int m = 0; iv.rank > 0 && m < iv.rank && r.rank < MAXR; m++)
+                r.d[r.rank++] = iv.d[m];
+            if (iv.rank < 0)
+                return mk_tensor(base.dtype, -1);
+        } else if (q < 0) {
+            return fail(s, it->span, "an index must be an integer, a slice or a tensor");
+        }
+    }
+    while (in < base.rank && r.rank < MAXR)
+        r.d[r.rank++] = base.d[in++];
+    return r;
+}
+
+static SV call(Sh *s, Env *env, const Expr *x);
+
+static SV eval(Sh *s, Env *env, const Expr *x)
+{
+    SV v = mk(V_CONF);
+    switch (x->kind) {
+    case EX_INT: return mk_int(x->u.i);
+    case EX_FLOAT: v.c.kind = VAL_FLOAT; v.c.f = x->u.f; return v;
+    case EX_BOOL: v.c.kind = VAL_BOOL; v.c.i = x->u.i; return v;
+    case EX_STR: v.c.kind = VAL_STR; v.c.s = x->u.s; return v;
+    case EX_NONE: v.c.kind = VAL_NONE; return v;
+    case EX_NAME: return lookup(s, env, x->u.s, x->span);
+    case EX_LIST:
+    case EX_TUPLE: {
+        SV t = tuple_of(s, x->nargs);
+        for (size_t i = 0; i < t.n; i++)
+            t.items[i] = eval(s, env, x->args[i].value);
+        return t;
+    }
+    case EX_UNARY: {
+        SV a = eval(s, env, x->a);
+        if (a.kind == V_TENSOR || a.kind == V_ERR || a.kind == V_ANY)
+            return a;
+        if (a.kind == V_DIM)
+            return a;
+        if (a.kind != V_CONF)
+            return fail(s, x->span, "operator %s cannot apply to %s", ast_op_name(x->op), fmt_type(&a, (char[64]){0}, 64));
+        if (x->op == '!') {
+            int t = truthy(&a.c);
+            v.c.kind = VAL_BOOL;
+            v.c.i = !t;
+            return v;
+        }
+        if (x->op == '-' && a.c.kind == VAL_INT)
+            a.c.i = -a.c.i;
+        else if (x->op == '-' && a.c.kind == VAL_FLOAT)
+            a.c.f = -a.c.f;
+        return a;
+    }
+    case EX_BINARY: {
+        SV a = eval(s, env, x->a);
+        if ((x->op == TK_AND || x->op == TK_OR) && a.kind == V_CONF) {
+            if (truthy(&a.c) != (x->op == TK_AND)) {
+                v.c.kind = VAL_BOOL;
+                v.c.i = x->op == TK_OR;
+                return v;
+            }
+            SV b = eval(s, env, x->b);
+            if (b.kind != V_CONF)
+                return b.kind == V_ERR ? b : mk(V_ANY);
+            v.c.kind = VAL_BOOL;
+            v.c.i = truthy(&b.c);
+            return v;
+        }
+        SV b = eval(s, env, x->b);
+        if (a.kind == V_ERR || b.kind == V_ERR)
+            return mk(V_ERR);
+        if (a.kind == V_MOD || b.kind == V_MOD || a.kind == V_TUPLE || b.kind == V_TUPLE)
+            return fail(s, x->span, "operator %s cannot apply to %s and %s", ast_op_name(x->op),
+                        fmt_type(&a, (char[64]){0}, 64), fmt_type(&b, (char[64]){0}, 64));
+        if (x->op == '@')
+            return matmul(s, x->span, &a, &b);
+        if (a.kind == V_TENSOR || b.kind == V_TENSOR) {
+            SV r = broadcast(s, x->span, &a, &b, ast_op_name(x->op));
+            if (r.kind == V_TENSOR && (x->op == TK_EQ || x->op == TK_NE || x->op == '<' || x->op == '>' ||
+                                       x->op == TK_LE || x->op == TK_GE))
+                r.dtype = "bool";
+            return r;
+        }
+        if (a.kind == V_ANY || b.kind == V_ANY)
+            return mk(V_ANY);
+        return conf_binop(s, x->span, x->op, &a, &b);
+    }
+    case EX_COND: {
+        SV c = eval(s, env, x->a);
+        if (c.kind == V_CONF)
+            return eval(s, env, truthy(&c.c) ? x->b : x->c);
+        if (c.kind == V_TENSOR)
+            return fail(s, x->a->span, "the condition of '?:' must be a configuration value, not a tensor "
+                                       "(use where())");
+        SV b = eval(s, env, x->b);   /* unknown condition: both branches are checked */
+        eval(s, env, x->c);
+        return b;
+    }
+    case EX_ATTR: {
+        if (x->a->kind == EX_NAME && !strcmp(x->a->u.s, "self")) {
+            long c = elab_child(s->e, env->inst, x->u.s);
+            SV t;
+            if (c >= 0) {
+                v = mk(V_MOD);
+                v.mod = c;
+                return v;
+            }
+            if (raw_tensor(s, env->inst, x->u.s, &t))
+                return t;
+        }
+        SV a = eval(s, env, x->a);
+        if (a.kind == V_ERR || a.kind == V_ANY)
+            return a;
+        if (a.kind == V_TENSOR && !strcmp(x->u.s, "shape")) {
+            if (a.rank < 0)
+                return mk(V_ANY);
+            SV t = tuple_of(s, (size_t)a.rank);
+            for (size_t i = 0; i < t.n; i++) {
+                if (known(a.d[i]))
+                    t.items[i] = mk_int(a.d[i].n);
+                else
+                    t.items[i] = mk(V_DIM), t.items[i].dim = a.d[i];
+            }
+            return t;
+        }
+        if (a.kind == V_TENSOR && !strcmp(x->u.s, "T")) {
+            SV r = a;
+            for (int i = 0; i < a.rank; i++)
+                r.d[i] = a.d[a.rank - 1 - i];
+            return r;
+        }
+        return fail(s, x->span, "%s has no attribute '%s'", fmt_type(&a, (char[64]){0}, 64), x->u.s);
+    }
+    case EX_INDEX: return index_value(s, env, x);
+    case EX_CALL: return call(s, env, x);
+    case EX_SLICE: return fail(s, x->span, "a slice outside of an index");
+    }
+    return mk(V_ANY);
+}
+
