@@ -758,3 +758,471 @@ static SV eval(Sh *s, Env *env, const Expr *x)
     return mk(V_ANY);
 }
 
+/* ------------------------------------------------------------- functions */
+
+/* Argument i as a tensor: 1 it is one (in *out); 0 an error or an unknown
+ * value to pass on (in *out); a non-tensor is reported. */
+static int get_t(Sh *s, const Args *a, size_t i, const char *name, const char *fn, SV *out)
+{
+    Span sp = a->span;
+    const SV *v = arg(a, i, name, &sp);
+    if (!v) {
+        *out = fail(s, a->span, "%s: missing argument %zu (a tensor)", fn, i + 1);
+        return 0;
+    }
+    if (v->kind == V_TENSOR) {
+        *out = *v;
+        return 1;
+    }
+    if (v->kind == V_ERR || v->kind == V_ANY) {
+        *out = *v;
+        return 0;
+    }
+    *out = fail(s, sp, "%s expects a tensor, got %s", fn, fmt_type(v, (char[64]){0}, 64));
+    return 0;
+}
+
+/* An optional integer argument: 1 set, 0 absent or unknown, -1 reported. */
+static int get_i(Sh *s, const Args *a, size_t i, const char *name, const char *fn, int64_t *out)
+{
+    Span sp;
+    const SV *v = arg(a, i, name, &sp);
+    if (!v || (v->kind == V_CONF && v->c.kind == VAL_NONE))
+        return 0;
+    int k = as_int(v, out);
+    if (k < 0)
+        err(s, sp, "%s: '%s' must be an integer, got %s", fn, name, fmt_type(v, (char[64]){0}, 64));
+    return k;
+}
+
+static int dim_arg(Sh *s, const Args *a, size_t i, const char *name, const char *fn, int rank, int def, int *out)
+{
+    int64_t d;
+    Span sp = a->span;
+    arg(a, i, name, &sp);
+    int k = get_i(s, a, i, name, fn, &d);
+    if (k < 0)
+        return -1;
+    if (k == 0) {
+        *out = def;
+        return def == -2 ? -2 : 0;   /* -2: absent, no default */
+    }
+    if (rank < 0)
+        return -3;
+    *out = wrap(d, rank);
+    if (*out < 0) {
+        err(s, sp, "%s: dimension %lld is out of range for a tensor of rank %d", fn, (long long)d, rank);
+        return -1;
+    }
+    return 0;
+}
+
+static SV f_reshape(Sh *s, const Args *a, const char *fn, const SV *x)
+{
+    Dim t[MAXR];
+    int n = int_list(a, 1, "shape", t, MAXR);
+    if (n < 0)
+        return fail(s, a->span, "%s takes integer sizes", fn);
+    int neg = -1;
+    for (int i = 0; i < n; i++)
+        if (known(t[i]) && t[i].n == -1) {
+            if (neg >= 0)
+                return fail(s, a->span, "%s: only one dimension can be -1", fn);
+            neg = i;
+        } else if (t[i].n < -1) {
+            return fail(s, a->span, "%s: invalid size %lld", fn, (long long)t[i].n);
+        }
+    SV r = mk_tensor(x->dtype, n);
+    memcpy(r.d, t, sizeof(Dim) * (size_t)n);
+    if (neg >= 0)
+        r.d[neg] = UNK;
+    if (x->rank < 0)
+        return r;
+    /* numel as exact product times a multiset of symbols (unknowns: give up) */
+    const char *sa[MAXR], *sb[MAXR];
+    int na = 0, nb = 0, unk = 0;
+    int64_t pa = 1, pb = 1;
+    for (int i = 0; i < x->rank; i++) {
+        if (known(x->d[i]))
+            pa *= x->d[i].n;
+        else if (x->d[i].sym)
+            sa[na++] = x->d[i].sym;
+        else
+            unk = 1;
+    }
+    for (int i = 0; i < n; i++) {
+        if (i == neg)
+            continue;
+        if (known(t[i]))
+            pb *= t[i].n;
+        else if (t[i].sym)
+            sb[nb++] = t[i].sym;
+        else
+            unk = 1;
+    }
+    if (unk)
+        return r;
+    for (int i = 0; i < nb; i++) {   /* cancel the symbols the target names */
+        int k;
+        for (k = 0; k < na && (!sa[k] || strcmp(sa[k], sb[i]) != 0); k++)
+            ;
+        if (k == na)
+            return r;   /* a symbol not in the input: cannot tell */
+        sa[k] = NULL;
+    }
+    const char *left = NULL;
+    int nleft = 0;
+    for (int k = 0; k < na; k++)
+        if (sa[k])
+            left = sa[k], nleft++;
+    char t1[128];
+    if (neg >= 0) {
+        if (nleft == 0) {
+            if (pb == 0 || pa % pb != 0)
+                return fail(s, a->span, "%s: cannot reshape %s (%lld elements) into %d dimensions with -1: %lld is "
+                            "not a multiple of %lld", fn, fmt_type(x, t1, sizeof t1), (long long)pa, n,
+                            (long long)pa, (long long)pb);
+            r.d[neg] = exact(pa / pb);
+        } else if (nleft == 1 && pa == pb) {
+            r.d[neg] = (Dim){-1, left};
+        }
+    } else if (nleft == 0 && pa != pb) {
+        return fail(s, a->span, "%s: cannot reshape %s into %s: %lld elements vs %lld", fn, fmt_type(x, t1, sizeof t1),
+                    fmt_type(&r, (char[128]){0}, 128), (long long)pa, (long long)pb);
+    }
+    return r;
+}
+
+static SV f_cat(Sh *s, const Args *a, const char *fn, int stack)
+{
+    Span sp = a->span;
+    const SV *l = arg(a, 0, "tensors", &sp);
+    if (!l)
+        return fail(s, a->span, "%s: missing the list of tensors", fn);
+    if (l->kind == V_ERR || l->kind == V_ANY)
+        return *l;
+    if (l->kind != V_TUPLE || l->n == 0)
+        return fail(s, sp, "%s takes a non-empty list of tensors", fn);
+    for (size_t i = 0; i < l->n; i++) {
+        if (l->items[i].kind == V_ERR || l->items[i].kind == V_ANY)
+            return l->items[i];
+        if (l->items[i].kind != V_TENSOR)
+            return fail(s, sp, "%s: item %zu is not a tensor", fn, i);
+        if (l->items[i].rank < 0)
+            return mk_tensor(l->items[0].dtype, -1);
+    }
+    const SV *f = &l->items[0];
+    int d;
+    int rk = f->rank + (stack ? 1 : 0);
+    int k = dim_arg(s, a, 1, "dim", fn, rk, 0, &d);
+    if (k == -1)
+        return mk(V_ERR);
+    SV r = *f;
+    Dim sum = exact(0);
+    for (size_t i = 0; i < l->n; i++) {
+        const SV *t = &l->items[i];
+        char t1[128], t2[128];
+        if (t->rank != f->rank)
+            return fail(s, a->span, "%s: tensors of rank %d and %d (%s, %s)", fn, f->rank, t->rank,
+                        fmt_type(f, t1, sizeof t1), fmt_type(t, t2, sizeof t2));
+        for (int m = 0; m < f->rank; m++)
+            if ((stack || m != d) && differ(t->d[m], f->d[m]))
+                return fail(s, a->span, "%s along dimension %d: %s and %s differ in dimension %d", fn, d,
+                            fmt_type(f, t1, sizeof t1), fmt_type(t, t2, sizeof t2), m);
+        if (!stack)
+            sum = known(sum) && known(t->d[d]) ? exact(sum.n + t->d[d].n) : (l->n == 1 ? t->d[d] : UNK);
+    }
+    if (stack) {
+        for (int m = r.rank; m > d; m--)
+            r.d[m] = r.d[m - 1];
+        r.d[d] = exact((int64_t)l->n);
+        r.rank++;
+    } else {
+        r.d[d] = sum;
+    }
+    return r;
+}
+
+static SV f_reduce(Sh *s, const Args *a, const char *fn, const SV *x, int pair)
+{
+    Dim dl[MAXR];
+    int n = int_list(a, 1, "dim", dl, MAXR);
+    if (n < 0)
+        return fail(s, a->span, "%s: 'dim' must be an integer or a tuple of integers", fn);
+    int64_t kd = 0;
+    Span sp;
+    const SV *kv = arg(a, 2, "keepdim", &sp);
+    if (kv && kv->kind == V_CONF)
+        kd = truthy(&kv->c);
+    if (n == 0)
+        return mk_tensor(x->dtype, 0);
+    if (x->rank < 0)
+        return mk_tensor(x->dtype, -1);
+    int drop[MAXR] = {0};
+    for (int i = 0; i < n; i++) {
+        if (!known(dl[i]) && dl[i].n != -1)
+            return mk_tensor(x->dtype, -1);
+        int w = wrap(dl[i].n, x->rank);
+        if (w < 0)
+            return fail(s, a->span, "%s: dimension %lld is out of range for a tensor of rank %d", fn,
+                        (long long)dl[i].n, x->rank);
+        drop[w] = 1;
+    }
+    SV r = mk_tensor(x->dtype, 0);
+    for (int i = 0; i < x->rank; i++)
+        if (!drop[i])
+            r.d[r.rank++] = x->d[i];
+        else if (kd)
+            r.d[r.rank++] = exact(1);
+    if (!pair)
+        return r;
+    SV t = tuple_of(s, 2);
+    if (t.n == 2) {
+        t.items[0] = r;
+        t.items[1] = r;
+        t.items[1].dtype = "i64";
+    }
+    return t;
+}
+
+static SV f_sdpa(Sh *s, const Args *a, const char *fn)
+{
+    SV q, k, v;
+    char t1[128], t2[128];
+    if (!get_t(s, a, 0, "query", fn, &q) + !get_t(s, a, 1, "key", fn, &k) + !get_t(s, a, 2, "value", fn, &v))
+        return q.kind == V_ERR || k.kind == V_ERR || v.kind == V_ERR ? mk(V_ERR) : mk(V_ANY);
+    if (q.rank < 0 || k.rank < 0 || v.rank < 0)
+        return mk_tensor(q.dtype, -1);
+    if (q.rank < 2 || k.rank < 2 || v.rank < 2)
+        return fail(s, a->span, "%s: query, key and value need at least 2 dimensions", fn);
+    if (differ(q.d[q.rank - 1], k.d[k.rank - 1]))
+        return fail(s, a->span, "%s: query %s and key %s differ in the last dimension", fn, fmt_type(&q, t1, sizeof t1),
+                    fmt_type(&k, t2, sizeof t2));
+    if (differ(k.d[k.rank - 2], v.d[v.rank - 2]))
+        return fail(s, a->span, "%s: key %s and value %s differ in the sequence dimension", fn,
+                    fmt_type(&k, t1, sizeof t1), fmt_type(&v, t2, sizeof t2));
+    SV r = q;
+    r.d[r.rank - 1] = v.d[v.rank - 1];
+    if (q.rank >= 3 && k.rank == q.rank) {   /* grouped-query: key heads divide query heads */
+        Dim hq = q.d[q.rank - 3], hk = k.d[k.rank - 3];
+        if (known(hq) && known(hk) && hk.n && hq.n % hk.n != 0)
+            return fail(s, a->span, "%s: %lld query heads are not a multiple of %lld key heads", fn, (long long)hq.n,
+                        (long long)hk.n);
+    }
+    return r;
+}
+
+static const char *const SAME[] = {
+    "relu", "relu6", "gelu", "silu", "sigmoid", "tanh", "hardswish", "hardsigmoid", "dropout", "contiguous",
+    "clone", "roll", "exp", "log", "sqrt", "rsqrt", "abs", "neg", "erf", "sin", "cos", "elu", "leaky_relu",
+    "mish", "softplus", "detach", "tril", "triu", "float", "zeros_like", "ones_like", "stochastic_depth",
+    "softmax", "log_softmax", "layer_scale", "identity", "cumsum", "masked_fill", "clamp", "pow", NULL};
+static const char *const OTHER[] = {
+    "flatten", "reshape", "view", "permute", "transpose", "cat", "concat", "stack", "split", "chunk", "mean",
+    "sum", "amax", "amin", "max", "min", "prod", "argmax", "matmul", "mm", "bmm", "unsqueeze", "squeeze", "pad",
+    "scaled_dot_product_attention", "sdpa", "expand", "where", "add", "sub", "mul", "div", "size", "long",
+    "int", "bool", NULL};
+
+static int in_list(const char *const *l, const char *n)
+{
+    for (; *l; l++)
+        if (!strcmp(*l, n))
+            return 1;
+    return 0;
+}
+
+static int is_function(const char *n) { return in_list(SAME, n) || in_list(OTHER, n); }
+
+static SV fn_call(Sh *s, const char *fn, const Args *a)
+{
+    SV x;
+    int d;
+    if (!strcmp(fn, "cat") || !strcmp(fn, "concat") || !strcmp(fn, "stack"))
+        return f_cat(s, a, fn, fn[0] == 's');
+    if (!strcmp(fn, "scaled_dot_product_attention") || !strcmp(fn, "sdpa"))
+        return f_sdpa(s, a, fn);
+    if (!strcmp(fn, "matmul") || !strcmp(fn, "mm") || !strcmp(fn, "bmm") || !strcmp(fn, "where") ||
+        !strcmp(fn, "add") || !strcmp(fn, "sub") || !strcmp(fn, "mul") || !strcmp(fn, "div")) {
+        int three = fn[0] == 'w';
+        SV p, q, c = mk(V_CONF);
+        c.c.kind = VAL_INT;
+        const SV *pp = arg(a, 0, "input", NULL), *qq = arg(a, 1, "other", NULL), *cc = three ? arg(a, 2, "other", NULL) : NULL;
+        if (!pp || !qq || (three && !cc))
+            return fail(s, a->span, "%s takes %d arguments", fn, three ? 3 : 2);
+        p = *pp, q = *qq;
+        if (cc)
+            c = *cc;
+        if (p.kind == V_ERR || q.kind == V_ERR || c.kind == V_ERR)
+            return mk(V_ERR);
+        if (fn[0] == 'm' || fn[0] == 'b')
+            return matmul(s, a->span, &p, &q);
+        SV r = broadcast(s, a->span, &p, &q, fn);
+        if (three && r.kind != V_ERR) {
+            r = broadcast(s, a->span, &r, &c, fn);
+            if (r.kind == V_TENSOR && c.kind == V_TENSOR)
+                r.dtype = c.dtype;
+        }
+        return r;
+    }
+    if (!get_t(s, a, 0, "input", fn, &x))
+        return x;
+    if (in_list(SAME, fn)) {
+        if ((!strcmp(fn, "softmax") || !strcmp(fn, "log_softmax")) && dim_arg(s, a, 1, "dim", fn, x.rank, -1, &d) == -1)
+            return mk(V_ERR);
+        if (!strcmp(fn, "float"))
+            x.dtype = "f32";
+        return x;
+    }
+    if (!strcmp(fn, "long") || !strcmp(fn, "int") || !strcmp(fn, "bool")) {
+        x.dtype = fn[0] == 'l' ? "i64" : fn[0] == 'i' ? "i32" : "bool";
+        return x;
+    }
+    if (!strcmp(fn, "reshape") || !strcmp(fn, "view"))
+        return f_reshape(s, a, fn, &x);
+    if (!strcmp(fn, "expand")) {
+        SV r = f_reshape(s, a, "expand", &x);   /* only for the sizes */
+        (void)r;
+        return mk_tensor(x.dtype, -1);
+    }
+    if (!strcmp(fn, "mean") || !strcmp(fn, "sum") || !strcmp(fn, "amax") || !strcmp(fn, "amin") ||
+        !strcmp(fn, "prod") || !strcmp(fn, "argmax")) {
+        SV r = f_reduce(s, a, fn, &x, 0);
+        if (r.kind == V_TENSOR && fn[1] == 'r')
+            r.dtype = "i64";
+        return r;
+    }
+    if (!strcmp(fn, "max") || !strcmp(fn, "min"))
+        return f_reduce(s, a, fn, &x, arg(a, 1, "dim", NULL) != NULL);
+    if (x.rank < 0)
+        return !strcmp(fn, "size") ? mk(V_ANY) : x;
+    if (!strcmp(fn, "size")) {
+        int k = dim_arg(s, a, 1, "dim", fn, x.rank, -2, &d);
+        if (k == -1)
+            return mk(V_ERR);
+        if (k == -2) {
+            SV t = tuple_of(s, (size_t)x.rank);
+            for (size_t i = 0; i < t.n; i++)
+                t.items[i] = known(x.d[i]) ? mk_int(x.d[i].n) : (SV){.kind = V_DIM, .dim = x.d[i]};
+            return t;
+        }
+        if (known(x.d[d]))
+            return mk_int(x.d[d].n);
+        SV v = mk(V_DIM);
+        v.dim = x.d[d];
+        return v;
+    }
+    if (!strcmp(fn, "flatten")) {
+        int lo, hi;
+        if (dim_arg(s, a, 1, "start_dim", fn, x.rank ? x.rank : 1, 0, &lo) == -1 ||
+            dim_arg(s, a, 2, "end_dim", fn, x.rank ? x.rank : 1, x.rank ? x.rank - 1 : 0, &hi) == -1)
+            return mk(V_ERR);
+        if (x.rank == 0)
+            return (x.rank = 1, x.d[0] = exact(1), x);
+        if (lo > hi)
+            return fail(s, a->span, "flatten: start_dim comes after end_dim");
+        Dim p = exact(1);
+        for (int i = lo; i <= hi; i++)
+            p = known(p) && known(x.d[i]) ? exact(p.n * x.d[i].n) : (lo == hi ? x.d[i] : UNK);
+        SV r = mk_tensor(x.dtype, 0);
+        for (int i = 0; i < x.rank; i++)
+            if (i < lo || i > hi)
+                r.d[r.rank++] = x.d[i];
+            else if (i == lo)
+                r.d[r.rank++] = p;
+        return r;
+    }
+    if (!strcmp(fn, "permute")) {
+        Dim p[MAXR];
+        int n = int_list(a, 1, "dims", p, MAXR), seen[MAXR] = {0};
+        if (n < 0)
+            return fail(s, a->span, "permute takes integer dims");
+        if (n != x.rank)
+            return fail(s, a->span, "permute: %d dims given for a tensor of rank %d", n, x.rank);
+        SV r = x;
+        for (int i = 0; i < n; i++) {
+            int w = known(p[i]) ? wrap(p[i].n, x.rank) : -1;
+            if (w < 0 || seen[w]++)
+                return fail(s, a->span, "permute: the dims are not a permutation of 0..%d", x.rank - 1);
+            r.d[i] = x.d[w];
+        }
+        return r;
+    }
+    if (!strcmp(fn, "transpose")) {
+        int p, q;
+        if (dim_arg(s, a, 1, "dim0", fn, x.rank, -2, &p) != 0 || dim_arg(s, a, 2, "dim1", fn, x.rank, -2, &q) != 0)
+            return arg(a, 2, "dim1", NULL) ? mk(V_ERR) : fail(s, a->span, "transpose takes two dims");
+        Dim t = x.d[p];
+        x.d[p] = x.d[q];
+        x.d[q] = t;
+        return x;
+    }
+    if (!strcmp(fn, "unsqueeze")) {
+        if (dim_arg(s, a, 1, "dim", fn, x.rank + 1, -2, &d) != 0 || x.rank >= MAXR)
+            return fail(s, a->span, "unsqueeze takes a dim");
+        for (int m = x.rank; m > d; m--)
+            x.d[m] = x.d[m - 1];
+        x.d[d] = exact(1);
+        x.rank++;
+        return x;
+    }
+    if (!strcmp(fn, "squeeze")) {
+        int k = dim_arg(s, a, 1, "dim", fn, x.rank, -2, &d);
+        if (k == -1)
+            return mk(V_ERR);
+        SV r = mk_tensor(x.dtype, 0);
+        for (int i = 0; i < x.rank; i++)
+            if (!((k == -2 || i == d) && known(x.d[i]) && x.d[i].n == 1))
+                r.d[r.rank++] = x.d[i];
+        return r;
+    }
+    if (!strcmp(fn, "split") || !strcmp(fn, "chunk")) {
+        int64_t n;
+        Span sp = a->span;
+        const SV *sv = arg(a, 1, fn[0] == 's' ? "split_size_or_sections" : "chunks", &sp);
+        if (dim_arg(s, a, 2, "dim", fn, x.rank, 0, &d) == -1 || !sv)
+            return sv ? mk(V_ERR) : fail(s, a->span, "%s takes a size", fn);
+        if (sv->kind == V_TUPLE) {   /* sections */
+            SV t = tuple_of(s, sv->n);
+            int64_t tot = 0;
+            int all = 1;
+            for (size_t i = 0; i < t.n; i++) {
+                t.items[i] = x;
+                t.items[i].d[d] = as_dim(&sv->items[i]);
+                if (known(t.items[i].d[d]))
+                    tot += t.items[i].d[d].n;
+                else
+                    all = 0;
+            }
+            if (all && known(x.d[d]) && tot != x.d[d].n)
+                return fail(s, sp, "split: sections sum to %lld, the dimension is %lld", (long long)tot,
+                            (long long)x.d[d].n);
+            return t;
+        }
+        if (as_int(sv, &n) != 1 || n <= 0 || !known(x.d[d]))
+            return mk(V_ANY);
+        int64_t size = fn[0] == 's' ? n : (x.d[d].n + n - 1) / n;
+        int64_t cnt = size ? (x.d[d].n + size - 1) / size : 0;
+        if (cnt > 1024)
+            return mk(V_ANY);
+        SV t = tuple_of(s, (size_t)cnt);
+        for (size_t i = 0; i < t.n; i++) {
+            t.items[i] = x;
+            int64_t left = x.d[d].n - (int64_t)i * size;
+            t.items[i].d[d] = exact(left < size ? left : size);
+        }
+        return t;
+    }
+    if (!strcmp(fn, "pad")) {
+        Dim p[MAXR];
+        int n = int_list(a, 1, "pad", p, MAXR);
+        if (n < 0 || n % 2 || n / 2 > x.rank)
+            return fail(s, a->span, "pad takes an even number of sizes, at most twice the rank");
+        for (int i = 0; i < n / 2; i++) {
+            Dim *t = &x.d[x.rank - 1 - i];
+            *t = known(*t) && known(p[2 * i]) && known(p[2 * i + 1]) ? exact(t->n + p[2 * i].n + p[2 * i + 1].n)
+               : known(p[2 * i]) && known(p[2 * i + 1]) && p[2 * i].n + p[2 * i + 1].n == 0 ? *t : UNK;
+        }
+        return x;
+    }
+    return fail(s, a->span, "unknown function '%s'", fn);
+}
