@@ -13,6 +13,7 @@
  *   elab.c       elaboration: imports, blocks instantiated with their
  *                arguments, integer expressions, lists and repeats,
  *                conditionals, down to the flat list of expected keys
+ *   shapes.c     forward type-checking: shapes flow from the inputs
  *   check.c      `rcc check`: the expected keys against a weight file
  *
  * Memory: every AST node, string and IR record lives in the Arena of one
@@ -378,6 +379,14 @@ int  elab_value(Elab *e, size_t inst, const Expr *x, Val *out);
 /* The child of instance inst assigned to name ("self" for the container
  * the module is itself), or -1. */
 long elab_child(const Elab *e, size_t inst, const char *name);
+
+/* --------------------------------------------------------------- shapes.c */
+
+/* Type-checks the model's forward (and, through calls, every block's
+ * forward) with shapes flowing from the model's `input` declarations;
+ * errors go to e->d at the offending expression.  A model without a
+ * forward is not checked.  Returns 0 when the forward type-checks. */
+int shapes_check(Elab *e);
 
 /* ---------------------------------------------------------------- check.c */
 

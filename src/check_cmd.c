@@ -1,8 +1,8 @@
 /* check_cmd.c — `rcc check model.arch W`: the command around check.c.
  *
  * Exit status: 0 the spec and the file agree exactly, 1 they disagree
- * (diagnostics say where and how), 2 the spec does not compile or the
- * file cannot be read. */
+ * (diagnostics say where and how), 2 the spec does not compile (including
+ * a forward that does not type-check, shapes.c) or the file cannot be read. */
 #include <stdio.h>
 #include <string.h>
 
@@ -44,6 +44,10 @@ int cmd_check(int argc, char **argv)
     diag_init(&d, &arena);
     int status = 0;
     if (elab_file(&e, &d, &arena, spec, model) < 0) {
+        status = EXIT_INPUT;
+    } else if (shapes_check(&e) < 0) {
+        /* A forward that does not type-check is a spec that does not
+         * compile, whatever the weights: exit 2, the file is not read. */
         status = EXIT_INPUT;
     } else {
         char err[512];

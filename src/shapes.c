@@ -30,7 +30,8 @@ enum { MAXR = 8, MAX_CALL_DEPTH = 64 };
 
 typedef enum { V_ERR, V_ANY, V_TENSOR, V_TUPLE, V_CONF, V_DIM, V_MOD } VKind;
 
-/* n >= 0: exact; sym: a symbolic size; otherwise unknown. */
+/* n >= 0: exact; sym: a symbolic size; n == UNKN: unknown (other negative
+ * values only in size lists: reshape's -1). */
 typedef struct Dim {
     int64_t     n;
     const char *sym;
@@ -71,7 +72,8 @@ typedef struct Sh {
     size_t nerr;
 } Sh;
 
-static const Dim UNK = {-1, NULL};
+#define UNKN INT64_MIN
+static const Dim UNK = {UNKN, NULL};
 
 /* ------------------------------------------------------------ helpers */
 
@@ -103,6 +105,7 @@ static SV mk_tensor(const char *dtype, int rank)
 
 static Dim exact(int64_t n) { return (Dim){n, NULL}; }
 static int known(Dim d) { return d.n >= 0 && !d.sym; }
+static int isnum(Dim d) { return !d.sym && d.n != UNKN; }   /* an integer, possibly negative */
 static int same_dim(Dim a, Dim b)
 {
     return known(a) ? known(b) && a.n == b.n : a.sym && b.sym && !strcmp(a.sym, b.sym);
@@ -825,11 +828,11 @@ static SV f_reshape(Sh *s, const Args *a, const char *fn, const SV *x)
         return fail(s, a->span, "%s takes integer sizes", fn);
     int neg = -1;
     for (int i = 0; i < n; i++)
-        if (known(t[i]) && t[i].n == -1) {
+        if (!t[i].sym && t[i].n == -1) {
             if (neg >= 0)
                 return fail(s, a->span, "%s: only one dimension can be -1", fn);
             neg = i;
-        } else if (t[i].n < -1) {
+        } else if (!t[i].sym && t[i].n < -1 && t[i].n != UNKN) {
             return fail(s, a->span, "%s: invalid size %lld", fn, (long long)t[i].n);
         }
     SV r = mk_tensor(x->dtype, n);
@@ -960,7 +963,7 @@ static SV f_reduce(Sh *s, const Args *a, const char *fn, const SV *x, int pair)
         return mk_tensor(x->dtype, -1);
     int drop[MAXR] = {0};
     for (int i = 0; i < n; i++) {
-        if (!known(dl[i]) && dl[i].n != -1)
+        if (!isnum(dl[i]))
             return mk_tensor(x->dtype, -1);
         int w = wrap(dl[i].n, x->rank);
         if (w < 0)
@@ -1140,7 +1143,7 @@ static SV fn_call(Sh *s, const char *fn, const Args *a)
             return fail(s, a->span, "permute: %d dims given for a tensor of rank %d", n, x.rank);
         SV r = x;
         for (int i = 0; i < n; i++) {
-            int w = known(p[i]) ? wrap(p[i].n, x.rank) : -1;
+            int w = isnum(p[i]) ? wrap(p[i].n, x.rank) : -1;
             if (w < 0 || seen[w]++)
                 return fail(s, a->span, "permute: the dims are not a permutation of 0..%d", x.rank - 1);
             r.d[i] = x.d[w];
@@ -1219,10 +1222,602 @@ static SV fn_call(Sh *s, const char *fn, const Args *a)
             return fail(s, a->span, "pad takes an even number of sizes, at most twice the rank");
         for (int i = 0; i < n / 2; i++) {
             Dim *t = &x.d[x.rank - 1 - i];
-            *t = known(*t) && known(p[2 * i]) && known(p[2 * i + 1]) ? exact(t->n + p[2 * i].n + p[2 * i + 1].n)
-               : known(p[2 * i]) && known(p[2 * i + 1]) && p[2 * i].n + p[2 * i + 1].n == 0 ? *t : UNK;
+            *t = known(*t) && isnum(p[2 * i]) && isnum(p[2 * i + 1]) ? exact(t->n + p[2 * i].n + p[2 * i + 1].n)
+               : isnum(p[2 * i]) && isnum(p[2 * i + 1]) && p[2 * i].n + p[2 * i + 1].n == 0 ? *t : UNK;
         }
         return x;
     }
     return fail(s, a->span, "unknown function '%s'", fn);
+}
+
+/* ---------------------------------------------------------------- layers */
+
+static const Val *lv(const Instance *in, const char *name)
+{
+    for (size_t k = 0; in->layer && k < in->layer->nargs && k < in->nargs; k++)
+        if (!strcmp(in->layer->args[k].name, name))
+            return &in->args[k];
+    return NULL;
+}
+
+/* Integer argument name (component j of a tuple), or def. */
+static int64_t li(const Instance *in, const char *name, int j, int64_t def)
+{
+    const Val *v = lv(in, name);
+    if (!v)
+        return def;
+    if (v->kind == VAL_INT || v->kind == VAL_BOOL)
+        return v->i;
+    if (v->kind == VAL_INTS && v->n)
+        return v->ints[(size_t)j < v->n ? (size_t)j : v->n - 1];
+    return def;
+}
+
+/* An error about a layer's input, with a note at the layer's declaration. */
+static SV lfail(Sh *s, Span sp, const Instance *in, const char *fmt, ...) RCC_PRINTF(4, 5);
+static SV lfail(Sh *s, Span sp, const Instance *in, const char *fmt, ...)
+{
+    char msg[600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    size_t before = s->e->d->n;
+    int depth = s->depth;
+    s->depth = 0;   /* the frame notes come after the declaration note */
+    err(s, sp, "%s", msg);
+    s->depth = depth;
+    if (s->e->d->n > before) {
+        diag(s->e->d, DG_NOTE, in->span, "'%s' is declared here", in->path[0] ? in->path : "self");
+        for (int i = s->depth; i > 0; i--)
+            diag(s->e->d, DG_NOTE, s->frames[i].call, "in the forward of %s '%s', called here",
+                 s->e->insts[s->frames[i].inst].type, s->e->insts[s->frames[i].inst].path);
+    }
+    return mk(V_ERR);
+}
+
+static Dim window(Dim L, int64_t k, int64_t st, int64_t p, int64_t dil, int ceil_mode, int *bad)
+{
+    int64_t eff = dil * (k - 1);
+    if (!known(L))
+        return st == 1 && 2 * p == eff ? L : UNK;
+    int64_t num = L.n + 2 * p - eff - 1;
+    if (num < 0 || st <= 0) {
+        *bad = 1;
+        return UNK;
+    }
+    int64_t o = ceil_mode ? (num + st - 1) / st + 1 : num / st + 1;
+    if (ceil_mode && (o - 1) * st >= L.n + p)
+        o--;
+    return exact(o);
+}
+
+static int layer_nd(const char *n)
+{
+    size_t l = strlen(n);
+    return l > 2 && n[l - 1] == 'd' ? n[l - 2] - '0' : 0;
+}
+
+static SV check_dim(Sh *s, const Args *a, const Instance *in, const SV *x, int dim, int64_t want, const char *what)
+{
+    char t1[128], txt[128];
+    if (dim < 0 || dim >= x->rank || !differ(x->d[dim], exact(want)))
+        return *x;
+    return lfail(s, a->span, in, "%s expects %s %lld, got %s", src_text(s, in->span, txt, sizeof txt), what,
+                 (long long)want, fmt_type(x, t1, sizeof t1));
+}
+
+static SV layer_fwd(Sh *s, const Instance *in, const Args *a)
+{
+    const char *n = in->layer->name;
+    char t1[128], txt[128];
+    const char *self = src_text(s, in->span, txt, sizeof txt);
+    SV x;
+    size_t maxin = !strcmp(n, "MultiheadAttention") ? 7 : !strcmp(n, "LSTM") || !strcmp(n, "GRU") || !strcmp(n, "RNN") || !strcmp(n, "Bilinear") ? 2 : 1;
+    if (a->npos > maxin)
+        return lfail(s, a->span, in, "%s takes %zu input%s, got %zu", n, maxin, maxin > 1 ? "s" : "", a->npos);
+    if (!get_t(s, a, 0, "input", n, &x))
+        return x;
+    if (x.rank < 0)
+        return !strcmp(n, "LSTM") || !strcmp(n, "GRU") || !strcmp(n, "RNN") || !strcmp(n, "MultiheadAttention") ? mk(V_ANY) : x;
+    int nd = layer_nd(n), bad = 0;
+    if (!strcmp(n, "Linear")) {
+        if (x.rank < 1)
+            return lfail(s, a->span, in, "%s expects at least 1 dimension, got %s", self, fmt_type(&x, t1, sizeof t1));
+        int64_t f = li(in, "in_features", 0, -1);
+        if (differ(x.d[x.rank - 1], exact(f)))
+            return lfail(s, a->span, in, "%s expects the last dimension %lld, got %s", self, (long long)f,
+                         fmt_type(&x, t1, sizeof t1));
+        x.d[x.rank - 1] = exact(li(in, "out_features", 0, -1));
+        return x;
+    }
+    if (!strcmp(n, "Bilinear")) {
+        SV y;
+        if (!get_t(s, a, 1, "input2", n, &y))
+            return y;
+        x = check_dim(s, a, in, &x, x.rank - 1, li(in, "in1_features", 0, -1), "the last dimension");
+        y = check_dim(s, a, in, &y, y.rank - 1, li(in, "in2_features", 0, -1), "the second input's last dimension");
+        if (x.kind == V_TENSOR && y.kind == V_TENSOR)
+            x.d[x.rank - 1] = exact(li(in, "out_features", 0, -1));
+        return x.kind == V_TENSOR && y.kind == V_TENSOR ? x : mk(V_ERR);
+    }
+    if (!strncmp(n, "Conv", 4) || (strstr(n, "Pool") && strncmp(n, "Adaptive", 8) != 0)) {
+        int conv = n[0] == 'C', tr = !strncmp(n, "ConvTranspose", 13);
+        if (x.rank != nd + 1 && x.rank != nd + 2)
+            return lfail(s, a->span, in, "%s expects a %d-d or %d-d input, got %s", self, nd + 1, nd + 2,
+                         fmt_type(&x, t1, sizeof t1));
+        int c = x.rank - nd - 1;
+        if (conv) {
+            int64_t cin = li(in, "in_channels", 0, -1);
+            if (differ(x.d[c], exact(cin)))
+                return lfail(s, a->span, in, "%s expects %lld input channels (dimension %d), got %s", self, (long long)cin,
+                             c, fmt_type(&x, t1, sizeof t1));
+            x.d[c] = exact(li(in, "out_channels", 0, -1));
+        }
+        const Val *pv = lv(in, "padding");
+        int same = pv && pv->kind == VAL_STR && !strcmp(pv->s, "same");
+        for (int j = 0; j < nd; j++) {
+            Dim *L = &x.d[c + 1 + j];
+            int64_t k = li(in, "kernel_size", j, 1), st = li(in, "stride", j, k), p = li(in, "padding", j, 0);
+            int64_t dil = li(in, "dilation", j, 1);
+            if (!conv && !lv(in, "stride"))
+                st = k;
+            if (pv && pv->kind == VAL_STR)
+                p = 0;
+            if (!conv && lv(in, "stride") && lv(in, "stride")->kind == VAL_NONE)
+                st = k;
+            if (same)
+                continue;
+            if (tr) {
+                int64_t op = li(in, "output_padding", j, 0);
+                *L = known(*L) ? exact((L->n - 1) * st - 2 * p + dil * (k - 1) + op + 1)
+                   : st == 1 && dil * (k - 1) + op == 2 * p ? *L : UNK;
+            } else {
+                *L = window(*L, k, st, p, dil, (int)li(in, "ceil_mode", 0, 0), &bad);
+            }
+            if (bad)
+                return lfail(s, a->span, in, "%s: the input %s is smaller than the kernel in dimension %d", self,
+                             fmt_type(&x, t1, sizeof t1), c + 1 + j);
+        }
+        return x;
+    }
+    if (!strncmp(n, "Adaptive", 8)) {
+        if (x.rank != nd + 1 && x.rank != nd + 2)
+            return lfail(s, a->span, in, "%s expects a %d-d or %d-d input, got %s", self, nd + 1, nd + 2,
+                         fmt_type(&x, t1, sizeof t1));
+        for (int j = 0; j < nd; j++)
+            x.d[x.rank - nd + j] = exact(li(in, "output_size", j, 1));
+        return x;
+    }
+    if (!strncmp(n, "BatchNorm", 9) || !strncmp(n, "InstanceNorm", 12)) {
+        int bn = n[0] == 'B', ok = bn ? (nd == 1 ? x.rank == 2 || x.rank == 3 : x.rank == nd + 2)
+                                      : x.rank == nd + 1 || x.rank == nd + 2;
+        if (!ok)
+            return lfail(s, a->span, in, "%s expects a %s input, got %s", self,
+                         nd == 1 ? "2-d or 3-d" : nd == 2 ? (bn ? "4-d" : "3-d or 4-d") : "5-d", fmt_type(&x, t1, sizeof t1));
+        return check_dim(s, a, in, &x, x.rank - nd - 1 + (bn && nd == 1 && x.rank == 2), li(in, "num_features", 0, -1),
+                         "num_features");
+    }
+    if (!strcmp(n, "GroupNorm")) {
+        if (x.rank < 2)
+            return lfail(s, a->span, in, "%s expects at least 2 dimensions, got %s", self, fmt_type(&x, t1, sizeof t1));
+        return check_dim(s, a, in, &x, 1, li(in, "num_channels", 0, -1), "channels (dimension 1)");
+    }
+    if (!strcmp(n, "LayerNorm") || !strcmp(n, "RMSNorm")) {
+        const Val *v = lv(in, "normalized_shape");
+        int64_t sh[8];
+        size_t k = v && v->kind == VAL_INTS ? v->n : 1;
+        for (size_t i = 0; i < k; i++)
+            sh[i] = v && v->kind == VAL_INTS ? v->ints[i] : li(in, "normalized_shape", 0, -1);
+        int bad_shape = (int)k > x.rank;
+        for (size_t i = 0; !bad_shape && i < k; i++)
+            bad_shape = differ(x.d[x.rank - (int)k + (int)i], exact(sh[i]));
+        if (bad_shape)
+            return lfail(s, a->span, in, "%s expects the trailing dimension%s %s, got %s", self, k > 1 ? "s" : "",
+                         k == 1 ? (snprintf((char[32]){0}, 1, "%s", ""), arena_printf(s->e->a, "%lld", (long long)sh[0]))
+                                : arena_printf(s->e->a, "[%lld, ...]", (long long)sh[0]),
+                         fmt_type(&x, t1, sizeof t1));
+        return x;
+    }
+    if (!strcmp(n, "Embedding") || !strcmp(n, "EmbeddingBag")) {
+        if (is_float_dtype(x.dtype))
+            return lfail(s, a->span, in, "%s expects integer indices, got a %s tensor", self, x.dtype);
+        if (x.rank >= MAXR)
+            return lfail(s, a->span, in, "too many dimensions");
+        if (n[9] == 'B')
+            x.rank = x.rank == 2 ? 1 : x.rank ? 1 : 0, x.d[0] = x.rank ? x.d[0] : UNK;
+        x.d[x.rank++] = exact(li(in, "embedding_dim", 0, -1));
+        x.dtype = "f32";
+        return x;
+    }
+    if (!strcmp(n, "LSTM") || !strcmp(n, "GRU") || !strcmp(n, "RNN")) {
+        if (x.rank != 2 && x.rank != 3)
+            return lfail(s, a->span, in, "%s expects a 2-d or 3-d input, got %s", self, fmt_type(&x, t1, sizeof t1));
+        int64_t isz = li(in, "input_size", 0, -1), h = li(in, "hidden_size", 0, -1), nl = li(in, "num_layers", 0, 1);
+        int64_t D = li(in, "bidirectional", 0, 0) ? 2 : 1, proj = li(in, "proj_size", 0, 0), ho = proj > 0 ? proj : h;
+        int bf = (int)li(in, "batch_first", 0, 0) && x.rank == 3;
+        if (differ(x.d[x.rank - 1], exact(isz)))
+            return lfail(s, a->span, in, "%s expects the last dimension (input_size) %lld, got %s", self,
+                         (long long)isz, fmt_type(&x, t1, sizeof t1));
+        Dim batch = x.rank == 3 ? x.d[bf ? 0 : 1] : UNK;
+        x.d[x.rank - 1] = exact(D * ho);
+        SV hs = mk_tensor(x.dtype, x.rank == 3 ? 3 : 2);
+        hs.d[0] = exact(D * nl);
+        hs.d[1] = x.rank == 3 ? batch : exact(ho);
+        hs.d[2] = exact(ho);
+        SV t = tuple_of(s, 2);
+        if (t.n < 2)
+            return mk(V_ERR);
+        t.items[0] = x;
+        t.items[1] = hs;
+        if (n[0] == 'L') {
+            SV st = tuple_of(s, 2);
+            if (st.n < 2)
+                return mk(V_ERR);
+            st.items[0] = hs;
+            st.items[1] = hs;
+            st.items[1].d[st.items[1].rank - 1] = exact(h);
+            t.items[1] = st;
+        }
+        return t;
+    }
+    if (!strcmp(n, "MultiheadAttention")) {
+        SV k, v;
+        if (!get_t(s, a, 1, "key", n, &k) || !get_t(s, a, 2, "value", n, &v))
+            return k.kind == V_ERR || v.kind == V_ERR ? mk(V_ERR) : mk(V_ANY);
+        int64_t E = li(in, "embed_dim", 0, -1), kd = li(in, "kdim", 0, E), vd = li(in, "vdim", 0, E);
+        if (!lv(in, "kdim") || lv(in, "kdim")->kind == VAL_NONE)
+            kd = E;
+        if (!lv(in, "vdim") || lv(in, "vdim")->kind == VAL_NONE)
+            vd = E;
+        if ((x.rank != 2 && x.rank != 3) || k.rank != x.rank || v.rank != x.rank)
+            return lfail(s, a->span, in, "%s expects query, key and value of rank 3 (or 2), got %s", self,
+                         fmt_type(&x, t1, sizeof t1));
+        if (differ(x.d[x.rank - 1], exact(E)) || differ(k.d[k.rank - 1], exact(kd)) || differ(v.d[v.rank - 1], exact(vd)))
+            return lfail(s, a->span, in, "%s expects query, key, value with last dimensions %lld, %lld, %lld; got %s, %s, %s",
+                         self, (long long)E, (long long)kd, (long long)vd, fmt_type(&x, t1, sizeof t1),
+                         fmt_type(&k, (char[128]){0}, 128), fmt_type(&v, (char[128]){0}, 128));
+        int bf = (int)li(in, "batch_first", 0, 0) && x.rank == 3, sq = x.rank == 3 ? bf : 0;
+        if (differ(k.d[sq], v.d[sq]))
+            return lfail(s, a->span, in, "%s: key and value differ in length", self);
+        SV t = tuple_of(s, 2);
+        if (t.n < 2)
+            return mk(V_ERR);
+        t.items[0] = x;
+        const SV *nw = arg(a, 4, "need_weights", NULL);
+        if (nw && nw->kind == V_CONF && !truthy(&nw->c)) {
+            t.items[1] = mk(V_CONF);
+            t.items[1].c.kind = VAL_NONE;
+        } else {
+            SV w = mk_tensor(x.dtype, x.rank);
+            int i = 0;
+            if (x.rank == 3)
+                w.d[i++] = x.d[bf ? 0 : 1];
+            w.d[i++] = x.d[sq];
+            w.d[i++] = k.d[sq];
+            t.items[1] = w;
+        }
+        return t;
+    }
+    if (!strcmp(n, "Flatten") || !strcmp(n, "Unflatten")) {
+        Args b;
+        memset(&b, 0, sizeof b);
+        b.span = a->span;
+        b.npos = 3;
+        b.pos[0] = x;
+        if (n[0] == 'F') {
+            b.pos[1] = mk_int(li(in, "start_dim", 0, 1));
+            b.pos[2] = mk_int(li(in, "end_dim", 0, -1));
+            return fn_call(s, "flatten", &b);
+        }
+        int d = wrap(li(in, "dim", 0, 0), x.rank);
+        const Val *u = lv(in, "unflattened_size");
+        if (d < 0 || !u || u->kind != VAL_INTS || x.rank - 1 + (int)u->n > MAXR)
+            return lfail(s, a->span, in, "%s cannot apply to %s", self, fmt_type(&x, t1, sizeof t1));
+        SV r = mk_tensor(x.dtype, 0);
+        for (int i = 0; i < x.rank; i++)
+            if (i == d)
+                for (size_t j = 0; j < u->n; j++)
+                    r.d[r.rank++] = exact(u->ints[j]);
+            else
+                r.d[r.rank++] = x.d[i];
+        return r;
+    }
+    if (!strcmp(n, "Softmax") || !strcmp(n, "LogSoftmax")) {
+        const Val *dv = lv(in, "dim");
+        if (dv && dv->kind == VAL_INT && wrap(dv->i, x.rank) < 0)
+            return lfail(s, a->span, in, "%s: dim %lld is out of range for %s", self, (long long)dv->i,
+                         fmt_type(&x, t1, sizeof t1));
+        return x;
+    }
+    if (!strcmp(n, "Upsample") || !strcmp(n, "PixelShuffle") || strstr(n, "Pad2d")) {
+        if (x.rank < 3)
+            return lfail(s, a->span, in, "%s expects at least 3 dimensions, got %s", self, fmt_type(&x, t1, sizeof t1));
+        if (n[0] == 'P') {
+            int64_t r = li(in, "upscale_factor", 0, 1);
+            Dim *c = &x.d[x.rank - 3];
+            if (known(*c) && c->n % (r * r))
+                return lfail(s, a->span, in, "%s: channels %lld are not divisible by %lld", self, (long long)c->n,
+                             (long long)(r * r));
+            *c = known(*c) ? exact(c->n / (r * r)) : UNK;
+            for (int j = 1; j <= 2; j++)
+                x.d[x.rank - j] = known(x.d[x.rank - j]) ? exact(x.d[x.rank - j].n * r) : UNK;
+        } else if (n[0] == 'U') {
+            const Val *sz = lv(in, "size"), *sf = lv(in, "scale_factor");
+            for (int j = 0; j < x.rank - 2; j++) {
+                Dim *L = &x.d[2 + j];
+                if (sz && sz->kind != VAL_NONE)
+                    *L = exact(li(in, "size", j, 1));
+                else if (sf && (sf->kind == VAL_INT || sf->kind == VAL_INTS))
+                    *L = known(*L) ? exact(L->n * li(in, "scale_factor", j, 1)) : UNK;
+                else
+                    *L = UNK;
+            }
+        } else {   /* (left, right, top, bottom) */
+            int64_t p[4];
+            for (int j = 0; j < 4; j++)
+                p[j] = li(in, "padding", j, 0);
+            Dim *W = &x.d[x.rank - 1], *H = &x.d[x.rank - 2];
+            *W = known(*W) ? exact(W->n + p[0] + p[1]) : p[0] + p[1] ? UNK : *W;
+            *H = known(*H) ? exact(H->n + p[2] + p[3]) : p[2] + p[3] ? UNK : *H;
+        }
+        return x;
+    }
+    return x;   /* activations, dropout, Identity, PReLU, ...: the same shape */
+}
+
+/* ------------------------------------------------------------- modules */
+
+static const Stmt *find_forward(const Decl *dc)
+{
+    for (size_t i = 0; dc && i < dc->nbody; i++)
+        if (dc->body[i]->kind == ST_FORWARD)
+            return dc->body[i];
+    return NULL;
+}
+
+static int exec(Sh *s, Env *env, Stmt **body, size_t n, SV *ret);
+
+static SV block_fwd(Sh *s, long inst, const Args *a)
+{
+    const Instance *in = &s->e->insts[inst];
+    const Stmt *fw = find_forward(in->decl);
+    if (!fw)
+        return fail(s, a->span, "%s '%s' has no forward, so it cannot be called", in->type, in->path);
+    if (s->depth >= MAX_CALL_DEPTH)
+        return fail(s, a->span, "forward calls nested deeper than %d (a block that calls itself?)", MAX_CALL_DEPTH);
+    Env env = {(size_t)inst, NULL};
+    int set[64] = {0};
+    if (a->npos > fw->nparams || fw->nparams > 64)
+        return fail(s, a->span, "the forward of %s takes %zu argument%s, got %zu", in->type, fw->nparams,
+                    fw->nparams == 1 ? "" : "s", a->npos + a->nkw);
+    for (size_t i = 0; i < a->npos; i++) {
+        bind(s, &env, fw->params[i], &a->pos[i]);
+        set[i] = 1;
+    }
+    for (size_t k = 0; k < a->nkw; k++) {
+        size_t i;
+        for (i = 0; i < fw->nparams && strcmp(fw->params[i], a->kn[k]) != 0; i++)
+            ;
+        if (i == fw->nparams)
+            return fail(s, a->kspan[k], "the forward of %s has no parameter '%s'", in->type, a->kn[k]);
+        if (set[i])
+            return fail(s, a->kspan[k], "the forward of %s: '%s' is given twice", in->type, a->kn[k]);
+        bind(s, &env, fw->params[i], &a->kv[k]);
+        set[i] = 1;
+    }
+    for (size_t i = 0; i < fw->nparams; i++)
+        if (!set[i])
+            return fail(s, a->span, "the forward of %s takes %zu argument%s, got %zu (missing '%s')", in->type,
+                        fw->nparams, fw->nparams == 1 ? "" : "s", a->npos + a->nkw, fw->params[i]);
+    s->depth++;
+    s->frames[s->depth] = (Frame){a->span, (size_t)inst};
+    SV ret = mk(V_ANY);
+    int returned = exec(s, &env, fw->body, fw->nbody, &ret);
+    s->depth--;
+    if (!returned)
+        return fail(s, fw->span, "the forward of %s returns nothing", in->type);
+    return ret;
+}
+
+static SV call_module(Sh *s, long inst, const Args *a)
+{
+    const Instance *in = &s->e->insts[inst];
+    if (in->layer)
+        return layer_fwd(s, in, a);
+    if (in->list) {
+        if (a->npos != 1 || a->nkw)
+            return fail(s, a->span, "%s '%s' takes one input, got %zu", in->type, in->path, a->npos + a->nkw);
+        Args b = *a;
+        for (size_t c = (size_t)inst + 1; c < s->e->ninsts; c++) {
+            if (s->e->insts[c].parent != (size_t)inst)
+                continue;
+            SV y = call_module(s, (long)c, &b);
+            if (y.kind == V_ERR || y.kind == V_ANY)
+                return y;
+            b.pos[0] = y;
+        }
+        return b.pos[0];
+    }
+    return block_fwd(s, inst, a);
+}
+
+static SV call(Sh *s, Env *env, const Expr *x)
+{
+    Args a;
+    memset(&a, 0, sizeof a);
+    a.span = x->span;
+    const Expr *fx = x->a;
+    int method = fx->kind == EX_ATTR && !(fx->a->kind == EX_NAME &&
+                 (!strcmp(fx->a->u.s, "torch") || !strcmp(fx->a->u.s, "F") || !strcmp(fx->a->u.s, "nn") ||
+                  !strcmp(fx->a->u.s, "self")));
+    if (x->nargs + (size_t)method > 16)
+        return fail(s, x->span, "too many arguments");
+    if (method) {   /* x.flatten(1): the receiver is the first argument */
+        a.pos[0] = eval(s, env, fx->a);
+        a.pspan[0] = fx->a->span;
+        a.npos = 1;
+        if (a.pos[0].kind == V_MOD)
+            return fail(s, fx->span, "'%s' is not a method of a module", fx->u.s);
+    }
+    int bad = 0;
+    for (size_t i = 0; i < x->nargs; i++) {
+        SV v = eval(s, env, x->args[i].value);
+        bad |= v.kind == V_ERR;
+        if (x->args[i].name) {
+            a.kn[a.nkw] = x->args[i].name;
+            a.kspan[a.nkw] = x->args[i].value->span;
+            a.kv[a.nkw++] = v;
+        } else {
+            a.pspan[a.npos] = x->args[i].value->span;
+            a.pos[a.npos++] = v;
+        }
+    }
+    const char *name = fx->kind == EX_NAME ? fx->u.s : fx->kind == EX_ATTR ? fx->u.s : NULL;
+    if (method) {
+        if (a.pos[0].kind == V_ERR || a.pos[0].kind == V_ANY)
+            return a.pos[0];
+        if (!is_function(name))
+            return fail(s, fx->span, "unknown method '%s'", name);
+        return bad ? mk(V_ERR) : fn_call(s, name, &a);
+    }
+    SV callee;
+    if (fx->kind == EX_ATTR && !strcmp(fx->a->u.s, "self")) {
+        long c = elab_child(s->e, env->inst, name);
+        if (c < 0)
+            return fail(s, fx->span, "'%s' has no submodule '%s'", s->e->insts[env->inst].type, name);
+        callee = mk(V_MOD);
+        callee.mod = c;
+    } else if (fx->kind == EX_ATTR) {
+        if (!is_function(name))
+            return fail(s, fx->span, "unknown function '%s'", name);
+        return bad ? mk(V_ERR) : fn_call(s, name, &a);
+    } else if (fx->kind == EX_NAME) {
+        Bind *b;
+        for (b = env->head; b && strcmp(b->name, name) != 0; b = b->next)
+            ;
+        long c = b ? -1 : elab_child(s->e, env->inst, name);
+        if (b) {
+            callee = b->v;
+        } else if (c >= 0) {
+            callee = mk(V_MOD);
+            callee.mod = c;
+        } else if (is_function(name)) {
+            return bad ? mk(V_ERR) : fn_call(s, name, &a);
+        } else if (cat_find(name)) {
+            return fail(s, fx->span, "'%s' is a layer: declare it in the body (name = %s(...)) and call it by name",
+                        name, name);
+        } else if (conf_defined(s, env->inst, name)) {
+            return fail(s, fx->span, "'%s' is a configuration value, not a module or function", name);
+        } else {
+            return fail(s, fx->span, "unknown function '%s'", name);
+        }
+    } else {
+        callee = eval(s, env, fx);
+    }
+    if (callee.kind == V_ERR || callee.kind == V_ANY || bad)
+        return bad ? mk(V_ERR) : callee;
+    if (callee.kind != V_MOD)
+        return fail(s, fx->span, "cannot call %s: it is not a module", fmt_type(&callee, (char[128]){0}, 128));
+    return call_module(s, callee.mod, &a);
+}
+
+/* ------------------------------------------------------------ statements */
+
+static int exec(Sh *s, Env *env, Stmt **body, size_t n, SV *ret)
+{
+    for (size_t i = 0; i < n; i++) {
+        const Stmt *st = body[i];
+        switch (st->kind) {
+        case ST_ASSIGN: {
+            SV v = eval(s, env, st->value);
+            if (st->nnames <= 1) {
+                bind(s, env, st->name ? st->name : st->names[0], &v);
+                break;
+            }
+            if (v.kind == V_TENSOR && v.rank > 0 && known(v.d[0]) && v.d[0].n == (int64_t)st->nnames) {
+                SV t = tuple_of(s, st->nnames);   /* unpacking along dimension 0 */
+                for (size_t k = 0; k < t.n; k++) {
+                    t.items[k] = v;
+                    t.items[k].rank--;
+                    memmove(t.items[k].d, v.d + 1, sizeof(Dim) * (size_t)(MAXR - 1));
+                }
+                v = t;
+            }
+            if (v.kind == V_TUPLE && v.n != st->nnames)
+                v = fail(s, st->value->span, "cannot unpack a tuple of %zu into %zu names", v.n, st->nnames);
+            else if (v.kind != V_TUPLE && v.kind != V_ERR && v.kind != V_ANY)
+                v = fail(s, st->value->span, "cannot unpack %s into %zu names", fmt_type(&v, (char[128]){0}, 128),
+                         st->nnames);
+            for (size_t k = 0; k < st->nnames; k++)
+                bind(s, env, st->names[k], v.kind == V_TUPLE ? &v.items[k] : &v);
+            break;
+        }
+        case ST_RETURN:
+            *ret = st->value ? eval(s, env, st->value) : mk(V_ANY);
+            return 1;
+        case ST_EXPR: eval(s, env, st->value); break;
+        case ST_IF: {
+            SV c = eval(s, env, st->value);
+            if (c.kind == V_CONF) {
+                if (truthy(&c.c) ? exec(s, env, st->body, st->nbody, ret) : exec(s, env, st->orelse, st->norelse, ret))
+                    return 1;
+            } else if (c.kind == V_TENSOR) {
+                err(s, st->value->span, "the condition of an if must be a configuration value, not a tensor");
+            } else {   /* unknown: both branches are checked */
+                SV r2;
+                int r = exec(s, env, st->body, st->nbody, ret), q = exec(s, env, st->orelse, st->norelse, &r2);
+                if (r && q)
+                    return 1;
+            }
+            break;
+        }
+        default: break;
+        }
+    }
+    return 0;
+}
+
+int shapes_check(Elab *e)
+{
+    Sh s;
+    memset(&s, 0, sizeof s);
+    s.e = e;
+    size_t before = e->d->nerrors, root = 0;
+    while (root < e->ninsts && e->insts[root].parent != (size_t)-1)
+        root++;
+    const Stmt *fw = root < e->ninsts ? find_forward(e->model) : NULL;
+    if (!fw)
+        return 0;   /* no forward: nothing to check */
+    Env env = {root, NULL};
+    for (size_t i = 0; i < fw->nparams; i++) {
+        const Input *inp = NULL;
+        for (size_t k = 0; k < e->ninputs; k++)
+            if (!strcmp(e->inputs[k].name, fw->params[i]))
+                inp = &e->inputs[k];
+        SV v = mk(V_ANY);
+        if (!inp) {
+            diag(e->d, DG_WARNING, fw->param_spans[i], "forward parameter '%s' has no 'input %s: type' declaration; "
+                 "its shape is not checked", fw->params[i], fw->params[i]);
+        } else if (inp->type->ndims > MAXR) {
+            err(&s, inp->type->span, "more than %d dimensions", MAXR);
+        } else {
+            v = mk_tensor(inp->type->dtype, (int)inp->type->ndims);
+            for (size_t k = 0; k < inp->type->ndims; k++) {
+                const Expr *dx = inp->type->dims[k];
+                Val c;
+                if (dx->kind == EX_NAME && !conf_defined(&s, root, dx->u.s))
+                    v.d[k] = (Dim){-1, dx->u.s};
+                else if (elab_value(e, root, dx, &c) == 0 && c.kind == VAL_INT && c.i >= 0)
+                    v.d[k] = exact(c.i);
+                else
+                    err(&s, dx->span, "a size of an input must be a non-negative integer or a name");
+            }
+        }
+        bind(&s, &env, fw->params[i], &v);
+    }
+    SV ret;
+    if (!exec(&s, &env, fw->body, fw->nbody, &ret))
+        err(&s, fw->span, "the model's forward returns nothing");
+    return e->d->nerrors > before ? -1 : 0;
 }
