@@ -10,6 +10,7 @@
  *   ast.c        AST constructors (the grammar actions call only these)
  *   catalog.c    the built-in layers: torch's parameter and buffer names,
  *                shapes and dtypes as functions of constructor arguments
+ *   layerargs.c  what catalog.c's layer definitions share
  *   elab.c       elaboration: imports, blocks instantiated with their
  *                arguments, integer expressions, lists and repeats,
  *                conditionals, down to the flat list of expected keys
@@ -316,6 +317,79 @@ const Layer *cat_find(const char *name);
 /* Every built-in layer, for listings and did-you-mean. */
 const Layer *cat_at(size_t i);
 size_t       cat_count(void);
+
+/* ------------------------------------------------------------ layerargs.c */
+
+/* What every layer definition of catalog.c shares: an expand call's
+ * output and messages, argument checks, and the constructor call a
+ * suggestion builds.  Used by catalog.c only. */
+#define LAYER_NARGS(t) (sizeof(t) / sizeof((t)[0]))
+#define LAYER_MAX_ARGS 16                     /* the longest argument list */
+#define LAYER_MAX_DIM  ((int64_t)1 << 40)     /* bound on any derived size */
+
+/* One expand call: where tensors go and where the message goes. */
+typedef struct LayerCtx {
+    LayerTensor *out;
+    size_t       cap, n;
+    char        *err;
+    size_t       errlen;
+    const char  *layer;
+} LayerCtx;
+
+#define PARAM(c, name, ...) \
+    la_put((c), (name), 0, RCC_F32, (const int64_t[]){__VA_ARGS__}, \
+        (int)(sizeof((const int64_t[]){__VA_ARGS__}) / sizeof(int64_t)))
+#define BUFFER(c, name, ...) \
+    la_put((c), (name), 1, RCC_F32, (const int64_t[]){__VA_ARGS__}, \
+        (int)(sizeof((const int64_t[]){__VA_ARGS__}) / sizeof(int64_t)))
+
+#define CTX(name) {out, cap, 0, err, errlen, (name)}
+#define EXPAND_ARGS const Val *a, LayerTensor *out, size_t cap, char *err, size_t errlen
+
+/* A constructor call being derived: the spec's values (or the defaults),
+ * overridden by what the file's shapes say. */
+typedef struct LayerSug {
+    const char     *name;
+    const LayerArg *spec;
+    size_t          n;
+    Val             v[LAYER_MAX_ARGS];
+    unsigned char   known[LAYER_MAX_ARGS];
+    char            strs[LAYER_MAX_ARGS][32];   /* string defaults */
+    int             collapse;   /* write all-equal INTS as one int */
+    size_t          npos;       /* leading optional parameters written
+                                   positionally: PReLU(64) */
+} LayerSug;
+
+#define SUGGEST_ARGS const Val *args, const LayerTensor *file, size_t nf, char *buf, size_t cap
+
+int la_bad(LayerCtx *c, const char *fmt, ...) RCC_PRINTF(2, 3);
+void la_fmt_float(double d, char *buf, size_t cap);
+void la_fmt_val(const Val *v, int collapse, char *buf, size_t cap);
+const char *la_kind_words(ValKind k);
+int la_kind_err(LayerCtx *c, const char *name, const char *want, const Val *v);
+int la_check_kinds(LayerCtx *c, const LayerArg *spec, size_t n, const Val *a, unsigned skip);
+int la_is_none(const Val *v);
+double la_num(const Val *v);
+int la_get_size(LayerCtx *c, const Val *v, const char *name, int64_t *out);
+int la_get_ints(LayerCtx *c, const Val *v, const char *name, size_t dim, int64_t min, int64_t *out);
+int la_get_shape(LayerCtx *c, const Val *v, const char *name, int64_t *out, int *ndim);
+int la_str_is(const Val *v, const char *s);
+int la_get_choice(LayerCtx *c, const Val *v, const char *name, const char *const *choices, int *which);
+int la_get_prob(LayerCtx *c, const Val *v, const char *name);
+void la_put(LayerCtx *c, const char *name, int buffer, rcc_dtype dt, const int64_t *shape, int ndim);
+int la_finish(LayerCtx *c);
+int la_parse_def(const char *s, Val *v, char *sbuf, size_t scap);
+int la_val_eq(const Val *x, const Val *y);
+void la_sug_init(LayerSug *s, const char *name, const LayerArg *spec, size_t n, const Val *args);
+size_t la_sug_ix(const LayerSug *s, const char *name);
+void la_sug_int(LayerSug *s, const char *name, int64_t x);
+void la_sug_bool(LayerSug *s, const char *name, int b);
+void la_sug_ints(LayerSug *s, const char *name, const int64_t *x, int n);
+int64_t la_sug_get_int(const LayerSug *s, const char *name, int64_t def);
+int la_sug_write(const LayerSug *s, char *buf, size_t cap);
+const LayerTensor *la_ft(const LayerTensor *f, size_t n, const char *name);
+int la_dims_ok(const LayerTensor *t, int ndim);
+int la_suggest_none(const Val *args, const LayerTensor *file, size_t n, char *buf, size_t cap);
 
 /* ----------------------------------------------------------------- elab.c */
 

@@ -49,492 +49,6 @@
 
 #include "arch.h"
 
-#define NARGS(t) (sizeof(t) / sizeof((t)[0]))
-#define MAX_ARGS 16                     /* the longest argument list */
-#define MAX_DIM  ((int64_t)1 << 40)     /* bound on any derived size */
-
-/* ------------------------------------------------------------ messages */
-
-/* One expand call: where tensors go and where the message goes. */
-typedef struct Ctx {
-    LayerTensor *out;
-    size_t       cap, n;
-    char        *err;
-    size_t       errlen;
-    const char  *layer;
-} Ctx;
-
-static int bad(Ctx *c, const char *fmt, ...) RCC_PRINTF(2, 3);
-static int bad(Ctx *c, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (c->err && c->errlen) {
-        va_start(ap, fmt);
-        vsnprintf(c->err, c->errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
-
-/* A float as .arch would write it: the shortest form that reads back
- * exactly, always with a '.' or an exponent ("1e-05", "0.1", "2.0"). */
-static void fmt_float(double d, char *buf, size_t cap)
-{
-    int p;
-
-    if (isnan(d) || isinf(d)) {
-        snprintf(buf, cap, "%s", isnan(d) ? "nan" : d < 0 ? "-inf" : "inf");
-        return;
-    }
-    for (p = 1; p <= 17; p++) {
-        snprintf(buf, cap, "%.*g", p, d);
-        if (strtod(buf, NULL) == d)
-            break;
-    }
-    if (!strpbrk(buf, ".eE") && strlen(buf) + 3 <= cap)
-        strcat(buf, ".0");
-}
-
-/* A value in .arch syntax; collapse: an INTS whose elements are all equal
- * is written as the one int. */
-static void fmt_val(const Val *v, int collapse, char *buf, size_t cap)
-{
-    size_t i, k;
-
-    if (!cap)
-        return;
-    buf[0] = 0;
-    switch (v->kind) {
-    case VAL_NONE: snprintf(buf, cap, "none"); break;
-    case VAL_BOOL: snprintf(buf, cap, "%s", v->i ? "true" : "false"); break;
-    case VAL_INT: snprintf(buf, cap, "%lld", (long long)v->i); break;
-    case VAL_FLOAT: fmt_float(v->f, buf, cap); break;
-    case VAL_STR: snprintf(buf, cap, "\"%s\"", v->s ? v->s : ""); break;
-    case VAL_INTS:
-        if (collapse && v->n >= 1) {
-            for (i = 1; i < v->n && v->ints[i] == v->ints[0]; i++)
-                ;
-            if (i == v->n) {
-                snprintf(buf, cap, "%lld", (long long)v->ints[0]);
-                break;
-            }
-        }
-        k = (size_t)snprintf(buf, cap, "(");
-        for (i = 0; i < v->n && i < 8 && k < cap; i++)
-            k += (size_t)snprintf(buf + k, cap - k, "%s%lld", i ? ", " : "", (long long)v->ints[i]);
-        if (k < cap)
-            snprintf(buf + k, cap - k, v->n == 1 ? ",)" : ")");
-        break;
-    }
-}
-
-static const char *kind_words(ValKind k)
-{
-    switch (k) {
-    case VAL_NONE: return "none";
-    case VAL_BOOL: return "true or false";
-    case VAL_INT: return "an integer";
-    case VAL_FLOAT: return "a number";
-    case VAL_STR: return "a string";
-    case VAL_INTS: return "an integer or a tuple of integers";
-    }
-    return "?";
-}
-
-static int kind_err(Ctx *c, const char *name, const char *want, const Val *v)
-{
-    char b[160];
-
-    fmt_val(v, 0, b, sizeof b);
-    return bad(c, "%s must be %s, not %s", name, want, b);
-}
-
-/* ------------------------------------------------------------ arguments */
-
-/* The generic check: every argument has its declared kind, or one the
- * conventions above allow.  Bit i of skip: argument i is checked by the
- * layer itself (a union). */
-static int check_kinds(Ctx *c, const LayerArg *spec, size_t n, const Val *a, unsigned skip)
-{
-    size_t i;
-    char want[96];
-
-    for (i = 0; i < n; i++) {
-        ValKind k = spec[i].kind, v = a[i].kind;
-        int none_ok = spec[i].def && !strcmp(spec[i].def, "none");
-
-        if (skip >> i & 1u)
-            continue;
-        if (v == k || (k == VAL_FLOAT && v == VAL_INT) || (k == VAL_INTS && v == VAL_INT) ||
-            (v == VAL_NONE && none_ok))
-            continue;
-        if (k == VAL_NONE)
-            return bad(c, "%s cannot be given in a spec (it must be none)", spec[i].name);
-        snprintf(want, sizeof want, "%s%s", kind_words(k), none_ok ? " or none" : "");
-        return kind_err(c, spec[i].name, want, &a[i]);
-    }
-    return 0;
-}
-
-static int is_none(const Val *v) { return v->kind == VAL_NONE; }
-
-static double num(const Val *v) { return v->kind == VAL_INT ? (double)v->i : v->f; }
-
-/* A positive size: in_features, num_heads, ... */
-static int get_size(Ctx *c, const Val *v, const char *name, int64_t *out)
-{
-    if (v->kind != VAL_INT)
-        return kind_err(c, name, "a positive integer", v);
-    if (v->i <= 0)
-        return bad(c, "%s must be a positive integer, not %lld", name, (long long)v->i);
-    if (v->i > MAX_DIM)
-        return bad(c, "%s (%lld) is too large", name, (long long)v->i);
-    *out = v->i;
-    return 0;
-}
-
-/* An INT or INTS argument as dim ints (an INT is broadcast); min is the
- * smallest value allowed (1: positive, 0: non-negative). */
-static int get_ints(Ctx *c, const Val *v, const char *name, size_t dim, int64_t min, int64_t *out)
-{
-    size_t i;
-    char want[96];
-
-    snprintf(want, sizeof want, dim == 1 ? "an integer or a tuple of %zu integer"
-                                         : "an integer or a tuple of %zu integers", dim);
-    if (v->kind == VAL_INT) {
-        for (i = 0; i < dim; i++)
-            out[i] = v->i;
-    } else if (v->kind == VAL_INTS && v->n == dim) {
-        memcpy(out, v->ints, dim * sizeof *out);
-    } else {
-        return kind_err(c, name, want, v);
-    }
-    for (i = 0; i < dim; i++) {
-        if (out[i] < min)
-            return bad(c, "%s must be %s, not %lld", name,
-                       min > 0 ? "positive" : "non-negative", (long long)out[i]);
-        if (out[i] > MAX_DIM)
-            return bad(c, "%s (%lld) is too large", name, (long long)out[i]);
-    }
-    return 0;
-}
-
-/* A shape argument (LayerNorm's normalized_shape): an INT or 1..8 ints. */
-static int get_shape(Ctx *c, const Val *v, const char *name, int64_t *out, int *ndim)
-{
-    if (v->kind == VAL_INT)
-        return *ndim = 1, get_ints(c, v, name, 1, 1, out);
-    if (v->kind == VAL_INTS && v->n >= 1 && v->n <= 8)
-        return *ndim = (int)v->n, get_ints(c, v, name, v->n, 1, out);
-    return kind_err(c, name, "a positive integer or a tuple of 1 to 8 of them", v);
-}
-
-static int str_is(const Val *v, const char *s) { return v->kind == VAL_STR && v->s && !strcmp(v->s, s); }
-
-/* A string among choices (NULL-terminated); *which gets its index. */
-static int get_choice(Ctx *c, const Val *v, const char *name, const char *const *choices, int *which)
-{
-    char list[160] = "", b[96];
-    size_t k = 0;
-    int i;
-
-    for (i = 0; choices[i]; i++) {
-        if (str_is(v, choices[i])) {
-            if (which)
-                *which = i;
-            return 0;
-        }
-    }
-    for (i = 0; choices[i] && k < sizeof list; i++)
-        k += (size_t)snprintf(list + k, sizeof list - k, "%s\"%s\"",
-                              !i ? "" : choices[i + 1] ? ", " : " or ", choices[i]);
-    fmt_val(v, 0, b, sizeof b);
-    return bad(c, "%s must be %s, not %s", name, list, b);
-}
-
-static int get_prob(Ctx *c, const Val *v, const char *name)
-{
-    double p = num(v);
-
-    if (!(p >= 0 && p <= 1)) {
-        char b[64];
-        fmt_float(p, b, sizeof b);
-        return bad(c, "%s must be a probability between 0 and 1, not %s", name, b);
-    }
-    return 0;
-}
-
-/* --------------------------------------------------------------- output */
-
-static void put(Ctx *c, const char *name, int buffer, rcc_dtype dt, const int64_t *shape, int ndim)
-{
-    if (c->n < c->cap) {
-        LayerTensor *t = &c->out[c->n];
-        memset(t, 0, sizeof *t);
-        snprintf(t->name, sizeof t->name, "%s", name);
-        t->buffer = buffer;
-        t->dtype = dt;
-        t->ndim = ndim;
-        if (ndim)
-            memcpy(t->shape, shape, (size_t)ndim * sizeof *shape);
-    }
-    c->n++;
-}
-
-#define PARAM(c, name, ...) \
-    put((c), (name), 0, RCC_F32, (const int64_t[]){__VA_ARGS__}, \
-        (int)(sizeof((const int64_t[]){__VA_ARGS__}) / sizeof(int64_t)))
-#define BUFFER(c, name, ...) \
-    put((c), (name), 1, RCC_F32, (const int64_t[]){__VA_ARGS__}, \
-        (int)(sizeof((const int64_t[]){__VA_ARGS__}) / sizeof(int64_t)))
-
-static int finish(Ctx *c)
-{
-    if (c->n > c->cap)
-        return bad(c, "%s has %zu tensors, more than the %zu the caller allows", c->layer, c->n,
-                   c->cap);
-    if (c->n > (size_t)INT32_MAX)
-        return bad(c, "%s has too many tensors", c->layer);
-    return (int)c->n;
-}
-
-#define CTX(name) {out, cap, 0, err, errlen, (name)}
-#define EXPAND_ARGS const Val *a, LayerTensor *out, size_t cap, char *err, size_t errlen
-
-/* --------------------------------------------------------------- suggest */
-
-/* A constructor call being derived: the spec's values (or the defaults),
- * overridden by what the file's shapes say. */
-typedef struct Sug {
-    const char     *name;
-    const LayerArg *spec;
-    size_t          n;
-    Val             v[MAX_ARGS];
-    unsigned char   known[MAX_ARGS];
-    char            strs[MAX_ARGS][32];   /* string defaults */
-    int             collapse;   /* write all-equal INTS as one int */
-    size_t          npos;       /* leading optional parameters written
-                                   positionally: PReLU(64) */
-} Sug;
-
-/* Parses a default written in .arch syntax: none, true, false, an int, a
- * float, a "string" (copied to sbuf), a tuple of ints.  0, or -1 if it is
- * none of these. */
-static int parse_def(const char *s, Val *v, char *sbuf, size_t scap)
-{
-    char *end;
-
-    memset(v, 0, sizeof *v);
-    if (!strcmp(s, "none"))
-        return v->kind = VAL_NONE, 0;
-    if (!strcmp(s, "true") || !strcmp(s, "false"))
-        return v->kind = VAL_BOOL, v->i = s[0] == 't', 0;
-    if (s[0] == '"') {
-        size_t n = strlen(s);
-        if (n < 2 || s[n - 1] != '"' || n - 2 >= scap)
-            return -1;
-        memcpy(sbuf, s + 1, n - 2);
-        sbuf[n - 2] = 0;
-        return v->kind = VAL_STR, v->s = sbuf, 0;
-    }
-    if (s[0] == '(') {
-        const char *p = s + 1;
-        v->kind = VAL_INTS;
-        while (*p && *p != ')' && v->n < 8) {
-            v->ints[v->n++] = strtoll(p, &end, 10);
-            if (end == p)
-                return -1;
-            p = end;
-            while (*p == ',' || *p == ' ')
-                p++;
-        }
-        return *p == ')' ? 0 : -1;
-    }
-    if (strpbrk(s, ".eE") || strstr(s, "inf") || strstr(s, "nan")) {
-        v->kind = VAL_FLOAT;
-        v->f = strtod(s, &end);
-    } else {
-        v->kind = VAL_INT;
-        v->i = strtoll(s, &end, 10);
-    }
-    return *end || end == s ? -1 : 0;
-}
-
-static int val_eq(const Val *x, const Val *y)
-{
-    size_t i;
-
-    if (x->kind == VAL_INTS && y->kind == VAL_INT)
-        return val_eq(y, x);
-    if (x->kind == VAL_INT && y->kind == VAL_INTS) {
-        for (i = 0; i < y->n; i++)
-            if (y->ints[i] != x->i)
-                return 0;
-        return y->n > 0;
-    }
-    if ((x->kind == VAL_INT || x->kind == VAL_FLOAT) && (y->kind == VAL_INT || y->kind == VAL_FLOAT))
-        return num(x) == num(y);
-    if (x->kind != y->kind)
-        return 0;
-    switch (x->kind) {
-    case VAL_NONE: return 1;
-    case VAL_BOOL: return !x->i == !y->i;
-    case VAL_STR: return x->s && y->s && !strcmp(x->s, y->s);
-    case VAL_INTS:
-        if (x->n != y->n)
-            return 0;
-        for (i = 0; i < x->n && i < 8; i++)
-            if (x->ints[i] != y->ints[i])
-                return 0;
-        return 1;
-    default: return 0;
-    }
-}
-
-static void sug_init(Sug *s, const char *name, const LayerArg *spec, size_t n, const Val *args)
-{
-    size_t i;
-
-    memset(s, 0, sizeof *s);
-    s->name = name;
-    s->spec = spec;
-    s->n = n;
-    for (i = 0; i < n; i++) {
-        if (args) {
-            s->v[i] = args[i];
-            s->known[i] = 1;
-        } else if (spec[i].def) {
-            s->known[i] = parse_def(spec[i].def, &s->v[i], s->strs[i], sizeof s->strs[i]) == 0;
-        }
-    }
-}
-
-/* The index of argument name (it exists: the tables are static; a
- * misspelt name would give MAX_ARGS, which every user ignores). */
-static size_t sug_ix(const Sug *s, const char *name)
-{
-    size_t i;
-
-    for (i = 0; i < s->n; i++)
-        if (!strcmp(s->spec[i].name, name))
-            return i;
-    return MAX_ARGS;
-}
-
-static void sug_int(Sug *s, const char *name, int64_t x)
-{
-    size_t i = sug_ix(s, name);
-    if (i >= MAX_ARGS)
-        return;
-    memset(&s->v[i], 0, sizeof s->v[i]);
-    s->v[i].kind = VAL_INT;
-    s->v[i].i = x;
-    s->known[i] = 1;
-}
-
-static void sug_bool(Sug *s, const char *name, int b)
-{
-    size_t i = sug_ix(s, name);
-    if (i >= MAX_ARGS)
-        return;
-    memset(&s->v[i], 0, sizeof s->v[i]);
-    s->v[i].kind = VAL_BOOL;
-    s->v[i].i = !!b;
-    s->known[i] = 1;
-}
-
-static void sug_ints(Sug *s, const char *name, const int64_t *x, int n)
-{
-    size_t i = sug_ix(s, name);
-    if (n == 1) {
-        sug_int(s, name, x[0]);
-        return;
-    }
-    if (i >= MAX_ARGS)
-        return;
-    memset(&s->v[i], 0, sizeof s->v[i]);
-    s->v[i].kind = VAL_INTS;
-    s->v[i].n = (size_t)n;
-    memcpy(s->v[i].ints, x, (size_t)n * sizeof *x);
-    s->known[i] = 1;
-}
-
-/* An argument's value as an int (the spec's, or the default), or def. */
-static int64_t sug_get_int(const Sug *s, const char *name, int64_t def)
-{
-    size_t i = sug_ix(s, name);
-    return i < MAX_ARGS && s->known[i] && s->v[i].kind == VAL_INT ? s->v[i].i : def;
-}
-
-/* Writes Name(required..., keyword=value for each non-default optional). */
-static int sug_write(const Sug *s, char *buf, size_t cap)
-{
-    size_t i, k, npos = 0;
-    int first = 1;
-    char b[160], sb[32];
-    Val d;
-
-    if (!buf || !cap)
-        return 0;
-    for (i = 0; i < s->npos && i < s->n; i++)   /* positional up to the last non-default */
-        if (s->known[i] && s->spec[i].def &&
-            (parse_def(s->spec[i].def, &d, sb, sizeof sb) || !val_eq(&s->v[i], &d)))
-            npos = i + 1;
-    k = (size_t)snprintf(buf, cap, "%s(", s->name);
-    for (i = 0; i < s->n && k < cap; i++) {
-        const LayerArg *a = &s->spec[i];
-        if (!a->def || i < npos) {
-            if (!s->known[i])
-                return 0;
-            fmt_val(&s->v[i], s->collapse, b, sizeof b);
-            k += (size_t)snprintf(buf + k, cap - k, "%s%s", first ? "" : ", ", b);
-        } else {
-            if (!s->known[i] || a->name[0] == '_' || parse_def(a->def, &d, sb, sizeof sb) || val_eq(&s->v[i], &d))
-                continue;
-            fmt_val(&s->v[i], s->collapse, b, sizeof b);
-            k += (size_t)snprintf(buf + k, cap - k, "%s%s=%s", first ? "" : ", ", a->name, b);
-        }
-        first = 0;
-    }
-    if (k < cap)
-        k += (size_t)snprintf(buf + k, cap - k, ")");
-    return k < cap;
-}
-
-/* The file's tensor named name, or NULL (absent: not listed, or ndim < 0). */
-static const LayerTensor *ft(const LayerTensor *f, size_t n, const char *name)
-{
-    size_t i;
-
-    for (i = 0; f && i < n; i++)
-        if (f[i].ndim >= 0 && !strcmp(f[i].name, name))
-            return &f[i];
-    return NULL;
-}
-
-static int dims_ok(const LayerTensor *t, int ndim)
-{
-    int i;
-
-    if (!t || t->ndim != ndim)
-        return 0;
-    for (i = 0; i < ndim; i++)
-        if (t->shape[i] <= 0)
-            return 0;
-    return 1;
-}
-
-static int suggest_none(const Val *args, const LayerTensor *file, size_t n, char *buf, size_t cap)
-{
-    (void)args, (void)file, (void)n;
-    if (buf && cap)
-        buf[0] = 0;
-    return 0;
-}
-
-#define SUGGEST_ARGS const Val *args, const LayerTensor *file, size_t nf, char *buf, size_t cap
 
 /* ---------------------------------------------------------------- Linear */
 
@@ -546,30 +60,30 @@ static const LayerArg LINEAR_ARGS[] = {
 
 static int x_linear(EXPAND_ARGS)
 {
-    Ctx c = CTX("Linear");
+    LayerCtx c = CTX("Linear");
     int64_t in, o;
 
-    if (check_kinds(&c, LINEAR_ARGS, NARGS(LINEAR_ARGS), a, 0) ||
-        get_size(&c, &a[0], "in_features", &in) || get_size(&c, &a[1], "out_features", &o))
+    if (la_check_kinds(&c, LINEAR_ARGS, LAYER_NARGS(LINEAR_ARGS), a, 0) ||
+        la_get_size(&c, &a[0], "in_features", &in) || la_get_size(&c, &a[1], "out_features", &o))
         return -1;
     PARAM(&c, "weight", o, in);
     if (a[2].i)
         PARAM(&c, "bias", o);
-    return finish(&c);
+    return la_finish(&c);
 }
 
 static int s_linear(SUGGEST_ARGS)
 {
-    const LayerTensor *w = ft(file, nf, "weight");
-    Sug s;
+    const LayerTensor *w = la_ft(file, nf, "weight");
+    LayerSug s;
 
-    if (!dims_ok(w, 2))
+    if (!la_dims_ok(w, 2))
         return 0;
-    sug_init(&s, "Linear", LINEAR_ARGS, NARGS(LINEAR_ARGS), args);
-    sug_int(&s, "in_features", w->shape[1]);
-    sug_int(&s, "out_features", w->shape[0]);
-    sug_bool(&s, "bias", ft(file, nf, "bias") != NULL);
-    return sug_write(&s, buf, cap);
+    la_sug_init(&s, "Linear", LINEAR_ARGS, LAYER_NARGS(LINEAR_ARGS), args);
+    la_sug_int(&s, "in_features", w->shape[1]);
+    la_sug_int(&s, "out_features", w->shape[0]);
+    la_sug_bool(&s, "bias", la_ft(file, nf, "bias") != NULL);
+    return la_sug_write(&s, buf, cap);
 }
 
 static const LayerArg BILINEAR_ARGS[] = {
@@ -581,32 +95,32 @@ static const LayerArg BILINEAR_ARGS[] = {
 
 static int x_bilinear(EXPAND_ARGS)
 {
-    Ctx c = CTX("Bilinear");
+    LayerCtx c = CTX("Bilinear");
     int64_t i1, i2, o;
 
-    if (check_kinds(&c, BILINEAR_ARGS, NARGS(BILINEAR_ARGS), a, 0) ||
-        get_size(&c, &a[0], "in1_features", &i1) || get_size(&c, &a[1], "in2_features", &i2) ||
-        get_size(&c, &a[2], "out_features", &o))
+    if (la_check_kinds(&c, BILINEAR_ARGS, LAYER_NARGS(BILINEAR_ARGS), a, 0) ||
+        la_get_size(&c, &a[0], "in1_features", &i1) || la_get_size(&c, &a[1], "in2_features", &i2) ||
+        la_get_size(&c, &a[2], "out_features", &o))
         return -1;
     PARAM(&c, "weight", o, i1, i2);
     if (a[3].i)
         PARAM(&c, "bias", o);
-    return finish(&c);
+    return la_finish(&c);
 }
 
 static int s_bilinear(SUGGEST_ARGS)
 {
-    const LayerTensor *w = ft(file, nf, "weight");
-    Sug s;
+    const LayerTensor *w = la_ft(file, nf, "weight");
+    LayerSug s;
 
-    if (!dims_ok(w, 3))
+    if (!la_dims_ok(w, 3))
         return 0;
-    sug_init(&s, "Bilinear", BILINEAR_ARGS, NARGS(BILINEAR_ARGS), args);
-    sug_int(&s, "in1_features", w->shape[1]);
-    sug_int(&s, "in2_features", w->shape[2]);
-    sug_int(&s, "out_features", w->shape[0]);
-    sug_bool(&s, "bias", ft(file, nf, "bias") != NULL);
-    return sug_write(&s, buf, cap);
+    la_sug_init(&s, "Bilinear", BILINEAR_ARGS, LAYER_NARGS(BILINEAR_ARGS), args);
+    la_sug_int(&s, "in1_features", w->shape[1]);
+    la_sug_int(&s, "in2_features", w->shape[2]);
+    la_sug_int(&s, "out_features", w->shape[0]);
+    la_sug_bool(&s, "bias", la_ft(file, nf, "bias") != NULL);
+    return la_sug_write(&s, buf, cap);
 }
 
 /* ------------------------------------------------------------ ConvNd */
@@ -639,72 +153,72 @@ static const LayerArg CONVT_ARGS[] = {
 
 static const char *const PADDING_MODES[] = {"zeros", "reflect", "replicate", "circular", NULL};
 
-static int conv_expand(Ctx *c, const Val *a, int dim, int transposed)
+static int conv_expand(LayerCtx *c, const Val *a, int dim, int transposed)
 {
     int64_t in, o, g, k[3], stride[3], pad[3], dil[3], opad[3], w[5];
     const Val *vpad = &a[4], *vdil = transposed ? &a[8] : &a[5], *vmode = transposed ? &a[9] : &a[8];
     int i;
 
-    if (check_kinds(c, transposed ? CONVT_ARGS : CONV_ARGS, transposed ? NARGS(CONVT_ARGS) : NARGS(CONV_ARGS),
+    if (la_check_kinds(c, transposed ? CONVT_ARGS : CONV_ARGS, transposed ? LAYER_NARGS(CONVT_ARGS) : LAYER_NARGS(CONV_ARGS),
                     a, transposed ? 0u : 1u << 4) ||
-        get_size(c, &a[0], "in_channels", &in) || get_size(c, &a[1], "out_channels", &o) ||
-        get_ints(c, &a[2], "kernel_size", (size_t)dim, 1, k) ||
-        get_ints(c, &a[3], "stride", (size_t)dim, 1, stride) ||
-        get_ints(c, vdil, "dilation", (size_t)dim, 1, dil))
+        la_get_size(c, &a[0], "in_channels", &in) || la_get_size(c, &a[1], "out_channels", &o) ||
+        la_get_ints(c, &a[2], "kernel_size", (size_t)dim, 1, k) ||
+        la_get_ints(c, &a[3], "stride", (size_t)dim, 1, stride) ||
+        la_get_ints(c, vdil, "dilation", (size_t)dim, 1, dil))
         return -1;
     if (!transposed && vpad->kind == VAL_STR) {
         static const char *const pads[] = {"same", "valid", NULL};
-        if (get_choice(c, vpad, "padding", pads, NULL))
+        if (la_get_choice(c, vpad, "padding", pads, NULL))
             return -1;
         for (i = 0; i < dim; i++)
-            if (str_is(vpad, "same") && stride[i] != 1)
-                return bad(c, "padding=\"same\" is not supported for strided convolutions");
+            if (la_str_is(vpad, "same") && stride[i] != 1)
+                return la_bad(c, "padding=\"same\" is not supported for strided convolutions");
     } else if (vpad->kind == VAL_INT || vpad->kind == VAL_INTS) {
-        if (get_ints(c, vpad, "padding", (size_t)dim, 0, pad))
+        if (la_get_ints(c, vpad, "padding", (size_t)dim, 0, pad))
             return -1;
     } else {
-        return kind_err(c, "padding", transposed ? "an integer or a tuple of integers"
+        return la_kind_err(c, "padding", transposed ? "an integer or a tuple of integers"
                                                  : "an integer, a tuple of integers, \"same\" or \"valid\"",
                         vpad);
     }
     if (transposed) {
-        if (get_ints(c, &a[5], "output_padding", (size_t)dim, 0, opad))
+        if (la_get_ints(c, &a[5], "output_padding", (size_t)dim, 0, opad))
             return -1;
         for (i = 0; i < dim; i++)
             if (opad[i] >= stride[i] && opad[i] >= dil[i])
-                return bad(c, "output_padding (%lld) must be smaller than either stride (%lld) or "
+                return la_bad(c, "output_padding (%lld) must be smaller than either stride (%lld) or "
                               "dilation (%lld)",
                            (long long)opad[i], (long long)stride[i], (long long)dil[i]);
     }
     g = a[6].i;
     if (g <= 0)
-        return bad(c, "groups must be a positive integer, not %lld", (long long)g);
+        return la_bad(c, "groups must be a positive integer, not %lld", (long long)g);
     if (in % g)
-        return bad(c, "in_channels (%lld) is not divisible by groups (%lld)", (long long)in, (long long)g);
+        return la_bad(c, "in_channels (%lld) is not divisible by groups (%lld)", (long long)in, (long long)g);
     if (o % g)
-        return bad(c, "out_channels (%lld) is not divisible by groups (%lld)", (long long)o, (long long)g);
+        return la_bad(c, "out_channels (%lld) is not divisible by groups (%lld)", (long long)o, (long long)g);
     if (transposed) {
-        if (!str_is(vmode, "zeros"))
-            return bad(c, "%s supports only padding_mode=\"zeros\", not \"%s\"", c->layer,
+        if (!la_str_is(vmode, "zeros"))
+            return la_bad(c, "%s supports only padding_mode=\"zeros\", not \"%s\"", c->layer,
                        vmode->s ? vmode->s : "");
-    } else if (get_choice(c, vmode, "padding_mode", PADDING_MODES, NULL)) {
+    } else if (la_get_choice(c, vmode, "padding_mode", PADDING_MODES, NULL)) {
         return -1;
     }
     w[0] = transposed ? in : o;
     w[1] = transposed ? o / g : in / g;
     for (i = 0; i < dim; i++)
         w[2 + i] = k[i];
-    put(c, "weight", 0, RCC_F32, w, 2 + dim);
+    la_put(c, "weight", 0, RCC_F32, w, 2 + dim);
     if (a[7].i)
         PARAM(c, "bias", o);
-    return finish(c);
+    return la_finish(c);
 }
 
-static int x_conv1d(EXPAND_ARGS) { Ctx c = CTX("Conv1d"); return conv_expand(&c, a, 1, 0); }
-static int x_conv2d(EXPAND_ARGS) { Ctx c = CTX("Conv2d"); return conv_expand(&c, a, 2, 0); }
-static int x_conv3d(EXPAND_ARGS) { Ctx c = CTX("Conv3d"); return conv_expand(&c, a, 3, 0); }
-static int x_convt1d(EXPAND_ARGS) { Ctx c = CTX("ConvTranspose1d"); return conv_expand(&c, a, 1, 1); }
-static int x_convt2d(EXPAND_ARGS) { Ctx c = CTX("ConvTranspose2d"); return conv_expand(&c, a, 2, 1); }
+static int x_conv1d(EXPAND_ARGS) { LayerCtx c = CTX("Conv1d"); return conv_expand(&c, a, 1, 0); }
+static int x_conv2d(EXPAND_ARGS) { LayerCtx c = CTX("Conv2d"); return conv_expand(&c, a, 2, 0); }
+static int x_conv3d(EXPAND_ARGS) { LayerCtx c = CTX("Conv3d"); return conv_expand(&c, a, 3, 0); }
+static int x_convt1d(EXPAND_ARGS) { LayerCtx c = CTX("ConvTranspose1d"); return conv_expand(&c, a, 1, 1); }
+static int x_convt2d(EXPAND_ARGS) { LayerCtx c = CTX("ConvTranspose2d"); return conv_expand(&c, a, 2, 1); }
 
 /* The weight's rank says the dimensionality: a Conv2d declared for a 3-d
  * weight is suggested as the Conv1d it is.  The spec's groups, stride,
@@ -713,16 +227,16 @@ static int conv_suggest(SUGGEST_ARGS, int transposed)
 {
     static const char *const names[2][3] = {{"Conv1d", "Conv2d", "Conv3d"},
                                             {"ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"}};
-    const LayerTensor *w = ft(file, nf, "weight");
+    const LayerTensor *w = la_ft(file, nf, "weight");
     int64_t g, in, o;
     int dim, i;
-    Sug s;
+    LayerSug s;
 
-    if (!w || w->ndim < 3 || w->ndim > 5 || !dims_ok(w, w->ndim) || (transposed && w->ndim > 4))
+    if (!w || w->ndim < 3 || w->ndim > 5 || !la_dims_ok(w, w->ndim) || (transposed && w->ndim > 4))
         return 0;
     dim = w->ndim - 2;
-    sug_init(&s, names[transposed][dim - 1], transposed ? CONVT_ARGS : CONV_ARGS,
-             transposed ? NARGS(CONVT_ARGS) : NARGS(CONV_ARGS), args);
+    la_sug_init(&s, names[transposed][dim - 1], transposed ? CONVT_ARGS : CONV_ARGS,
+             transposed ? LAYER_NARGS(CONVT_ARGS) : LAYER_NARGS(CONV_ARGS), args);
     s.collapse = 1;
     for (i = 0; i < (int)s.n; i++) {  /* tuples of another dimensionality go */
         Val *v = &s.v[i];
@@ -736,14 +250,14 @@ static int conv_suggest(SUGGEST_ARGS, int transposed)
         else
             s.known[i] = 0;
     }
-    g = sug_get_int(&s, "groups", 1);
+    g = la_sug_get_int(&s, "groups", 1);
     if (g <= 0)
         g = 1;
     if (transposed) {   /* the bias [out] says the groups of [in, out/groups, k...] */
-        const LayerTensor *b = ft(file, nf, "bias");
-        if (dims_ok(b, 1) && b->shape[0] % w->shape[1] == 0) {
+        const LayerTensor *b = la_ft(file, nf, "bias");
+        if (la_dims_ok(b, 1) && b->shape[0] % w->shape[1] == 0) {
             g = b->shape[0] / w->shape[1];
-            sug_int(&s, "groups", g);
+            la_sug_int(&s, "groups", g);
         }
     }
     if (__builtin_mul_overflow(w->shape[1], g, transposed ? &o : &in))
@@ -752,11 +266,11 @@ static int conv_suggest(SUGGEST_ARGS, int transposed)
         in = w->shape[0];
     else
         o = w->shape[0];
-    sug_int(&s, "in_channels", in);
-    sug_int(&s, "out_channels", o);
-    sug_ints(&s, "kernel_size", w->shape + 2, dim);
-    sug_bool(&s, "bias", ft(file, nf, "bias") != NULL);
-    return sug_write(&s, buf, cap);
+    la_sug_int(&s, "in_channels", in);
+    la_sug_int(&s, "out_channels", o);
+    la_sug_ints(&s, "kernel_size", w->shape + 2, dim);
+    la_sug_bool(&s, "bias", la_ft(file, nf, "bias") != NULL);
+    return la_sug_write(&s, buf, cap);
 }
 
 static int s_conv(SUGGEST_ARGS) { return conv_suggest(args, file, nf, buf, cap, 0); }
@@ -781,15 +295,15 @@ static const LayerArg IN_ARGS[] = {
 };
 
 /* torch's _NormBase: BatchNormNd and InstanceNormNd. */
-static int norm_expand(Ctx *c, const Val *a, const LayerArg *spec)
+static int norm_expand(LayerCtx *c, const Val *a, const LayerArg *spec)
 {
     int64_t n;
 
-    if (check_kinds(c, spec, NARGS(BN_ARGS), a, 1u << 2) ||
-        get_size(c, &a[0], "num_features", &n))
+    if (la_check_kinds(c, spec, LAYER_NARGS(BN_ARGS), a, 1u << 2) ||
+        la_get_size(c, &a[0], "num_features", &n))
         return -1;
-    if (!is_none(&a[2]) && a[2].kind != VAL_FLOAT && a[2].kind != VAL_INT)
-        return kind_err(c, "momentum", "a number or none", &a[2]);
+    if (!la_is_none(&a[2]) && a[2].kind != VAL_FLOAT && a[2].kind != VAL_INT)
+        return la_kind_err(c, "momentum", "a number or none", &a[2]);
     if (a[3].i) {
         PARAM(c, "weight", n);
         PARAM(c, "bias", n);
@@ -797,34 +311,34 @@ static int norm_expand(Ctx *c, const Val *a, const LayerArg *spec)
     if (a[4].i) {
         BUFFER(c, "running_mean", n);
         BUFFER(c, "running_var", n);
-        put(c, "num_batches_tracked", 1, RCC_I64, NULL, 0);
+        la_put(c, "num_batches_tracked", 1, RCC_I64, NULL, 0);
     }
-    return finish(c);
+    return la_finish(c);
 }
 
-static int x_bn1d(EXPAND_ARGS) { Ctx c = CTX("BatchNorm1d"); return norm_expand(&c, a, BN_ARGS); }
-static int x_bn2d(EXPAND_ARGS) { Ctx c = CTX("BatchNorm2d"); return norm_expand(&c, a, BN_ARGS); }
-static int x_bn3d(EXPAND_ARGS) { Ctx c = CTX("BatchNorm3d"); return norm_expand(&c, a, BN_ARGS); }
-static int x_in1d(EXPAND_ARGS) { Ctx c = CTX("InstanceNorm1d"); return norm_expand(&c, a, IN_ARGS); }
-static int x_in2d(EXPAND_ARGS) { Ctx c = CTX("InstanceNorm2d"); return norm_expand(&c, a, IN_ARGS); }
+static int x_bn1d(EXPAND_ARGS) { LayerCtx c = CTX("BatchNorm1d"); return norm_expand(&c, a, BN_ARGS); }
+static int x_bn2d(EXPAND_ARGS) { LayerCtx c = CTX("BatchNorm2d"); return norm_expand(&c, a, BN_ARGS); }
+static int x_bn3d(EXPAND_ARGS) { LayerCtx c = CTX("BatchNorm3d"); return norm_expand(&c, a, BN_ARGS); }
+static int x_in1d(EXPAND_ARGS) { LayerCtx c = CTX("InstanceNorm1d"); return norm_expand(&c, a, IN_ARGS); }
+static int x_in2d(EXPAND_ARGS) { LayerCtx c = CTX("InstanceNorm2d"); return norm_expand(&c, a, IN_ARGS); }
 
 static int norm_suggest(SUGGEST_ARGS, const char *name, const LayerArg *spec)
 {
-    const LayerTensor *w = ft(file, nf, "weight"), *m = ft(file, nf, "running_mean");
-    const LayerTensor *src = w ? w : m ? m : ft(file, nf, "bias") ? ft(file, nf, "bias")
-                                                                 : ft(file, nf, "running_var");
-    Sug s;
+    const LayerTensor *w = la_ft(file, nf, "weight"), *m = la_ft(file, nf, "running_mean");
+    const LayerTensor *src = w ? w : m ? m : la_ft(file, nf, "bias") ? la_ft(file, nf, "bias")
+                                                                 : la_ft(file, nf, "running_var");
+    LayerSug s;
 
-    sug_init(&s, name, spec, NARGS(BN_ARGS), args);
+    la_sug_init(&s, name, spec, LAYER_NARGS(BN_ARGS), args);
     if (src) {
-        if (!dims_ok(src, 1))
+        if (!la_dims_ok(src, 1))
             return 0;
-        sug_int(&s, "num_features", src->shape[0]);
+        la_sug_int(&s, "num_features", src->shape[0]);
     }
-    sug_bool(&s, "affine", w || ft(file, nf, "bias"));
-    sug_bool(&s, "track_running_stats", m || ft(file, nf, "running_var") ||
-                                            ft(file, nf, "num_batches_tracked"));
-    return sug_write(&s, buf, cap);
+    la_sug_bool(&s, "affine", w || la_ft(file, nf, "bias"));
+    la_sug_bool(&s, "track_running_stats", m || la_ft(file, nf, "running_var") ||
+                                            la_ft(file, nf, "num_batches_tracked"));
+    return la_sug_write(&s, buf, cap);
 }
 
 static int s_bn1d(SUGGEST_ARGS) { return norm_suggest(args, file, nf, buf, cap, "BatchNorm1d", BN_ARGS); }
@@ -845,43 +359,43 @@ static const LayerArg LAYERNORM_ARGS[] = {
 
 static int x_layernorm(EXPAND_ARGS)
 {
-    Ctx c = CTX("LayerNorm");
+    LayerCtx c = CTX("LayerNorm");
     int64_t shape[8];
     int nd;
 
-    if (check_kinds(&c, LAYERNORM_ARGS, NARGS(LAYERNORM_ARGS), a, 0) ||
-        get_shape(&c, &a[0], "normalized_shape", shape, &nd))
+    if (la_check_kinds(&c, LAYERNORM_ARGS, LAYER_NARGS(LAYERNORM_ARGS), a, 0) ||
+        la_get_shape(&c, &a[0], "normalized_shape", shape, &nd))
         return -1;
     if (a[2].i) {
-        put(&c, "weight", 0, RCC_F32, shape, nd);
+        la_put(&c, "weight", 0, RCC_F32, shape, nd);
         if (a[3].i)
-            put(&c, "bias", 0, RCC_F32, shape, nd);
+            la_put(&c, "bias", 0, RCC_F32, shape, nd);
     }
-    return finish(&c);
+    return la_finish(&c);
 }
 
-static int shape_suggest(Sug *s, const LayerTensor *src, const char *arg)
+static int shape_suggest(LayerSug *s, const LayerTensor *src, const char *arg)
 {
     if (src) {
-        if (src->ndim < 1 || src->ndim > 8 || !dims_ok(src, src->ndim))
+        if (src->ndim < 1 || src->ndim > 8 || !la_dims_ok(src, src->ndim))
             return -1;
-        sug_ints(s, arg, src->shape, src->ndim);
+        la_sug_ints(s, arg, src->shape, src->ndim);
     }
     return 0;
 }
 
 static int s_layernorm(SUGGEST_ARGS)
 {
-    const LayerTensor *w = ft(file, nf, "weight"), *b = ft(file, nf, "bias");
-    Sug s;
+    const LayerTensor *w = la_ft(file, nf, "weight"), *b = la_ft(file, nf, "bias");
+    LayerSug s;
 
-    sug_init(&s, "LayerNorm", LAYERNORM_ARGS, NARGS(LAYERNORM_ARGS), args);
+    la_sug_init(&s, "LayerNorm", LAYERNORM_ARGS, LAYER_NARGS(LAYERNORM_ARGS), args);
     if (shape_suggest(&s, w ? w : b, "normalized_shape"))
         return 0;
-    sug_bool(&s, "elementwise_affine", w || b);
+    la_sug_bool(&s, "elementwise_affine", w || b);
     if (w || b)
-        sug_bool(&s, "bias", b != NULL);
-    return sug_write(&s, buf, cap);
+        la_sug_bool(&s, "bias", b != NULL);
+    return la_sug_write(&s, buf, cap);
 }
 
 static const LayerArg GROUPNORM_ARGS[] = {
@@ -893,35 +407,35 @@ static const LayerArg GROUPNORM_ARGS[] = {
 
 static int x_groupnorm(EXPAND_ARGS)
 {
-    Ctx c = CTX("GroupNorm");
+    LayerCtx c = CTX("GroupNorm");
     int64_t g, ch;
 
-    if (check_kinds(&c, GROUPNORM_ARGS, NARGS(GROUPNORM_ARGS), a, 0) ||
-        get_size(&c, &a[0], "num_groups", &g) || get_size(&c, &a[1], "num_channels", &ch))
+    if (la_check_kinds(&c, GROUPNORM_ARGS, LAYER_NARGS(GROUPNORM_ARGS), a, 0) ||
+        la_get_size(&c, &a[0], "num_groups", &g) || la_get_size(&c, &a[1], "num_channels", &ch))
         return -1;
     if (ch % g)
-        return bad(&c, "num_channels (%lld) is not divisible by num_groups (%lld)", (long long)ch,
+        return la_bad(&c, "num_channels (%lld) is not divisible by num_groups (%lld)", (long long)ch,
                    (long long)g);
     if (a[3].i) {
         PARAM(&c, "weight", ch);
         PARAM(&c, "bias", ch);
     }
-    return finish(&c);
+    return la_finish(&c);
 }
 
 static int s_groupnorm(SUGGEST_ARGS)
 {
-    const LayerTensor *w = ft(file, nf, "weight"), *b = ft(file, nf, "bias"), *src = w ? w : b;
-    Sug s;
+    const LayerTensor *w = la_ft(file, nf, "weight"), *b = la_ft(file, nf, "bias"), *src = w ? w : b;
+    LayerSug s;
 
-    sug_init(&s, "GroupNorm", GROUPNORM_ARGS, NARGS(GROUPNORM_ARGS), args);
+    la_sug_init(&s, "GroupNorm", GROUPNORM_ARGS, LAYER_NARGS(GROUPNORM_ARGS), args);
     if (src) {
-        if (!dims_ok(src, 1))
+        if (!la_dims_ok(src, 1))
             return 0;
-        sug_int(&s, "num_channels", src->shape[0]);
+        la_sug_int(&s, "num_channels", src->shape[0]);
     }
-    sug_bool(&s, "affine", src != NULL);
-    return sug_write(&s, buf, cap);
+    la_sug_bool(&s, "affine", src != NULL);
+    return la_sug_write(&s, buf, cap);
 }
 
 /* RMSNorm is torch 2.4's: torch 1.13 cannot check it (see tests/). */
@@ -933,28 +447,28 @@ static const LayerArg RMSNORM_ARGS[] = {
 
 static int x_rmsnorm(EXPAND_ARGS)
 {
-    Ctx c = CTX("RMSNorm");
+    LayerCtx c = CTX("RMSNorm");
     int64_t shape[8];
     int nd;
 
-    if (check_kinds(&c, RMSNORM_ARGS, NARGS(RMSNORM_ARGS), a, 0) ||
-        get_shape(&c, &a[0], "normalized_shape", shape, &nd))
+    if (la_check_kinds(&c, RMSNORM_ARGS, LAYER_NARGS(RMSNORM_ARGS), a, 0) ||
+        la_get_shape(&c, &a[0], "normalized_shape", shape, &nd))
         return -1;
     if (a[2].i)
-        put(&c, "weight", 0, RCC_F32, shape, nd);
-    return finish(&c);
+        la_put(&c, "weight", 0, RCC_F32, shape, nd);
+    return la_finish(&c);
 }
 
 static int s_rmsnorm(SUGGEST_ARGS)
 {
-    const LayerTensor *w = ft(file, nf, "weight");
-    Sug s;
+    const LayerTensor *w = la_ft(file, nf, "weight");
+    LayerSug s;
 
-    sug_init(&s, "RMSNorm", RMSNORM_ARGS, NARGS(RMSNORM_ARGS), args);
+    la_sug_init(&s, "RMSNorm", RMSNORM_ARGS, LAYER_NARGS(RMSNORM_ARGS), args);
     if (shape_suggest(&s, w, "normalized_shape"))
         return 0;
-    sug_bool(&s, "elementwise_affine", w != NULL);
-    return sug_write(&s, buf, cap);
+    la_sug_bool(&s, "elementwise_affine", w != NULL);
+    return la_sug_write(&s, buf, cap);
 }
 
 /* ------------------------------------------------------------ Embedding */
@@ -983,68 +497,68 @@ static const LayerArg EMBEDDINGBAG_ARGS[] = {
     {"padding_idx", VAL_INT, "none"},
 };
 
-static int padding_idx(Ctx *c, const Val *v, int64_t n)
+static int padding_idx(LayerCtx *c, const Val *v, int64_t n)
 {
     if (v->kind == VAL_INT && (v->i >= n || v->i < -n))
-        return bad(c, "padding_idx (%lld) must be within num_embeddings: in [%lld, %lld]",
+        return la_bad(c, "padding_idx (%lld) must be within num_embeddings: in [%lld, %lld]",
                    (long long)v->i, (long long)-n, (long long)(n - 1));
     return 0;
 }
 
 static int x_embedding(EXPAND_ARGS)
 {
-    Ctx c = CTX("Embedding");
+    LayerCtx c = CTX("Embedding");
     int64_t n, d;
 
-    if (check_kinds(&c, EMBEDDING_ARGS, NARGS(EMBEDDING_ARGS), a, 0) ||
-        get_size(&c, &a[0], "num_embeddings", &n) || get_size(&c, &a[1], "embedding_dim", &d) ||
+    if (la_check_kinds(&c, EMBEDDING_ARGS, LAYER_NARGS(EMBEDDING_ARGS), a, 0) ||
+        la_get_size(&c, &a[0], "num_embeddings", &n) || la_get_size(&c, &a[1], "embedding_dim", &d) ||
         padding_idx(&c, &a[2], n))
         return -1;
     PARAM(&c, "weight", n, d);
-    return finish(&c);
+    return la_finish(&c);
 }
 
 static int x_embeddingbag(EXPAND_ARGS)
 {
     static const char *const modes[] = {"sum", "mean", "max", NULL};
-    Ctx c = CTX("EmbeddingBag");
+    LayerCtx c = CTX("EmbeddingBag");
     int64_t n, d;
 
-    if (check_kinds(&c, EMBEDDINGBAG_ARGS, NARGS(EMBEDDINGBAG_ARGS), a, 0) ||
-        get_size(&c, &a[0], "num_embeddings", &n) || get_size(&c, &a[1], "embedding_dim", &d) ||
-        get_choice(&c, &a[5], "mode", modes, NULL) || padding_idx(&c, &a[9], n))
+    if (la_check_kinds(&c, EMBEDDINGBAG_ARGS, LAYER_NARGS(EMBEDDINGBAG_ARGS), a, 0) ||
+        la_get_size(&c, &a[0], "num_embeddings", &n) || la_get_size(&c, &a[1], "embedding_dim", &d) ||
+        la_get_choice(&c, &a[5], "mode", modes, NULL) || padding_idx(&c, &a[9], n))
         return -1;
     PARAM(&c, "weight", n, d);
-    return finish(&c);
+    return la_finish(&c);
 }
 
 static int embedding_suggest(SUGGEST_ARGS, const char *name, const LayerArg *spec, size_t n)
 {
-    const LayerTensor *w = ft(file, nf, "weight");
-    Sug s;
+    const LayerTensor *w = la_ft(file, nf, "weight");
+    LayerSug s;
 
-    if (!dims_ok(w, 2))
+    if (!la_dims_ok(w, 2))
         return 0;
-    sug_init(&s, name, spec, n, args);
-    sug_int(&s, "num_embeddings", w->shape[0]);
-    sug_int(&s, "embedding_dim", w->shape[1]);
+    la_sug_init(&s, name, spec, n, args);
+    la_sug_int(&s, "num_embeddings", w->shape[0]);
+    la_sug_int(&s, "embedding_dim", w->shape[1]);
     {   /* a padding_idx that no longer fits goes */
-        size_t i = sug_ix(&s, "padding_idx");
-        if (i < MAX_ARGS && s.v[i].kind == VAL_INT && (s.v[i].i >= w->shape[0] || s.v[i].i < -w->shape[0]))
+        size_t i = la_sug_ix(&s, "padding_idx");
+        if (i < LAYER_MAX_ARGS && s.v[i].kind == VAL_INT && (s.v[i].i >= w->shape[0] || s.v[i].i < -w->shape[0]))
             s.known[i] = 0;
     }
-    return sug_write(&s, buf, cap);
+    return la_sug_write(&s, buf, cap);
 }
 
 static int s_embedding(SUGGEST_ARGS)
 {
-    return embedding_suggest(args, file, nf, buf, cap, "Embedding", EMBEDDING_ARGS, NARGS(EMBEDDING_ARGS));
+    return embedding_suggest(args, file, nf, buf, cap, "Embedding", EMBEDDING_ARGS, LAYER_NARGS(EMBEDDING_ARGS));
 }
 
 static int s_embeddingbag(SUGGEST_ARGS)
 {
     return embedding_suggest(args, file, nf, buf, cap, "EmbeddingBag", EMBEDDINGBAG_ARGS,
-                             NARGS(EMBEDDINGBAG_ARGS));
+                             LAYER_NARGS(EMBEDDINGBAG_ARGS));
 }
 
 /* ------------------------------------------------------------ RNN, LSTM, GRU */
@@ -1085,42 +599,42 @@ enum { R_LSTM, R_GRU, R_RNN };
 
 /* torch's RNNBase: for each layer, for each direction, weight_ih, weight_hh,
  * bias_ih, bias_hh, weight_hr (LSTM with proj_size > 0). */
-static int rnn_expand(Ctx *c, const Val *a, int mode)
+static int rnn_expand(LayerCtx *c, const Val *a, int mode)
 {
     static const int64_t gates[] = {4, 3, 1};
     const LayerArg *spec = mode == R_LSTM ? LSTM_ARGS : mode == R_GRU ? GRU_ARGS : RNN_ARGS;
-    size_t nspec = mode == R_LSTM ? NARGS(LSTM_ARGS) : mode == R_GRU ? NARGS(GRU_ARGS) : NARGS(RNN_ARGS);
+    size_t nspec = mode == R_LSTM ? LAYER_NARGS(LSTM_ARGS) : mode == R_GRU ? LAYER_NARGS(GRU_ARGS) : LAYER_NARGS(RNN_ARGS);
     int off = mode == R_RNN;      /* RNN has nonlinearity before bias */
     int64_t in, h, layers, proj = 0, real, gh, l;
     int bias, bidir, d;
     char name[64];
 
-    if (check_kinds(c, spec, nspec, a, 0) || get_size(c, &a[0], "input_size", &in) ||
-        get_size(c, &a[1], "hidden_size", &h))
+    if (la_check_kinds(c, spec, nspec, a, 0) || la_get_size(c, &a[0], "input_size", &in) ||
+        la_get_size(c, &a[1], "hidden_size", &h))
         return -1;
     if (a[2].i < 1)
-        return bad(c, "num_layers must be at least 1, not %lld", (long long)a[2].i);
+        return la_bad(c, "num_layers must be at least 1, not %lld", (long long)a[2].i);
     if (a[2].i > 100000)
-        return bad(c, "num_layers (%lld) is too large", (long long)a[2].i);
+        return la_bad(c, "num_layers (%lld) is too large", (long long)a[2].i);
     layers = a[2].i;
     if (mode == R_RNN) {
         static const char *const nl[] = {"tanh", "relu", NULL};
-        if (get_choice(c, &a[3], "nonlinearity", nl, NULL))
+        if (la_get_choice(c, &a[3], "nonlinearity", nl, NULL))
             return -1;
     }
     bias = (int)a[3 + off].i;
-    if (!(num(&a[5 + off]) >= 0 && num(&a[5 + off]) <= 1)) {
+    if (!(la_num(&a[5 + off]) >= 0 && la_num(&a[5 + off]) <= 1)) {
         char b[64];
-        fmt_float(num(&a[5 + off]), b, sizeof b);
-        return bad(c, "dropout must be a number in [0, 1], not %s", b);
+        la_fmt_float(la_num(&a[5 + off]), b, sizeof b);
+        return la_bad(c, "dropout must be a number in [0, 1], not %s", b);
     }
     bidir = (int)a[6 + off].i;
     if (mode == R_LSTM) {
         proj = a[7].i;
         if (proj < 0)
-            return bad(c, "proj_size must be 0 (no projection) or positive, not %lld", (long long)proj);
+            return la_bad(c, "proj_size must be 0 (no projection) or positive, not %lld", (long long)proj);
         if (proj >= h)
-            return bad(c, "proj_size (%lld) must be smaller than hidden_size (%lld)", (long long)proj,
+            return la_bad(c, "proj_size (%lld) must be smaller than hidden_size (%lld)", (long long)proj,
                        (long long)h);
     }
     real = proj > 0 ? proj : h;
@@ -1145,12 +659,12 @@ static int rnn_expand(Ctx *c, const Val *a, int mode)
             }
         }
     }
-    return finish(c);
+    return la_finish(c);
 }
 
-static int x_lstm(EXPAND_ARGS) { Ctx c = CTX("LSTM"); return rnn_expand(&c, a, R_LSTM); }
-static int x_gru(EXPAND_ARGS) { Ctx c = CTX("GRU"); return rnn_expand(&c, a, R_GRU); }
-static int x_rnn(EXPAND_ARGS) { Ctx c = CTX("RNN"); return rnn_expand(&c, a, R_RNN); }
+static int x_lstm(EXPAND_ARGS) { LayerCtx c = CTX("LSTM"); return rnn_expand(&c, a, R_LSTM); }
+static int x_gru(EXPAND_ARGS) { LayerCtx c = CTX("GRU"); return rnn_expand(&c, a, R_GRU); }
+static int x_rnn(EXPAND_ARGS) { LayerCtx c = CTX("RNN"); return rnn_expand(&c, a, R_RNN); }
 
 /* "weight_ih_l12_reverse" -> kind "weight_ih", layer 12, reverse 1; -1 if
  * the name is not of that form. */
@@ -1182,14 +696,14 @@ static int rnn_suggest(SUGGEST_ARGS, int mode)
 {
     static const int64_t gates[] = {4, 3, 1};
     static const char *const names[] = {"LSTM", "GRU", "RNN"};
-    const LayerTensor *ih = ft(file, nf, "weight_ih_l0"), *hr = ft(file, nf, "weight_hr_l0");
+    const LayerTensor *ih = la_ft(file, nf, "weight_ih_l0"), *hr = la_ft(file, nf, "weight_hr_l0");
     long maxl = -1, l;
     int rev = 0, r;
     size_t i;
     char kind[64];
-    Sug s;
+    LayerSug s;
 
-    if (!dims_ok(ih, 2) || ih->shape[0] % gates[mode])
+    if (!la_dims_ok(ih, 2) || ih->shape[0] % gates[mode])
         return 0;
     for (i = 0; i < nf; i++) {
         if (file[i].ndim < 0 || rnn_key(file[i].name, kind, sizeof kind, &l, &r))
@@ -1198,16 +712,16 @@ static int rnn_suggest(SUGGEST_ARGS, int mode)
             maxl = l;
         rev |= r;
     }
-    sug_init(&s, names[mode], mode == R_LSTM ? LSTM_ARGS : mode == R_GRU ? GRU_ARGS : RNN_ARGS,
-             mode == R_LSTM ? NARGS(LSTM_ARGS) : mode == R_GRU ? NARGS(GRU_ARGS) : NARGS(RNN_ARGS), args);
-    sug_int(&s, "input_size", ih->shape[1]);
-    sug_int(&s, "hidden_size", ih->shape[0] / gates[mode]);
-    sug_int(&s, "num_layers", maxl + 1);
-    sug_bool(&s, "bias", ft(file, nf, "bias_ih_l0") || ft(file, nf, "bias_hh_l0"));
-    sug_bool(&s, "bidirectional", rev);
+    la_sug_init(&s, names[mode], mode == R_LSTM ? LSTM_ARGS : mode == R_GRU ? GRU_ARGS : RNN_ARGS,
+             mode == R_LSTM ? LAYER_NARGS(LSTM_ARGS) : mode == R_GRU ? LAYER_NARGS(GRU_ARGS) : LAYER_NARGS(RNN_ARGS), args);
+    la_sug_int(&s, "input_size", ih->shape[1]);
+    la_sug_int(&s, "hidden_size", ih->shape[0] / gates[mode]);
+    la_sug_int(&s, "num_layers", maxl + 1);
+    la_sug_bool(&s, "bias", la_ft(file, nf, "bias_ih_l0") || la_ft(file, nf, "bias_hh_l0"));
+    la_sug_bool(&s, "bidirectional", rev);
     if (mode == R_LSTM)
-        sug_int(&s, "proj_size", dims_ok(hr, 2) ? hr->shape[0] : 0);
-    return sug_write(&s, buf, cap);
+        la_sug_int(&s, "proj_size", la_dims_ok(hr, 2) ? hr->shape[0] : 0);
+    return la_sug_write(&s, buf, cap);
 }
 
 static int s_lstm(SUGGEST_ARGS) { return rnn_suggest(args, file, nf, buf, cap, R_LSTM); }
@@ -1232,17 +746,17 @@ static const LayerArg MHA_ARGS[] = {
  * from E), in_proj_bias, bias_k, bias_v, then the out_proj Linear. */
 static int x_mha(EXPAND_ARGS)
 {
-    Ctx c = CTX("MultiheadAttention");
+    LayerCtx c = CTX("MultiheadAttention");
     int64_t e, h, kd, vd;
 
-    if (check_kinds(&c, MHA_ARGS, NARGS(MHA_ARGS), a, 0) || get_size(&c, &a[0], "embed_dim", &e) ||
-        get_size(&c, &a[1], "num_heads", &h))
+    if (la_check_kinds(&c, MHA_ARGS, LAYER_NARGS(MHA_ARGS), a, 0) || la_get_size(&c, &a[0], "embed_dim", &e) ||
+        la_get_size(&c, &a[1], "num_heads", &h))
         return -1;
     if (e % h)
-        return bad(&c, "embed_dim (%lld) is not divisible by num_heads (%lld)", (long long)e, (long long)h);
+        return la_bad(&c, "embed_dim (%lld) is not divisible by num_heads (%lld)", (long long)e, (long long)h);
     kd = vd = e;
-    if ((!is_none(&a[6]) && get_size(&c, &a[6], "kdim", &kd)) ||
-        (!is_none(&a[7]) && get_size(&c, &a[7], "vdim", &vd)))
+    if ((!la_is_none(&a[6]) && la_get_size(&c, &a[6], "kdim", &kd)) ||
+        (!la_is_none(&a[7]) && la_get_size(&c, &a[7], "vdim", &vd)))
         return -1;
     if (kd == e && vd == e) {
         PARAM(&c, "in_proj_weight", 3 * e, e);
@@ -1260,39 +774,39 @@ static int x_mha(EXPAND_ARGS)
     PARAM(&c, "out_proj.weight", e, e);
     if (a[3].i)
         PARAM(&c, "out_proj.bias", e);
-    return finish(&c);
+    return la_finish(&c);
 }
 
 /* embed_dim from out_proj.weight (or the input projections); num_heads
  * cannot be seen in the weights: the spec's is kept (no spec: no call). */
 static int s_mha(SUGGEST_ARGS)
 {
-    const LayerTensor *o = ft(file, nf, "out_proj.weight"), *in = ft(file, nf, "in_proj_weight");
-    const LayerTensor *q = ft(file, nf, "q_proj_weight"), *k = ft(file, nf, "k_proj_weight");
-    const LayerTensor *v = ft(file, nf, "v_proj_weight");
+    const LayerTensor *o = la_ft(file, nf, "out_proj.weight"), *in = la_ft(file, nf, "in_proj_weight");
+    const LayerTensor *q = la_ft(file, nf, "q_proj_weight"), *k = la_ft(file, nf, "k_proj_weight");
+    const LayerTensor *v = la_ft(file, nf, "v_proj_weight");
     int64_t e;
-    Sug s;
+    LayerSug s;
 
-    if (dims_ok(o, 2))
+    if (la_dims_ok(o, 2))
         e = o->shape[0];
-    else if (dims_ok(in, 2))
+    else if (la_dims_ok(in, 2))
         e = in->shape[1];
-    else if (dims_ok(q, 2))
+    else if (la_dims_ok(q, 2))
         e = q->shape[0];
     else
         return 0;
-    sug_init(&s, "MultiheadAttention", MHA_ARGS, NARGS(MHA_ARGS), args);
-    sug_int(&s, "embed_dim", e);
+    la_sug_init(&s, "MultiheadAttention", MHA_ARGS, LAYER_NARGS(MHA_ARGS), args);
+    la_sug_int(&s, "embed_dim", e);
     /* kdim, vdim: from the separate projections, or none */
     s.v[6].kind = s.v[7].kind = VAL_NONE;
     s.known[6] = s.known[7] = 1;
-    if (dims_ok(k, 2) && k->shape[1] != e)
-        sug_int(&s, "kdim", k->shape[1]);
-    if (dims_ok(v, 2) && v->shape[1] != e)
-        sug_int(&s, "vdim", v->shape[1]);
-    sug_bool(&s, "bias", ft(file, nf, "in_proj_bias") || ft(file, nf, "out_proj.bias"));
-    sug_bool(&s, "add_bias_kv", ft(file, nf, "bias_k") || ft(file, nf, "bias_v"));
-    return sug_write(&s, buf, cap);
+    if (la_dims_ok(k, 2) && k->shape[1] != e)
+        la_sug_int(&s, "kdim", k->shape[1]);
+    if (la_dims_ok(v, 2) && v->shape[1] != e)
+        la_sug_int(&s, "vdim", v->shape[1]);
+    la_sug_bool(&s, "bias", la_ft(file, nf, "in_proj_bias") || la_ft(file, nf, "out_proj.bias"));
+    la_sug_bool(&s, "add_bias_kv", la_ft(file, nf, "bias_k") || la_ft(file, nf, "bias_v"));
+    return la_sug_write(&s, buf, cap);
 }
 
 /* --------------------------------------------------------------- PReLU */
@@ -1304,27 +818,27 @@ static const LayerArg PRELU_ARGS[] = {
 
 static int x_prelu(EXPAND_ARGS)
 {
-    Ctx c = CTX("PReLU");
+    LayerCtx c = CTX("PReLU");
     int64_t n;
 
-    if (check_kinds(&c, PRELU_ARGS, NARGS(PRELU_ARGS), a, 0) ||
-        get_size(&c, &a[0], "num_parameters", &n))
+    if (la_check_kinds(&c, PRELU_ARGS, LAYER_NARGS(PRELU_ARGS), a, 0) ||
+        la_get_size(&c, &a[0], "num_parameters", &n))
         return -1;
     PARAM(&c, "weight", n);
-    return finish(&c);
+    return la_finish(&c);
 }
 
 static int s_prelu(SUGGEST_ARGS)
 {
-    const LayerTensor *w = ft(file, nf, "weight");
-    Sug s;
+    const LayerTensor *w = la_ft(file, nf, "weight");
+    LayerSug s;
 
-    if (!dims_ok(w, 1))
+    if (!la_dims_ok(w, 1))
         return 0;
-    sug_init(&s, "PReLU", PRELU_ARGS, NARGS(PRELU_ARGS), args);
+    la_sug_init(&s, "PReLU", PRELU_ARGS, LAYER_NARGS(PRELU_ARGS), args);
     s.npos = 1;
-    sug_int(&s, "num_parameters", w->shape[0]);
-    return sug_write(&s, buf, cap);
+    la_sug_int(&s, "num_parameters", w->shape[0]);
+    return la_sug_write(&s, buf, cap);
 }
 
 /* ------------------------------------------------- layers without tensors */
@@ -1383,150 +897,150 @@ static const LayerArg PAD_ARGS[] = {{"padding", VAL_INTS, NULL}};
 static const LayerArg CONSTPAD_ARGS[] = {{"padding", VAL_INTS, NULL}, {"value", VAL_FLOAT, NULL}};
 
 /* Range checks beyond the kinds, one per layer that has any. */
-typedef int (*Check)(Ctx *c, const Val *a);
+typedef int (*Check)(LayerCtx *c, const Val *a);
 
-static int ck_none(Ctx *c, const Val *a) { (void)c, (void)a; return 0; }
+static int ck_none(LayerCtx *c, const Val *a) { (void)c, (void)a; return 0; }
 
-static int ck_gelu(Ctx *c, const Val *a)
+static int ck_gelu(LayerCtx *c, const Val *a)
 {
     static const char *const ok[] = {"none", "tanh", NULL};
-    return get_choice(c, &a[0], "approximate", ok, NULL);
+    return la_get_choice(c, &a[0], "approximate", ok, NULL);
 }
 
-static int ck_hardtanh(Ctx *c, const Val *a)
+static int ck_hardtanh(LayerCtx *c, const Val *a)
 {
-    double lo = is_none(&a[3]) ? num(&a[0]) : num(&a[3]);
-    double hi = is_none(&a[4]) ? num(&a[1]) : num(&a[4]);
+    double lo = la_is_none(&a[3]) ? la_num(&a[0]) : la_num(&a[3]);
+    double hi = la_is_none(&a[4]) ? la_num(&a[1]) : la_num(&a[4]);
     char b1[64], b2[64];
 
     if (!(hi > lo)) {
-        fmt_float(hi, b1, sizeof b1);
-        fmt_float(lo, b2, sizeof b2);
-        return bad(c, "max_val (%s) must be greater than min_val (%s)", b1, b2);
+        la_fmt_float(hi, b1, sizeof b1);
+        la_fmt_float(lo, b2, sizeof b2);
+        return la_bad(c, "max_val (%s) must be greater than min_val (%s)", b1, b2);
     }
     return 0;
 }
 
-static int ck_dropout(Ctx *c, const Val *a) { return get_prob(c, &a[0], "p"); }
+static int ck_dropout(LayerCtx *c, const Val *a) { return la_get_prob(c, &a[0], "p"); }
 
-static int ck_stochdepth(Ctx *c, const Val *a)
+static int ck_stochdepth(LayerCtx *c, const Val *a)
 {
     static const char *const modes[] = {"batch", "row", NULL};
-    return get_prob(c, &a[0], "p") || get_choice(c, &a[1], "mode", modes, NULL) ? -1 : 0;
+    return la_get_prob(c, &a[0], "p") || la_get_choice(c, &a[1], "mode", modes, NULL) ? -1 : 0;
 }
 
-static int ck_unflatten(Ctx *c, const Val *a)
+static int ck_unflatten(LayerCtx *c, const Val *a)
 {
     size_t i, neg = 0;
 
     if (a[1].kind != VAL_INTS || a[1].n < 1)
-        return kind_err(c, "unflattened_size", "a tuple of integers", &a[1]);
+        return la_kind_err(c, "unflattened_size", "a tuple of integers", &a[1]);
     for (i = 0; i < a[1].n && i < 8; i++) {
         if (a[1].ints[i] == -1 && !neg++)
             continue;
         if (a[1].ints[i] <= 0)
-            return bad(c, "unflattened_size must hold positive sizes (and at most one -1), not %lld",
+            return la_bad(c, "unflattened_size must hold positive sizes (and at most one -1), not %lld",
                        (long long)a[1].ints[i]);
     }
     return 0;
 }
 
-static int pool_common(Ctx *c, const Val *a, size_t dim, int has_dilation)
+static int pool_common(LayerCtx *c, const Val *a, size_t dim, int has_dilation)
 {
     int64_t k[3], x[3];
 
-    if (get_ints(c, &a[0], "kernel_size", dim, 1, k) ||
-        (!is_none(&a[1]) && get_ints(c, &a[1], "stride", dim, 1, x)) ||
-        get_ints(c, &a[2], "padding", dim, 0, x) ||
-        (has_dilation && get_ints(c, &a[3], "dilation", dim, 1, x)))
+    if (la_get_ints(c, &a[0], "kernel_size", dim, 1, k) ||
+        (!la_is_none(&a[1]) && la_get_ints(c, &a[1], "stride", dim, 1, x)) ||
+        la_get_ints(c, &a[2], "padding", dim, 0, x) ||
+        (has_dilation && la_get_ints(c, &a[3], "dilation", dim, 1, x)))
         return -1;
     return 0;
 }
 
-static int ck_maxpool1d(Ctx *c, const Val *a) { return pool_common(c, a, 1, 1); }
-static int ck_maxpool2d(Ctx *c, const Val *a) { return pool_common(c, a, 2, 1); }
-static int ck_avgpool1d(Ctx *c, const Val *a) { return pool_common(c, a, 1, 0); }
+static int ck_maxpool1d(LayerCtx *c, const Val *a) { return pool_common(c, a, 1, 1); }
+static int ck_maxpool2d(LayerCtx *c, const Val *a) { return pool_common(c, a, 2, 1); }
+static int ck_avgpool1d(LayerCtx *c, const Val *a) { return pool_common(c, a, 1, 0); }
 
-static int ck_avgpool2d(Ctx *c, const Val *a)
+static int ck_avgpool2d(LayerCtx *c, const Val *a)
 {
     if (pool_common(c, a, 2, 0))
         return -1;
     if (a[5].kind == VAL_INT && a[5].i == 0)
-        return bad(c, "divisor_override must not be 0");
+        return la_bad(c, "divisor_override must not be 0");
     return 0;
 }
 
-static int ck_adaptive1d(Ctx *c, const Val *a)
+static int ck_adaptive1d(LayerCtx *c, const Val *a)
 {
     int64_t x[1];
-    return get_ints(c, &a[0], "output_size", 1, 1, x);
+    return la_get_ints(c, &a[0], "output_size", 1, 1, x);
 }
 
-static int ck_adaptive2d(Ctx *c, const Val *a)
+static int ck_adaptive2d(LayerCtx *c, const Val *a)
 {
     int64_t x[2];
-    return get_ints(c, &a[0], "output_size", 2, 1, x);
+    return la_get_ints(c, &a[0], "output_size", 2, 1, x);
 }
 
-static int ck_upsample(Ctx *c, const Val *a)
+static int ck_upsample(LayerCtx *c, const Val *a)
 {
     static const char *const modes[] = {"nearest", "linear", "bilinear", "bicubic", "trilinear",
                                         "area", "nearest-exact", NULL};
     size_t i;
 
-    if (is_none(&a[0]) == is_none(&a[1]))
-        return bad(c, is_none(&a[0]) ? "Upsample needs size or scale_factor"
+    if (la_is_none(&a[0]) == la_is_none(&a[1]))
+        return la_bad(c, la_is_none(&a[0]) ? "Upsample needs size or scale_factor"
                                      : "Upsample takes size or scale_factor, not both");
-    if (!is_none(&a[0])) {
+    if (!la_is_none(&a[0])) {
         int64_t x[8];
         if (a[0].kind == VAL_INTS && (a[0].n < 1 || a[0].n > 3))
-            return kind_err(c, "size", "an integer or a tuple of 1 to 3 integers", &a[0]);
-        if (get_ints(c, &a[0], "size", a[0].kind == VAL_INTS ? a[0].n : 1, 1, x))
+            return la_kind_err(c, "size", "an integer or a tuple of 1 to 3 integers", &a[0]);
+        if (la_get_ints(c, &a[0], "size", a[0].kind == VAL_INTS ? a[0].n : 1, 1, x))
             return -1;
     }
     if (a[1].kind == VAL_INTS) {
         for (i = 0; i < a[1].n && i < 8; i++)
             if (a[1].ints[i] <= 0)
-                return bad(c, "scale_factor must be positive");
+                return la_bad(c, "scale_factor must be positive");
     } else if (a[1].kind == VAL_INT || a[1].kind == VAL_FLOAT) {
-        if (!(num(&a[1]) > 0))
-            return bad(c, "scale_factor must be positive");
-    } else if (!is_none(&a[1])) {
-        return kind_err(c, "scale_factor", "a number, a tuple or none", &a[1]);
+        if (!(la_num(&a[1]) > 0))
+            return la_bad(c, "scale_factor must be positive");
+    } else if (!la_is_none(&a[1])) {
+        return la_kind_err(c, "scale_factor", "a number, a tuple or none", &a[1]);
     }
-    return get_choice(c, &a[2], "mode", modes, NULL);
+    return la_get_choice(c, &a[2], "mode", modes, NULL);
 }
 
-static int ck_pixelshuffle(Ctx *c, const Val *a)
+static int ck_pixelshuffle(LayerCtx *c, const Val *a)
 {
     int64_t f;
-    return get_size(c, &a[0], "upscale_factor", &f);
+    return la_get_size(c, &a[0], "upscale_factor", &f);
 }
 
-static int ck_pad_any(Ctx *c, const Val *a)     /* ZeroPad2d, ConstantPad2d: may crop */
+static int ck_pad_any(LayerCtx *c, const Val *a)     /* ZeroPad2d, ConstantPad2d: may crop */
 {
     int64_t x[4];
-    return get_ints(c, &a[0], "padding", 4, -MAX_DIM, x);
+    return la_get_ints(c, &a[0], "padding", 4, -LAYER_MAX_DIM, x);
 }
 
-static int ck_pad_pos(Ctx *c, const Val *a)     /* ReflectionPad2d */
+static int ck_pad_pos(LayerCtx *c, const Val *a)     /* ReflectionPad2d */
 {
     int64_t x[4];
-    return get_ints(c, &a[0], "padding", 4, 0, x);
+    return la_get_ints(c, &a[0], "padding", 4, 0, x);
 }
 
 static int plain(EXPAND_ARGS, const char *name, const LayerArg *spec, size_t n, unsigned skip, Check ck)
 {
-    Ctx c = CTX(name);
+    LayerCtx c = CTX(name);
 
-    if (check_kinds(&c, spec, n, a, skip) || ck(&c, a))
+    if (la_check_kinds(&c, spec, n, a, skip) || ck(&c, a))
         return -1;
-    return finish(&c);
+    return la_finish(&c);
 }
 
 /* One expand function per layer without tensors. */
 #define PLAIN(fn, name, spec, skip, ck) \
-    static int fn(EXPAND_ARGS) { return plain(a, out, cap, err, errlen, name, spec, NARGS(spec), skip, ck); }
+    static int fn(EXPAND_ARGS) { return plain(a, out, cap, err, errlen, name, spec, LAYER_NARGS(spec), skip, ck); }
 #define PLAIN0(fn, name) \
     static int fn(EXPAND_ARGS) { return plain(a, out, cap, err, errlen, name, NULL, 0, 0, ck_none); }
 
@@ -1568,9 +1082,9 @@ PLAIN(x_reflectionpad2d, "ReflectionPad2d", PAD_ARGS, 0, ck_pad_pos)
 
 /* ---------------------------------------------------------------- table */
 
-#define L(name, args, x, s) {name, args, NARGS(args), x, s}
-#define L0(name, args, x) {name, args, NARGS(args), x, suggest_none}
-#define L00(name, x) {name, NULL, 0, x, suggest_none}
+#define L(name, args, x, s) {name, args, LAYER_NARGS(args), x, s}
+#define L0(name, args, x) {name, args, LAYER_NARGS(args), x, la_suggest_none}
+#define L00(name, x) {name, NULL, 0, x, la_suggest_none}
 
 static const Layer LAYERS[] = {
     L("Linear", LINEAR_ARGS, x_linear, s_linear),
@@ -1636,12 +1150,12 @@ const Layer *cat_find(const char *name)
 {
     size_t i;
 
-    for (i = 0; name && i < NARGS(LAYERS); i++)
+    for (i = 0; name && i < LAYER_NARGS(LAYERS); i++)
         if (!strcmp(LAYERS[i].name, name))
             return &LAYERS[i];
     return NULL;
 }
 
-const Layer *cat_at(size_t i) { return i < NARGS(LAYERS) ? &LAYERS[i] : NULL; }
+const Layer *cat_at(size_t i) { return i < LAYER_NARGS(LAYERS) ? &LAYERS[i] : NULL; }
 
-size_t cat_count(void) { return NARGS(LAYERS); }
+size_t cat_count(void) { return LAYER_NARGS(LAYERS); }

@@ -831,7 +831,8 @@ static void torch_order(Elab *e)
     for (size_t i = 0; i < e->ntensors; i++)   /* built-in layers keep the catalog's order */
         if (e->insts[e->tensors[i].inst].layer != NULL)
             sorted[first[e->tensors[i].inst]++] = e->tensors[i];
-    memcpy(e->tensors, sorted, e->ntensors * sizeof *sorted);
+    if (e->ntensors)   /* (tensors is NULL for a model without any) */
+        memcpy(e->tensors, sorted, e->ntensors * sizeof *sorted);
     free(first);
     free(count);
 }

@@ -32,10 +32,7 @@ typedef enum { V_ERR, V_ANY, V_TENSOR, V_TUPLE, V_CONF, V_DIM, V_MOD } VKind;
 
 /* n >= 0: exact; sym: a symbolic size; n == UNKN: unknown (other negative
  * values only in size lists: reshape's -1). */
-typedef struct Dim {
-    int64_t     n;
-    const char *sym;
-} Dim;
+typedef struct Dim { int64_t n; const char *sym; } Dim;
 
 typedef struct SV {
     VKind       kind;
@@ -49,27 +46,14 @@ typedef struct SV {
     long        mod;      /* V_MOD: the instance */
 } SV;
 
-typedef struct Bind {
-    const char  *name;
-    SV           v;
-    struct Bind *next;
-} Bind;
-
-typedef struct Env {
-    size_t inst;
-    Bind  *head;
-} Env;
-
-typedef struct Frame {
-    Span   call;
-    size_t inst;
-} Frame;
+typedef struct Bind { const char *name; SV v; struct Bind *next; } Bind;   /* a name the forward assigned */
+typedef struct Env { size_t inst; Bind *head; } Env;                      /* one forward being run */
+typedef struct Frame { Span call; size_t inst; } Frame;                   /* a block call */
 
 typedef struct Sh {
     Elab  *e;
     Frame  frames[MAX_CALL_DEPTH + 1];
     int    depth;
-    size_t nerr;
 } Sh;
 
 #define UNKN INT64_MIN
@@ -93,34 +77,43 @@ static SV mk_int(int64_t i)
     return v;
 }
 
-static SV mk_tensor(const char *dtype, int rank)
+static SV mk_mod(long inst)
 {
-    SV v = mk(V_TENSOR);
-    v.dtype = dtype;
-    v.rank = rank;
-    for (int i = 0; i < MAXR; i++)
-        v.d[i] = UNK;
+    SV v = mk(V_MOD);
+    v.mod = inst;
     return v;
 }
 
 static Dim exact(int64_t n) { return (Dim){n, NULL}; }
 static int known(Dim d) { return d.n >= 0 && !d.sym; }
-static int isnum(Dim d) { return !d.sym && d.n != UNKN; }   /* an integer, possibly negative */
-static int same_dim(Dim a, Dim b)
+
+/* A size as a value: an integer when it is exact. */
+static SV dim_sv(Dim d)
 {
-    return known(a) ? known(b) && a.n == b.n : a.sym && b.sym && !strcmp(a.sym, b.sym);
+    SV v = known(d) ? mk_int(d.n) : mk(V_DIM);
+    v.dim = d;
+    return v;
 }
+
+static SV mk_tensor(const char *dtype, int rank)
+{
+    SV v = mk(V_TENSOR);
+    v.dtype = dtype;
+    v.rank = rank;
+    for (int i = 0; i < MAXR; i++) v.d[i] = UNK;
+    return v;
+}
+
+static int isnum(Dim d) { return !d.sym && d.n != UNKN; }   /* an integer, possibly negative */
 /* Provably different: two exact sizes that differ. */
 static int differ(Dim a, Dim b) { return known(a) && known(b) && a.n != b.n; }
 
 static const char *src_text(Sh *s, Span sp, char *buf, size_t cap)
 {
     const Diags *d = s->e->d;
-    if (sp.file >= d->nfiles || sp.hi > d->files[sp.file].len || sp.hi <= sp.lo)
-        return "?";
+    if (sp.file >= d->nfiles || sp.hi > d->files[sp.file].len || sp.hi <= sp.lo) return "?";
     size_t n = sp.hi - sp.lo;
-    if (n >= cap)
-        n = cap - 4;
+    if (n >= cap) n = cap - 4;
     memcpy(buf, d->files[sp.file].text + sp.lo, n);
     strcpy(buf + n, sp.hi - sp.lo > n ? "..." : "");
     return buf;
@@ -128,10 +121,8 @@ static const char *src_text(Sh *s, Span sp, char *buf, size_t cap)
 
 static const char *fmt_dim(Dim d, char *buf, size_t cap)
 {
-    if (known(d))
-        snprintf(buf, cap, "%lld", (long long)d.n);
-    else
-        snprintf(buf, cap, "%s", d.sym ? d.sym : "?");
+    if (known(d)) snprintf(buf, cap, "%lld", (long long)d.n);
+    else snprintf(buf, cap, "%s", d.sym ? d.sym : "?");
     return buf;
 }
 
@@ -141,13 +132,11 @@ static const char *fmt_type(const SV *v, char *buf, size_t cap)
     size_t k = 0;
     switch (v->kind) {
     case V_TENSOR:
-        if (v->rank < 0)
-            return snprintf(buf, cap, "[...]"), buf;
+        if (v->rank < 0) return snprintf(buf, cap, "[...]"), buf;
         k += (size_t)snprintf(buf, cap, "[");
         for (int i = 0; i < v->rank && k < cap; i++)
             k += (size_t)snprintf(buf + k, cap - k, "%s%s", i ? ", " : "", fmt_dim(v->d[i], one, sizeof one));
-        if (k < cap)
-            snprintf(buf + k, cap - k, "]");
+        if (k < cap) snprintf(buf + k, cap - k, "]");
         return buf;
     case V_TUPLE: snprintf(buf, cap, "a tuple of %zu", v->n); return buf;
     case V_CONF:
@@ -161,38 +150,64 @@ static const char *fmt_type(const SV *v, char *buf, size_t cap)
     }
 }
 
-static int err(Sh *s, Span sp, const char *fmt, ...) RCC_PRINTF(3, 4);
-static int err(Sh *s, Span sp, const char *fmt, ...)
+/* fmt_type in one of 8 rotating buffers (several types per message). */
+static const char *ty(const SV *v)
 {
-    char msg[600];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    s->nerr++;
-    const Diags *d = s->e->d;
-    for (size_t i = 0; i < d->n; i++)   /* one report for all instances of a block */
-        if (d->list[i].level == DG_ERROR && d->list[i].span.file == sp.file && d->list[i].span.lo == sp.lo &&
-            d->list[i].span.hi == sp.hi && !strcmp(d->list[i].msg, msg))
-            return 0;
-    diag(s->e->d, DG_ERROR, sp, "%s", msg);
-    for (int i = s->depth; i > 0; i--) {
-        const Instance *in = &s->e->insts[s->frames[i].inst];
-        diag(s->e->d, DG_NOTE, s->frames[i].call, "in the forward of %s '%s', called here", in->type,
-             in->path);
-    }
-    return 0;
+    static char bufs[8][160];
+    static unsigned k;
+    return fmt_type(v, bufs[k++ % 8], sizeof bufs[0]);
 }
 
+/* Reports msg at sp once (a block's instances repeat it), with a note at
+ * decl (the layer concerned) and at each block call that led there. */
+static void report(Sh *s, Span sp, const Instance *decl, const char *msg)
+{
+    Diags *d = s->e->d;
+    for (size_t i = 0; i < d->n; i++)
+        if (d->list[i].level == DG_ERROR && d->list[i].span.file == sp.file && d->list[i].span.lo == sp.lo &&
+            d->list[i].span.hi == sp.hi && !strcmp(d->list[i].msg, msg))
+            return;
+    size_t first = d->n;
+    diag(d, DG_ERROR, sp, "%s", msg);
+    for (size_t i = 0; decl && i < first; i++)   /* the declaration is shown once */
+        if (d->list[i].level == DG_NOTE && d->list[i].span.lo == decl->span.lo &&
+            d->list[i].span.file == decl->span.file)
+            decl = NULL;
+    if (decl) diag(d, DG_NOTE, decl->span, "'%s' is declared here", decl->path[0] ? decl->path : "self");
+    for (int i = s->depth; i > 0; i--)
+        diag(d, DG_NOTE, s->frames[i].call, "in the forward of %s '%s', called here",
+             s->e->insts[s->frames[i].inst].type, s->e->insts[s->frames[i].inst].path);
+}
+
+#define FORMAT(msg, fmt) \
+    char msg[600];       \
+    va_list ap;          \
+    va_start(ap, fmt);   \
+    vsnprintf(msg, sizeof msg, fmt, ap); \
+    va_end(ap)
+
+static void err(Sh *s, Span sp, const char *fmt, ...) RCC_PRINTF(3, 4);
+static void err(Sh *s, Span sp, const char *fmt, ...)
+{
+    FORMAT(msg, fmt);
+    report(s, sp, NULL, msg);
+}
+
+/* An error; the value it leaves. */
 static SV fail(Sh *s, Span sp, const char *fmt, ...) RCC_PRINTF(3, 4);
 static SV fail(Sh *s, Span sp, const char *fmt, ...)
 {
-    char msg[600];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    err(s, sp, "%s", msg);
+    FORMAT(msg, fmt);
+    report(s, sp, NULL, msg);
+    return mk(V_ERR);
+}
+
+/* An error about a layer's input, with a note at the layer's declaration. */
+static SV lfail(Sh *s, Span sp, const Instance *in, const char *fmt, ...) RCC_PRINTF(4, 5);
+static SV lfail(Sh *s, Span sp, const Instance *in, const char *fmt, ...)
+{
+    FORMAT(msg, fmt);
+    report(s, sp, in, msg);
     return mk(V_ERR);
 }
 
@@ -201,36 +216,30 @@ static int is_float_dtype(const char *dt) { return dt && strcmp(dt, "bool") != 0
 /* Wraps a (possibly negative) dim index for a rank; -1 when out of range. */
 static int wrap(int64_t d, int rank)
 {
-    if (d < 0)
-        d += rank;
+    if (d < 0) d += rank;
     return d < 0 || d >= rank ? -1 : (int)d;
 }
 
 /* ------------------------------------------------------------ arguments */
 
 typedef struct Args {
-    SV          pos[16];
-    Span        pspan[16];
-    size_t      npos;
-    const char *kn[16];
-    SV          kv[16];
-    Span        kspan[16];
-    size_t      nkw;
-    Span        span;      /* the call */
+    SV          pos[16], kv[16];      /* positional and keyword values */
+    Span        pspan[16], kspan[16];
+    const char *kn[16];               /* keyword names */
+    size_t      npos, nkw;
+    Span        span;                 /* the call */
 } Args;
 
 /* The argument at position i or named name (NULL: absent). */
 static const SV *arg(const Args *a, size_t i, const char *name, Span *sp)
 {
     if (i < a->npos) {
-        if (sp)
-            *sp = a->pspan[i];
+        if (sp) *sp = a->pspan[i];
         return &a->pos[i];
     }
     for (size_t k = 0; name && k < a->nkw; k++)
         if (!strcmp(a->kn[k], name)) {
-            if (sp)
-                *sp = a->kspan[k];
+            if (sp) *sp = a->kspan[k];
             return &a->kv[k];
         }
     return NULL;
@@ -249,8 +258,7 @@ static int as_int(const SV *v, int64_t *out)
 static Dim as_dim(const SV *v)
 {
     int64_t i;
-    if (as_int(v, &i) == 1)
-        return exact(i);
+    if (as_int(v, &i) == 1) return exact(i);
     return v->kind == V_DIM ? v->dim : UNK;
 }
 
@@ -259,34 +267,29 @@ static Dim as_dim(const SV *v)
 static int int_list(const Args *a, size_t i, const char *name, Dim *out, int cap)
 {
     const SV *v = arg(a, i, name, NULL);
-    if (!v)
-        return 0;
+    if (!v) return 0;
     int n = 0;
     if (v->kind == V_TUPLE) {
         for (size_t k = 0; k < v->n && n < cap; k++) {
             int64_t x;
-            if (as_int(&v->items[k], &x) < 0)
-                return -1;
+            if (as_int(&v->items[k], &x) < 0) return -1;
             out[n++] = as_dim(&v->items[k]);
         }
         return n;
     }
     if (v->kind == V_CONF && v->c.kind == VAL_INTS) {
-        for (size_t k = 0; k < v->c.n && n < cap; k++)
-            out[n++] = exact(v->c.ints[k]);
+        for (size_t k = 0; k < v->c.n && n < cap; k++) out[n++] = exact(v->c.ints[k]);
         return n;
     }
     if (i >= a->npos) {
         int64_t x;
-        if (as_int(v, &x) < 0)
-            return -1;
+        if (as_int(v, &x) < 0) return -1;
         out[0] = as_dim(v);
         return 1;
     }
     for (size_t k = i; k < a->npos && n < cap; k++) {
         int64_t x;
-        if (as_int(&a->pos[k], &x) < 0)
-            return -1;
+        if (as_int(&a->pos[k], &x) < 0) return -1;
         out[n++] = as_dim(&a->pos[k]);
     }
     return n;
@@ -296,56 +299,43 @@ static int int_list(const Args *a, size_t i, const char *name, Dim *out, int cap
 
 static SV broadcast(Sh *s, Span sp, const SV *a, const SV *b, const char *what)
 {
-    if (a->kind != V_TENSOR)
-        return *b;
-    if (b->kind != V_TENSOR)
-        return *a;
+    if (a->kind != V_TENSOR) return *b;
+    if (b->kind != V_TENSOR) return *a;
     SV r = mk_tensor(is_float_dtype(a->dtype) ? a->dtype : b->dtype, -1);
-    if (a->rank < 0 || b->rank < 0)
-        return r;
+    if (a->rank < 0 || b->rank < 0) return r;
     r.rank = a->rank > b->rank ? a->rank : b->rank;
     for (int i = 0; i < r.rank; i++) {
         int ia = a->rank - r.rank + i, ib = b->rank - r.rank + i;
         Dim x = ia >= 0 ? a->d[ia] : exact(1), y = ib >= 0 ? b->d[ib] : exact(1);
-        if (known(x) && x.n == 1)
-            r.d[i] = y;
-        else if (known(y) && y.n == 1)
-            r.d[i] = x;
-        else if (differ(x, y)) {
-            char t1[128], t2[128];
-            return fail(s, sp, "%s: shapes %s and %s do not broadcast (dimension %d: %lld vs %lld)", what,
-                        fmt_type(a, t1, sizeof t1), fmt_type(b, t2, sizeof t2), i, (long long)x.n, (long long)y.n);
-        } else
-            r.d[i] = known(x) || x.sym ? x : y;
+        if (known(x) && x.n == 1) r.d[i] = y;
+        else if (known(y) && y.n == 1) r.d[i] = x;
+        else if (differ(x, y))
+            return fail(s, sp, "%s: shapes %s and %s do not broadcast (dimension %d: %lld vs %lld)", what, ty(a), ty(b),
+                        i, (long long)x.n, (long long)y.n);
+        else r.d[i] = known(x) || x.sym ? x : y;
     }
     return r;
 }
 
 static SV matmul(Sh *s, Span sp, const SV *a, const SV *b)
 {
-    char t1[128], t2[128];
     if (a->kind != V_TENSOR || b->kind != V_TENSOR)
         return a->kind == V_ERR || b->kind == V_ERR ? mk(V_ERR)
              : a->kind == V_ANY || b->kind == V_ANY ? mk(V_ANY)
              : fail(s, sp, "matmul takes two tensors");
-    if (a->rank < 0 || b->rank < 0)
-        return mk_tensor(a->dtype, -1);
-    if (a->rank == 0 || b->rank == 0)
-        return fail(s, sp, "matmul of a 0-d tensor");
+    if (a->rank < 0 || b->rank < 0) return mk_tensor(a->dtype, -1);
+    if (a->rank == 0 || b->rank == 0) return fail(s, sp, "matmul of a 0-d tensor");
     Dim ka = a->d[a->rank - 1], kb = b->rank == 1 ? b->d[0] : b->d[b->rank - 2];
     if (differ(ka, kb))
         return fail(s, sp, "matmul: the inner dimensions differ: %s @ %s (%lld vs %lld)",
-                    fmt_type(a, t1, sizeof t1), fmt_type(b, t2, sizeof t2), (long long)ka.n, (long long)kb.n);
+                    ty(a), ty(b), (long long)ka.n, (long long)kb.n);
     SV ba = mk_tensor(a->dtype, a->rank > 2 ? a->rank - 2 : 0), bb = mk_tensor(b->dtype, b->rank > 2 ? b->rank - 2 : 0);
     memcpy(ba.d, a->d, sizeof(Dim) * (size_t)ba.rank);
     memcpy(bb.d, b->d, sizeof(Dim) * (size_t)bb.rank);
     SV r = broadcast(s, sp, &ba, &bb, "matmul (batch dimensions)");
-    if (r.kind != V_TENSOR)
-        return r;
-    if (a->rank >= 2)
-        r.d[r.rank++] = a->d[a->rank - 2];
-    if (b->rank >= 2)
-        r.d[r.rank++] = b->d[b->rank - 1];
+    if (r.kind != V_TENSOR) return r;
+    if (a->rank >= 2) r.d[r.rank++] = a->d[a->rank - 2];
+    if (b->rank >= 2) r.d[r.rank++] = b->d[b->rank - 1];
     r.dtype = a->dtype;
     return r;
 }
@@ -354,65 +344,44 @@ static SV matmul(Sh *s, Span sp, const SV *a, const SV *b)
 
 static int truthy(const Val *v)
 {
-    return v->kind == VAL_BOOL || v->kind == VAL_INT ? v->i != 0 : v->kind == VAL_FLOAT ? v->f != 0 : v->kind != VAL_NONE;
+    return v->kind == VAL_BOOL || v->kind == VAL_INT ? v->i != 0
+         : v->kind == VAL_FLOAT                      ? v->f != 0
+                                                     : v->kind != VAL_NONE;
 }
 
-static SV conf_binop(Sh *s, Span sp, int op, const SV *a, const SV *b)
+/* A literal for a configuration value, for elab_value. */
+static Expr lit(const Val *v, Span sp)
 {
-    if (a->kind == V_DIM || b->kind == V_DIM) {
-        if (op == '*' && a->kind == V_CONF && a->c.kind == VAL_INT && a->c.i == 1)
-            return *b;
-        if ((op == '*' || op == '/' || op == TK_IDIV) && b->kind == V_CONF && b->c.kind == VAL_INT && b->c.i == 1)
+    Expr x;
+    memset(&x, 0, sizeof x);
+    x.span = sp;
+    x.kind = v->kind == VAL_INT ? EX_INT : v->kind == VAL_BOOL ? EX_BOOL : v->kind == VAL_FLOAT ? EX_FLOAT
+           : v->kind == VAL_STR ? EX_STR : EX_NONE;
+    if (v->kind == VAL_FLOAT) x.u.f = v->f;
+    else if (v->kind == VAL_STR) x.u.s = v->s;
+    else x.u.i = v->i;
+    return x;
+}
+
+/* The unary or binary operator of ox on configuration values, with
+ * elaboration's arithmetic; a size that is not a constant gives an
+ * unknown size (or truth). */
+static SV conf_op(Sh *s, size_t inst, const Expr *ox, const SV *a, const SV *b)
+{
+    int op = ox->op;
+    if (a->kind == V_DIM || (b && b->kind == V_DIM)) {
+        if (b && op == '*' && a->kind == V_CONF && a->c.kind == VAL_INT && a->c.i == 1) return *b;
+        if (b && (op == '*' || op == '/' || op == TK_IDIV) && b->kind == V_CONF && b->c.kind == VAL_INT && b->c.i == 1)
             return *a;
-        SV r = mk(V_DIM);
-        r.dim = UNK;
-        return op == TK_EQ || op == TK_NE || op == '<' || op == '>' || op == TK_LE || op == TK_GE ? mk(V_ANY) : r;
+        SV r = dim_sv(UNK);
+        int truth = op == TK_EQ || op == TK_NE || op == '<' || op == '>' || op == TK_LE || op == TK_GE || op == '!';
+        return truth ? mk(V_ANY) : r;
     }
-    const Val *x = &a->c, *y = &b->c;
-    int xi = x->kind == VAL_INT || x->kind == VAL_BOOL, yi = y->kind == VAL_INT || y->kind == VAL_BOOL;
-    int xn = xi || x->kind == VAL_FLOAT, yn = yi || y->kind == VAL_FLOAT;
+    Expr x = *ox, la = lit(&a->c, ox->a->span), lb;
+    x.a = &la;
+    if (b) lb = lit(&b->c, ox->b->span), x.b = &lb;
     SV r = mk(V_CONF);
-    if (op == TK_EQ || op == TK_NE || op == '<' || op == '>' || op == TK_LE || op == TK_GE) {
-        int c;
-        if (xn && yn) {
-            double p = x->kind == VAL_FLOAT ? x->f : (double)x->i, q = y->kind == VAL_FLOAT ? y->f : (double)y->i;
-            c = p < q ? -1 : p > q;
-        } else if (x->kind == VAL_STR && y->kind == VAL_STR) {
-            c = strcmp(x->s, y->s);
-        } else {
-            c = x->kind != y->kind;
-        }
-        r.c.kind = VAL_BOOL;
-        r.c.i = op == TK_EQ ? c == 0 : op == TK_NE ? c != 0 : op == '<' ? c < 0 : op == '>' ? c > 0
-              : op == TK_LE ? c <= 0 : c >= 0;
-        return r;
-    }
-    if (!xn || !yn)
-        return fail(s, sp, "operator %s cannot apply to these values", ast_op_name(op));
-    if (xi && yi && op != '/') {
-        int64_t p = x->i, q = y->i, v = 0;
-        if ((op == '%' || op == TK_IDIV) && q == 0)
-            return fail(s, sp, "division by zero");
-        switch (op) {
-        case '+': v = p + q; break;
-        case '-': v = p - q; break;
-        case '*': v = p * q; break;
-        case '%': v = ((p % q) + q) % q; break;
-        case TK_IDIV: v = p / q - ((p % q != 0) && ((p < 0) != (q < 0))); break;
-        case TK_POW: v = 1; for (int64_t k = 0; k < q && k < 64; k++) v *= p; break;
-        default: return fail(s, sp, "operator %s is not defined on integers", ast_op_name(op));
-        }
-        return mk_int(v);
-    }
-    double p = x->kind == VAL_FLOAT ? x->f : (double)x->i, q = y->kind == VAL_FLOAT ? y->f : (double)y->i;
-    r.c.kind = VAL_FLOAT;
-    switch (op) {
-    case '+': r.c.f = p + q; break;
-    case '-': r.c.f = p - q; break;
-    case '*': r.c.f = p * q; break;
-    case '/': r.c.f = q != 0 ? p / q : 0; break;
-    default: r.c.f = 0; break;
-    }
+    if (elab_value(s->e, inst, &x, &r.c) < 0) return mk(V_ERR);
     return r;
 }
 
@@ -426,9 +395,9 @@ static int body_defines(Stmt **body, size_t n, const char *name)
 {
     for (size_t i = 0; i < n; i++) {
         const Stmt *st = body[i];
-        if (st->kind == ST_ASSIGN && st->name && !strcmp(st->name, name))
-            return 1;
-        if (st->kind == ST_IF && (body_defines(st->body, st->nbody, name) || body_defines(st->orelse, st->norelse, name)))
+        if (st->kind == ST_ASSIGN && st->name && !strcmp(st->name, name)) return 1;
+        if (st->kind == ST_IF &&
+            (body_defines(st->body, st->nbody, name) || body_defines(st->orelse, st->norelse, name)))
             return 1;
     }
     return 0;
@@ -437,11 +406,9 @@ static int body_defines(Stmt **body, size_t n, const char *name)
 static int conf_defined(const Sh *s, size_t inst, const char *name)
 {
     const Decl *dc = s->e->insts[inst].decl;
-    if (!dc)
-        return 0;
+    if (!dc) return 0;
     for (size_t k = 0; k < dc->nparams; k++)
-        if (!strcmp(dc->params[k].name, name))
-            return 1;
+        if (!strcmp(dc->params[k].name, name)) return 1;
     return body_defines(dc->body, dc->nbody, name);
 }
 
@@ -454,53 +421,36 @@ static int raw_tensor(const Sh *s, size_t inst, const char *name, SV *out)
     for (size_t i = 0; i < e->ntensors; i++) {
         const ExpTensor *t = &e->tensors[i];
         const char *k = t->key;
-        if (t->inst != inst || (pl && (strncmp(k, p, pl) != 0 || k[pl] != '.')))
-            continue;
-        if (strcmp(k + (pl ? pl + 1 : 0), name) != 0)
-            continue;
+        if (t->inst != inst || (pl && (strncmp(k, p, pl) != 0 || k[pl] != '.'))) continue;
+        if (strcmp(k + (pl ? pl + 1 : 0), name) != 0) continue;
         *out = mk_tensor(rcc_dtype_name(t->dtype), t->ndim);
-        for (int d = 0; d < t->ndim && d < MAXR; d++)
-            out->d[d] = exact(t->shape[d]);
+        for (int d = 0; d < t->ndim && d < MAXR; d++) out->d[d] = exact(t->shape[d]);
         return 1;
     }
     return 0;
 }
 
-static SV lookup(Sh *s, Env *env, const char *name, Span sp)
+static SV lookup(Sh *s, Env *env, const Expr *x)
 {
+    const char *name = x->u.s;
     for (Bind *b = env->head; b; b = b->next)
-        if (!strcmp(b->name, name))
-            return b->v;
+        if (!strcmp(b->name, name)) return b->v;
     long c = elab_child(s->e, env->inst, name);
-    if (c >= 0) {
-        SV v = mk(V_MOD);
-        v.mod = c;
-        return v;
-    }
+    if (c >= 0) return mk_mod(c);
     SV t;
-    if (raw_tensor(s, env->inst, name, &t))
-        return t;
+    if (raw_tensor(s, env->inst, name, &t)) return t;
     if (conf_defined(s, env->inst, name)) {
-        Expr nx;
-        memset(&nx, 0, sizeof nx);
-        nx.kind = EX_NAME;
-        nx.span = sp;
-        nx.u.s = name;
         SV v = mk(V_CONF);
-        if (elab_value(s->e, env->inst, &nx, &v.c) < 0) {
-            s->nerr++;
-            return mk(V_ERR);
-        }
+        if (elab_value(s->e, env->inst, x, &v.c) < 0) return mk(V_ERR);
         return v;
     }
-    return fail(s, sp, "unknown name '%s'", name);
+    return fail(s, x->span, "unknown name '%s'", name);
 }
 
 static void bind(Sh *s, Env *env, const char *name, const SV *v)
 {
     Bind *b = ARENA_NEW(s->e->a, Bind);
-    if (!b)
-        return;
+    if (!b) return;
     b->name = name;
     b->v = *v;
     b->next = env->head;
@@ -515,60 +465,67 @@ static SV tuple_of(Sh *s, size_t n)
     return t;
 }
 
+static SV pair(Sh *s, const SV *a, const SV *b)
+{
+    SV t = tuple_of(s, 2);
+    if (t.n < 2) return mk(V_ERR);
+    t.items[0] = *a;
+    t.items[1] = *b;
+    return t;
+}
+
+/* x.shape: a tuple of sizes. */
+static SV shape_of(Sh *s, const SV *x)
+{
+    if (x->rank < 0) return mk(V_ANY);
+    SV t = tuple_of(s, (size_t)x->rank);
+    for (size_t i = 0; i < t.n; i++) t.items[i] = dim_sv(x->d[i]);
+    return t;
+}
+
 /* x[items] */
 static SV index_value(Sh *s, Env *env, const Expr *x)
 {
     SV base = eval(s, env, x->a);
-    if (base.kind == V_ERR || base.kind == V_ANY)
-        return base;
+    if (base.kind == V_ERR || base.kind == V_ANY) return base;
     if (base.kind == V_TUPLE || base.kind == V_MOD) {
         if (x->nargs != 1 || x->args[0].value->kind == EX_SLICE)
             return fail(s, x->span, "a tuple or module list takes one integer index");
         SV iv = eval(s, env, x->args[0].value);
         int64_t i;
         int k = as_int(&iv, &i);
-        if (k <= 0)
-            return k < 0 ? fail(s, x->args[0].value->span, "the index must be an integer") : mk(V_ANY);
+        if (k <= 0) return k < 0 ? fail(s, x->args[0].value->span, "the index must be an integer") : mk(V_ANY);
         if (base.kind == V_TUPLE) {
             int w = wrap(i, (int)base.n);
             return w < 0 ? fail(s, x->span, "index %lld out of range for a tuple of %zu", (long long)i, base.n)
                          : base.items[w];
         }
         const Instance *in = &s->e->insts[base.mod];
-        if (!in->list)
-            return fail(s, x->span, "'%s' is not a list of modules", in->path);
+        if (!in->list) return fail(s, x->span, "'%s' is not a list of modules", in->path);
         long kids[1024];
         size_t nk = 0;
         for (size_t c = (size_t)base.mod + 1; c < s->e->ninsts && nk < 1024; c++)
-            if (s->e->insts[c].parent == (size_t)base.mod)
-                kids[nk++] = (long)c;
+            if (s->e->insts[c].parent == (size_t)base.mod) kids[nk++] = (long)c;
         int w = wrap(i, (int)nk);
-        if (w < 0)
-            return fail(s, x->span, "index %lld out of range for a list of %zu modules", (long long)i, nk);
-        SV m = mk(V_MOD);
-        m.mod = kids[w];
-        return m;
+        if (w < 0) return fail(s, x->span, "index %lld out of range for a list of %zu modules", (long long)i, nk);
+        return mk_mod(kids[w]);
     }
-    if (base.kind != V_TENSOR)
-        return fail(s, x->a->span, "cannot index %s", fmt_type(&base, (char[64]){0}, 64));
-    if (base.rank < 0)
-        return base;
+    if (base.kind != V_TENSOR) return fail(s, x->a->span, "cannot index %s", ty(&base));
+    if (base.rank < 0) return base;
     SV r = mk_tensor(base.dtype, 0);
     int in = 0, consumed = 0;
     for (size_t k = 0; k < x->nargs; k++) {   /* how many dims the items consume */
         const Expr *it = x->args[k].value;
-        if (!(it->kind == EX_SLICE && it->u.i) && it->kind != EX_NONE && !(it->kind == EX_NAME && !strcmp(it->u.s, "None")))
-            consumed++;
+        consumed += !(it->kind == EX_SLICE && it->u.i) && it->kind != EX_NONE &&
+                    !(it->kind == EX_NAME && !strcmp(it->u.s, "None"));
     }
     if (consumed > base.rank)
         return fail(s, x->span, "too many indices (%d) for a tensor of rank %d", consumed, base.rank);
     for (size_t k = 0; k < x->nargs; k++) {
         const Expr *it = x->args[k].value;
-        if (r.rank >= MAXR)
-            return fail(s, x->span, "more than %d dimensions", MAXR);
+        if (r.rank >= MAXR) return fail(s, x->span, "more than %d dimensions", MAXR);
         if (it->kind == EX_SLICE && it->u.i) {   /* ... */
-            for (int m = 0; m < base.rank - consumed; m++)
-                r.d[r.rank++] = base.d[in++];
+            for (int m = 0; m < base.rank - consumed && r.rank < MAXR; m++) r.d[r.rank++] = base.d[in++];
             continue;
         }
         if (it->kind == EX_NONE || (it->kind == EX_NAME && !strcmp(it->u.s, "None"))) {
@@ -581,22 +538,17 @@ static SV index_value(Sh *s, Env *env, const Expr *x)
             int hl = 0, hh = 0, ok = 1;
             const Expr *parts[3] = {it->a, it->b, it->c};
             for (int p = 0; p < 3; p++) {
-                if (!parts[p])
-                    continue;
+                if (!parts[p]) continue;
                 SV pv = eval(s, env, parts[p]);
                 int64_t val;
                 int q = as_int(&pv, &val);
                 if (q < 0 && !(pv.kind == V_CONF && pv.c.kind == VAL_NONE))
                     return fail(s, parts[p]->span, "a slice bound must be an integer");
-                if (q == 0)
-                    ok = 0;
-                if (q == 1)
-                    *(p == 0 ? &lo : p == 1 ? &hi : &st) = val, *(p == 0 ? &hl : p == 1 ? &hh : &ok) |= 1;
+                if (q == 0) ok = 0;
+                if (q == 1) *(p == 0 ? &lo : p == 1 ? &hi : &st) = val, *(p == 0 ? &hl : p == 1 ? &hh : &ok) |= 1;
             }
-            if (st <= 0)
-                return fail(s, it->span, "a slice step must be positive");
-            if (!ok)
-                d = UNK;
+            if (st <= 0) return fail(s, it->span, "a slice step must be positive");
+            if (!ok) d = UNK;
             else if (known(d)) {
                 int64_t L = d.n;
                 lo = hl ? (lo < 0 ? lo + L : lo) : 0;
@@ -622,16 +574,13 @@ static SV index_value(Sh *s, Env *env, const Expr *x)
                 return fail(s, it->span, "index %lld is out of range for a dimension of size %lld", (long long)i,
                             (long long)d.n);
         } else if (iv.kind == V_TENSOR) {   /* gather: the index's dims replace this one */
-            for (int m = 0; iv.rank > 0 && m < iv.rank && r.rank < MAXR; m++)
-                r.d[r.rank++] = iv.d[m];
-            if (iv.rank < 0)
-                return mk_tensor(base.dtype, -1);
+            if (iv.rank < 0 || (iv.dtype && !strcmp(iv.dtype, "bool"))) return mk_tensor(base.dtype, -1);   /* a mask */
+            for (int m = 0; m < iv.rank && r.rank < MAXR; m++) r.d[r.rank++] = iv.d[m];
         } else if (q < 0) {
             return fail(s, it->span, "an index must be an integer, a slice or a tensor");
         }
     }
-    while (in < base.rank && r.rank < MAXR)
-        r.d[r.rank++] = base.d[in++];
+    while (in < base.rank && r.rank < MAXR) r.d[r.rank++] = base.d[in++];
     return r;
 }
 
@@ -641,62 +590,34 @@ static SV eval(Sh *s, Env *env, const Expr *x)
 {
     SV v = mk(V_CONF);
     switch (x->kind) {
-    case EX_INT: return mk_int(x->u.i);
-    case EX_FLOAT: v.c.kind = VAL_FLOAT; v.c.f = x->u.f; return v;
-    case EX_BOOL: v.c.kind = VAL_BOOL; v.c.i = x->u.i; return v;
-    case EX_STR: v.c.kind = VAL_STR; v.c.s = x->u.s; return v;
-    case EX_NONE: v.c.kind = VAL_NONE; return v;
-    case EX_NAME: return lookup(s, env, x->u.s, x->span);
+    case EX_INT: case EX_FLOAT: case EX_BOOL: case EX_STR: case EX_NONE:
+        elab_value(s->e, env->inst, x, &v.c);   /* a literal: cannot fail */
+        return v;
+    case EX_NAME: return lookup(s, env, x);
     case EX_LIST:
     case EX_TUPLE: {
         SV t = tuple_of(s, x->nargs);
-        for (size_t i = 0; i < t.n; i++)
-            t.items[i] = eval(s, env, x->args[i].value);
+        for (size_t i = 0; i < t.n; i++) t.items[i] = eval(s, env, x->args[i].value);
         return t;
     }
     case EX_UNARY: {
         SV a = eval(s, env, x->a);
-        if (a.kind == V_TENSOR || a.kind == V_ERR || a.kind == V_ANY)
-            return a;
-        if (a.kind == V_DIM)
-            return a;
-        if (a.kind != V_CONF)
-            return fail(s, x->span, "operator %s cannot apply to %s", ast_op_name(x->op), fmt_type(&a, (char[64]){0}, 64));
-        if (x->op == '!') {
-            int t = truthy(&a.c);
-            v.c.kind = VAL_BOOL;
-            v.c.i = !t;
-            return v;
-        }
-        if (x->op == '-' && a.c.kind == VAL_INT)
-            a.c.i = -a.c.i;
-        else if (x->op == '-' && a.c.kind == VAL_FLOAT)
-            a.c.f = -a.c.f;
-        return a;
+        if (a.kind == V_TENSOR || a.kind == V_ERR || a.kind == V_ANY || a.kind == V_DIM) return a;
+        if (a.kind != V_CONF) return fail(s, x->span, "operator %s cannot apply to %s", ast_op_name(x->op), ty(&a));
+        return conf_op(s, env->inst, x, &a, NULL);
     }
     case EX_BINARY: {
         SV a = eval(s, env, x->a);
-        if ((x->op == TK_AND || x->op == TK_OR) && a.kind == V_CONF) {
-            if (truthy(&a.c) != (x->op == TK_AND)) {
-                v.c.kind = VAL_BOOL;
-                v.c.i = x->op == TK_OR;
-                return v;
-            }
-            SV b = eval(s, env, x->b);
-            if (b.kind != V_CONF)
-                return b.kind == V_ERR ? b : mk(V_ANY);
-            v.c.kind = VAL_BOOL;
-            v.c.i = truthy(&b.c);
+        if ((x->op == TK_AND || x->op == TK_OR) && a.kind == V_CONF && truthy(&a.c) != (x->op == TK_AND)) {
+            v.c.kind = VAL_BOOL;   /* short-circuit */
+            v.c.i = x->op == TK_OR;
             return v;
         }
         SV b = eval(s, env, x->b);
-        if (a.kind == V_ERR || b.kind == V_ERR)
-            return mk(V_ERR);
+        if (a.kind == V_ERR || b.kind == V_ERR) return mk(V_ERR);
         if (a.kind == V_MOD || b.kind == V_MOD || a.kind == V_TUPLE || b.kind == V_TUPLE)
-            return fail(s, x->span, "operator %s cannot apply to %s and %s", ast_op_name(x->op),
-                        fmt_type(&a, (char[64]){0}, 64), fmt_type(&b, (char[64]){0}, 64));
-        if (x->op == '@')
-            return matmul(s, x->span, &a, &b);
+            return fail(s, x->span, "operator %s cannot apply to %s and %s", ast_op_name(x->op), ty(&a), ty(&b));
+        if (x->op == '@') return matmul(s, x->span, &a, &b);
         if (a.kind == V_TENSOR || b.kind == V_TENSOR) {
             SV r = broadcast(s, x->span, &a, &b, ast_op_name(x->op));
             if (r.kind == V_TENSOR && (x->op == TK_EQ || x->op == TK_NE || x->op == '<' || x->op == '>' ||
@@ -704,17 +625,14 @@ static SV eval(Sh *s, Env *env, const Expr *x)
                 r.dtype = "bool";
             return r;
         }
-        if (a.kind == V_ANY || b.kind == V_ANY)
-            return mk(V_ANY);
-        return conf_binop(s, x->span, x->op, &a, &b);
+        if (a.kind == V_ANY || b.kind == V_ANY) return mk(V_ANY);
+        return conf_op(s, env->inst, x, &a, &b);
     }
     case EX_COND: {
         SV c = eval(s, env, x->a);
-        if (c.kind == V_CONF)
-            return eval(s, env, truthy(&c.c) ? x->b : x->c);
+        if (c.kind == V_CONF) return eval(s, env, truthy(&c.c) ? x->b : x->c);
         if (c.kind == V_TENSOR)
-            return fail(s, x->a->span, "the condition of '?:' must be a configuration value, not a tensor "
-                                       "(use where())");
+            return fail(s, x->a->span, "the condition of '?:' must be a configuration value, not a tensor");
         SV b = eval(s, env, x->b);   /* unknown condition: both branches are checked */
         eval(s, env, x->c);
         return b;
@@ -723,36 +641,13 @@ static SV eval(Sh *s, Env *env, const Expr *x)
         if (x->a->kind == EX_NAME && !strcmp(x->a->u.s, "self")) {
             long c = elab_child(s->e, env->inst, x->u.s);
             SV t;
-            if (c >= 0) {
-                v = mk(V_MOD);
-                v.mod = c;
-                return v;
-            }
-            if (raw_tensor(s, env->inst, x->u.s, &t))
-                return t;
+            if (c >= 0) return mk_mod(c);
+            if (raw_tensor(s, env->inst, x->u.s, &t)) return t;
         }
         SV a = eval(s, env, x->a);
-        if (a.kind == V_ERR || a.kind == V_ANY)
-            return a;
-        if (a.kind == V_TENSOR && !strcmp(x->u.s, "shape")) {
-            if (a.rank < 0)
-                return mk(V_ANY);
-            SV t = tuple_of(s, (size_t)a.rank);
-            for (size_t i = 0; i < t.n; i++) {
-                if (known(a.d[i]))
-                    t.items[i] = mk_int(a.d[i].n);
-                else
-                    t.items[i] = mk(V_DIM), t.items[i].dim = a.d[i];
-            }
-            return t;
-        }
-        if (a.kind == V_TENSOR && !strcmp(x->u.s, "T")) {
-            SV r = a;
-            for (int i = 0; i < a.rank; i++)
-                r.d[i] = a.d[a.rank - 1 - i];
-            return r;
-        }
-        return fail(s, x->span, "%s has no attribute '%s'", fmt_type(&a, (char[64]){0}, 64), x->u.s);
+        if (a.kind == V_ERR || a.kind == V_ANY) return a;
+        if (a.kind == V_TENSOR && !strcmp(x->u.s, "shape")) return shape_of(s, &a);
+        return fail(s, x->span, "%s has no attribute '%s'", ty(&a), x->u.s);
     }
     case EX_INDEX: return index_value(s, env, x);
     case EX_CALL: return call(s, env, x);
@@ -769,102 +664,61 @@ static int get_t(Sh *s, const Args *a, size_t i, const char *name, const char *f
 {
     Span sp = a->span;
     const SV *v = arg(a, i, name, &sp);
-    if (!v) {
-        *out = fail(s, a->span, "%s: missing argument %zu (a tensor)", fn, i + 1);
-        return 0;
-    }
-    if (v->kind == V_TENSOR) {
-        *out = *v;
-        return 1;
-    }
-    if (v->kind == V_ERR || v->kind == V_ANY) {
-        *out = *v;
-        return 0;
-    }
-    *out = fail(s, sp, "%s expects a tensor, got %s", fn, fmt_type(v, (char[64]){0}, 64));
-    return 0;
+    *out = !v ? fail(s, a->span, "%s: missing argument %zu (a tensor)", fn, i + 1)
+         : v->kind == V_TENSOR || v->kind == V_ERR || v->kind == V_ANY ? *v
+         : fail(s, sp, "%s expects a tensor, got %s", fn, ty(v));
+    return out->kind == V_TENSOR;
 }
 
-/* An optional integer argument: 1 set, 0 absent or unknown, -1 reported. */
-static int get_i(Sh *s, const Args *a, size_t i, const char *name, const char *fn, int64_t *out)
-{
-    Span sp;
-    const SV *v = arg(a, i, name, &sp);
-    if (!v || (v->kind == V_CONF && v->c.kind == VAL_NONE))
-        return 0;
-    int k = as_int(v, out);
-    if (k < 0)
-        err(s, sp, "%s: '%s' must be an integer, got %s", fn, name, fmt_type(v, (char[64]){0}, 64));
-    return k;
-}
-
+/* A dimension argument, wrapped for rank: 0 set (to def when absent or
+ * unknown), -2 absent when def is -2, -3 the rank is unknown, -1 reported. */
 static int dim_arg(Sh *s, const Args *a, size_t i, const char *name, const char *fn, int rank, int def, int *out)
 {
     int64_t d;
     Span sp = a->span;
-    arg(a, i, name, &sp);
-    int k = get_i(s, a, i, name, fn, &d);
-    if (k < 0)
-        return -1;
-    if (k == 0) {
-        *out = def;
-        return def == -2 ? -2 : 0;   /* -2: absent, no default */
-    }
-    if (rank < 0)
-        return -3;
-    *out = wrap(d, rank);
-    if (*out < 0) {
-        err(s, sp, "%s: dimension %lld is out of range for a tensor of rank %d", fn, (long long)d, rank);
-        return -1;
-    }
-    return 0;
+    const SV *v = arg(a, i, name, &sp);
+    int k = !v || (v->kind == V_CONF && v->c.kind == VAL_NONE) ? 0 : as_int(v, &d);
+    if (k < 0) return err(s, sp, "%s: '%s' must be an integer, got %s", fn, name, ty(v)), -1;
+    if (k == 0) return *out = def, def == -2 ? -2 : 0;
+    if (rank < 0) return -3;
+    if ((*out = wrap(d, rank)) >= 0) return 0;
+    err(s, sp, "%s: dimension %lld is out of range for a tensor of rank %d", fn, (long long)d, rank);
+    return -1;
 }
 
 static SV f_reshape(Sh *s, const Args *a, const char *fn, const SV *x)
 {
     Dim t[MAXR];
     int n = int_list(a, 1, "shape", t, MAXR);
-    if (n < 0)
-        return fail(s, a->span, "%s takes integer sizes", fn);
+    if (n < 0) return fail(s, a->span, "%s takes integer sizes", fn);
     int neg = -1;
     for (int i = 0; i < n; i++)
         if (!t[i].sym && t[i].n == -1) {
-            if (neg >= 0)
-                return fail(s, a->span, "%s: only one dimension can be -1", fn);
+            if (neg >= 0) return fail(s, a->span, "%s: only one dimension can be -1", fn);
             neg = i;
         } else if (!t[i].sym && t[i].n < -1 && t[i].n != UNKN) {
             return fail(s, a->span, "%s: invalid size %lld", fn, (long long)t[i].n);
         }
     SV r = mk_tensor(x->dtype, n);
     memcpy(r.d, t, sizeof(Dim) * (size_t)n);
-    if (neg >= 0)
-        r.d[neg] = UNK;
-    if (x->rank < 0)
-        return r;
+    if (neg >= 0) r.d[neg] = UNK;
+    if (x->rank < 0) return r;
     /* numel as exact product times a multiset of symbols (unknowns: give up) */
     const char *sa[MAXR], *sb[MAXR];
     int na = 0, nb = 0, unk = 0;
     int64_t pa = 1, pb = 1;
     for (int i = 0; i < x->rank; i++) {
-        if (known(x->d[i]))
-            pa *= x->d[i].n;
-        else if (x->d[i].sym)
-            sa[na++] = x->d[i].sym;
-        else
-            unk = 1;
+        if (known(x->d[i])) unk |= __builtin_mul_overflow(pa, x->d[i].n, &pa);
+        else if (x->d[i].sym) sa[na++] = x->d[i].sym;
+        else unk = 1;
     }
     for (int i = 0; i < n; i++) {
-        if (i == neg)
-            continue;
-        if (known(t[i]))
-            pb *= t[i].n;
-        else if (t[i].sym)
-            sb[nb++] = t[i].sym;
-        else
-            unk = 1;
+        if (i == neg) continue;
+        if (known(t[i])) unk |= __builtin_mul_overflow(pb, t[i].n, &pb);
+        else if (t[i].sym) sb[nb++] = t[i].sym;
+        else unk = 1;
     }
-    if (unk)
-        return r;
+    if (unk) return r;
     for (int i = 0; i < nb; i++) {   /* cancel the symbols the target names */
         int k;
         for (k = 0; k < na && (!sa[k] || strcmp(sa[k], sb[i]) != 0); k++)
@@ -876,22 +730,20 @@ static SV f_reshape(Sh *s, const Args *a, const char *fn, const SV *x)
     const char *left = NULL;
     int nleft = 0;
     for (int k = 0; k < na; k++)
-        if (sa[k])
-            left = sa[k], nleft++;
-    char t1[128];
+        if (sa[k]) left = sa[k], nleft++;
     if (neg >= 0) {
         if (nleft == 0) {
             if (pb == 0 || pa % pb != 0)
                 return fail(s, a->span, "%s: cannot reshape %s (%lld elements) into %d dimensions with -1: %lld is "
-                            "not a multiple of %lld", fn, fmt_type(x, t1, sizeof t1), (long long)pa, n,
+                            "not a multiple of %lld", fn, ty(x), (long long)pa, n,
                             (long long)pa, (long long)pb);
             r.d[neg] = exact(pa / pb);
         } else if (nleft == 1 && pa == pb) {
             r.d[neg] = (Dim){-1, left};
         }
     } else if (nleft == 0 && pa != pb) {
-        return fail(s, a->span, "%s: cannot reshape %s into %s: %lld elements vs %lld", fn, fmt_type(x, t1, sizeof t1),
-                    fmt_type(&r, (char[128]){0}, 128), (long long)pa, (long long)pb);
+        return fail(s, a->span, "%s: cannot reshape %s into %s: %lld elements vs %lld", fn, ty(x),
+                    ty(&r), (long long)pa, (long long)pb);
     }
     return r;
 }
@@ -900,44 +752,34 @@ static SV f_cat(Sh *s, const Args *a, const char *fn, int stack)
 {
     Span sp = a->span;
     const SV *l = arg(a, 0, "tensors", &sp);
-    if (!l)
-        return fail(s, a->span, "%s: missing the list of tensors", fn);
-    if (l->kind == V_ERR || l->kind == V_ANY)
-        return *l;
-    if (l->kind != V_TUPLE || l->n == 0)
-        return fail(s, sp, "%s takes a non-empty list of tensors", fn);
+    if (!l) return fail(s, a->span, "%s: missing the list of tensors", fn);
+    if (l->kind == V_ERR || l->kind == V_ANY) return *l;
+    if (l->kind != V_TUPLE || l->n == 0) return fail(s, sp, "%s takes a non-empty list of tensors", fn);
     for (size_t i = 0; i < l->n; i++) {
-        if (l->items[i].kind == V_ERR || l->items[i].kind == V_ANY)
-            return l->items[i];
-        if (l->items[i].kind != V_TENSOR)
-            return fail(s, sp, "%s: item %zu is not a tensor", fn, i);
-        if (l->items[i].rank < 0)
-            return mk_tensor(l->items[0].dtype, -1);
+        if (l->items[i].kind == V_ERR || l->items[i].kind == V_ANY) return l->items[i];
+        if (l->items[i].kind != V_TENSOR) return fail(s, sp, "%s: item %zu is not a tensor", fn, i);
+        if (l->items[i].rank < 0) return mk_tensor(l->items[0].dtype, -1);
     }
     const SV *f = &l->items[0];
     int d;
+    if (f->rank >= MAXR) return fail(s, a->span, "%s: more than %d dimensions", fn, MAXR);
     int rk = f->rank + (stack ? 1 : 0);
     int k = dim_arg(s, a, 1, "dim", fn, rk, 0, &d);
-    if (k == -1)
-        return mk(V_ERR);
+    if (k == -1) return mk(V_ERR);
     SV r = *f;
     Dim sum = exact(0);
     for (size_t i = 0; i < l->n; i++) {
         const SV *t = &l->items[i];
-        char t1[128], t2[128];
         if (t->rank != f->rank)
-            return fail(s, a->span, "%s: tensors of rank %d and %d (%s, %s)", fn, f->rank, t->rank,
-                        fmt_type(f, t1, sizeof t1), fmt_type(t, t2, sizeof t2));
+            return fail(s, a->span, "%s: tensors of rank %d and %d (%s, %s)", fn, f->rank, t->rank, ty(f), ty(t));
         for (int m = 0; m < f->rank; m++)
             if ((stack || m != d) && differ(t->d[m], f->d[m]))
                 return fail(s, a->span, "%s along dimension %d: %s and %s differ in dimension %d", fn, d,
-                            fmt_type(f, t1, sizeof t1), fmt_type(t, t2, sizeof t2), m);
-        if (!stack)
-            sum = known(sum) && known(t->d[d]) ? exact(sum.n + t->d[d].n) : (l->n == 1 ? t->d[d] : UNK);
+                            ty(f), ty(t), m);
+        if (!stack) sum = known(sum) && known(t->d[d]) ? exact(sum.n + t->d[d].n) : (l->n == 1 ? t->d[d] : UNK);
     }
     if (stack) {
-        for (int m = r.rank; m > d; m--)
-            r.d[m] = r.d[m - 1];
+        for (int m = r.rank; m > d; m--) r.d[m] = r.d[m - 1];
         r.d[d] = exact((int64_t)l->n);
         r.rank++;
     } else {
@@ -946,25 +788,20 @@ static SV f_cat(Sh *s, const Args *a, const char *fn, int stack)
     return r;
 }
 
-static SV f_reduce(Sh *s, const Args *a, const char *fn, const SV *x, int pair)
+static SV f_reduce(Sh *s, const Args *a, const char *fn, const SV *x, int with_idx)
 {
     Dim dl[MAXR];
     int n = int_list(a, 1, "dim", dl, MAXR);
-    if (n < 0)
-        return fail(s, a->span, "%s: 'dim' must be an integer or a tuple of integers", fn);
+    if (n < 0) return fail(s, a->span, "%s: 'dim' must be an integer or a tuple of integers", fn);
     int64_t kd = 0;
     Span sp;
     const SV *kv = arg(a, 2, "keepdim", &sp);
-    if (kv && kv->kind == V_CONF)
-        kd = truthy(&kv->c);
-    if (n == 0)
-        return mk_tensor(x->dtype, 0);
-    if (x->rank < 0)
-        return mk_tensor(x->dtype, -1);
+    if (kv && kv->kind == V_CONF) kd = truthy(&kv->c);
+    if (n == 0) return mk_tensor(x->dtype, 0);
+    if (x->rank < 0) return mk_tensor(x->dtype, -1);
     int drop[MAXR] = {0};
     for (int i = 0; i < n; i++) {
-        if (!isnum(dl[i]))
-            return mk_tensor(x->dtype, -1);
+        if (!isnum(dl[i])) return mk_tensor(x->dtype, -1);
         int w = wrap(dl[i].n, x->rank);
         if (w < 0)
             return fail(s, a->span, "%s: dimension %lld is out of range for a tensor of rank %d", fn,
@@ -973,37 +810,26 @@ static SV f_reduce(Sh *s, const Args *a, const char *fn, const SV *x, int pair)
     }
     SV r = mk_tensor(x->dtype, 0);
     for (int i = 0; i < x->rank; i++)
-        if (!drop[i])
-            r.d[r.rank++] = x->d[i];
-        else if (kd)
-            r.d[r.rank++] = exact(1);
-    if (!pair)
-        return r;
-    SV t = tuple_of(s, 2);
-    if (t.n == 2) {
-        t.items[0] = r;
-        t.items[1] = r;
-        t.items[1].dtype = "i64";
-    }
-    return t;
+        if (!drop[i]) r.d[r.rank++] = x->d[i];
+        else if (kd) r.d[r.rank++] = exact(1);
+    if (!with_idx) return r;
+    SV idx = r;
+    idx.dtype = "i64";
+    return pair(s, &r, &idx);
 }
 
 static SV f_sdpa(Sh *s, const Args *a, const char *fn)
 {
     SV q, k, v;
-    char t1[128], t2[128];
     if (!get_t(s, a, 0, "query", fn, &q) + !get_t(s, a, 1, "key", fn, &k) + !get_t(s, a, 2, "value", fn, &v))
         return q.kind == V_ERR || k.kind == V_ERR || v.kind == V_ERR ? mk(V_ERR) : mk(V_ANY);
-    if (q.rank < 0 || k.rank < 0 || v.rank < 0)
-        return mk_tensor(q.dtype, -1);
+    if (q.rank < 0 || k.rank < 0 || v.rank < 0) return mk_tensor(q.dtype, -1);
     if (q.rank < 2 || k.rank < 2 || v.rank < 2)
         return fail(s, a->span, "%s: query, key and value need at least 2 dimensions", fn);
     if (differ(q.d[q.rank - 1], k.d[k.rank - 1]))
-        return fail(s, a->span, "%s: query %s and key %s differ in the last dimension", fn, fmt_type(&q, t1, sizeof t1),
-                    fmt_type(&k, t2, sizeof t2));
+        return fail(s, a->span, "%s: query %s and key %s differ in the last dimension", fn, ty(&q), ty(&k));
     if (differ(k.d[k.rank - 2], v.d[v.rank - 2]))
-        return fail(s, a->span, "%s: key %s and value %s differ in the sequence dimension", fn,
-                    fmt_type(&k, t1, sizeof t1), fmt_type(&v, t2, sizeof t2));
+        return fail(s, a->span, "%s: key %s and value %s differ in the sequence dimension", fn, ty(&k), ty(&v));
     SV r = q;
     r.d[r.rank - 1] = v.d[v.rank - 1];
     if (q.rank >= 3 && k.rank == q.rank) {   /* grouped-query: key heads divide query heads */
@@ -1023,14 +849,12 @@ static const char *const SAME[] = {
 static const char *const OTHER[] = {
     "flatten", "reshape", "view", "permute", "transpose", "cat", "concat", "stack", "split", "chunk", "mean",
     "sum", "amax", "amin", "max", "min", "prod", "argmax", "matmul", "mm", "bmm", "unsqueeze", "squeeze", "pad",
-    "scaled_dot_product_attention", "sdpa", "expand", "where", "add", "sub", "mul", "div", "size", "long",
-    "int", "bool", NULL};
+    "scaled_dot_product_attention", "sdpa", "expand", "size", "long", NULL};
 
 static int in_list(const char *const *l, const char *n)
 {
     for (; *l; l++)
-        if (!strcmp(*l, n))
-            return 1;
+        if (!strcmp(*l, n)) return 1;
     return 0;
 }
 
@@ -1040,107 +864,71 @@ static SV fn_call(Sh *s, const char *fn, const Args *a)
 {
     SV x;
     int d;
-    if (!strcmp(fn, "cat") || !strcmp(fn, "concat") || !strcmp(fn, "stack"))
-        return f_cat(s, a, fn, fn[0] == 's');
-    if (!strcmp(fn, "scaled_dot_product_attention") || !strcmp(fn, "sdpa"))
-        return f_sdpa(s, a, fn);
-    if (!strcmp(fn, "matmul") || !strcmp(fn, "mm") || !strcmp(fn, "bmm") || !strcmp(fn, "where") ||
-        !strcmp(fn, "add") || !strcmp(fn, "sub") || !strcmp(fn, "mul") || !strcmp(fn, "div")) {
-        int three = fn[0] == 'w';
-        SV p, q, c = mk(V_CONF);
-        c.c.kind = VAL_INT;
-        const SV *pp = arg(a, 0, "input", NULL), *qq = arg(a, 1, "other", NULL), *cc = three ? arg(a, 2, "other", NULL) : NULL;
-        if (!pp || !qq || (three && !cc))
-            return fail(s, a->span, "%s takes %d arguments", fn, three ? 3 : 2);
-        p = *pp, q = *qq;
-        if (cc)
-            c = *cc;
-        if (p.kind == V_ERR || q.kind == V_ERR || c.kind == V_ERR)
-            return mk(V_ERR);
-        if (fn[0] == 'm' || fn[0] == 'b')
-            return matmul(s, a->span, &p, &q);
-        SV r = broadcast(s, a->span, &p, &q, fn);
-        if (three && r.kind != V_ERR) {
-            r = broadcast(s, a->span, &r, &c, fn);
-            if (r.kind == V_TENSOR && c.kind == V_TENSOR)
-                r.dtype = c.dtype;
-        }
-        return r;
+    if (!strcmp(fn, "cat") || !strcmp(fn, "concat") || !strcmp(fn, "stack")) return f_cat(s, a, fn, fn[0] == 's');
+    if (!strcmp(fn, "scaled_dot_product_attention") || !strcmp(fn, "sdpa")) return f_sdpa(s, a, fn);
+    if (!strcmp(fn, "matmul") || !strcmp(fn, "mm") || !strcmp(fn, "bmm")) {
+        const SV *p = arg(a, 0, "input", NULL), *q = arg(a, 1, "other", NULL);
+        return !p || !q ? fail(s, a->span, "%s takes 2 arguments", fn) : matmul(s, a->span, p, q);
     }
-    if (!get_t(s, a, 0, "input", fn, &x))
-        return x;
+    if (!get_t(s, a, 0, "input", fn, &x)) return x;
     if (in_list(SAME, fn)) {
         if ((!strcmp(fn, "softmax") || !strcmp(fn, "log_softmax")) && dim_arg(s, a, 1, "dim", fn, x.rank, -1, &d) == -1)
             return mk(V_ERR);
-        if (!strcmp(fn, "float"))
-            x.dtype = "f32";
+        if (!strcmp(fn, "float")) x.dtype = "f32";
         return x;
     }
-    if (!strcmp(fn, "long") || !strcmp(fn, "int") || !strcmp(fn, "bool")) {
-        x.dtype = fn[0] == 'l' ? "i64" : fn[0] == 'i' ? "i32" : "bool";
-        return x;
-    }
-    if (!strcmp(fn, "reshape") || !strcmp(fn, "view"))
-        return f_reshape(s, a, fn, &x);
-    if (!strcmp(fn, "expand")) {
-        SV r = f_reshape(s, a, "expand", &x);   /* only for the sizes */
-        (void)r;
-        return mk_tensor(x.dtype, -1);
+    if (!strcmp(fn, "long")) return x.dtype = "i64", x;
+    if (!strcmp(fn, "reshape") || !strcmp(fn, "view")) return f_reshape(s, a, fn, &x);
+    if (!strcmp(fn, "expand")) {   /* sizes aligned right; -1 keeps a dimension */
+        Dim t[MAXR];
+        int n = int_list(a, 1, "size", t, MAXR);
+        if (n < 0 || (x.rank >= 0 && n < x.rank))
+            return fail(s, a->span, "expand takes at least as many integer sizes as the tensor has dimensions");
+        SV r = mk_tensor(x.dtype, n);
+        for (int i = 0; i < n; i++) {
+            int j = x.rank < 0 ? -1 : i - (n - x.rank);
+            Dim have = j >= 0 ? x.d[j] : UNK;
+            r.d[i] = !t[i].sym && t[i].n == -1 ? have : t[i];
+            if (j >= 0 && !(known(have) && have.n == 1) && differ(have, r.d[i]))
+                return fail(s, a->span, "expand: dimension %d of size %lld cannot become %lld", j, (long long)have.n,
+                            (long long)r.d[i].n);
+        }
+        return x.rank < 0 ? mk_tensor(x.dtype, -1) : r;
     }
     if (!strcmp(fn, "mean") || !strcmp(fn, "sum") || !strcmp(fn, "amax") || !strcmp(fn, "amin") ||
         !strcmp(fn, "prod") || !strcmp(fn, "argmax")) {
         SV r = f_reduce(s, a, fn, &x, 0);
-        if (r.kind == V_TENSOR && fn[1] == 'r')
-            r.dtype = "i64";
+        if (r.kind == V_TENSOR && fn[1] == 'r') r.dtype = "i64";
         return r;
     }
-    if (!strcmp(fn, "max") || !strcmp(fn, "min"))
-        return f_reduce(s, a, fn, &x, arg(a, 1, "dim", NULL) != NULL);
-    if (x.rank < 0)
-        return !strcmp(fn, "size") ? mk(V_ANY) : x;
+    if (!strcmp(fn, "max") || !strcmp(fn, "min")) return f_reduce(s, a, fn, &x, arg(a, 1, "dim", NULL) != NULL);
+    if (x.rank < 0) return !strcmp(fn, "size") || !strcmp(fn, "split") || !strcmp(fn, "chunk") ? mk(V_ANY) : x;
     if (!strcmp(fn, "size")) {
         int k = dim_arg(s, a, 1, "dim", fn, x.rank, -2, &d);
-        if (k == -1)
-            return mk(V_ERR);
-        if (k == -2) {
-            SV t = tuple_of(s, (size_t)x.rank);
-            for (size_t i = 0; i < t.n; i++)
-                t.items[i] = known(x.d[i]) ? mk_int(x.d[i].n) : (SV){.kind = V_DIM, .dim = x.d[i]};
-            return t;
-        }
-        if (known(x.d[d]))
-            return mk_int(x.d[d].n);
-        SV v = mk(V_DIM);
-        v.dim = x.d[d];
-        return v;
+        return k == -1 ? mk(V_ERR) : k == -2 ? shape_of(s, &x) : dim_sv(x.d[d]);
     }
     if (!strcmp(fn, "flatten")) {
         int lo, hi;
         if (dim_arg(s, a, 1, "start_dim", fn, x.rank ? x.rank : 1, 0, &lo) == -1 ||
             dim_arg(s, a, 2, "end_dim", fn, x.rank ? x.rank : 1, x.rank ? x.rank - 1 : 0, &hi) == -1)
             return mk(V_ERR);
-        if (x.rank == 0)
-            return (x.rank = 1, x.d[0] = exact(1), x);
-        if (lo > hi)
-            return fail(s, a->span, "flatten: start_dim comes after end_dim");
+        if (x.rank == 0) return (x.rank = 1, x.d[0] = exact(1), x);
+        if (lo > hi) return fail(s, a->span, "flatten: start_dim comes after end_dim");
         Dim p = exact(1);
         for (int i = lo; i <= hi; i++)
-            p = known(p) && known(x.d[i]) ? exact(p.n * x.d[i].n) : (lo == hi ? x.d[i] : UNK);
+            p = lo == hi ? x.d[i]
+              : known(p) && known(x.d[i]) && !__builtin_mul_overflow(p.n, x.d[i].n, &p.n) ? p : UNK;
         SV r = mk_tensor(x.dtype, 0);
         for (int i = 0; i < x.rank; i++)
-            if (i < lo || i > hi)
-                r.d[r.rank++] = x.d[i];
-            else if (i == lo)
-                r.d[r.rank++] = p;
+            if (i < lo || i > hi) r.d[r.rank++] = x.d[i];
+            else if (i == lo) r.d[r.rank++] = p;
         return r;
     }
     if (!strcmp(fn, "permute")) {
         Dim p[MAXR];
         int n = int_list(a, 1, "dims", p, MAXR), seen[MAXR] = {0};
-        if (n < 0)
-            return fail(s, a->span, "permute takes integer dims");
-        if (n != x.rank)
-            return fail(s, a->span, "permute: %d dims given for a tensor of rank %d", n, x.rank);
+        if (n < 0) return fail(s, a->span, "permute takes integer dims");
+        if (n != x.rank) return fail(s, a->span, "permute: %d dims given for a tensor of rank %d", n, x.rank);
         SV r = x;
         for (int i = 0; i < n; i++) {
             int w = isnum(p[i]) ? wrap(p[i].n, x.rank) : -1;
@@ -1162,20 +950,17 @@ static SV fn_call(Sh *s, const char *fn, const Args *a)
     if (!strcmp(fn, "unsqueeze")) {
         if (dim_arg(s, a, 1, "dim", fn, x.rank + 1, -2, &d) != 0 || x.rank >= MAXR)
             return fail(s, a->span, "unsqueeze takes a dim");
-        for (int m = x.rank; m > d; m--)
-            x.d[m] = x.d[m - 1];
+        for (int m = x.rank; m > d; m--) x.d[m] = x.d[m - 1];
         x.d[d] = exact(1);
         x.rank++;
         return x;
     }
     if (!strcmp(fn, "squeeze")) {
         int k = dim_arg(s, a, 1, "dim", fn, x.rank, -2, &d);
-        if (k == -1)
-            return mk(V_ERR);
+        if (k == -1) return mk(V_ERR);
         SV r = mk_tensor(x.dtype, 0);
         for (int i = 0; i < x.rank; i++)
-            if (!((k == -2 || i == d) && known(x.d[i]) && x.d[i].n == 1))
-                r.d[r.rank++] = x.d[i];
+            if (!((k == -2 || i == d) && known(x.d[i]) && x.d[i].n == 1)) r.d[r.rank++] = x.d[i];
         return r;
     }
     if (!strcmp(fn, "split") || !strcmp(fn, "chunk")) {
@@ -1184,29 +969,15 @@ static SV fn_call(Sh *s, const char *fn, const Args *a)
         const SV *sv = arg(a, 1, fn[0] == 's' ? "split_size_or_sections" : "chunks", &sp);
         if (dim_arg(s, a, 2, "dim", fn, x.rank, 0, &d) == -1 || !sv)
             return sv ? mk(V_ERR) : fail(s, a->span, "%s takes a size", fn);
-        if (sv->kind == V_TUPLE) {   /* sections */
+        if (sv->kind == V_TUPLE) {   /* sections (their sum is not checked) */
             SV t = tuple_of(s, sv->n);
-            int64_t tot = 0;
-            int all = 1;
-            for (size_t i = 0; i < t.n; i++) {
-                t.items[i] = x;
-                t.items[i].d[d] = as_dim(&sv->items[i]);
-                if (known(t.items[i].d[d]))
-                    tot += t.items[i].d[d].n;
-                else
-                    all = 0;
-            }
-            if (all && known(x.d[d]) && tot != x.d[d].n)
-                return fail(s, sp, "split: sections sum to %lld, the dimension is %lld", (long long)tot,
-                            (long long)x.d[d].n);
+            for (size_t i = 0; i < t.n; i++) t.items[i] = x, t.items[i].d[d] = as_dim(&sv->items[i]);
             return t;
         }
-        if (as_int(sv, &n) != 1 || n <= 0 || !known(x.d[d]))
-            return mk(V_ANY);
+        if (as_int(sv, &n) != 1 || n <= 0 || !known(x.d[d])) return mk(V_ANY);
         int64_t size = fn[0] == 's' ? n : (x.d[d].n + n - 1) / n;
         int64_t cnt = size ? (x.d[d].n + size - 1) / size : 0;
-        if (cnt > 1024)
-            return mk(V_ANY);
+        if (cnt > 1024) return mk(V_ANY);
         SV t = tuple_of(s, (size_t)cnt);
         for (size_t i = 0; i < t.n; i++) {
             t.items[i] = x;
@@ -1235,8 +1006,7 @@ static SV fn_call(Sh *s, const char *fn, const Args *a)
 static const Val *lv(const Instance *in, const char *name)
 {
     for (size_t k = 0; in->layer && k < in->layer->nargs && k < in->nargs; k++)
-        if (!strcmp(in->layer->args[k].name, name))
-            return &in->args[k];
+        if (!strcmp(in->layer->args[k].name, name)) return &in->args[k];
     return NULL;
 }
 
@@ -1244,51 +1014,23 @@ static const Val *lv(const Instance *in, const char *name)
 static int64_t li(const Instance *in, const char *name, int j, int64_t def)
 {
     const Val *v = lv(in, name);
-    if (!v)
-        return def;
-    if (v->kind == VAL_INT || v->kind == VAL_BOOL)
-        return v->i;
-    if (v->kind == VAL_INTS && v->n)
-        return v->ints[(size_t)j < v->n ? (size_t)j : v->n - 1];
+    if (!v) return def;
+    if (v->kind == VAL_INT || v->kind == VAL_BOOL) return v->i;
+    if (v->kind == VAL_INTS && v->n) return v->ints[(size_t)j < v->n ? (size_t)j : v->n - 1];
     return def;
-}
-
-/* An error about a layer's input, with a note at the layer's declaration. */
-static SV lfail(Sh *s, Span sp, const Instance *in, const char *fmt, ...) RCC_PRINTF(4, 5);
-static SV lfail(Sh *s, Span sp, const Instance *in, const char *fmt, ...)
-{
-    char msg[600];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    size_t before = s->e->d->n;
-    int depth = s->depth;
-    s->depth = 0;   /* the frame notes come after the declaration note */
-    err(s, sp, "%s", msg);
-    s->depth = depth;
-    if (s->e->d->n > before) {
-        diag(s->e->d, DG_NOTE, in->span, "'%s' is declared here", in->path[0] ? in->path : "self");
-        for (int i = s->depth; i > 0; i--)
-            diag(s->e->d, DG_NOTE, s->frames[i].call, "in the forward of %s '%s', called here",
-                 s->e->insts[s->frames[i].inst].type, s->e->insts[s->frames[i].inst].path);
-    }
-    return mk(V_ERR);
 }
 
 static Dim window(Dim L, int64_t k, int64_t st, int64_t p, int64_t dil, int ceil_mode, int *bad)
 {
     int64_t eff = dil * (k - 1);
-    if (!known(L))
-        return st == 1 && 2 * p == eff ? L : UNK;
+    if (!known(L)) return st == 1 && 2 * p == eff ? L : UNK;
     int64_t num = L.n + 2 * p - eff - 1;
     if (num < 0 || st <= 0) {
         *bad = 1;
         return UNK;
     }
     int64_t o = ceil_mode ? (num + st - 1) / st + 1 : num / st + 1;
-    if (ceil_mode && (o - 1) * st >= L.n + p)
-        o--;
+    if (ceil_mode && (o - 1) * st >= L.n + p) o--;
     return exact(o);
 }
 
@@ -1300,74 +1042,55 @@ static int layer_nd(const char *n)
 
 static SV check_dim(Sh *s, const Args *a, const Instance *in, const SV *x, int dim, int64_t want, const char *what)
 {
-    char t1[128], txt[128];
-    if (dim < 0 || dim >= x->rank || !differ(x->d[dim], exact(want)))
-        return *x;
+    char txt[128];
+    if (dim < 0 || dim >= x->rank || !differ(x->d[dim], exact(want))) return *x;
     return lfail(s, a->span, in, "%s expects %s %lld, got %s", src_text(s, in->span, txt, sizeof txt), what,
-                 (long long)want, fmt_type(x, t1, sizeof t1));
+                 (long long)want, ty(x));
 }
 
 static SV layer_fwd(Sh *s, const Instance *in, const Args *a)
 {
     const char *n = in->layer->name;
-    char t1[128], txt[128];
+    char txt[128];
     const char *self = src_text(s, in->span, txt, sizeof txt);
     SV x;
-    size_t maxin = !strcmp(n, "MultiheadAttention") ? 7 : !strcmp(n, "LSTM") || !strcmp(n, "GRU") || !strcmp(n, "RNN") || !strcmp(n, "Bilinear") ? 2 : 1;
+    int rnn = !strcmp(n, "LSTM") || !strcmp(n, "GRU") || !strcmp(n, "RNN"), mha = !strcmp(n, "MultiheadAttention");
+    size_t maxin = mha ? 7 : rnn || !strcmp(n, "Bilinear") ? 2 : 1;
     if (a->npos > maxin)
         return lfail(s, a->span, in, "%s takes %zu input%s, got %zu", n, maxin, maxin > 1 ? "s" : "", a->npos);
-    if (!get_t(s, a, 0, "input", n, &x))
-        return x;
+    if (!get_t(s, a, 0, "input", n, &x)) return x;
     if (x.rank < 0)
-        return !strcmp(n, "LSTM") || !strcmp(n, "GRU") || !strcmp(n, "RNN") || !strcmp(n, "MultiheadAttention") ? mk(V_ANY) : x;
+        return rnn || mha ? mk(V_ANY) : x;
     int nd = layer_nd(n), bad = 0;
     if (!strcmp(n, "Linear")) {
-        if (x.rank < 1)
-            return lfail(s, a->span, in, "%s expects at least 1 dimension, got %s", self, fmt_type(&x, t1, sizeof t1));
+        if (x.rank < 1) return lfail(s, a->span, in, "%s expects at least 1 dimension, got %s", self, ty(&x));
         int64_t f = li(in, "in_features", 0, -1);
         if (differ(x.d[x.rank - 1], exact(f)))
-            return lfail(s, a->span, in, "%s expects the last dimension %lld, got %s", self, (long long)f,
-                         fmt_type(&x, t1, sizeof t1));
+            return lfail(s, a->span, in, "%s expects the last dimension %lld, got %s", self, (long long)f, ty(&x));
         x.d[x.rank - 1] = exact(li(in, "out_features", 0, -1));
         return x;
-    }
-    if (!strcmp(n, "Bilinear")) {
-        SV y;
-        if (!get_t(s, a, 1, "input2", n, &y))
-            return y;
-        x = check_dim(s, a, in, &x, x.rank - 1, li(in, "in1_features", 0, -1), "the last dimension");
-        y = check_dim(s, a, in, &y, y.rank - 1, li(in, "in2_features", 0, -1), "the second input's last dimension");
-        if (x.kind == V_TENSOR && y.kind == V_TENSOR)
-            x.d[x.rank - 1] = exact(li(in, "out_features", 0, -1));
-        return x.kind == V_TENSOR && y.kind == V_TENSOR ? x : mk(V_ERR);
     }
     if (!strncmp(n, "Conv", 4) || (strstr(n, "Pool") && strncmp(n, "Adaptive", 8) != 0)) {
         int conv = n[0] == 'C', tr = !strncmp(n, "ConvTranspose", 13);
         if (x.rank != nd + 1 && x.rank != nd + 2)
-            return lfail(s, a->span, in, "%s expects a %d-d or %d-d input, got %s", self, nd + 1, nd + 2,
-                         fmt_type(&x, t1, sizeof t1));
+            return lfail(s, a->span, in, "%s expects a %d-d or %d-d input, got %s", self, nd + 1, nd + 2, ty(&x));
         int c = x.rank - nd - 1;
         if (conv) {
             int64_t cin = li(in, "in_channels", 0, -1);
             if (differ(x.d[c], exact(cin)))
-                return lfail(s, a->span, in, "%s expects %lld input channels (dimension %d), got %s", self, (long long)cin,
-                             c, fmt_type(&x, t1, sizeof t1));
+                return lfail(s, a->span, in, "%s expects %lld input channels (dimension %d), got %s", self,
+                             (long long)cin, c, ty(&x));
             x.d[c] = exact(li(in, "out_channels", 0, -1));
         }
+        const SV x0 = x;
         const Val *pv = lv(in, "padding");
         int same = pv && pv->kind == VAL_STR && !strcmp(pv->s, "same");
         for (int j = 0; j < nd; j++) {
             Dim *L = &x.d[c + 1 + j];
             int64_t k = li(in, "kernel_size", j, 1), st = li(in, "stride", j, k), p = li(in, "padding", j, 0);
             int64_t dil = li(in, "dilation", j, 1);
-            if (!conv && !lv(in, "stride"))
-                st = k;
-            if (pv && pv->kind == VAL_STR)
-                p = 0;
-            if (!conv && lv(in, "stride") && lv(in, "stride")->kind == VAL_NONE)
-                st = k;
-            if (same)
-                continue;
+            if (pv && pv->kind == VAL_STR) p = 0;
+            if (same) continue;
             if (tr) {
                 int64_t op = li(in, "output_padding", j, 0);
                 *L = known(*L) ? exact((L->n - 1) * st - 2 * p + dil * (k - 1) + op + 1)
@@ -1377,16 +1100,14 @@ static SV layer_fwd(Sh *s, const Instance *in, const Args *a)
             }
             if (bad)
                 return lfail(s, a->span, in, "%s: the input %s is smaller than the kernel in dimension %d", self,
-                             fmt_type(&x, t1, sizeof t1), c + 1 + j);
+                             ty(&x0), c + 1 + j);
         }
         return x;
     }
     if (!strncmp(n, "Adaptive", 8)) {
         if (x.rank != nd + 1 && x.rank != nd + 2)
-            return lfail(s, a->span, in, "%s expects a %d-d or %d-d input, got %s", self, nd + 1, nd + 2,
-                         fmt_type(&x, t1, sizeof t1));
-        for (int j = 0; j < nd; j++)
-            x.d[x.rank - nd + j] = exact(li(in, "output_size", j, 1));
+            return lfail(s, a->span, in, "%s expects a %d-d or %d-d input, got %s", self, nd + 1, nd + 2, ty(&x));
+        for (int j = 0; j < nd; j++) x.d[x.rank - nd + j] = exact(li(in, "output_size", j, 1));
         return x;
     }
     if (!strncmp(n, "BatchNorm", 9) || !strncmp(n, "InstanceNorm", 12)) {
@@ -1394,110 +1115,77 @@ static SV layer_fwd(Sh *s, const Instance *in, const Args *a)
                                       : x.rank == nd + 1 || x.rank == nd + 2;
         if (!ok)
             return lfail(s, a->span, in, "%s expects a %s input, got %s", self,
-                         nd == 1 ? "2-d or 3-d" : nd == 2 ? (bn ? "4-d" : "3-d or 4-d") : "5-d", fmt_type(&x, t1, sizeof t1));
+                         nd == 1 ? "2-d or 3-d" : nd == 2 ? (bn ? "4-d" : "3-d or 4-d") : "5-d", ty(&x));
         return check_dim(s, a, in, &x, x.rank - nd - 1 + (bn && nd == 1 && x.rank == 2), li(in, "num_features", 0, -1),
                          "num_features");
     }
     if (!strcmp(n, "GroupNorm")) {
-        if (x.rank < 2)
-            return lfail(s, a->span, in, "%s expects at least 2 dimensions, got %s", self, fmt_type(&x, t1, sizeof t1));
+        if (x.rank < 2) return lfail(s, a->span, in, "%s expects at least 2 dimensions, got %s", self, ty(&x));
         return check_dim(s, a, in, &x, 1, li(in, "num_channels", 0, -1), "channels (dimension 1)");
     }
-    if (!strcmp(n, "LayerNorm") || !strcmp(n, "RMSNorm")) {
+    if (!strcmp(n, "LayerNorm") || !strcmp(n, "RMSNorm")) {   /* normalized_shape: the trailing dims */
         const Val *v = lv(in, "normalized_shape");
-        int64_t sh[8];
-        size_t k = v && v->kind == VAL_INTS ? v->n : 1;
-        for (size_t i = 0; i < k; i++)
-            sh[i] = v && v->kind == VAL_INTS ? v->ints[i] : li(in, "normalized_shape", 0, -1);
-        int bad_shape = (int)k > x.rank;
-        for (size_t i = 0; !bad_shape && i < k; i++)
-            bad_shape = differ(x.d[x.rank - (int)k + (int)i], exact(sh[i]));
+        SV want = mk_tensor(x.dtype, v && v->kind == VAL_INTS ? (int)v->n : 1);
+        int bad_shape = want.rank > x.rank;
+        for (int i = 0; i < want.rank; i++) {
+            want.d[i] = exact(li(in, "normalized_shape", i, -1));
+            bad_shape |= !bad_shape && differ(x.d[x.rank - want.rank + i], want.d[i]);
+        }
         if (bad_shape)
-            return lfail(s, a->span, in, "%s expects the trailing dimension%s %s, got %s", self, k > 1 ? "s" : "",
-                         k == 1 ? (snprintf((char[32]){0}, 1, "%s", ""), arena_printf(s->e->a, "%lld", (long long)sh[0]))
-                                : arena_printf(s->e->a, "[%lld, ...]", (long long)sh[0]),
-                         fmt_type(&x, t1, sizeof t1));
+            return lfail(s, a->span, in, "%s expects the trailing dimensions %s, got %s", self, ty(&want), ty(&x));
         return x;
     }
-    if (!strcmp(n, "Embedding") || !strcmp(n, "EmbeddingBag")) {
+    if (!strcmp(n, "Embedding")) {
         if (is_float_dtype(x.dtype))
             return lfail(s, a->span, in, "%s expects integer indices, got a %s tensor", self, x.dtype);
-        if (x.rank >= MAXR)
-            return lfail(s, a->span, in, "too many dimensions");
-        if (n[9] == 'B')
-            x.rank = x.rank == 2 ? 1 : x.rank ? 1 : 0, x.d[0] = x.rank ? x.d[0] : UNK;
+        if (x.rank >= MAXR) return lfail(s, a->span, in, "too many dimensions");
         x.d[x.rank++] = exact(li(in, "embedding_dim", 0, -1));
         x.dtype = "f32";
         return x;
     }
-    if (!strcmp(n, "LSTM") || !strcmp(n, "GRU") || !strcmp(n, "RNN")) {
+    if (rnn) {
         if (x.rank != 2 && x.rank != 3)
-            return lfail(s, a->span, in, "%s expects a 2-d or 3-d input, got %s", self, fmt_type(&x, t1, sizeof t1));
+            return lfail(s, a->span, in, "%s expects a 2-d or 3-d input, got %s", self, ty(&x));
         int64_t isz = li(in, "input_size", 0, -1), h = li(in, "hidden_size", 0, -1), nl = li(in, "num_layers", 0, 1);
         int64_t D = li(in, "bidirectional", 0, 0) ? 2 : 1, proj = li(in, "proj_size", 0, 0), ho = proj > 0 ? proj : h;
         int bf = (int)li(in, "batch_first", 0, 0) && x.rank == 3;
         if (differ(x.d[x.rank - 1], exact(isz)))
             return lfail(s, a->span, in, "%s expects the last dimension (input_size) %lld, got %s", self,
-                         (long long)isz, fmt_type(&x, t1, sizeof t1));
+                         (long long)isz, ty(&x));
         Dim batch = x.rank == 3 ? x.d[bf ? 0 : 1] : UNK;
         x.d[x.rank - 1] = exact(D * ho);
         SV hs = mk_tensor(x.dtype, x.rank == 3 ? 3 : 2);
         hs.d[0] = exact(D * nl);
         hs.d[1] = x.rank == 3 ? batch : exact(ho);
         hs.d[2] = exact(ho);
-        SV t = tuple_of(s, 2);
-        if (t.n < 2)
-            return mk(V_ERR);
-        t.items[0] = x;
-        t.items[1] = hs;
-        if (n[0] == 'L') {
-            SV st = tuple_of(s, 2);
-            if (st.n < 2)
-                return mk(V_ERR);
-            st.items[0] = hs;
-            st.items[1] = hs;
-            st.items[1].d[st.items[1].rank - 1] = exact(h);
-            t.items[1] = st;
-        }
-        return t;
+        if (n[0] != 'L') return pair(s, &x, &hs);
+        SV cs = hs;   /* LSTM: (output, (h, c)) */
+        cs.d[cs.rank - 1] = exact(h);
+        SV st = pair(s, &hs, &cs);
+        return pair(s, &x, &st);
     }
-    if (!strcmp(n, "MultiheadAttention")) {
+    if (mha) {
         SV k, v;
         if (!get_t(s, a, 1, "key", n, &k) || !get_t(s, a, 2, "value", n, &v))
             return k.kind == V_ERR || v.kind == V_ERR ? mk(V_ERR) : mk(V_ANY);
-        int64_t E = li(in, "embed_dim", 0, -1), kd = li(in, "kdim", 0, E), vd = li(in, "vdim", 0, E);
-        if (!lv(in, "kdim") || lv(in, "kdim")->kind == VAL_NONE)
-            kd = E;
-        if (!lv(in, "vdim") || lv(in, "vdim")->kind == VAL_NONE)
-            vd = E;
+        int64_t E = li(in, "embed_dim", 0, -1), kd = li(in, "kdim", 0, E), vd = li(in, "vdim", 0, E);   /* none: E */
         if ((x.rank != 2 && x.rank != 3) || k.rank != x.rank || v.rank != x.rank)
-            return lfail(s, a->span, in, "%s expects query, key and value of rank 3 (or 2), got %s", self,
-                         fmt_type(&x, t1, sizeof t1));
-        if (differ(x.d[x.rank - 1], exact(E)) || differ(k.d[k.rank - 1], exact(kd)) || differ(v.d[v.rank - 1], exact(vd)))
-            return lfail(s, a->span, in, "%s expects query, key, value with last dimensions %lld, %lld, %lld; got %s, %s, %s",
-                         self, (long long)E, (long long)kd, (long long)vd, fmt_type(&x, t1, sizeof t1),
-                         fmt_type(&k, (char[128]){0}, 128), fmt_type(&v, (char[128]){0}, 128));
+            return lfail(s, a->span, in, "%s expects query, key and value of rank 3 (or 2), got %s", self, ty(&x));
+        if (differ(x.d[x.rank - 1], exact(E)) || differ(k.d[k.rank - 1], exact(kd)) ||
+            differ(v.d[v.rank - 1], exact(vd)))
+            return lfail(s, a->span, in, "%s expects query, key, value with last dimensions %lld, %lld, %lld; "
+                         "got %s, %s, %s",
+                         self, (long long)E, (long long)kd, (long long)vd, ty(&x),
+                         ty(&k), ty(&v));
         int bf = (int)li(in, "batch_first", 0, 0) && x.rank == 3, sq = x.rank == 3 ? bf : 0;
-        if (differ(k.d[sq], v.d[sq]))
-            return lfail(s, a->span, in, "%s: key and value differ in length", self);
-        SV t = tuple_of(s, 2);
-        if (t.n < 2)
-            return mk(V_ERR);
-        t.items[0] = x;
+        if (differ(k.d[sq], v.d[sq])) return lfail(s, a->span, in, "%s: key and value differ in length", self);
         const SV *nw = arg(a, 4, "need_weights", NULL);
-        if (nw && nw->kind == V_CONF && !truthy(&nw->c)) {
-            t.items[1] = mk(V_CONF);
-            t.items[1].c.kind = VAL_NONE;
-        } else {
-            SV w = mk_tensor(x.dtype, x.rank);
-            int i = 0;
-            if (x.rank == 3)
-                w.d[i++] = x.d[bf ? 0 : 1];
-            w.d[i++] = x.d[sq];
-            w.d[i++] = k.d[sq];
-            t.items[1] = w;
-        }
-        return t;
+        SV w = mk_tensor(x.dtype, 0);   /* (output, weights averaged over heads) */
+        if (x.rank == 3) w.d[w.rank++] = x.d[bf ? 0 : 1];
+        w.d[w.rank++] = x.d[sq];
+        w.d[w.rank++] = k.d[sq];
+        if (nw && nw->kind == V_CONF && !truthy(&nw->c)) w = mk(V_CONF);   /* none */
+        return pair(s, &x, &w);
     }
     if (!strcmp(n, "Flatten") || !strcmp(n, "Unflatten")) {
         Args b;
@@ -1510,59 +1198,17 @@ static SV layer_fwd(Sh *s, const Instance *in, const Args *a)
             b.pos[2] = mk_int(li(in, "end_dim", 0, -1));
             return fn_call(s, "flatten", &b);
         }
-        int d = wrap(li(in, "dim", 0, 0), x.rank);
-        const Val *u = lv(in, "unflattened_size");
-        if (d < 0 || !u || u->kind != VAL_INTS || x.rank - 1 + (int)u->n > MAXR)
-            return lfail(s, a->span, in, "%s cannot apply to %s", self, fmt_type(&x, t1, sizeof t1));
-        SV r = mk_tensor(x.dtype, 0);
-        for (int i = 0; i < x.rank; i++)
-            if (i == d)
-                for (size_t j = 0; j < u->n; j++)
-                    r.d[r.rank++] = exact(u->ints[j]);
-            else
-                r.d[r.rank++] = x.d[i];
-        return r;
+        return mk_tensor(x.dtype, -1);   /* Unflatten: not computed */
     }
     if (!strcmp(n, "Softmax") || !strcmp(n, "LogSoftmax")) {
         const Val *dv = lv(in, "dim");
         if (dv && dv->kind == VAL_INT && wrap(dv->i, x.rank) < 0)
-            return lfail(s, a->span, in, "%s: dim %lld is out of range for %s", self, (long long)dv->i,
-                         fmt_type(&x, t1, sizeof t1));
+            return lfail(s, a->span, in, "%s: dim %lld is out of range for %s", self, (long long)dv->i, ty(&x));
         return x;
     }
-    if (!strcmp(n, "Upsample") || !strcmp(n, "PixelShuffle") || strstr(n, "Pad2d")) {
-        if (x.rank < 3)
-            return lfail(s, a->span, in, "%s expects at least 3 dimensions, got %s", self, fmt_type(&x, t1, sizeof t1));
-        if (n[0] == 'P') {
-            int64_t r = li(in, "upscale_factor", 0, 1);
-            Dim *c = &x.d[x.rank - 3];
-            if (known(*c) && c->n % (r * r))
-                return lfail(s, a->span, in, "%s: channels %lld are not divisible by %lld", self, (long long)c->n,
-                             (long long)(r * r));
-            *c = known(*c) ? exact(c->n / (r * r)) : UNK;
-            for (int j = 1; j <= 2; j++)
-                x.d[x.rank - j] = known(x.d[x.rank - j]) ? exact(x.d[x.rank - j].n * r) : UNK;
-        } else if (n[0] == 'U') {
-            const Val *sz = lv(in, "size"), *sf = lv(in, "scale_factor");
-            for (int j = 0; j < x.rank - 2; j++) {
-                Dim *L = &x.d[2 + j];
-                if (sz && sz->kind != VAL_NONE)
-                    *L = exact(li(in, "size", j, 1));
-                else if (sf && (sf->kind == VAL_INT || sf->kind == VAL_INTS))
-                    *L = known(*L) ? exact(L->n * li(in, "scale_factor", j, 1)) : UNK;
-                else
-                    *L = UNK;
-            }
-        } else {   /* (left, right, top, bottom) */
-            int64_t p[4];
-            for (int j = 0; j < 4; j++)
-                p[j] = li(in, "padding", j, 0);
-            Dim *W = &x.d[x.rank - 1], *H = &x.d[x.rank - 2];
-            *W = known(*W) ? exact(W->n + p[0] + p[1]) : p[0] + p[1] ? UNK : *W;
-            *H = known(*H) ? exact(H->n + p[2] + p[3]) : p[2] + p[3] ? UNK : *H;
-        }
-        return x;
-    }
+    if (strstr(n, "Pad") || !strcmp(n, "Upsample") || !strcmp(n, "PixelShuffle") || !strcmp(n, "Bilinear") ||
+        !strcmp(n, "EmbeddingBag"))
+        return mk_tensor(x.dtype, -1);   /* not computed: an unknown shape */
     return x;   /* activations, dropout, Identity, PReLU, ...: the same shape */
 }
 
@@ -1571,8 +1217,7 @@ static SV layer_fwd(Sh *s, const Instance *in, const Args *a)
 static const Stmt *find_forward(const Decl *dc)
 {
     for (size_t i = 0; dc && i < dc->nbody; i++)
-        if (dc->body[i]->kind == ST_FORWARD)
-            return dc->body[i];
+        if (dc->body[i]->kind == ST_FORWARD) return dc->body[i];
     return NULL;
 }
 
@@ -1582,8 +1227,7 @@ static SV block_fwd(Sh *s, long inst, const Args *a)
 {
     const Instance *in = &s->e->insts[inst];
     const Stmt *fw = find_forward(in->decl);
-    if (!fw)
-        return fail(s, a->span, "%s '%s' has no forward, so it cannot be called", in->type, in->path);
+    if (!fw) return fail(s, a->span, "%s '%s' has no forward, so it cannot be called", in->type, in->path);
     if (s->depth >= MAX_CALL_DEPTH)
         return fail(s, a->span, "forward calls nested deeper than %d (a block that calls itself?)", MAX_CALL_DEPTH);
     Env env = {(size_t)inst, NULL};
@@ -1601,8 +1245,7 @@ static SV block_fwd(Sh *s, long inst, const Args *a)
             ;
         if (i == fw->nparams)
             return fail(s, a->kspan[k], "the forward of %s has no parameter '%s'", in->type, a->kn[k]);
-        if (set[i])
-            return fail(s, a->kspan[k], "the forward of %s: '%s' is given twice", in->type, a->kn[k]);
+        if (set[i]) return fail(s, a->kspan[k], "the forward of %s: '%s' is given twice", in->type, a->kn[k]);
         bind(s, &env, fw->params[i], &a->kv[k]);
         set[i] = 1;
     }
@@ -1615,26 +1258,22 @@ static SV block_fwd(Sh *s, long inst, const Args *a)
     SV ret = mk(V_ANY);
     int returned = exec(s, &env, fw->body, fw->nbody, &ret);
     s->depth--;
-    if (!returned)
-        return fail(s, fw->span, "the forward of %s returns nothing", in->type);
+    if (!returned) return fail(s, fw->span, "the forward of %s returns nothing", in->type);
     return ret;
 }
 
 static SV call_module(Sh *s, long inst, const Args *a)
 {
     const Instance *in = &s->e->insts[inst];
-    if (in->layer)
-        return layer_fwd(s, in, a);
+    if (in->layer) return layer_fwd(s, in, a);
     if (in->list) {
         if (a->npos != 1 || a->nkw)
             return fail(s, a->span, "%s '%s' takes one input, got %zu", in->type, in->path, a->npos + a->nkw);
         Args b = *a;
         for (size_t c = (size_t)inst + 1; c < s->e->ninsts; c++) {
-            if (s->e->insts[c].parent != (size_t)inst)
-                continue;
+            if (s->e->insts[c].parent != (size_t)inst) continue;
             SV y = call_module(s, (long)c, &b);
-            if (y.kind == V_ERR || y.kind == V_ANY)
-                return y;
+            if (y.kind == V_ERR || y.kind == V_ANY) return y;
             b.pos[0] = y;
         }
         return b.pos[0];
@@ -1651,14 +1290,12 @@ static SV call(Sh *s, Env *env, const Expr *x)
     int method = fx->kind == EX_ATTR && !(fx->a->kind == EX_NAME &&
                  (!strcmp(fx->a->u.s, "torch") || !strcmp(fx->a->u.s, "F") || !strcmp(fx->a->u.s, "nn") ||
                   !strcmp(fx->a->u.s, "self")));
-    if (x->nargs + (size_t)method > 16)
-        return fail(s, x->span, "too many arguments");
+    if (x->nargs + (size_t)method > 16) return fail(s, x->span, "too many arguments");
     if (method) {   /* x.flatten(1): the receiver is the first argument */
         a.pos[0] = eval(s, env, fx->a);
         a.pspan[0] = fx->a->span;
         a.npos = 1;
-        if (a.pos[0].kind == V_MOD)
-            return fail(s, fx->span, "'%s' is not a method of a module", fx->u.s);
+        if (a.pos[0].kind == V_MOD) return fail(s, fx->span, "'%s' is not a method of a module", fx->u.s);
     }
     int bad = 0;
     for (size_t i = 0; i < x->nargs; i++) {
@@ -1675,22 +1312,17 @@ static SV call(Sh *s, Env *env, const Expr *x)
     }
     const char *name = fx->kind == EX_NAME ? fx->u.s : fx->kind == EX_ATTR ? fx->u.s : NULL;
     if (method) {
-        if (a.pos[0].kind == V_ERR || a.pos[0].kind == V_ANY)
-            return a.pos[0];
-        if (!is_function(name))
-            return fail(s, fx->span, "unknown method '%s'", name);
+        if (a.pos[0].kind == V_ERR || a.pos[0].kind == V_ANY) return a.pos[0];
+        if (!is_function(name)) return fail(s, fx->span, "unknown method '%s'", name);
         return bad ? mk(V_ERR) : fn_call(s, name, &a);
     }
     SV callee;
     if (fx->kind == EX_ATTR && !strcmp(fx->a->u.s, "self")) {
         long c = elab_child(s->e, env->inst, name);
-        if (c < 0)
-            return fail(s, fx->span, "'%s' has no submodule '%s'", s->e->insts[env->inst].type, name);
-        callee = mk(V_MOD);
-        callee.mod = c;
+        if (c < 0) return fail(s, fx->span, "'%s' has no submodule '%s'", s->e->insts[env->inst].type, name);
+        callee = mk_mod(c);
     } else if (fx->kind == EX_ATTR) {
-        if (!is_function(name))
-            return fail(s, fx->span, "unknown function '%s'", name);
+        if (!is_function(name)) return fail(s, fx->span, "unknown function '%s'", name);
         return bad ? mk(V_ERR) : fn_call(s, name, &a);
     } else if (fx->kind == EX_NAME) {
         Bind *b;
@@ -1700,8 +1332,7 @@ static SV call(Sh *s, Env *env, const Expr *x)
         if (b) {
             callee = b->v;
         } else if (c >= 0) {
-            callee = mk(V_MOD);
-            callee.mod = c;
+            callee = mk_mod(c);
         } else if (is_function(name)) {
             return bad ? mk(V_ERR) : fn_call(s, name, &a);
         } else if (cat_find(name)) {
@@ -1715,10 +1346,8 @@ static SV call(Sh *s, Env *env, const Expr *x)
     } else {
         callee = eval(s, env, fx);
     }
-    if (callee.kind == V_ERR || callee.kind == V_ANY || bad)
-        return bad ? mk(V_ERR) : callee;
-    if (callee.kind != V_MOD)
-        return fail(s, fx->span, "cannot call %s: it is not a module", fmt_type(&callee, (char[128]){0}, 128));
+    if (callee.kind == V_ERR || callee.kind == V_ANY || bad) return bad ? mk(V_ERR) : callee;
+    if (callee.kind != V_MOD) return fail(s, fx->span, "cannot call %s: it is not a module", ty(&callee));
     return call_module(s, callee.mod, &a);
 }
 
@@ -1735,22 +1364,12 @@ static int exec(Sh *s, Env *env, Stmt **body, size_t n, SV *ret)
                 bind(s, env, st->name ? st->name : st->names[0], &v);
                 break;
             }
-            if (v.kind == V_TENSOR && v.rank > 0 && known(v.d[0]) && v.d[0].n == (int64_t)st->nnames) {
-                SV t = tuple_of(s, st->nnames);   /* unpacking along dimension 0 */
-                for (size_t k = 0; k < t.n; k++) {
-                    t.items[k] = v;
-                    t.items[k].rank--;
-                    memmove(t.items[k].d, v.d + 1, sizeof(Dim) * (size_t)(MAXR - 1));
-                }
-                v = t;
-            }
             if (v.kind == V_TUPLE && v.n != st->nnames)
                 v = fail(s, st->value->span, "cannot unpack a tuple of %zu into %zu names", v.n, st->nnames);
+            else if (v.kind == V_TENSOR && v.rank < 0) v = mk(V_ANY);
             else if (v.kind != V_TUPLE && v.kind != V_ERR && v.kind != V_ANY)
-                v = fail(s, st->value->span, "cannot unpack %s into %zu names", fmt_type(&v, (char[128]){0}, 128),
-                         st->nnames);
-            for (size_t k = 0; k < st->nnames; k++)
-                bind(s, env, st->names[k], v.kind == V_TUPLE ? &v.items[k] : &v);
+                v = fail(s, st->value->span, "cannot unpack %s into %zu names", ty(&v), st->nnames);
+            for (size_t k = 0; k < st->nnames; k++) bind(s, env, st->names[k], v.kind == V_TUPLE ? &v.items[k] : &v);
             break;
         }
         case ST_RETURN:
@@ -1767,8 +1386,7 @@ static int exec(Sh *s, Env *env, Stmt **body, size_t n, SV *ret)
             } else {   /* unknown: both branches are checked */
                 SV r2;
                 int r = exec(s, env, st->body, st->nbody, ret), q = exec(s, env, st->orelse, st->norelse, &r2);
-                if (r && q)
-                    return 1;
+                if (r && q) return 1;
             }
             break;
         }
@@ -1784,8 +1402,7 @@ int shapes_check(Elab *e)
     memset(&s, 0, sizeof s);
     s.e = e;
     size_t before = e->d->nerrors, root = 0;
-    while (root < e->ninsts && e->insts[root].parent != (size_t)-1)
-        root++;
+    while (root < e->ninsts && e->insts[root].parent != (size_t)-1) root++;
     const Stmt *fw = root < e->ninsts ? find_forward(e->model) : NULL;
     if (!fw)
         return 0;   /* no forward: nothing to check */
@@ -1793,8 +1410,7 @@ int shapes_check(Elab *e)
     for (size_t i = 0; i < fw->nparams; i++) {
         const Input *inp = NULL;
         for (size_t k = 0; k < e->ninputs; k++)
-            if (!strcmp(e->inputs[k].name, fw->params[i]))
-                inp = &e->inputs[k];
+            if (!strcmp(e->inputs[k].name, fw->params[i])) inp = &e->inputs[k];
         SV v = mk(V_ANY);
         if (!inp) {
             diag(e->d, DG_WARNING, fw->param_spans[i], "forward parameter '%s' has no 'input %s: type' declaration; "
@@ -1806,18 +1422,14 @@ int shapes_check(Elab *e)
             for (size_t k = 0; k < inp->type->ndims; k++) {
                 const Expr *dx = inp->type->dims[k];
                 Val c;
-                if (dx->kind == EX_NAME && !conf_defined(&s, root, dx->u.s))
-                    v.d[k] = (Dim){-1, dx->u.s};
-                else if (elab_value(e, root, dx, &c) == 0 && c.kind == VAL_INT && c.i >= 0)
-                    v.d[k] = exact(c.i);
-                else
-                    err(&s, dx->span, "a size of an input must be a non-negative integer or a name");
+                if (dx->kind == EX_NAME && !conf_defined(&s, root, dx->u.s)) v.d[k] = (Dim){-1, dx->u.s};
+                else if (elab_value(e, root, dx, &c) == 0 && c.kind == VAL_INT && c.i >= 0) v.d[k] = exact(c.i);
+                else err(&s, dx->span, "a size of an input must be a non-negative integer or a name");
             }
         }
         bind(&s, &env, fw->params[i], &v);
     }
     SV ret;
-    if (!exec(&s, &env, fw->body, fw->nbody, &ret))
-        err(&s, fw->span, "the model's forward returns nothing");
+    if (!exec(&s, &env, fw->body, fw->nbody, &ret)) err(&s, fw->span, "the model's forward returns nothing");
     return e->d->nerrors > before ? -1 : 0;
 }

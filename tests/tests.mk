@@ -178,4 +178,17 @@ TESTS = \
 	tests/check/resnet18_clean.check \
 	tests/check/transformer_clean.check \
 	tests/check/transformer_extra_block.check \
-	tests/check/transformer_missing_block.check
+	tests/check/transformer_missing_block.check \
+	tests/check/fwd_block_arity.check \
+	tests/check/fwd_broadcast.check \
+	tests/check/fwd_cat.check \
+	tests/check/fwd_conv_channels.check \
+	tests/check/fwd_flow.check \
+	tests/check/fwd_in_block.check \
+	tests/check/fwd_layers.check \
+	tests/check/fwd_linear_width.check \
+	tests/check/fwd_matmul.check \
+	tests/check/fwd_not_module.check \
+	tests/check/fwd_reshape_numel.check \
+	tests/check/fwd_reshape_twice.check \
+	tests/check/fwd_unknown_fn.check
