@@ -568,20 +568,31 @@ static int bind_args(Elab *e, const Scope *s, const Expr *call, const char *call
     return r;
 }
 
+/* A call's arguments bound to a built-in layer's (L) or a block's (B)
+ * parameters: the values in parameter order (arena), or NULL. */
+static Val *bind_call(Elab *e, const Scope *s, const Expr *x, const Layer *L, const Decl *B, Span **spans)
+{
+    size_t nf = L ? L->nargs : B->nparams;
+    Formal *f = arena_array(e->a, nf + 1, sizeof *f);
+    Val *vals = arena_array(e->a, nf + 1, sizeof *vals);
+    *spans = arena_array(e->a, nf + 1, sizeof **spans);
+    if (!f || !vals || !*spans)
+        return NULL;
+    for (size_t k = 0; k < nf; k++) {
+        f[k].name = L ? L->args[k].name : B->params[k].name;
+        f[k].def_text = L ? L->args[k].def : NULL;
+        f[k].def_expr = L ? NULL : B->params[k].def;
+    }
+    return bind_args(e, s, x, L ? L->name : B->name, f, nf, vals, *spans) < 0 ? NULL : vals;
+}
+
 static int layer_call(Elab *e, const Scope *s, const Expr *x, const Layer *L, const char *path, size_t parent,
                       Span name_span)
 {
     size_t nf = L->nargs;
-    Formal *f = arena_array(e->a, nf + 1, sizeof *f);
-    Val *vals = arena_array(e->a, nf + 1, sizeof *vals);
-    Span *spans = arena_array(e->a, nf + 1, sizeof *spans);
-    if (!f || !vals || !spans)
-        return -1;
-    for (size_t k = 0; k < nf; k++) {
-        f[k].name = L->args[k].name;
-        f[k].def_text = L->args[k].def;
-    }
-    if (bind_args(e, s, x, L->name, f, nf, vals, spans) < 0)
+    Span *spans;
+    Val *vals = bind_call(e, s, x, L, NULL, &spans);
+    if (!vals)
         return -1;
     for (size_t k = 0; k < nf; k++) {   /* kinds: an int where a tuple goes is fine (expand widens it) */
         ValKind want = L->args[k].kind, got = vals[k].kind;
@@ -620,22 +631,13 @@ static int block_call(Elab *e, const Scope *s, const Expr *x, const Decl *B, con
     if (depth > MAX_DEPTH)
         return err_at(e, x->span, "blocks nested deeper than %d (a block that instantiates itself?)", MAX_DEPTH);
     size_t nf = B->nparams;
-    Formal *f = arena_array(e->a, nf + 1, sizeof *f);
-    Val *vals = arena_array(e->a, nf + 1, sizeof *vals);
-    Span *spans = arena_array(e->a, nf + 1, sizeof *spans);
-    if (!f || !vals || !spans)
-        return -1;
-    for (size_t k = 0; k < nf; k++) {
-        f[k].name = B->params[k].name;
-        f[k].def_expr = B->params[k].def;
-    }
-    if (bind_args(e, s, x, B->name, f, nf, vals, spans) < 0)
-        return -1;
-    Scope *inner = ARENA_NEW(e->a, Scope);
+    Span *spans;
+    Val *vals = bind_call(e, s, x, NULL, B, &spans);
+    Scope *inner = vals ? ARENA_NEW(e->a, Scope) : NULL;
     if (!inner)
         return -1;
     for (size_t k = 0; k < nf; k++)
-        if (bind(e, inner, f[k].name, &vals[k]) < 0)
+        if (bind(e, inner, B->params[k].name, &vals[k]) < 0)
             return -1;
     size_t in = new_inst(e, path, B->name, parent, x->span, name_span);
     if (in == (size_t)-1)
