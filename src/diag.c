@@ -216,42 +216,6 @@ void diag_render(const Diags *d, FILE *out)
         fprintf(out, "%zu warning%s generated.\n", d->nwarnings, d->nwarnings == 1 ? "" : "s");
 }
 
-/* A JSON string: the escapes JSON requires, valid UTF-8 as is, and any
- * byte that is not part of valid UTF-8 as U+FFFD. */
-static void json_str(FILE *out, const char *str)
-{
-    const unsigned char *s = (const unsigned char *)str;
-    fputc('"', out);
-    while (*s) {
-        unsigned c = *s;
-        size_t k = c < 0x80 ? 1 : c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3
-                 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
-        if (k > 1 && (strnlen((const char *)s, k) < k || !utf8_valid(s, k)))
-            k = 0;
-        if (k == 0) {
-            fputs("\\ufffd", out);
-            s++;
-        } else if (k > 1) {
-            fwrite(s, 1, k, out);
-            s += k;
-        } else {
-            switch (c) {
-            case '"': fputs("\\\"", out); break;
-            case '\\': fputs("\\\\", out); break;
-            case '\n': fputs("\\n", out); break;
-            case '\t': fputs("\\t", out); break;
-            case '\r': fputs("\\r", out); break;
-            default:
-                if (c < 0x20)
-                    fprintf(out, "\\u%04x", c);
-                else
-                    fputc((int)c, out);
-            }
-            s++;
-        }
-    }
-    fputc('"', out);
-}
 
 /* end_line/end_column: the position of span.hi, one past the last byte. */
 void diag_render_json(const Diags *d, FILE *out)
@@ -265,14 +229,14 @@ void diag_render_json(const Diags *d, FILE *out)
             size_t line, col, eline, ecol;
             diag_position(d, e->span.file, e->span.lo, &line, &col);
             diag_position(d, e->span.file, e->span.hi > e->span.lo ? e->span.hi : e->span.lo, &eline, &ecol);
-            json_str(out, f->path);
+            util_json_string(out, f->path);
             fprintf(out, ", \"line\": %zu, \"column\": %zu, \"end_line\": %zu, \"end_column\": %zu", line, col,
                     eline, ecol);
         } else {
             fputs("null, \"line\": null, \"column\": null, \"end_line\": null, \"end_column\": null", out);
         }
         fputs(", \"message\": ", out);
-        json_str(out, e->msg);
+        util_json_string(out, e->msg);
         fputc('}', out);
     }
     fprintf(out, "%s], \"errors\": %zu, \"warnings\": %zu}\n", d->n ? "\n" : "", d->nerrors, d->nwarnings);

@@ -20,6 +20,7 @@
 #define RCC_INTERNAL_H
 
 #include <stdarg.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -49,6 +50,10 @@ void err_copy(const Err *e, char *buf, size_t len);
  * encoded surrogates (ED A0..BF xx) are accepted; overlong forms and code
  * points past U+10FFFF are not. */
 int utf8_valid(const uint8_t *s, size_t n);
+
+/* Writes str as a JSON string literal: the escapes JSON requires, valid
+ * UTF-8 as is, any other byte as U+FFFD. */
+void util_json_string(FILE *out, const char *str);
 
 /* Edit distance between two names (Levenshtein, a swap of neighbours
  * counting one), for did-you-mean hints; SIZE_MAX past 120 bytes. */

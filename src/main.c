@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "internal.h"
 
 static const char usage[] =
     "usage: rcc COMMAND [ARGS]\n"
@@ -55,22 +56,7 @@ void cli_warning(const char *file, const char *fmt, ...)
 
 void cli_json_string(FILE *out, const char *s)
 {
-    fputc('"', out);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        switch (*p) {
-        case '"': fputs("\\\"", out); break;
-        case '\\': fputs("\\\\", out); break;
-        case '\n': fputs("\\n", out); break;
-        case '\t': fputs("\\t", out); break;
-        case '\r': fputs("\\r", out); break;
-        default:
-            if (*p < 0x20 || *p == 0x7f)
-                fprintf(out, "\\u%04x", *p);
-            else
-                fputc(*p, out);
-        }
-    }
-    fputc('"', out);
+    util_json_string(out, s);
 }
 
 int main(int argc, char **argv)

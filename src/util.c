@@ -78,3 +78,40 @@ size_t str_distance(const char *a, const char *b)
         }
     return m[la][lb];
 }
+
+/* A JSON string: the escapes JSON requires, valid UTF-8 as is, and any
+ * byte that is not part of valid UTF-8 as U+FFFD. */
+void util_json_string(FILE *out, const char *str)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    fputc('"', out);
+    while (*s) {
+        unsigned c = *s;
+        size_t k = c < 0x80 ? 1 : c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3
+                 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+        if (k > 1 && (strnlen((const char *)s, k) < k || !utf8_valid(s, k)))
+            k = 0;
+        if (k == 0) {
+            fputs("\\ufffd", out);
+            s++;
+        } else if (k > 1) {
+            fwrite(s, 1, k, out);
+            s += k;
+        } else {
+            switch (c) {
+            case '"': fputs("\\\"", out); break;
+            case '\\': fputs("\\\\", out); break;
+            case '\n': fputs("\\n", out); break;
+            case '\t': fputs("\\t", out); break;
+            case '\r': fputs("\\r", out); break;
+            default:
+                if (c < 0x20)
+                    fprintf(out, "\\u%04x", c);
+                else
+                    fputc((int)c, out);
+            }
+            s++;
+        }
+    }
+    fputc('"', out);
+}
