@@ -53,6 +53,9 @@ import zipfile
 import torch
 import torch.nn as nn
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import gen_fixtures as gf  # noqa: E402  (TiedLM)
+
 OUT = None
 CASES = []
 
@@ -337,16 +340,6 @@ def orig_sd():
     return d
 
 
-class TiedLM(nn.Module):
-    def __init__(self, vocab=40, dim=12):
-        super().__init__()
-        self.emb = nn.Embedding(vocab, dim)
-        self.proj = nn.Linear(dim, dim)
-        self.norm = nn.LayerNorm(dim)
-        self.head = nn.Linear(dim, vocab, bias=False)
-        self.head.weight = self.emb.weight
-
-
 def healthy_cases():
     def save(name, obj, what):
         torch.save(obj, os.path.join(OUT, name + ".pt"))
@@ -354,7 +347,7 @@ def healthy_cases():
         write_case(name, None, "healthy: " + what, name + ".pt", set(names), dump_exit=0)
 
     torch.manual_seed(22)
-    save("sal_tied", TiedLM().state_dict(), "a module state dict with tied weights")
+    save("sal_tied", gf.TiedLM(vocab=40, dim=12).state_dict(), "a module state dict with tied weights")
     base = torch.arange(60.).reshape(6, 10)
     views = collections.OrderedDict()
     views["view"] = base[1:, 2:7]

@@ -120,15 +120,17 @@ def describe(name, path, obj, key):
     return loaded
 
 
-def write_expect(name, key, got):
+def write_expect(name, key, got, separate=False):
     """NAME.expect.json, .values.bin, .f32.bin for the (name, tensor) pairs
-    of the state dict torch reads from the file, in order."""
+    of the state dict torch reads from the file, in order.  separate: each
+    tensor has a storage of its own (safetensors), whatever torch's
+    in-memory tensors share."""
     tensors, values, f32, storages = [], [], [], {}
     for n, t in got:
         # Views as torch sees them: offset and strides in elements, and
         # which tensors share one storage (numbered in order of first use).
         # (Empty storages all have data pointer 0 but are distinct.)
-        ptr = t.storage().data_ptr() or ("empty", n)
+        ptr = ("own", n) if separate else t.storage().data_ptr() or ("empty", n)
         sid = storages.setdefault(ptr, len(storages))
         tensors.append({"name": n, "dtype": DTYPE_NAMES[t.dtype],
                         "shape": list(t.shape), "offset": t.storage_offset(),

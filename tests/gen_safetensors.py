@@ -39,30 +39,21 @@ import warnings
 import torch
 import torch.nn as nn
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import gen_fixtures as gf  # noqa: E402  (write_expect, raw_bytes)
+from gen_fixtures import raw_bytes  # noqa: E402
+
 OUT = None
 
-# torch dtype -> (safetensors name, rcc name)
+# torch dtype -> safetensors name
 DTYPES = {
-    torch.float64: ("F64", "f64"), torch.float32: ("F32", "f32"),
-    torch.float16: ("F16", "f16"), torch.bfloat16: ("BF16", "bf16"),
-    torch.int64: ("I64", "i64"), torch.int32: ("I32", "i32"),
-    torch.int16: ("I16", "i16"), torch.int8: ("I8", "i8"),
-    torch.uint8: ("U8", "u8"), torch.bool: ("BOOL", "bool"),
+    torch.float64: "F64", torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16",
+    torch.int64: "I64", torch.int32: "I32", torch.int16: "I16", torch.int8: "I8",
+    torch.uint8: "U8", torch.bool: "BOOL",
 }
-FROM_ST = {st: dt for dt, (st, _) in DTYPES.items()}
-
-# numpy cannot hold bfloat16: reinterpret 2-byte floats as int16 first.
-_BITS_VIEW = {torch.bfloat16: torch.int16, torch.float16: torch.int16}
-
+FROM_ST = {st: dt for dt, st in DTYPES.items()}
 
 # ---------------------------------------------------------------- writing
-
-def raw_bytes(t):
-    """t.contiguous() as raw little-endian bytes in t's own dtype."""
-    t = t.detach().contiguous()
-    if t.dtype in _BITS_VIEW:
-        t = t.view(_BITS_VIEW[t.dtype])
-    return t.numpy().tobytes()
 
 
 def pad8(header):
@@ -105,7 +96,7 @@ def serialize(items, metadata=None, layout=None, ensure_ascii=False,
     if metadata is not None:
         hdr["__metadata__"] = metadata
     for n, t in items:
-        hdr[n] = {"dtype": DTYPES[t.dtype][0], "shape": list(t.shape),
+        hdr[n] = {"dtype": DTYPES[t.dtype], "shape": list(t.shape),
                   "data_offsets": offsets[n]}
     return frame(header_json(hdr, ensure_ascii), b"".join(data),
                  pad_to=pad_to)
@@ -145,22 +136,7 @@ def write_good(name, items, **kw):
         raise SystemExit("%s: metadata does not round-trip" % name)
     with open(os.path.join(OUT, name + ".safetensors"), "wb") as fp:
         fp.write(data)
-    tensors, values, f32 = [], [], []
-    for i, (n, t) in enumerate(got):
-        tensors.append({"name": n, "dtype": DTYPES[t.dtype][1],
-                        "shape": list(t.shape), "offset": 0,
-                        "strides": list(t.contiguous().stride()),
-                        "storage": i})
-        values.append(raw_bytes(t))
-        f32.append(raw_bytes(t.detach().to(torch.float32)))
-    with open(os.path.join(OUT, name + ".expect.json"), "w") as fp:
-        fp.write('{"key": "", "tensors": [\n')
-        fp.write(",\n".join(" " + json.dumps(t) for t in tensors))
-        fp.write("\n]}\n")
-    with open(os.path.join(OUT, name + ".values.bin"), "wb") as fp:
-        fp.write(b"".join(values))
-    with open(os.path.join(OUT, name + ".f32.bin"), "wb") as fp:
-        fp.write(b"".join(f32))
+    gf.write_expect(name, "", [(n, t.contiguous()) for n, t in got], separate=True)
     return name
 
 
@@ -246,7 +222,7 @@ def st_meta():
     }
     order = ["BOOL", "U8", "I8", "I16", "F16", "BF16", "I32", "F32", "F64",
              "I64"]
-    items = sorted(d.items(), key=lambda kv: (-order.index(DTYPES[kv[1].dtype][0]), kv[0]))
+    items = sorted(d.items(), key=lambda kv: (-order.index(DTYPES[kv[1].dtype]), kv[0]))
     return write_good("st_meta", items, metadata={"format": "pt"})
 
 
@@ -381,7 +357,7 @@ def main(argv):
         sys.stderr.write("gen_safetensors: the fixtures are little-endian; "
                          "this host is not\n")
         return 1
-    OUT = argv[1]
+    OUT = gf.OUT = argv[1]
     os.makedirs(OUT, exist_ok=True)
     torch.set_num_threads(1)
     good = []

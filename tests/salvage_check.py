@@ -23,23 +23,13 @@ Exit 0 when all hold, 1 with one line per problem otherwise.
 import collections
 import io
 import json
+import os
 import sys
 
 import torch
 
-DTYPE = {
-    torch.float32: "f32", torch.float16: "f16", torch.bfloat16: "bf16",
-    torch.float64: "f64", torch.int64: "i64", torch.int32: "i32",
-    torch.int16: "i16", torch.int8: "i8", torch.uint8: "u8", torch.bool: "bool",
-}
-_BITS = {torch.bfloat16: torch.int16, torch.float16: torch.int16}
-
-
-def raw(t):
-    t = t.detach().contiguous()
-    if t.dtype in _BITS:
-        t = t.view(_BITS[t.dtype])
-    return t.numpy().tobytes()
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from gen_fixtures import DTYPE_NAMES as DTYPE, raw_bytes as raw  # noqa: E402
 
 
 def storage_groups(sd, names):
