@@ -293,36 +293,6 @@ static int eval(Elab *e, const Scope *s, const Expr *x, Val *out)
 
 /* ------------------------------------------------------------ sources */
 
-static char *read_file(const char *path, size_t *len)
-{
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return NULL;
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        size_t r = fread(buf + n, 1, cap - n, fp);
-        n += r;
-        if (n < cap)
-            break;
-        char *nb = cap < (64u << 20) ? realloc(buf, cap *= 2) : NULL;
-        if (!nb) {
-            free(buf);
-            buf = NULL;
-        } else {
-            buf = nb;
-        }
-    }
-    int bad = ferror(fp);
-    fclose(fp);
-    if (bad) {
-        free(buf);
-        return NULL;
-    }
-    *len = n;
-    return buf;
-}
-
 static int already_loaded(const Elab *e, const char *path)
 {
     for (size_t i = 0; i < e->nprogs; i++)
@@ -337,7 +307,7 @@ static int load(Elab *e, const char *path, Span from)
     if (already_loaded(e, path))
         return 0;
     size_t len;
-    char *text = read_file(path, &len);
+    char *text = util_read_file(path, &len);
     if (!text)
         return err_at(e, from, "cannot read %s", path);
     uint32_t fno = diag_add_file(e->d, path, text, len);

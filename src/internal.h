@@ -51,6 +51,10 @@ void err_copy(const Err *e, char *buf, size_t len);
  * points past U+10FFFF are not. */
 int utf8_valid(const uint8_t *s, size_t n);
 
+/* A whole (small) file read into memory: caller frees; NULL when it
+ * cannot be read or is larger than 64 MiB. */
+char *util_read_file(const char *path, size_t *len);
+
 /* Writes str as a JSON string literal: the escapes JSON requires, valid
  * UTF-8 as is, any other byte as U+FFFD. */
 void util_json_string(FILE *out, const char *str);

@@ -4,6 +4,7 @@
  * the call chain; the first message recorded is kept, since it comes from
  * the place that knew exactly what was wrong. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
@@ -114,4 +115,34 @@ void util_json_string(FILE *out, const char *str)
         }
     }
     fputc('"', out);
+}
+
+char *util_read_file(const char *path, size_t *len)
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return NULL;
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        size_t r = fread(buf + n, 1, cap - n, fp);
+        n += r;
+        if (n < cap)
+            break;
+        char *nb = cap < (64u << 20) ? realloc(buf, cap *= 2) : NULL;
+        if (!nb) {
+            free(buf);
+            buf = NULL;
+        } else {
+            buf = nb;
+        }
+    }
+    int bad = ferror(fp);
+    fclose(fp);
+    if (bad) {
+        free(buf);
+        return NULL;
+    }
+    *len = n;
+    return buf;
 }

@@ -291,32 +291,6 @@ static void decl(const Dumper *p, const Decl *d)
     fputs(")\n", out);
 }
 
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        n += fread(buf + n, 1, cap - n, f);
-        if (n < cap)
-            break;
-        char *nb = realloc(buf, cap *= 2);
-        if (!nb)
-            free(buf);
-        buf = nb;
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        free(buf);
-        return NULL;
-    }
-    *len = n;
-    return buf;
-}
-
 int main(int argc, char **argv)
 {
     int spans = 0, json = 0;
@@ -337,7 +311,7 @@ int main(int argc, char **argv)
         return 2;
     }
     size_t len = 0;
-    char *text = slurp(path, &len);
+    char *text = util_read_file(path, &len);
     if (!text) {
         perror(path);
         return 2;
