@@ -79,6 +79,9 @@ void     diag_render(const Diags *d, FILE *out);
  * "column", "end_line", "end_column", "message"}...], "errors": N,
  * "warnings": M}. */
 void     diag_render_json(const Diags *d, FILE *out);
+/* The source text of a span for a one-line message: its first line,
+ * ending in "..." when the span goes on (or does not fit in cap). */
+const char *diag_span_text(const Diags *d, Span sp, char *buf, size_t cap);
 /* 1-based line and column (in bytes) of a byte offset. */
 void     diag_position(const Diags *d, uint32_t file, uint32_t off, size_t *line, size_t *col);
 
@@ -447,6 +450,8 @@ typedef struct Elab {
  * the Diags; returns 0 when the spec elaborated without errors. */
 int elab_file(Elab *e, Diags *d, Arena *a, const char *path, const char *model_name);
 
+/* Python's truth of a configuration value (0, none, false are false). */
+int  val_truthy(const Val *v);
 /* Evaluates a configuration expression in the scope of instance inst (a
  * block's parameters and constants); diagnostics as elaboration gives. */
 int  elab_value(Elab *e, size_t inst, const Expr *x, Val *out);

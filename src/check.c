@@ -49,25 +49,6 @@ static void shape_text(char *buf, size_t cap, const int64_t *s, int n)
         snprintf(buf + k, cap - k, "]");
 }
 
-/* The source text of a span (its first line, at most cap - 1 bytes). */
-static const char *span_text(const Diags *d, Span sp, char *buf, size_t cap)
-{
-    if (sp.file >= d->nfiles || sp.hi < sp.lo || sp.hi > d->files[sp.file].len) {
-        snprintf(buf, cap, "?");
-        return buf;
-    }
-    const char *t = d->files[sp.file].text + sp.lo;
-    size_t n = sp.hi - sp.lo;
-    const char *nl = memchr(t, '\n', n);
-    if (nl)
-        n = (size_t)(nl - t);
-    if (n >= cap)
-        n = cap - 1;
-    memcpy(buf, t, n);
-    buf[n] = 0;
-    return buf;
-}
-
 /* Close enough to be the same name misspelt. */
 static int near(size_t dist, const char *key)
 {
@@ -264,7 +245,7 @@ static void suggest(Ctx *c, size_t inst)
         memcpy(lt->shape, t->shape, (size_t)lt->ndim * sizeof *lt->shape);
     }
     char fix[200], call[160];
-    span_text(e->d, in->span, call, sizeof call);
+    diag_span_text(e->d, in->span, call, sizeof call);
     if (in->layer->suggest(in->args, ft, nft, fix, sizeof fix) && strcmp(fix, call) != 0)
         diag(e->d, DG_HELP, in->span, "did you mean %s?", fix);
 }
@@ -317,7 +298,7 @@ static void compare_pairs(Ctx *c)
         const Instance *in = &e->insts[inst];
         char call[160];
         if (in->layer)
-            diag(e->d, DG_ERROR, in->span, "%s expects %s; the file has %s", span_text(e->d, in->span, call, sizeof call),
+            diag(e->d, DG_ERROR, in->span, "%s expects %s; the file has %s", diag_span_text(e->d, in->span, call, sizeof call),
                  want, got);
         else if (nshape == 1)
             diag(e->d, DG_ERROR, first, "%s is declared %s; the file has %s", what, strchr(want, '[') ? strchr(want, '[') : want, got);
@@ -386,7 +367,7 @@ static void missing(Ctx *c)
                 if (e->tensors[i].inst == in && !c->quiet_exp[i])
                     k += (size_t)snprintf(list + k, sizeof list - k, "%s%s", k ? ", " : "", e->tensors[i].key);
             diag(e->d, DG_ERROR, I->span, "%s declares %s; the file has none of its keys (%s)", *I->path ? I->path : "the model",
-                 span_text(e->d, I->span, call, sizeof call), list);
+                 diag_span_text(e->d, I->span, call, sizeof call), list);
             continue;
         }
         for (size_t i = 0; i < e->ntensors; i++) {
@@ -426,7 +407,7 @@ static void unexpected(Ctx *c)
             continue;
         c->mismatch = 1;
         diag(e->d, DG_ERROR, e->insts[in].span, "%s declares no %s; the file has %zu more key%s under it: %s",
-             span_text(e->d, e->insts[in].span, call, sizeof call), n == 1 ? "such key" : "such keys", n,
+             diag_span_text(e->d, e->insts[in].span, call, sizeof call), n == 1 ? "such key" : "such keys", n,
              n == 1 ? "" : "s", list);
         suggest(c, in);
     }

@@ -105,6 +105,25 @@ void diag_position(const Diags *d, uint32_t file, uint32_t off, size_t *line, si
     *col = o - f->lines[l] + 1;
 }
 
+const char *diag_span_text(const Diags *d, Span sp, char *buf, size_t cap)
+{
+    const SrcFile *f = file_of(d, sp.file);
+    if (!f || sp.hi <= sp.lo || sp.hi > f->len || cap < 8) {
+        snprintf(buf, cap, "?");
+        return buf;
+    }
+    const char *t = f->text + sp.lo;
+    size_t n = sp.hi - sp.lo, all = n;
+    const char *nl = memchr(t, '\n', n);
+    if (nl)
+        n = (size_t)(nl - t);
+    if (n > cap - 4)
+        n = cap - 4;
+    memcpy(buf, t, n);
+    strcpy(buf + n, n < all ? "..." : "");
+    return buf;
+}
+
 /* ------------------------------------------------------------- rendering */
 
 /* One character of a source line at s[0..avail), shown at display column

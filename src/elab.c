@@ -70,7 +70,7 @@ static const char *val_kind_name(ValKind k)
     return (unsigned)k < sizeof names / sizeof *names ? names[k] : "?";
 }
 
-static int truthy(const Val *v)
+int val_truthy(const Val *v)
 {
     return v->kind == VAL_BOOL || v->kind == VAL_INT ? v->i != 0 : v->kind == VAL_FLOAT ? v->f != 0 : v->kind != VAL_NONE;
 }
@@ -203,7 +203,7 @@ static int eval(Elab *e, const Scope *s, const Expr *x, Val *out)
         const char *op = ast_op_name(x->op);
         if (strcmp(op, "'!'") == 0 || strcmp(op, "'not'") == 0 || x->op == '!') {
             out->kind = VAL_BOOL;
-            out->i = !truthy(&a);
+            out->i = !val_truthy(&a);
             return 0;
         }
         if (x->op == '+' && (a.kind == VAL_INT || a.kind == VAL_FLOAT)) {
@@ -231,7 +231,7 @@ static int eval(Elab *e, const Scope *s, const Expr *x, Val *out)
             int is_and = !strcmp(op, "'&&'") || !strcmp(op, "'and'");
             if (eval(e, s, x->a, &a) < 0)
                 return -1;
-            if (truthy(&a) != is_and) {   /* short-circuit */
+            if (val_truthy(&a) != is_and) {   /* short-circuit */
                 out->kind = VAL_BOOL;
                 out->i = !is_and;
                 return 0;
@@ -239,7 +239,7 @@ static int eval(Elab *e, const Scope *s, const Expr *x, Val *out)
             if (eval(e, s, x->b, &b) < 0)
                 return -1;
             out->kind = VAL_BOOL;
-            out->i = truthy(&b);
+            out->i = val_truthy(&b);
             return 0;
         }
         if (eval(e, s, x->a, &a) < 0 || eval(e, s, x->b, &b) < 0)
@@ -260,7 +260,7 @@ static int eval(Elab *e, const Scope *s, const Expr *x, Val *out)
         Val c;
         if (eval(e, s, x->a, &c) < 0)
             return -1;
-        return eval(e, s, truthy(&c) ? x->b : x->c, out);
+        return eval(e, s, val_truthy(&c) ? x->b : x->c, out);
     }
     case EX_TUPLE:
     case EX_LIST:
@@ -654,7 +654,7 @@ static int instantiate(Elab *e, const Scope *s, const Expr *x, const char *path,
         Val c;
         if (eval(e, s, x->a, &c) < 0)
             return -1;
-        const Expr *pick = truthy(&c) ? x->b : x->c;
+        const Expr *pick = val_truthy(&c) ? x->b : x->c;
         return pick->kind == EX_NONE ? 0 : instantiate(e, s, pick, path, parent, name_span, depth);
     }
     if (x->kind == EX_LIST || (x->kind == EX_CALL && x->a->kind == EX_NAME &&
@@ -757,7 +757,7 @@ static int elab_body(Elab *e, Scope *s, Stmt **body, size_t n, const char *path,
             Val c;
             if (eval(e, s, st->value, &c) < 0)
                 r = -1;
-            else if (elab_body(e, s, truthy(&c) ? st->body : st->orelse, truthy(&c) ? st->nbody : st->norelse,
+            else if (elab_body(e, s, val_truthy(&c) ? st->body : st->orelse, val_truthy(&c) ? st->nbody : st->norelse,
                                path, inst, depth) < 0)
                 r = -1;
             break;

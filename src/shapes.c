@@ -108,17 +108,6 @@ static int isnum(Dim d) { return !d.sym && d.n != UNKN; }   /* an integer, possi
 /* Provably different: two exact sizes that differ. */
 static int differ(Dim a, Dim b) { return known(a) && known(b) && a.n != b.n; }
 
-static const char *src_text(Sh *s, Span sp, char *buf, size_t cap)
-{
-    const Diags *d = s->e->d;
-    if (sp.file >= d->nfiles || sp.hi > d->files[sp.file].len || sp.hi <= sp.lo) return "?";
-    size_t n = sp.hi - sp.lo;
-    if (n >= cap) n = cap - 4;
-    memcpy(buf, d->files[sp.file].text + sp.lo, n);
-    strcpy(buf + n, sp.hi - sp.lo > n ? "..." : "");
-    return buf;
-}
-
 static const char *fmt_dim(Dim d, char *buf, size_t cap)
 {
     if (known(d)) snprintf(buf, cap, "%lld", (long long)d.n);
@@ -341,13 +330,6 @@ static SV matmul(Sh *s, Span sp, const SV *a, const SV *b)
 }
 
 /* ---------------------------------------------------- configuration math */
-
-static int truthy(const Val *v)
-{
-    return v->kind == VAL_BOOL || v->kind == VAL_INT ? v->i != 0
-         : v->kind == VAL_FLOAT                      ? v->f != 0
-                                                     : v->kind != VAL_NONE;
-}
 
 /* A literal for a configuration value, for elab_value. */
 static Expr lit(const Val *v, Span sp)
@@ -608,7 +590,7 @@ static SV eval(Sh *s, Env *env, const Expr *x)
     }
     case EX_BINARY: {
         SV a = eval(s, env, x->a);
-        if ((x->op == TK_AND || x->op == TK_OR) && a.kind == V_CONF && truthy(&a.c) != (x->op == TK_AND)) {
+        if ((x->op == TK_AND || x->op == TK_OR) && a.kind == V_CONF && val_truthy(&a.c) != (x->op == TK_AND)) {
             v.c.kind = VAL_BOOL;   /* short-circuit */
             v.c.i = x->op == TK_OR;
             return v;
@@ -630,7 +612,7 @@ static SV eval(Sh *s, Env *env, const Expr *x)
     }
     case EX_COND: {
         SV c = eval(s, env, x->a);
-        if (c.kind == V_CONF) return eval(s, env, truthy(&c.c) ? x->b : x->c);
+        if (c.kind == V_CONF) return eval(s, env, val_truthy(&c.c) ? x->b : x->c);
         if (c.kind == V_TENSOR)
             return fail(s, x->a->span, "the condition of '?:' must be a configuration value, not a tensor");
         SV b = eval(s, env, x->b);   /* unknown condition: both branches are checked */
@@ -796,7 +778,7 @@ static SV f_reduce(Sh *s, const Args *a, const char *fn, const SV *x, int with_i
     int64_t kd = 0;
     Span sp;
     const SV *kv = arg(a, 2, "keepdim", &sp);
-    if (kv && kv->kind == V_CONF) kd = truthy(&kv->c);
+    if (kv && kv->kind == V_CONF) kd = val_truthy(&kv->c);
     if (n == 0) return mk_tensor(x->dtype, 0);
     if (x->rank < 0) return mk_tensor(x->dtype, -1);
     int drop[MAXR] = {0};
@@ -1044,7 +1026,7 @@ static SV check_dim(Sh *s, const Args *a, const Instance *in, const SV *x, int d
 {
     char txt[128];
     if (dim < 0 || dim >= x->rank || !differ(x->d[dim], exact(want))) return *x;
-    return lfail(s, a->span, in, "%s expects %s %lld, got %s", src_text(s, in->span, txt, sizeof txt), what,
+    return lfail(s, a->span, in, "%s expects %s %lld, got %s", diag_span_text(s->e->d, in->span, txt, sizeof txt), what,
                  (long long)want, ty(x));
 }
 
@@ -1052,7 +1034,7 @@ static SV layer_fwd(Sh *s, const Instance *in, const Args *a)
 {
     const char *n = in->layer->name;
     char txt[128];
-    const char *self = src_text(s, in->span, txt, sizeof txt);
+    const char *self = diag_span_text(s->e->d, in->span, txt, sizeof txt);
     SV x;
     int rnn = !strcmp(n, "LSTM") || !strcmp(n, "GRU") || !strcmp(n, "RNN"), mha = !strcmp(n, "MultiheadAttention");
     size_t maxin = mha ? 7 : rnn || !strcmp(n, "Bilinear") ? 2 : 1;
@@ -1184,7 +1166,7 @@ static SV layer_fwd(Sh *s, const Instance *in, const Args *a)
         if (x.rank == 3) w.d[w.rank++] = x.d[bf ? 0 : 1];
         w.d[w.rank++] = x.d[sq];
         w.d[w.rank++] = k.d[sq];
-        if (nw && nw->kind == V_CONF && !truthy(&nw->c)) w = mk(V_CONF);   /* none */
+        if (nw && nw->kind == V_CONF && !val_truthy(&nw->c)) w = mk(V_CONF);   /* none */
         return pair(s, &x, &w);
     }
     if (!strcmp(n, "Flatten") || !strcmp(n, "Unflatten")) {
@@ -1379,7 +1361,7 @@ static int exec(Sh *s, Env *env, Stmt **body, size_t n, SV *ret)
         case ST_IF: {
             SV c = eval(s, env, st->value);
             if (c.kind == V_CONF) {
-                if (truthy(&c.c) ? exec(s, env, st->body, st->nbody, ret) : exec(s, env, st->orelse, st->norelse, ret))
+                if (val_truthy(&c.c) ? exec(s, env, st->body, st->nbody, ret) : exec(s, env, st->orelse, st->norelse, ret))
                     return 1;
             } else if (c.kind == V_TENSOR) {
                 err(s, st->value->span, "the condition of an if must be a configuration value, not a tensor");
