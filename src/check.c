@@ -40,15 +40,6 @@ typedef struct Ctx {
 
 /* ------------------------------------------------------------- helpers */
 
-static void shape_text(char *buf, size_t cap, const int64_t *s, int n)
-{
-    size_t k = (size_t)snprintf(buf, cap, "[");
-    for (int i = 0; i < n && k < cap; i++)
-        k += (size_t)snprintf(buf + k, cap - k, i ? ", %lld" : "%lld", (long long)s[i]);
-    if (k < cap)
-        snprintf(buf + k, cap - k, "]");
-}
-
 /* Close enough to be the same name misspelt. */
 static int near(size_t dist, const char *key)
 {
@@ -272,10 +263,10 @@ static void compare_pairs(Ctx *c)
             if (!same) {
                 if (!nshape++)
                     first = x->span;
-                shape_text(sh, sizeof sh, x->shape, x->ndim);
+                util_dims(sh, sizeof sh, x->shape, (size_t)x->ndim);
                 snprintf(item, sizeof item, "%s %s", x->key, sh);
                 list_add(want, sizeof want, item);
-                shape_text(sh, sizeof sh, t->shape, t->ndim);
+                util_dims(sh, sizeof sh, t->shape, (size_t)t->ndim);
                 list_add(got, sizeof got, sh);
                 what = x->key;
             }
@@ -373,7 +364,7 @@ static void missing(Ctx *c)
         for (size_t i = 0; i < e->ntensors; i++) {
             if (e->tensors[i].inst != in || c->quiet_exp[i] || c->exp_match[i] >= 0)
                 continue;
-            shape_text(want, sizeof want, e->tensors[i].shape, e->tensors[i].ndim);
+            util_dims(want, sizeof want, e->tensors[i].shape, (size_t)e->tensors[i].ndim);
             diag(e->d, DG_ERROR, e->tensors[i].span, "missing in the file: %s %s %s", e->tensors[i].key,
                  rcc_dtype_name(e->tensors[i].dtype), want);
         }
@@ -397,7 +388,7 @@ static void unexpected(Ctx *c)
         for (size_t k = 0; k < c->nfk; k++)
             if (c->fk[k].match < 0 && !c->quiet_fk[k] && owner_of(e, c->fk[k].key) == in) {
                 char item[240], sh[200];
-                shape_text(sh, sizeof sh, c->fk[k].t->shape, c->fk[k].t->ndim);
+                util_dims(sh, sizeof sh, c->fk[k].t->shape, (size_t)c->fk[k].t->ndim);
                 snprintf(item, sizeof item, "%s %s %s", c->fk[k].key, rcc_dtype_name(c->fk[k].t->dtype), sh);
                 list_add(list, sizeof list, item);
                 c->quiet_fk[k] = 1;
@@ -422,7 +413,7 @@ static void unexpected(Ctx *c)
         shown++;
         const rcc_tensor *t = c->fk[k].t;
         char got[200];
-        shape_text(got, sizeof got, t->shape, t->ndim);
+        util_dims(got, sizeof got, t->shape, (size_t)t->ndim);
         size_t owner = owner_of(e, c->fk[k].key);
         diag(e->d, DG_ERROR, owner ? e->insts[owner].span : e->model->name_span,
              "the file has %s %s %s, which the spec does not declare", c->fk[k].key, rcc_dtype_name(t->dtype), got);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "internal.h"
 
 typedef struct DumpOpts {
     const char *path;
@@ -19,18 +20,6 @@ typedef struct DumpOpts {
     int         modules;   /* --modules: the module tree of a whole model */
     int         verify;    /* --verify: read every storage's bytes too */
 } DumpOpts;
-
-/* "[64, 3, 7, 7]" into buf (bounded: 64 dims of 20 digits fit). */
-static const char *dims(char *buf, size_t cap, const int64_t *v, int n)
-{
-    size_t k = 0;
-    k += (size_t)snprintf(buf + k, cap - k, "[");
-    for (int i = 0; i < n && k < cap; i++)
-        k += (size_t)snprintf(buf + k, cap - k, i ? ", %" PRId64 : "%" PRId64, v[i]);
-    if (k < cap)
-        snprintf(buf + k, cap - k, "]");
-    return buf;
-}
 
 /* Columns on a terminal: one cell per code point of a UTF-8 name, two for
  * the wide East Asian and emoji ranges (no locale is consulted). */
@@ -164,9 +153,9 @@ static void print_table(const rcc_file *f, const DumpOpts *o)
         const rcc_tensor *t = rcc_tensor_at(f, i);
         size_t l = cells(t->name);
         wname = l > wname ? l : wname;
-        l = strlen(dims(a, sizeof a, t->shape, t->ndim));
+        l = strlen(util_dims(a, sizeof a, t->shape, (size_t)t->ndim));
         wshape = l > wshape ? l : wshape;
-        l = strlen(dims(a, sizeof a, t->strides, t->ndim));
+        l = strlen(util_dims(a, sizeof a, t->strides, (size_t)t->ndim));
         wstride = l > wstride ? l : wstride;
         l = strlen(rcc_storage_at(f, t->storage)->key) + 1;
         wstor = l > wstor ? l : wstor;
@@ -199,8 +188,8 @@ static void print_table(const rcc_file *f, const DumpOpts *o)
         char stor[64];
         snprintf(stor, sizeof stor, "%s%s", s->key, s->users > 1 ? "*" : "");
         printf("%s%*s  %-5s  %-*s  %-*s  %-7" PRId64 "  %-*s  %" PRIu64 "%s\n", t->name,
-               (int)(wname - cells(t->name)), "", rcc_dtype_name(t->dtype), (int)wshape, dims(a, sizeof a, t->shape, t->ndim), (int)wstor, stor,
-               t->storage_offset, (int)wstride, dims(a2, sizeof a2, t->strides, t->ndim), t->nbytes,
+               (int)(wname - cells(t->name)), "", rcc_dtype_name(t->dtype), (int)wshape, util_dims(a, sizeof a, t->shape, (size_t)t->ndim), (int)wstor, stor,
+               t->storage_offset, (int)wstride, util_dims(a2, sizeof a2, t->strides, (size_t)t->ndim), t->nbytes,
                is_view(f, t) ? "  (view)" : "");
     }
     printf("%zu tensor%s, %s elements, %s bytes (%.1f MiB) in %" PRIu64 " storage%s", n, n == 1 ? "" : "s",

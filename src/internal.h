@@ -51,6 +51,9 @@ void err_copy(const Err *e, char *buf, size_t len);
  * points past U+10FFFF are not. */
 int utf8_valid(const uint8_t *s, size_t n);
 
+/* "[64, 3, 7, 7]" into buf (cut short when cap is too small); buf. */
+const char *util_dims(char *buf, size_t cap, const int64_t *v, size_t n);
+
 /* A whole (small) file read into memory: caller frees; NULL when it
  * cannot be read or is larger than 64 MiB. */
 char *util_read_file(const char *path, size_t *len);

@@ -514,15 +514,10 @@ static int expect(StReader *r, Tok *t, JTok k1, JTok k2)
 /* "[2, 3]" for messages (arena). */
 static const char *dims(Arena *a, const int64_t *v, size_t n)
 {
-    char *buf = arena_alloc(a, n * 22 + 3), *o = buf;
-    if (!buf)
-        return "[?]";
-    *o++ = '[';
-    for (size_t i = 0; i < n; i++)
-        o += sprintf(o, i ? ", %lld" : "%lld", (long long)v[i]);
-    *o++ = ']';
-    *o = 0;
-    return buf;
+    char buf[RCC_MAX_NDIM * 22 + 4];
+    util_dims(buf, sizeof buf, v, n);
+    const char *s = arena_strndup(a, buf, strlen(buf));
+    return s ? s : "[?]";
 }
 
 /* The raw text of a number token, for messages. */

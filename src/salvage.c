@@ -127,11 +127,8 @@ static const uint8_t *storage_bytes(void *ctx, size_t i, uint8_t **owned, Err *e
 /* "f32 [10, 64]" */
 static void describe(char *buf, size_t cap, const rcc_tensor *t)
 {
-    size_t k = (size_t)snprintf(buf, cap, "%s [", rcc_dtype_name(t->dtype));
-    for (int d = 0; d < t->ndim && k < cap; d++)
-        k += (size_t)snprintf(buf + k, cap - k, d ? ", %" PRId64 : "%" PRId64, t->shape[d]);
-    if (k < cap)
-        snprintf(buf + k, cap - k, "]");
+    char shape[RCC_MAX_NDIM * 22 + 4];
+    snprintf(buf, cap, "%s %s", rcc_dtype_name(t->dtype), util_dims(shape, sizeof shape, t->shape, (size_t)t->ndim));
 }
 
 int cmd_salvage(int argc, char **argv)

@@ -146,3 +146,13 @@ char *util_read_file(const char *path, size_t *len)
     *len = n;
     return buf;
 }
+
+const char *util_dims(char *buf, size_t cap, const int64_t *v, size_t n)
+{
+    size_t k = (size_t)snprintf(buf, cap, "[");
+    for (size_t i = 0; i < n && k < cap; i++)
+        k += (size_t)snprintf(buf + k, cap - k, i ? ", %lld" : "%lld", (long long)v[i]);
+    if (k < cap)
+        snprintf(buf + k, cap - k, "]");
+    return buf;
+}
