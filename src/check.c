@@ -24,6 +24,7 @@ typedef struct FileKey {
     const char       *key;    /* after --strip-prefix */
     const rcc_tensor *t;
     long              match;  /* index into e->tensors, or -1 */
+    size_t            owner;  /* unmatched keys: the instance that would own it */
 } FileKey;
 
 typedef struct Ctx {
@@ -226,7 +227,7 @@ static void suggest(Ctx *c, size_t inst)
     for (size_t k = 0; k < c->nfk && nft < cap; k++) {
         const char *key = c->fk[k].key;
         if (c->fk[k].match >= 0 || (pl && (strncmp(key, in->path, pl) != 0 || key[pl] != '.')) ||
-            owner_of(e, key) != inst || strlen(key + (pl ? pl + 1 : 0)) >= sizeof ft->name)
+            c->fk[k].owner != inst || strlen(key + (pl ? pl + 1 : 0)) >= sizeof ft->name)
             continue;
         const rcc_tensor *t = c->fk[k].t;
         LayerTensor *lt = &ft[nft++];
@@ -386,7 +387,7 @@ static void unexpected(Ctx *c)
         char list[400] = "", call[160];
         size_t n = 0;
         for (size_t k = 0; k < c->nfk; k++)
-            if (c->fk[k].match < 0 && !c->quiet_fk[k] && owner_of(e, c->fk[k].key) == in) {
+            if (c->fk[k].match < 0 && !c->quiet_fk[k] && c->fk[k].owner == in) {
                 char item[240], sh[200];
                 util_dims(sh, sizeof sh, c->fk[k].t->shape, (size_t)c->fk[k].t->ndim);
                 snprintf(item, sizeof item, "%s %s %s", c->fk[k].key, rcc_dtype_name(c->fk[k].t->dtype), sh);
@@ -414,7 +415,7 @@ static void unexpected(Ctx *c)
         const rcc_tensor *t = c->fk[k].t;
         char got[200];
         util_dims(got, sizeof got, t->shape, (size_t)t->ndim);
-        size_t owner = owner_of(e, c->fk[k].key);
+        size_t owner = c->fk[k].owner;
         diag(e->d, DG_ERROR, owner ? e->insts[owner].span : e->model->name_span,
              "the file has %s %s %s, which the spec does not declare", c->fk[k].key, rcc_dtype_name(t->dtype), got);
         const char *best = NULL;
@@ -462,6 +463,8 @@ int check_weights(Elab *e, const rcc_file *f, const char *wpath, const CheckOpti
         c.fk[k].match = find_expected(&ix, c.fk[k].key);
         if (c.fk[k].match >= 0)
             c.exp_match[c.fk[k].match] = (long)k;
+        else   /* once per key: every report about it needs its owner */
+            c.fk[k].owner = owner_of(e, c.fk[k].key);
     }
     if (prefix_note(&c))
         return 1;
