@@ -378,9 +378,6 @@ static size_t new_inst(Elab *e, const char *path, const char *type, size_t paren
 static int add_tensor(Elab *e, size_t inst, const char *key, rcc_dtype dt, int ndim, const int64_t *shape,
                       int buffer, Span sp)
 {
-    for (size_t i = 0; i < e->ntensors; i++)   /* keys are unique by construction, but a raw param may clash */
-        if (strcmp(e->tensors[i].key, key) == 0)
-            return err_at(e, sp, "the key '%s' is declared twice", key);
     if (arena_grow(e->a, (void **)&e->tensors, &e->tensors_cap, e->ntensors + 1, sizeof *e->tensors) < 0)
         return -1;
     ExpTensor *t = &e->tensors[e->ntensors++];
@@ -775,6 +772,31 @@ static int elab_body(Elab *e, Scope *s, Stmt **body, size_t n, const char *path,
     return r;
 }
 
+/* Keys are unique by construction, except where a raw param or a
+ * `self = ...` container lands on a name already taken: one sort finds
+ * every clash. */
+static const Elab *dup_elab;   /* qsort has no context argument in C99 */
+static int by_key_then_index(const void *pa, const void *pb)
+{
+    size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
+    int c = strcmp(dup_elab->tensors[a].key, dup_elab->tensors[b].key);
+    return c ? c : (a > b) - (a < b);
+}
+
+static void duplicate_keys(Elab *e)
+{
+    size_t *ix = arena_array(e->a, e->ntensors + 1, sizeof *ix);
+    if (!ix)
+        return;
+    for (size_t i = 0; i < e->ntensors; i++)
+        ix[i] = i;
+    dup_elab = e;
+    qsort(ix, e->ntensors, sizeof *ix, by_key_then_index);
+    for (size_t i = 1; i < e->ntensors; i++)
+        if (strcmp(e->tensors[ix[i]].key, e->tensors[ix[i - 1]].key) == 0)
+            err_at(e, e->tensors[ix[i]].span, "the key '%s' is declared twice", e->tensors[ix[i]].key);
+}
+
 /* torch's state_dict() order: each module's own parameters, then its own
  * buffers, then its submodules in the order they were made.  Instances
  * are numbered in that (pre-)order already, so a stable sort by
@@ -860,6 +882,7 @@ int elab_file(Elab *e, Diags *d, Arena *a, const char *path, const char *model_n
     e->insts[root].decl = e->model;
     e->insts[root].scope = s;
     elab_body(e, s, e->model->body, e->model->nbody, "", root, 0);
+    duplicate_keys(e);
     torch_order(e);
     for (size_t i = 0; i < e->model->nbody; i++) {
         const Stmt *st = e->model->body[i];
