@@ -443,6 +443,8 @@ typedef struct Elab {
     size_t      ntensors, tensors_cap;
     Input      *inputs;
     size_t      ninputs, inputs_cap;
+    const char *forward_sig; /* shapes.c: "(x: f32[N, 16]) -> f32[N, 10]",
+                                or NULL when there is no forward */
 } Elab;
 
 /* Reads and parses path and everything it imports, then elaborates the
@@ -464,7 +466,8 @@ long elab_child(const Elab *e, size_t inst, const char *name);
 /* Type-checks the model's forward (and, through calls, every block's
  * forward) with shapes flowing from the model's `input` declarations;
  * errors go to e->d at the offending expression.  A model without a
- * forward is not checked.  Returns 0 when the forward type-checks. */
+ * forward is not checked.  Returns 0 when the forward type-checks, and
+ * then sets e->forward_sig. */
 int shapes_check(Elab *e);
 
 /* ---------------------------------------------------------------- check.c */

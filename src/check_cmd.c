@@ -57,8 +57,11 @@ int cmd_check(int argc, char **argv)
             status = cli_error(w, "%s", err);
         } else {
             status = check_weights(&e, f, w, &o) ? EXIT_FINDING : 0;
-            if (status == 0 && !json)
+            if (status == 0 && !json) {
                 printf("%s: %s matches %s: %zu keys, shapes and dtypes\n", spec, e.model->name, w, e.ntensors);
+                if (e.forward_sig)
+                    printf("%s: forward %s\n", spec, e.forward_sig);
+            }
             rcc_close(f);
         }
     }

@@ -1378,6 +1378,43 @@ static int exec(Sh *s, Env *env, Stmt **body, size_t n, SV *ret)
     return 0;
 }
 
+/* A value's type with its dtype, for the signature: f32[N, 1000], or
+ * (f32[...], f32[...]) for a tuple. */
+static size_t fmt_sig(const SV *v, char *buf, size_t cap)
+{
+    size_t k = 0;
+    if (v->kind == V_TUPLE) {
+        k += (size_t)snprintf(buf, cap, "(");
+        for (size_t i = 0; i < v->n && k < cap; i++) {
+            if (i) k += (size_t)snprintf(buf + k, cap - k, ", ");
+            if (k < cap) k += fmt_sig(&v->items[i], buf + k, cap - k);
+        }
+        if (k < cap) k += (size_t)snprintf(buf + k, cap - k, ")");
+    } else if (v->kind == V_TENSOR) {
+        char t[160];
+        k += (size_t)snprintf(buf, cap, "%s%s", v->dtype ? v->dtype : "?", fmt_type(v, t, sizeof t));
+    } else {
+        char t[160];
+        k += (size_t)snprintf(buf, cap, "%s", fmt_type(v, t, sizeof t));
+    }
+    return k < cap ? k : cap ? cap - 1 : 0;
+}
+
+/* "(x: f32[N, 3, 224, 224]) -> f32[N, 1000]", arena-owned, or NULL;
+ * in holds the forward's parameters as they were bound. */
+static const char *signature(Sh *s, const Stmt *fw, const SV *in, const SV *ret)
+{
+    char buf[1024];
+    size_t k = (size_t)snprintf(buf, sizeof buf, "(");
+    for (size_t i = 0; i < fw->nparams && k < sizeof buf; i++) {
+        k += (size_t)snprintf(buf + k, sizeof buf - k, "%s%s: ", i ? ", " : "", fw->params[i]);
+        if (k < sizeof buf) k += fmt_sig(&in[i], buf + k, sizeof buf - k);
+    }
+    if (k < sizeof buf) k += (size_t)snprintf(buf + k, sizeof buf - k, ") -> ");
+    if (k < sizeof buf) fmt_sig(ret, buf + k, sizeof buf - k);
+    return arena_strndup(s->e->a, buf, strlen(buf));
+}
+
 int shapes_check(Elab *e)
 {
     Sh s;
@@ -1389,6 +1426,8 @@ int shapes_check(Elab *e)
     if (!fw)
         return 0;   /* no forward: nothing to check */
     Env env = {root, NULL};
+    SV *in = arena_array(e->a, fw->nparams + 1, sizeof(SV));
+    if (!in) return err(&s, fw->span, "out of memory"), -1;
     for (size_t i = 0; i < fw->nparams; i++) {
         const Input *inp = NULL;
         for (size_t k = 0; k < e->ninputs; k++)
@@ -1410,8 +1449,10 @@ int shapes_check(Elab *e)
             }
         }
         bind(&s, &env, fw->params[i], &v);
+        in[i] = v;
     }
     SV ret;
     if (!exec(&s, &env, fw->body, fw->nbody, &ret)) err(&s, fw->span, "the model's forward returns nothing");
+    else e->forward_sig = signature(&s, fw, in, &ret);
     return e->d->nerrors > before ? -1 : 0;
 }
