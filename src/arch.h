@@ -105,11 +105,14 @@ typedef enum ExKind {
                       TK_GE TK_AND TK_OR '@' (matmul) */
     EX_COND,       /* a ? b : c */
     EX_CALL,       /* fn(args)      fn is an EX_NAME or EX_ATTR */
-    EX_ATTR,       /* a.name        u.s = name */
+    EX_ATTR,       /* a.name        u.s = name; op = 1 when quoted: a."block1-0" */
     EX_INDEX,      /* a[items]      indices in args (EX_SLICE or any expression) */
     EX_SLICE,      /* lo:hi:step    any of a, b, c may be NULL; u.i = 1 for "..." */
     EX_LIST,       /* [items] */
     EX_TUPLE,      /* (a, b) or (a,) */
+    EX_COMP,       /* [a for t in b]   targets in args (names only, 1 or 2) */
+    EX_STAR,       /* *a               in call arguments and list items */
+    EX_NAMED,      /* a named "p"      b = the pattern (an EX_STR) */
 } ExKind;
 
 typedef struct Arg {
@@ -152,7 +155,8 @@ typedef enum StKind {
     ST_IF,         /* if cond { then } [else { else }] */
     ST_FORWARD,    /* forward(params) { body } */
     ST_RETURN,     /* return expr (a tuple for several outputs) */
-    ST_EXPR,       /* an expression evaluated for effect (rare) */
+    ST_EXPR,       /* an expression evaluated for effect: feats.append(y) */
+    ST_FOR,        /* for t in value { body }   targets in names/nnames (1 or 2) */
 } StKind;
 
 struct Stmt {
@@ -160,12 +164,14 @@ struct Stmt {
     Span        span;
     const char *name;        /* ST_ASSIGN (single target), ST_PARAM/BUFFER/INPUT */
     Span        name_span;
-    const char **names;      /* ST_ASSIGN with several targets (a, b = ...) */
+    int         quoted;      /* ST_ASSIGN: the target was written "block1-0" */
+    const char **names;      /* ST_ASSIGN with several targets (a, b = ...), ST_FOR */
     Span        *name_spans;
     size_t      nnames;
-    Expr       *value;       /* ST_ASSIGN, ST_RETURN, ST_EXPR, ST_IF (the condition), ST_PARAM init */
+    Expr       *value;       /* ST_ASSIGN, ST_RETURN, ST_EXPR, ST_IF (the condition), ST_PARAM init,
+                                ST_FOR (what it iterates over) */
     TypeExpr   *type;        /* ST_PARAM, ST_BUFFER, ST_INPUT */
-    Stmt      **body;        /* ST_IF then-branch, ST_FORWARD body */
+    Stmt      **body;        /* ST_IF then-branch, ST_FORWARD and ST_FOR body */
     size_t      nbody;
     Stmt      **orelse;      /* ST_IF else-branch (may hold one ST_IF: else if) */
     size_t      norelse;
@@ -214,6 +220,9 @@ Expr *ast_binary(Arena *a, Span sp, int op, Expr *x, Expr *y);
 Expr *ast_cond(Arena *a, Span sp, Expr *c, Expr *x, Expr *y);
 Expr *ast_call(Arena *a, Span sp, Expr *fn, Arg *args, size_t nargs);
 Expr *ast_attr(Arena *a, Span sp, Expr *x, const char *name);
+Expr *ast_attr_quoted(Arena *a, Span sp, Expr *x, const char *name);
+Expr *ast_star(Arena *a, Span sp, Expr *x);
+Expr *ast_named(Arena *a, Span sp, Expr *list, Expr *pattern);
 Expr *ast_index(Arena *a, Span sp, Expr *x, Arg *items, size_t n);
 Expr *ast_slice(Arena *a, Span sp, Expr *lo, Expr *hi, Expr *step);
 Expr *ast_list(Arena *a, Span sp, Arg *items, size_t n);
@@ -243,6 +252,10 @@ ParamList *ast_param_add(Arena *a, ParamList *l, const char *name, Span sp, Expr
  * ast_decl_add appends to p->decls (NULL d: nothing) and returns p. */
 Stmt     *ast_assign(Arena *a, Span sp, const char *name, Span name_span, Expr *value);
 Stmt     *ast_assign_many(Arena *a, Span sp, const NameList *targets, Expr *value);
+/* [elt for targets in iter]; targets holds one or more names. */
+Expr     *ast_comp(Arena *a, Span sp, Expr *elt, const NameList *targets, Expr *iter);
+Stmt     *ast_assign_quoted(Arena *a, Span sp, const char *name, Span name_span, Expr *value);
+Stmt     *ast_for(Arena *a, Span sp, const NameList *targets, Expr *iter, const StmtList *body);
 Stmt     *ast_tensor(Arena *a, Span sp, StKind kind, const char *name, Span name_span,
                      TypeExpr *type, Expr *init);
 Stmt     *ast_if(Arena *a, Span sp, Expr *cond, const StmtList *then, const StmtList *orelse);
