@@ -433,6 +433,11 @@ typedef struct Instance {
     Span         name_span;  /* the name it was assigned to */
     int          list;       /* a list of modules: children are .0, .1, ... */
     size_t       nitems;     /* list: how many items the spec declares */
+    /* list: its items' names when a pattern gives them: "encoder_layer_{i}"
+     * is item_pre "encoder_layer_", item_off 0, item_post "" (NULL item_pre:
+     * the items are "0", "1", ...). */
+    const char  *item_pre, *item_post;
+    int64_t      item_off;
     const Decl  *decl;       /* a block instance or the model: its declaration */
     void        *scope;      /* its parameters and constants (elab.c's Scope) */
 } Instance;
@@ -473,6 +478,18 @@ int  elab_value(Elab *e, size_t inst, const Expr *x, Val *out);
 /* The child of instance inst assigned to name ("self" for the container
  * the module is itself), or -1. */
 long elab_child(const Elab *e, size_t inst, const char *name);
+/* Item i of the list instance inst (negative i counts from the end, as
+ * Python's does), or -1. */
+long elab_item(const Elab *e, size_t inst, int64_t i);
+/* The index of the list item that a key segment names ("3", or
+ * "denselayer4" for the pattern "denselayer{i+1}"), with *end just past
+ * it; -1 when seg does not start with an item's name. */
+int64_t elab_item_index(const Instance *list, const char *seg, const char **end);
+/* What a configuration-level loop iterates over: range(...), a tuple,
+ * enumerate(t), zip(a, b), evaluated in the scope of instance inst.
+ * Sets *rows to n rows of *width values each (arena-owned).  -1 with a
+ * diagnostic when x is none of those. */
+int elab_iter(Elab *e, size_t inst, const Expr *x, Val **rows, size_t *n, size_t *width);
 
 /* --------------------------------------------------------------- shapes.c */
 
