@@ -779,6 +779,11 @@ static int block_call(Elab *e, const Scope *s, const Expr *x, const Decl *B, con
 
 /* ------------------------------------------------------ module lists */
 
+static int is_container(const char *name)
+{
+    return !strcmp(name, "Sequential") || !strcmp(name, "ModuleList") || !strcmp(name, "ModuleDict");
+}
+
 /* Items of a module list: `M(...) * n` repeats unrolled, comprehensions
  * run, `*xs` and `a + b` spliced, each item named by its index or by the
  * list's pattern. */
@@ -827,13 +832,25 @@ static int list_seq(Elab *e, const Scope *s, const Expr *x, size_t inst, int dep
             if (list_item(e, s, x->args[i].value, inst, depth) < 0)
                 r = -1;
         return r;
-    case EX_CALL:   /* Sequential(...), ModuleList(...): spliced as lists */
-        if (x->a->kind != EX_NAME || (strcmp(x->a->u.s, "Sequential") && strcmp(x->a->u.s, "ModuleList")))
+    case EX_CALL:   /* Sequential(...), ModuleList(...), ModuleDict(...): spliced as lists */
+        if (x->a->kind != EX_NAME || !is_container(x->a->u.s))
             break;
         for (size_t i = 0; i < x->nargs; i++) {
-            if (x->args[i].name)
-                return err_at(e, x->args[i].name_span, "%s takes modules, not keyword arguments", x->a->u.s);
-            if (list_item(e, s, x->args[i].value, inst, depth) < 0)
+            const Arg *arg = &x->args[i];
+            if (!arg->name) {
+                if (list_item(e, s, arg->value, inst, depth) < 0)
+                    r = -1;
+                continue;
+            }
+            /* Sequential(conv0 = Conv2d(...), ...): an item named as torch's
+             * OrderedDict or add_module names it */
+            if (e->insts[inst].item_pre)
+                return err_at(e, arg->name_span, "the items of a list named by a pattern take no names of their own");
+            if (!is_module_expr(e, arg->value))
+                return err_at(e, arg->value->span, "%s holds modules; '%s' is not one", x->a->u.s, arg->name);
+            e->insts[inst].nitems++;
+            if (instantiate(e, s, arg->value, join(e, e->insts[inst].path, arg->name), inst, arg->name_span,
+                            depth + 1) < 0)
                 r = -1;
         }
         return r;
@@ -936,8 +953,7 @@ static int item_pattern(Elab *e, const Scope *s, const Expr *pat, Instance *L)
 static int is_list_expr(const Expr *x)
 {
     return x->kind == EX_LIST || x->kind == EX_COMP || (x->kind == EX_BINARY && x->op == '+') ||
-           (x->kind == EX_CALL && x->a->kind == EX_NAME &&
-            (!strcmp(x->a->u.s, "Sequential") || !strcmp(x->a->u.s, "ModuleList")));
+           (x->kind == EX_CALL && x->a->kind == EX_NAME && is_container(x->a->u.s));
 }
 
 static int instantiate(Elab *e, const Scope *s, const Expr *x, const char *path, size_t parent, Span name_span,
@@ -1040,7 +1056,7 @@ static int elab_body(Elab *e, Scope *s, Stmt **body, size_t n, const char *path,
             } else if (is_module_expr(e, st->value)) {
                 /* `self = Sequential(...)`: the module is itself that
                  * container, its children's keys directly under it. */
-                const char *sub = strcmp(st->name, "self") == 0 ? path : join(e, path, st->name);
+                const char *sub = !st->quoted && !strcmp(st->name, "self") ? path : join(e, path, st->name);
                 if (instantiate(e, s, st->value, sub, inst, st->name_span, depth) < 0)
                     r = -1;
             } else {
@@ -1212,17 +1228,18 @@ long elab_child(const Elab *e, size_t inst, const char *name)
 {
     const char *pp = e->insts[inst].path;
     size_t pl = strlen(pp);
+    long box = -1;   /* `self = ...`: the container that has the module's own path */
     for (size_t i = inst + 1; i < e->ninsts; i++) {
         const Instance *c = &e->insts[i];
         if (c->parent != inst)
             continue;
-        if (strcmp(name, "self") == 0 ? strcmp(c->path, pp) == 0
-                                      : (pl ? strncmp(c->path, pp, pl) == 0 && c->path[pl] == '.' &&
-                                                  strcmp(c->path + pl + 1, name) == 0
-                                            : strcmp(c->path, name) == 0))
-            return (long)i;
+        if (pl ? strncmp(c->path, pp, pl) == 0 && c->path[pl] == '.' && strcmp(c->path + pl + 1, name) == 0
+               : strcmp(c->path, name) == 0)
+            return (long)i;   /* a child of that name, even "self" (HF BERT's attention.self) */
+        if (box < 0 && strcmp(c->path, pp) == 0)
+            box = (long)i;
     }
-    return -1;
+    return strcmp(name, "self") == 0 ? box : -1;
 }
 
 long elab_item(const Elab *e, size_t inst, int64_t i)
