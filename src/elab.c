@@ -889,9 +889,11 @@ static int list_seq(Elab *e, const Scope *s, const Expr *x, size_t inst, int dep
     return err_at(e, x->span, "expected a list of modules ([...], a comprehension, Sequential(...))");
 }
 
-/* `named "encoder_layer_{i}"`: the text around the one {i}, {i+K} or
- * {i-K}, with every {name} replaced by that configuration integer. */
-static int item_pattern(Elab *e, const Scope *s, const Expr *pat, Instance *L)
+/* `named "encoder_layer_{i}"` (L set): the text around the one {i},
+ * {i+K} or {i-K}, the item's index, into L.  A quoted target such as
+ * "denseblock{i+1}" (L NULL): the name, into *name_out.  Every other
+ * {name} or {name+K} is that configuration integer. */
+static int item_pattern(Elab *e, const Scope *s, const Expr *pat, Instance *L, const char **name_out)
 {
     const char *p = pat->u.s;
     char pre[256], post[256], *out = pre;
@@ -919,30 +921,35 @@ static int item_pattern(Elab *e, const Scope *s, const Expr *pat, Instance *L)
         inner[k] = 0;
         long long off = 0;
         char sign = 0, extra;
-        if (!strcmp(inner, "i") || sscanf(inner, "i%c%lld%c", &sign, &off, &extra) == 2) {
-            if (sign && sign != '+' && sign != '-')
-                return err_at(e, pat->span, "'{%s}': the index is written {i}, {i+K} or {i-K}", inner);
+        int parts = sscanf(inner, "%63[A-Za-z0-9_]%c%lld%c", name, &sign, &off, &extra);
+        if (!(parts == 1 || (parts == 3 && (sign == '+' || sign == '-'))) || (name[0] >= '0' && name[0] <= '9'))
+            return err_at(e, pat->span, "'{%s}' in a name pattern: write {name}, {name+K} or {name-K}", inner);
+        if (sign == '-')
+            off = -off;
+        if (L && !strcmp(name, "i")) {   /* the item's index */
             if (have_i++)
                 return err_at(e, pat->span, "a name pattern holds one {i}");
             out[n] = 0;
-            L->item_off = sign == '-' ? -off : off;
+            L->item_off = off;
             out = post;
             n = 0;
-        } else if (sscanf(inner, "%63[A-Za-z0-9_]%c", name, &extra) == 1) {
+        } else {
             const Val *v = lookup(s, name);
             if (!v || v->kind != VAL_INT)
                 return err_at(e, pat->span, "'{%s}' in a name pattern: %s", name,
                               v ? "not an integer" : "unknown name");
-            int w = snprintf(out + n, sizeof pre - n, "%lld", (long long)v->i);
+            int w = snprintf(out + n, sizeof pre - n, "%lld", (long long)(v->i + off));
             if (w < 0 || (size_t)w >= sizeof pre - n)
                 return err_at(e, pat->span, "a name pattern of at most 255 characters");
             n += (size_t)w;
-        } else {
-            return err_at(e, pat->span, "'{%s}' in a name pattern: write {i}, {i+K} or a name", inner);
         }
         p = close + 1;
     }
     out[n] = 0;
+    if (!L) {   /* a name: "denseblock{i+1}" = ... in a loop */
+        *name_out = arena_strndup(e->a, pre, strlen(pre));
+        return *name_out ? 0 : -1;
+    }
     if (!have_i)
         return err_at(e, pat->span, "a name pattern needs {i} for the item's index");
     L->item_pre = arena_strndup(e->a, pre, strlen(pre));
@@ -978,7 +985,7 @@ static int instantiate(Elab *e, const Scope *s, const Expr *x, const char *path,
         if (in == (size_t)-1)
             return -1;
         e->insts[in].list = 1;
-        if (pattern && item_pattern(e, s, pattern, &e->insts[in]) < 0)
+        if (pattern && item_pattern(e, s, pattern, &e->insts[in], NULL) < 0)
             return -1;
         return list_seq(e, s, x, in, depth);
     }
@@ -1056,7 +1063,18 @@ static int elab_body(Elab *e, Scope *s, Stmt **body, size_t n, const char *path,
             } else if (is_module_expr(e, st->value)) {
                 /* `self = Sequential(...)`: the module is itself that
                  * container, its children's keys directly under it. */
-                const char *sub = !st->quoted && !strcmp(st->name, "self") ? path : join(e, path, st->name);
+                const char *name = st->name;
+                if (st->quoted && strchr(name, '{')) {   /* "denseblock{i+1}" = ... */
+                    Expr pat = *st->value;
+                    pat.kind = EX_STR;
+                    pat.span = st->name_span;
+                    pat.u.s = st->name;
+                    if (item_pattern(e, s, &pat, NULL, &name) < 0) {
+                        r = -1;
+                        break;
+                    }
+                }
+                const char *sub = !st->quoted && !strcmp(name, "self") ? path : join(e, path, name);
                 if (instantiate(e, s, st->value, sub, inst, st->name_span, depth) < 0)
                     r = -1;
             } else {
@@ -1080,11 +1098,32 @@ static int elab_body(Elab *e, Scope *s, Stmt **body, size_t n, const char *path,
             if (depth > 0)
                 r = err_at(e, st->span, "inputs belong to the model, not to a block");
             break;
-        case ST_FOR:
-            r = err_at(e, st->span, "a for loop belongs in a forward");
-            diag(e->d, DG_HELP, st->span, "declare a list of modules with a comprehension: "
-                 "layers = [Block(i) for i in range(n)]");
+        case ST_FOR: {   /* torch's __init__ loops: add_module("denseblock%d" % (i + 1), ...) */
+            Val *rows;
+            size_t nrows, width;
+            Arg targets[2];
+            if (st->nnames > 2) {
+                r = err_at(e, st->name_spans[2], "a loop takes one or two names");
+                break;
+            }
+            for (size_t k = 0; k < st->nnames; k++)
+                targets[k] = (Arg){st->names[k], st->name_spans[k], NULL};
+            if (iter_rows(e, s, st->value, &rows, &nrows, &width) < 0 ||
+                targets_fit(e, targets, st->nnames, st->value, width) < 0) {
+                r = -1;
+                break;
+            }
+            for (size_t k = 0; k < nrows; k++) {
+                for (size_t t = 0; t < width; t++)
+                    if (bind(e, s, st->names[t], &rows[k * width + t]) < 0)
+                        return -1;
+                if (elab_body(e, s, st->body, st->nbody, path, inst, depth) < 0) {
+                    r = -1;
+                    break;   /* once: the other iterations would say the same */
+                }
+            }
             break;
+        }
         case ST_FORWARD:
         case ST_RETURN:
         case ST_EXPR:
