@@ -119,7 +119,8 @@ static void yyerror(YYLTYPE *loc, yyscan_t scanner, ArchParse *ctx, const char *
 %token NEWLINE "newline"
 %token BLOCK "'block'" MODEL "'model'" IMPORT "'import'" IF "'if'" ELSE "'else'"
        FORWARD "'forward'" RETURN "'return'" PARAM "'param'" BUFFER "'buffer'"
-       INPUT "'input'" TRUE "'true'" FALSE "'false'" NONE "'none'"
+       INPUT "'input'" TRUE "'true'" FALSE "'false'" NONE "'none'" FOR "'for'" IN "'in'"
+       NAMED "'named'"
 %token IDIV "'//'" POW "'**'" EQ "'=='" NE "'!='" LE "'<='" GE "'>='"
        AND "'&&'" OR "'||'" ELLIPSIS "'...'"
 
@@ -133,13 +134,14 @@ static void yyerror(YYLTYPE *loc, yyscan_t scanner, ArchParse *ctx, const char *
 %precedence UNARY
 %right POW
 
-%type <e> expr postfix atom value item expr_opt
+%type <e> expr postfix atom value item expr_opt arg
+%type <s> ident attr_name
 %type <st> stmt if_stmt
 %type <t> type
 %type <d> decl
 %type <args> args posargs kwargs items tuple tuple_head list_items exprs
 %type <exprs> dims
-%type <names> targets target_head names names_opt
+%type <names> targets target_head names names_opt for_targets
 %type <stmts> braced stmts else_part
 %type <params> params param_list
 
@@ -168,10 +170,31 @@ params
     ;
 
 param_list
-    : NAME                          { NEW($$ = ast_param_add(A, NULL, $1, @1, NULL)); }
-    | NAME '=' expr                 { NEW($$ = ast_param_add(A, NULL, $1, @1, $3)); }
-    | param_list ',' NAME           { NEW($$ = ast_param_add(A, $1, $3, @3, NULL)); }
-    | param_list ',' NAME '=' expr  { NEW($$ = ast_param_add(A, $1, $3, @3, $5)); }
+    : ident                         { NEW($$ = ast_param_add(A, NULL, $1, @1, NULL)); }
+    | ident '=' expr                { NEW($$ = ast_param_add(A, NULL, $1, @1, $3)); }
+    | param_list ',' ident          { NEW($$ = ast_param_add(A, $1, $3, @3, NULL)); }
+    | param_list ',' ident '=' expr { NEW($$ = ast_param_add(A, $1, $3, @3, $5)); }
+    ;
+
+/* A name.  The words that open a declaration or a statement are keywords
+ * only where they do so: `model = LlamaModel(...)`, `self.block`,
+ * `forward(input)` all name things, as torch code does.  `forward` opens
+ * a forward when it is followed by '(' at the start of a statement, so
+ * there it is a name only as a target (`forward = ...`) or after '.'. */
+ident
+    : NAME
+    | MODEL                         { $$ = "model"; }
+    | BLOCK                         { $$ = "block"; }
+    | IMPORT                        { $$ = "import"; }
+    | PARAM                         { $$ = "param"; }
+    | BUFFER                        { $$ = "buffer"; }
+    | INPUT                         { $$ = "input"; }
+    | NAMED                         { $$ = "named"; }
+    ;
+
+attr_name
+    : ident
+    | FORWARD                       { $$ = "forward"; }
     ;
 
 nl_opt
@@ -201,13 +224,18 @@ sep
     ;
 
 stmt
-    : NAME '=' value                { NEW($$ = ast_assign(A, @$, $1, @1, $3)); }
+    : ident '=' value               { NEW($$ = ast_assign(A, @$, $1, @1, $3)); }
+    | FORWARD '=' value             { NEW($$ = ast_assign(A, @$, "forward", @1, $3)); }
+    | STRING '=' value              { NEW($$ = ast_assign_quoted(A, @$, $1, @1, $3)); }
     | targets '=' value             { NEW($$ = ast_assign_many(A, @$, $1, $3)); }
-    | PARAM NAME ':' type           { NEW($$ = ast_tensor(A, @$, ST_PARAM, $2, @2, $4, NULL)); }
-    | PARAM NAME ':' type '=' expr  { NEW($$ = ast_tensor(A, @$, ST_PARAM, $2, @2, $4, $6)); }
-    | BUFFER NAME ':' type          { NEW($$ = ast_tensor(A, @$, ST_BUFFER, $2, @2, $4, NULL)); }
-    | INPUT NAME ':' type           { NEW($$ = ast_tensor(A, @$, ST_INPUT, $2, @2, $4, NULL)); }
+    | PARAM ident ':' type          { NEW($$ = ast_tensor(A, @$, ST_PARAM, $2, @2, $4, NULL)); }
+    | PARAM ident ':' type '=' expr { NEW($$ = ast_tensor(A, @$, ST_PARAM, $2, @2, $4, $6)); }
+    | BUFFER ident ':' type         { NEW($$ = ast_tensor(A, @$, ST_BUFFER, $2, @2, $4, NULL)); }
+    | INPUT ident ':' type          { NEW($$ = ast_tensor(A, @$, ST_INPUT, $2, @2, $4, NULL)); }
     | if_stmt
+    | FOR for_targets IN expr nl_opt braced
+                                    { NEW($$ = ast_for(A, @$, $2, $4, $6)); }
+    | FOR error braced              { $$ = NULL; }
     | FORWARD '(' names_opt ')' nl_opt braced
                                     { NEW($$ = ast_forward(A, @$, $3, $6)); }
     | FORWARD error braced          { $$ = NULL; }
@@ -229,12 +257,18 @@ else_part
 
 /* a, b = ... */
 targets
-    : target_head NAME              { NEW($$ = ast_name_add(A, $1, $2, @2)); }
+    : target_head ident             { NEW($$ = ast_name_add(A, $1, $2, @2)); }
     ;
 
 target_head
-    : NAME ','                      { NEW($$ = ast_name_add(A, NULL, $1, @1)); }
-    | target_head NAME ','          { NEW($$ = ast_name_add(A, $1, $2, @2)); }
+    : ident ','                     { NEW($$ = ast_name_add(A, NULL, $1, @1)); }
+    | target_head ident ','         { NEW($$ = ast_name_add(A, $1, $2, @2)); }
+    ;
+
+/* for x in ...   for i, x in ... */
+for_targets
+    : ident                         { NEW($$ = ast_name_add(A, NULL, $1, @1)); }
+    | for_targets ',' ident         { NEW($$ = ast_name_add(A, $1, $3, @3)); }
     ;
 
 names_opt
@@ -244,8 +278,8 @@ names_opt
     ;
 
 names
-    : NAME                          { NEW($$ = ast_name_add(A, NULL, $1, @1)); }
-    | names ',' NAME                { NEW($$ = ast_name_add(A, $1, $3, @3)); }
+    : ident                         { NEW($$ = ast_name_add(A, NULL, $1, @1)); }
+    | names ',' ident               { NEW($$ = ast_name_add(A, $1, $3, @3)); }
     ;
 
 /* f32[N, 3, 224, 224] */
@@ -260,10 +294,12 @@ dims
     | dims ',' expr                 { NEW($$ = ast_expr_add(A, $1, $3)); }
     ;
 
-/* The right-hand side of = and return: an expression or a bare tuple. */
+/* The right-hand side of = and return: an expression or a bare tuple;
+ * a list of modules may be followed by `named "pattern"`. */
 value
     : expr
     | tuple                         { NEW($$ = ast_tuple(A, @$, $1->v, $1->n)); }
+    | expr NAMED STRING             { NEW($$ = ast_named(A, @$, $1, ast_str(A, @3, $3))); }
     ;
 
 expr
@@ -294,7 +330,8 @@ expr
 postfix
     : atom
     | postfix '(' args ')'          { NEW($$ = ast_call(A, @$, $1, $3->v, $3->n)); }
-    | postfix '.' NAME              { NEW($$ = ast_attr(A, @$, $1, $3)); }
+    | postfix '.' attr_name         { NEW($$ = ast_attr(A, @$, $1, $3)); }
+    | postfix '.' STRING            { NEW($$ = ast_attr_quoted(A, @$, $1, $3)); }
     | postfix '[' items ']'         { NEW($$ = ast_index(A, @$, $1, $3->v, $3->n)); }
     ;
 
@@ -308,14 +345,20 @@ args
     ;
 
 posargs
-    : expr                          { NEW($$ = ast_arg_add(A, NULL, NULL, NO_SPAN, $1)); }
-    | posargs ',' expr              { NEW($$ = ast_arg_add(A, $1, NULL, NO_SPAN, $3)); }
+    : arg                           { NEW($$ = ast_arg_add(A, NULL, NULL, NO_SPAN, $1)); }
+    | posargs ',' arg               { NEW($$ = ast_arg_add(A, $1, NULL, NO_SPAN, $3)); }
+    ;
+
+/* A positional argument or list item; `*xs` splices a list or tuple. */
+arg
+    : expr
+    | '*' expr %prec '?'            { NEW($$ = ast_star(A, @$, $2)); }
     ;
 
 kwargs
-    : NAME '=' expr                 { NEW($$ = ast_arg_add(A, NULL, $1, @1, $3)); }
-    | posargs ',' NAME '=' expr     { NEW($$ = ast_arg_add(A, $1, $3, @3, $5)); }
-    | kwargs ',' NAME '=' expr      { NEW($$ = ast_arg_add(A, $1, $3, @3, $5)); }
+    : ident '=' expr                { NEW($$ = ast_arg_add(A, NULL, $1, @1, $3)); }
+    | posargs ',' ident '=' expr    { NEW($$ = ast_arg_add(A, $1, $3, @3, $5)); }
+    | kwargs ',' ident '=' expr     { NEW($$ = ast_arg_add(A, $1, $3, @3, $5)); }
     | kwargs ',' expr               { $$ = $1; diag(ctx->diags, DG_ERROR, @3, "positional argument follows keyword arguments"); }
     ;
 
@@ -346,11 +389,13 @@ atom
     | TRUE                          { NEW($$ = ast_bool(A, @$, 1)); }
     | FALSE                         { NEW($$ = ast_bool(A, @$, 0)); }
     | NONE                          { NEW($$ = ast_none(A, @$)); }
-    | NAME                          { NEW($$ = ast_name(A, @$, $1)); }
+    | ident                         { NEW($$ = ast_name(A, @$, $1)); }
     | '(' expr ')'                  { $$ = $2; }
     | '(' ')'                       { NEW($$ = ast_tuple(A, @$, NULL, 0)); }
     | '(' tuple ')'                 { NEW($$ = ast_tuple(A, @$, $2->v, $2->n)); }
     | '[' list_items ']'            { NEW($$ = ast_list(A, @$, $2->v, $2->n)); }
+    | '[' expr FOR for_targets IN expr ']'
+                                    { NEW($$ = ast_comp(A, @$, $2, $4, $6)); }
     ;
 
 /* a,   a, b   a, b, */
@@ -371,8 +416,8 @@ list_items
     ;
 
 exprs
-    : expr                          { NEW($$ = ast_arg_add(A, NULL, NULL, NO_SPAN, $1)); }
-    | exprs ',' expr                { NEW($$ = ast_arg_add(A, $1, NULL, NO_SPAN, $3)); }
+    : arg                           { NEW($$ = ast_arg_add(A, NULL, NULL, NO_SPAN, $1)); }
+    | exprs ',' arg                 { NEW($$ = ast_arg_add(A, $1, NULL, NO_SPAN, $3)); }
     ;
 
 %%

@@ -15,6 +15,8 @@
  *                arguments, integer expressions, lists and repeats,
  *                conditionals, down to the flat list of expected keys
  *   shapes.c     forward type-checking: shapes flow from the inputs
+ *                (shapes.h; built-in functions in shapefn.c, built-in
+ *                layers' forward rules in shapelayer.c)
  *   check.c      `rcc check`: the expected keys against a weight file
  *
  * Memory: every AST node, string and IR record lives in the Arena of one
@@ -105,11 +107,14 @@ typedef enum ExKind {
                       TK_GE TK_AND TK_OR '@' (matmul) */
     EX_COND,       /* a ? b : c */
     EX_CALL,       /* fn(args)      fn is an EX_NAME or EX_ATTR */
-    EX_ATTR,       /* a.name        u.s = name */
+    EX_ATTR,       /* a.name        u.s = name; op = 1 when quoted: a."block1-0" */
     EX_INDEX,      /* a[items]      indices in args (EX_SLICE or any expression) */
     EX_SLICE,      /* lo:hi:step    any of a, b, c may be NULL; u.i = 1 for "..." */
     EX_LIST,       /* [items] */
     EX_TUPLE,      /* (a, b) or (a,) */
+    EX_COMP,       /* [a for t in b]   targets in args (names only, 1 or 2) */
+    EX_STAR,       /* *a               in call arguments and list items */
+    EX_NAMED,      /* a named "p"      b = the pattern (an EX_STR) */
 } ExKind;
 
 typedef struct Arg {
@@ -152,7 +157,8 @@ typedef enum StKind {
     ST_IF,         /* if cond { then } [else { else }] */
     ST_FORWARD,    /* forward(params) { body } */
     ST_RETURN,     /* return expr (a tuple for several outputs) */
-    ST_EXPR,       /* an expression evaluated for effect (rare) */
+    ST_EXPR,       /* an expression evaluated for effect: feats.append(y) */
+    ST_FOR,        /* for t in value { body }   targets in names/nnames (1 or 2) */
 } StKind;
 
 struct Stmt {
@@ -160,12 +166,14 @@ struct Stmt {
     Span        span;
     const char *name;        /* ST_ASSIGN (single target), ST_PARAM/BUFFER/INPUT */
     Span        name_span;
-    const char **names;      /* ST_ASSIGN with several targets (a, b = ...) */
+    int         quoted;      /* ST_ASSIGN: the target was written "block1-0" */
+    const char **names;      /* ST_ASSIGN with several targets (a, b = ...), ST_FOR */
     Span        *name_spans;
     size_t      nnames;
-    Expr       *value;       /* ST_ASSIGN, ST_RETURN, ST_EXPR, ST_IF (the condition), ST_PARAM init */
+    Expr       *value;       /* ST_ASSIGN, ST_RETURN, ST_EXPR, ST_IF (the condition), ST_PARAM init,
+                                ST_FOR (what it iterates over) */
     TypeExpr   *type;        /* ST_PARAM, ST_BUFFER, ST_INPUT */
-    Stmt      **body;        /* ST_IF then-branch, ST_FORWARD body */
+    Stmt      **body;        /* ST_IF then-branch, ST_FORWARD and ST_FOR body */
     size_t      nbody;
     Stmt      **orelse;      /* ST_IF else-branch (may hold one ST_IF: else if) */
     size_t      norelse;
@@ -214,6 +222,9 @@ Expr *ast_binary(Arena *a, Span sp, int op, Expr *x, Expr *y);
 Expr *ast_cond(Arena *a, Span sp, Expr *c, Expr *x, Expr *y);
 Expr *ast_call(Arena *a, Span sp, Expr *fn, Arg *args, size_t nargs);
 Expr *ast_attr(Arena *a, Span sp, Expr *x, const char *name);
+Expr *ast_attr_quoted(Arena *a, Span sp, Expr *x, const char *name);
+Expr *ast_star(Arena *a, Span sp, Expr *x);
+Expr *ast_named(Arena *a, Span sp, Expr *list, Expr *pattern);
 Expr *ast_index(Arena *a, Span sp, Expr *x, Arg *items, size_t n);
 Expr *ast_slice(Arena *a, Span sp, Expr *lo, Expr *hi, Expr *step);
 Expr *ast_list(Arena *a, Span sp, Arg *items, size_t n);
@@ -243,6 +254,10 @@ ParamList *ast_param_add(Arena *a, ParamList *l, const char *name, Span sp, Expr
  * ast_decl_add appends to p->decls (NULL d: nothing) and returns p. */
 Stmt     *ast_assign(Arena *a, Span sp, const char *name, Span name_span, Expr *value);
 Stmt     *ast_assign_many(Arena *a, Span sp, const NameList *targets, Expr *value);
+/* [elt for targets in iter]; targets holds one or more names. */
+Expr     *ast_comp(Arena *a, Span sp, Expr *elt, const NameList *targets, Expr *iter);
+Stmt     *ast_assign_quoted(Arena *a, Span sp, const char *name, Span name_span, Expr *value);
+Stmt     *ast_for(Arena *a, Span sp, const NameList *targets, Expr *iter, const StmtList *body);
 Stmt     *ast_tensor(Arena *a, Span sp, StKind kind, const char *name, Span name_span,
                      TypeExpr *type, Expr *init);
 Stmt     *ast_if(Arena *a, Span sp, Expr *cond, const StmtList *then, const StmtList *orelse);
@@ -420,6 +435,11 @@ typedef struct Instance {
     Span         name_span;  /* the name it was assigned to */
     int          list;       /* a list of modules: children are .0, .1, ... */
     size_t       nitems;     /* list: how many items the spec declares */
+    /* list: its items' names when a pattern gives them: "encoder_layer_{i}"
+     * is item_pre "encoder_layer_", item_off 0, item_post "" (NULL item_pre:
+     * the items are "0", "1", ...). */
+    const char  *item_pre, *item_post;
+    int64_t      item_off;
     const Decl  *decl;       /* a block instance or the model: its declaration */
     void        *scope;      /* its parameters and constants (elab.c's Scope) */
 } Instance;
@@ -460,6 +480,18 @@ int  elab_value(Elab *e, size_t inst, const Expr *x, Val *out);
 /* The child of instance inst assigned to name ("self" for the container
  * the module is itself), or -1. */
 long elab_child(const Elab *e, size_t inst, const char *name);
+/* Item i of the list instance inst (negative i counts from the end, as
+ * Python's does), or -1. */
+long elab_item(const Elab *e, size_t inst, int64_t i);
+/* The index of the list item that a key segment names ("3", or
+ * "denselayer4" for the pattern "denselayer{i+1}"), with *end just past
+ * it; -1 when seg does not start with an item's name. */
+int64_t elab_item_index(const Instance *list, const char *seg, const char **end);
+/* What a configuration-level loop iterates over: range(...), a tuple,
+ * enumerate(t), zip(a, b), evaluated in the scope of instance inst.
+ * Sets *rows to n rows of *width values each (arena-owned).  -1 with a
+ * diagnostic when x is none of those. */
+int elab_iter(Elab *e, size_t inst, const Expr *x, Val **rows, size_t *n, size_t *width);
 
 /* --------------------------------------------------------------- shapes.c */
 

@@ -123,6 +123,32 @@ Expr *ast_attr(Arena *a, Span sp, Expr *e, const char *name)
     return x;
 }
 
+Expr *ast_attr_quoted(Arena *a, Span sp, Expr *e, const char *name)
+{
+    Expr *x = ast_attr(a, sp, e, name);
+    if (x)
+        x->op = 1;
+    return x;
+}
+
+Expr *ast_star(Arena *a, Span sp, Expr *e)
+{
+    Expr *x = ex_new(a, EX_STAR, sp);
+    if (x)
+        x->a = e;
+    return x;
+}
+
+Expr *ast_named(Arena *a, Span sp, Expr *list, Expr *pattern)
+{
+    Expr *x = pattern ? ex_new(a, EX_NAMED, sp) : NULL;
+    if (x) {
+        x->a = list;
+        x->b = pattern;
+    }
+    return x;
+}
+
 Expr *ast_slice(Arena *a, Span sp, Expr *lo, Expr *hi, Expr *step)
 {
     Expr *x = ex_new(a, EX_SLICE, sp);
@@ -247,6 +273,47 @@ Stmt *ast_assign_many(Arena *a, Span sp, const NameList *targets, Expr *value)
         s->names = targets->v;
         s->name_spans = targets->spans;
         s->nnames = targets->n;
+    }
+    return s;
+}
+
+Stmt *ast_assign_quoted(Arena *a, Span sp, const char *name, Span name_span, Expr *value)
+{
+    Stmt *s = ast_assign(a, sp, name, name_span, value);
+    if (s)
+        s->quoted = 1;
+    return s;
+}
+
+/* The targets become an argument list with names only: the shape the
+ * other nodes with named parts have. */
+Expr *ast_comp(Arena *a, Span sp, Expr *elt, const NameList *targets, Expr *iter)
+{
+    Expr *x = ex_new(a, EX_COMP, sp);
+    if (!x)
+        return NULL;
+    x->a = elt;
+    x->b = iter;
+    x->args = arena_array(a, targets->n + 1, sizeof *x->args);
+    if (!x->args)
+        return NULL;
+    for (size_t i = 0; i < targets->n; i++)
+        x->args[i] = (Arg){targets->v[i], targets->spans[i], NULL};
+    x->nargs = targets->n;
+    return x;
+}
+
+Stmt *ast_for(Arena *a, Span sp, const NameList *targets, Expr *iter, const StmtList *body)
+{
+    Stmt *s = st_new(a, ST_FOR, sp, iter);
+    if (s) {
+        s->names = targets->v;
+        s->name_spans = targets->spans;
+        s->nnames = targets->n;
+        if (body) {
+            s->body = body->v;
+            s->nbody = body->n;
+        }
     }
     return s;
 }
@@ -400,6 +467,9 @@ const char *ast_op_name(int op)
     case TK_TRUE: return "'true'";
     case TK_FALSE: return "'false'";
     case TK_NONE: return "'none'";
+    case TK_FOR: return "'for'";
+    case TK_IN: return "'in'";
+    case TK_NAMED: return "'named'";
     case TK_IDIV: return "'//'";
     case TK_POW: return "'**'";
     case TK_EQ: return "'=='";

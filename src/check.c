@@ -129,6 +129,13 @@ static int prefix_note(Ctx *c)
     return 1;
 }
 
+/* The name of a list's item i: "3", or "denselayer4" by the list's pattern. */
+static void item_name(const Instance *L, size_t i, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%s%lld%s", L->item_pre ? L->item_pre : "", (long long)((int64_t)i + L->item_off),
+             L->item_post ? L->item_post : "");
+}
+
 /* A list of blocks whose length differs from the file's: one error. */
 static void list_depths(Ctx *c)
 {
@@ -143,10 +150,9 @@ static void list_depths(Ctx *c)
             const char *key = c->fk[k].key;
             if (pl && (strncmp(key, L->path, pl) != 0 || key[pl] != '.'))
                 continue;
-            const char *p = key + (pl ? pl + 1 : 0);
-            char *end;
-            long long idx = strtoll(p, &end, 10);
-            if (end == p || *end != '.' || idx < 0)
+            const char *end;
+            int64_t idx = elab_item_index(L, key + (pl ? pl + 1 : 0), &end);
+            if (idx < 0 || *end != '.')
                 continue;
             if (idx > file_max)
                 file_max = idx;
@@ -155,11 +161,15 @@ static void list_depths(Ctx *c)
         if (file_max < 0 || have == L->nitems)
             continue;
         const char *name = *L->path ? L->path : "the model";
+        char first[96], flast[96], slast[96];
+        item_name(L, 0, first, sizeof first);
+        item_name(L, have - 1, flast, sizeof flast);
+        item_name(L, L->nitems - 1, slast, sizeof slast);
         if (L->nitems == 0)
-            diag(e->d, DG_ERROR, L->span, "%s: the file has blocks 0-%zu, the spec declares none", name, have - 1);
+            diag(e->d, DG_ERROR, L->span, "%s: the file has blocks %s-%s, the spec declares none", name, first, flast);
         else
-            diag(e->d, DG_ERROR, L->span, "%s: the file has blocks 0-%zu, the spec declares 0-%zu", name, have - 1,
-                 L->nitems - 1);
+            diag(e->d, DG_ERROR, L->span, "%s: the file has blocks %s-%s, the spec declares %s-%s", name, first, flast,
+                 first, slast);
         diag(e->d, DG_HELP, L->span, "set the depth of %s to %zu", name, have);
         c->mismatch = 1;
         /* The keys past the shorter side are explained by this. */
@@ -168,15 +178,18 @@ static void list_depths(Ctx *c)
             const char *key = c->fk[k].key;
             if (pl && (strncmp(key, L->path, pl) != 0 || key[pl] != '.'))
                 continue;
-            if ((size_t)strtoll(key + (pl ? pl + 1 : 0), NULL, 10) >= lo)
+            const char *end;
+            int64_t idx = elab_item_index(L, key + (pl ? pl + 1 : 0), &end);
+            if (idx >= 0 && (size_t)idx >= lo)
                 c->quiet_fk[k] = 1;
         }
         for (size_t i = 0; i < e->ntensors; i++) {
             const char *key = e->tensors[i].key;
             if (pl && (strncmp(key, L->path, pl) != 0 || key[pl] != '.'))
                 continue;
-            const char *p = key + (pl ? pl + 1 : 0);
-            if (*p >= '0' && *p <= '9' && (size_t)strtoll(p, NULL, 10) >= lo)
+            const char *end;
+            int64_t idx = elab_item_index(L, key + (pl ? pl + 1 : 0), &end);
+            if (idx >= 0 && (size_t)idx >= lo)
                 c->quiet_exp[i] = 1;
         }
     }

@@ -88,6 +88,8 @@ static int err_at(Elab *e, Span sp, const char *fmt, ...)
 }
 
 static int eval(Elab *e, const Scope *s, const Expr *x, Val *out);
+static int iter_rows(Elab *e, const Scope *s, const Expr *iter, Val **rows, size_t *n, size_t *width);
+static int targets_fit(Elab *e, const Arg *targets, size_t nt, const Expr *iter, size_t width);
 
 static int eval_int(Elab *e, const Scope *s, const Expr *x, int64_t *out)
 {
@@ -273,7 +275,52 @@ static int eval(Elab *e, const Scope *s, const Expr *x, Val *out)
         out->n = x->nargs;
         out->kind = VAL_INTS;
         return 0;
+    case EX_INDEX: {
+        Val t;
+        int64_t i;
+        if (eval(e, s, x->a, &t) < 0)
+            return -1;
+        if (t.kind != VAL_INTS || x->nargs != 1 || x->args[0].value->kind == EX_SLICE)
+            return err_at(e, x->span, "only a tuple of integers can be indexed here, with one integer");
+        if (eval_int(e, s, x->args[0].value, &i) < 0)
+            return -1;
+        if (i < -(int64_t)t.n || i >= (int64_t)t.n)
+            return err_at(e, x->args[0].value->span, "index %lld is out of range for a tuple of %zu",
+                          (long long)i, t.n);
+        out->kind = VAL_INT;
+        out->i = t.ints[i < 0 ? i + (int64_t)t.n : i];
+        return 0;
+    }
+    case EX_COMP: {
+        Val *rows;
+        size_t n, width;
+        if (iter_rows(e, s, x->b, &rows, &n, &width) < 0 || targets_fit(e, x->args, x->nargs, x->b, width) < 0)
+            return -1;
+        if (n > sizeof out->ints / sizeof *out->ints)
+            return err_at(e, x->span, "tuples of configuration values hold at most 8 integers");
+        for (size_t r = 0; r < n; r++) {
+            Scope inner = *s;
+            for (size_t k = 0; k < width; k++)
+                if (bind(e, &inner, x->args[k].name, &rows[r * width + k]) < 0)
+                    return -1;
+            if (eval_int(e, &inner, x->a, &out->ints[r]) < 0)
+                return -1;
+        }
+        out->kind = VAL_INTS;
+        out->n = n;
+        return 0;
+    }
     case EX_CALL:
+        if (x->a->kind == EX_NAME && !strcmp(x->a->u.s, "len") && x->nargs == 1 && !x->args[0].name) {
+            Val t;
+            if (eval(e, s, x->args[0].value, &t) < 0)
+                return -1;
+            if (t.kind != VAL_INTS && t.kind != VAL_STR)
+                return err_at(e, x->args[0].value->span, "len() of a %s", val_kind_name(t.kind));
+            out->kind = VAL_INT;
+            out->i = t.kind == VAL_INTS ? (int64_t)t.n : (int64_t)strlen(t.s);
+            return 0;
+        }
         if (x->a->kind == EX_NAME && (!strcmp(x->a->u.s, "min") || !strcmp(x->a->u.s, "max")) && x->nargs >= 1) {
             int64_t best = 0, v;
             for (size_t i = 0; i < x->nargs; i++) {
@@ -289,6 +336,114 @@ static int eval(Elab *e, const Scope *s, const Expr *x, Val *out)
         return err_at(e, x->span, "a module call where a value is expected");
     default: return err_at(e, x->span, "not a configuration value");
     }
+}
+
+/* ------------------------------------------------------------ loops */
+
+/* One row of a loop: the values its targets take. */
+static int row_add(Elab *e, Val **rows, size_t *n, size_t *cap, size_t width, const Val *v)
+{
+    if (*n >= MAX_ITEMS)
+        return -1;
+    if (arena_grow(e->a, (void **)rows, cap, (*n + 1) * width, sizeof **rows) < 0)
+        return -1;
+    memcpy(*rows + *n * width, v, width * sizeof *v);
+    (*n)++;
+    return 0;
+}
+
+static Val int_val(int64_t i)
+{
+    Val v;
+    memset(&v, 0, sizeof v);
+    v.kind = VAL_INT;
+    v.i = i;
+    return v;
+}
+
+/* A tuple's items as values (a string is not iterated: no spec needs it). */
+static int tuple_of(Elab *e, const Scope *s, const Expr *x, Val *t)
+{
+    if (eval(e, s, x, t) < 0)
+        return -1;
+    if (t->kind != VAL_INTS)
+        return err_at(e, x->span, "cannot iterate over a %s", val_kind_name(t->kind));
+    return 0;
+}
+
+/* range(stop), range(start, stop[, step]), a tuple, enumerate(t), zip(a, b):
+ * the rows a comprehension or a for loop runs, width values each. */
+static int iter_rows(Elab *e, const Scope *s, const Expr *x, Val **rows, size_t *n, size_t *width)
+{
+    size_t cap = 0;
+    *rows = NULL;
+    *n = 0;
+    *width = 1;
+    const char *fn = x->kind == EX_CALL && x->a->kind == EX_NAME ? x->a->u.s : "";
+    for (size_t i = 0; *fn && i < x->nargs; i++)
+        if (x->args[i].name || x->args[i].value->kind == EX_STAR)
+            return err_at(e, x->args[i].value->span, "%s() takes positional arguments only", fn);
+    if (!strcmp(fn, "range")) {
+        int64_t a[3] = {0, 0, 1};
+        if (x->nargs < 1 || x->nargs > 3)
+            return err_at(e, x->span, "range() takes 1 to 3 integers");
+        for (size_t i = 0; i < x->nargs; i++)
+            if (eval_int(e, s, x->args[i].value, &a[x->nargs == 1 ? 1 : i]) < 0)
+                return -1;
+        if (a[2] == 0)
+            return err_at(e, x->args[2].value->span, "range() step must not be zero");
+        for (int64_t v = a[0]; a[2] > 0 ? v < a[1] : v > a[1]; v += a[2]) {
+            Val iv = int_val(v);
+            if (row_add(e, rows, n, &cap, 1, &iv) < 0)
+                return err_at(e, x->span, "a loop runs at most %d times", MAX_ITEMS);
+            if ((a[2] > 0 && v > INT64_MAX - a[2]) || (a[2] < 0 && v < INT64_MIN - a[2]))
+                break;
+        }
+        return 0;
+    }
+    if (!strcmp(fn, "enumerate") || !strcmp(fn, "zip")) {
+        Val t[2];
+        if (x->nargs != (fn[0] == 'z' ? 2u : 1u))
+            return err_at(e, x->span, "%s() takes %s", fn, fn[0] == 'z' ? "two tuples" : "one tuple");
+        for (size_t i = 0; i < x->nargs; i++)
+            if (tuple_of(e, s, x->args[i].value, &t[i]) < 0)
+                return -1;
+        size_t len = fn[0] == 'z' && t[1].n < t[0].n ? t[1].n : t[0].n;   /* zip stops at the shorter */
+        *width = 2;
+        for (size_t i = 0; i < len; i++) {
+            Val pair[2] = {fn[0] == 'z' ? int_val(t[0].ints[i]) : int_val((int64_t)i),
+                           int_val(fn[0] == 'z' ? t[1].ints[i] : t[0].ints[i])};
+            if (row_add(e, rows, n, &cap, 2, pair) < 0)
+                return -1;
+        }
+        return 0;
+    }
+    Val t;
+    if (tuple_of(e, s, x, &t) < 0)
+        return -1;
+    for (size_t i = 0; i < t.n; i++) {
+        Val iv = int_val(t.ints[i]);
+        if (row_add(e, rows, n, &cap, 1, &iv) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* The loop's targets against its rows: `for i, x in enumerate(t)`. */
+static int targets_fit(Elab *e, const Arg *targets, size_t nt, const Expr *iter, size_t width)
+{
+    if (nt == width)
+        return 0;
+    err_at(e, targets[0].name_span, "this loop gives %zu value%s per step, not %zu", width, width == 1 ? "" : "s",
+           nt);
+    return diag(e->d, DG_HELP, iter->span, width == 2 ? "write two names: for i, x in ..." : "write one name"), -1;
+}
+
+int elab_iter(Elab *e, size_t inst, const Expr *x, Val **rows, size_t *n, size_t *width)
+{
+    static const Scope empty;
+    const Scope *s = inst < e->ninsts && e->insts[inst].scope ? e->insts[inst].scope : &empty;
+    return iter_rows(e, s, x, rows, n, width);
 }
 
 /* ------------------------------------------------------------ sources */
@@ -407,21 +562,24 @@ static int parse_dtype(const char *s, rcc_dtype *out)
     return -1;
 }
 
-/* A module expression: a layer or block call, Sequential, a list. */
+/* A module expression: a layer or block call, Sequential, a list (also
+ * a comprehension, a concatenation, one named by a pattern). */
 static int is_module_expr(const Elab *e, const Expr *x)
 {
     if (!x)
         return 0;
-    if (x->kind == EX_CALL && x->a->kind == EX_NAME)   /* min and max are the only value functions */
-        return strcmp(x->a->u.s, "min") != 0 && strcmp(x->a->u.s, "max") != 0;
-    (void)e;
-    if (x->kind == EX_LIST)
-        return x->nargs > 0 && is_module_expr(e, x->args[0].value);
-    if (x->kind == EX_BINARY && x->op == '*')
-        return is_module_expr(e, x->a);
-    if (x->kind == EX_COND)
-        return is_module_expr(e, x->b) || is_module_expr(e, x->c);
-    return 0;
+    if (x->kind == EX_CALL && x->a->kind == EX_NAME)   /* min, max and len are the only value functions */
+        return strcmp(x->a->u.s, "min") != 0 && strcmp(x->a->u.s, "max") != 0 && strcmp(x->a->u.s, "len") != 0;
+    switch (x->kind) {
+    case EX_LIST: return x->nargs > 0 && is_module_expr(e, x->args[0].value);
+    case EX_BINARY: return (x->op == '*' && is_module_expr(e, x->a)) ||
+                           (x->op == '+' && (is_module_expr(e, x->a) || is_module_expr(e, x->b)));
+    case EX_COND: return is_module_expr(e, x->b) || is_module_expr(e, x->c);
+    case EX_COMP:
+    case EX_STAR: return is_module_expr(e, x->a);
+    case EX_NAMED: return 1;
+    default: return 0;
+    }
 }
 
 static int instantiate(Elab *e, const Scope *s, const Expr *x, const char *path, size_t parent, Span name_span,
@@ -619,29 +777,167 @@ static int block_call(Elab *e, const Scope *s, const Expr *x, const Decl *B, con
     return -1;
 }
 
-/* Items of a module list, with `M(...) * n` repeats unrolled. */
-static int list_items(Elab *e, const Scope *s, const Expr *x, const char *path, size_t inst, size_t *count,
-                      int depth)
+/* ------------------------------------------------------ module lists */
+
+/* Items of a module list: `M(...) * n` repeats unrolled, comprehensions
+ * run, `*xs` and `a + b` spliced, each item named by its index or by the
+ * list's pattern. */
+static int list_seq(Elab *e, const Scope *s, const Expr *x, size_t inst, int depth);
+
+static int list_item(Elab *e, const Scope *s, const Expr *item, size_t inst, int depth)
 {
+    if (item->kind == EX_STAR)
+        return list_seq(e, s, item->a, inst, depth);
+    if (item->kind == EX_COND) {
+        Val c;
+        if (eval(e, s, item->a, &c) < 0)
+            return -1;
+        const Expr *pick = val_truthy(&c) ? item->b : item->c;
+        return pick->kind == EX_NONE ? 0 : list_item(e, s, pick, inst, depth);
+    }
+    int64_t times = 1;
+    if (item->kind == EX_BINARY && item->op == '*') {
+        if (eval_int(e, s, item->b, &times) < 0)
+            return -1;
+        if (times < 0 || times > MAX_ITEMS)
+            return err_at(e, item->b->span, "a repeat count must be between 0 and %d", MAX_ITEMS);
+        item = item->a;
+    }
     int r = 0;
-    for (size_t i = 0; i < x->nargs; i++) {
-        const Expr *item = x->args[i].value;
-        int64_t times = 1;
-        if (item->kind == EX_BINARY && item->op == '*') {
-            if (eval_int(e, s, item->b, &times) < 0)
-                return -1;
-            if (times < 0 || times > MAX_ITEMS)
-                return err_at(e, item->b->span, "a repeat count must be between 0 and %d", MAX_ITEMS);
-            item = item->a;
-        }
-        for (int64_t k = 0; k < times; k++) {
-            char idx[24];
-            snprintf(idx, sizeof idx, "%zu", (*count)++);
-            if (instantiate(e, s, item, join(e, path, idx), inst, item->span, depth + 1) < 0)
-                r = -1;
-        }
+    for (int64_t k = 0; k < times; k++) {
+        Instance *L = &e->insts[inst];
+        if (L->nitems >= MAX_ITEMS)
+            return err_at(e, item->span, "a list holds at most %d modules", MAX_ITEMS);
+        size_t i = L->nitems++;
+        const char *name = L->item_pre ? arena_printf(e->a, "%s%lld%s", L->item_pre,
+                                                      (long long)((int64_t)i + L->item_off), L->item_post)
+                                       : arena_printf(e->a, "%zu", i);
+        if (!name || instantiate(e, s, item, join(e, L->path, name), inst, item->span, depth + 1) < 0)
+            r = -1;
     }
     return r;
+}
+
+static int list_seq(Elab *e, const Scope *s, const Expr *x, size_t inst, int depth)
+{
+    int r = 0;
+    switch (x->kind) {
+    case EX_LIST:
+        for (size_t i = 0; i < x->nargs; i++)
+            if (list_item(e, s, x->args[i].value, inst, depth) < 0)
+                r = -1;
+        return r;
+    case EX_CALL:   /* Sequential(...), ModuleList(...): spliced as lists */
+        if (x->a->kind != EX_NAME || (strcmp(x->a->u.s, "Sequential") && strcmp(x->a->u.s, "ModuleList")))
+            break;
+        for (size_t i = 0; i < x->nargs; i++) {
+            if (x->args[i].name)
+                return err_at(e, x->args[i].name_span, "%s takes modules, not keyword arguments", x->a->u.s);
+            if (list_item(e, s, x->args[i].value, inst, depth) < 0)
+                r = -1;
+        }
+        return r;
+    case EX_COMP: {
+        Val *rows;
+        size_t n, width;
+        if (iter_rows(e, s, x->b, &rows, &n, &width) < 0 || targets_fit(e, x->args, x->nargs, x->b, width) < 0)
+            return -1;
+        for (size_t k = 0; k < n; k++) {
+            Scope *inner = ARENA_NEW(e->a, Scope);   /* kept: the items' forwards may see it */
+            if (!inner)
+                return -1;
+            *inner = *s;
+            for (size_t t = 0; t < width; t++)
+                if (bind(e, inner, x->args[t].name, &rows[k * width + t]) < 0)
+                    return -1;
+            if (list_item(e, inner, x->a, inst, depth) < 0)
+                r = -1;
+        }
+        return r;
+    }
+    case EX_BINARY:
+        if (x->op != '+')
+            break;
+        r = list_seq(e, s, x->a, inst, depth);
+        return list_seq(e, s, x->b, inst, depth) < 0 ? -1 : r;
+    case EX_COND: {
+        Val c;
+        if (eval(e, s, x->a, &c) < 0)
+            return -1;
+        const Expr *pick = val_truthy(&c) ? x->b : x->c;
+        return pick->kind == EX_NONE ? 0 : list_seq(e, s, pick, inst, depth);
+    }
+    default: break;
+    }
+    return err_at(e, x->span, "expected a list of modules ([...], a comprehension, Sequential(...))");
+}
+
+/* `named "encoder_layer_{i}"`: the text around the one {i}, {i+K} or
+ * {i-K}, with every {name} replaced by that configuration integer. */
+static int item_pattern(Elab *e, const Scope *s, const Expr *pat, Instance *L)
+{
+    const char *p = pat->u.s;
+    char pre[256], post[256], *out = pre;
+    size_t n = 0;
+    int have_i = 0;
+    while (*p) {
+        if (*p != '{') {
+            if (*p == '}' || *p == '.')
+                return err_at(e, pat->span, "a name pattern may not hold '%c' outside a {...}", *p);
+            if (n + 1 >= sizeof pre)
+                return err_at(e, pat->span, "a name pattern of at most 255 characters");
+            out[n++] = *p++;
+            continue;
+        }
+        const char *close = strchr(p, '}');
+        if (!close)
+            return err_at(e, pat->span, "'{' without its '}' in a name pattern");
+        char inner[64], name[64];
+        size_t il = (size_t)(close - p - 1), k = 0;
+        if (il >= sizeof inner)
+            return err_at(e, pat->span, "'{%.*s}' is too long", (int)il, p + 1);
+        for (size_t j = 0; j < il; j++)   /* spaces do not matter */
+            if (p[1 + j] != ' ')
+                inner[k++] = p[1 + j];
+        inner[k] = 0;
+        long long off = 0;
+        char sign = 0, extra;
+        if (!strcmp(inner, "i") || sscanf(inner, "i%c%lld%c", &sign, &off, &extra) == 2) {
+            if (sign && sign != '+' && sign != '-')
+                return err_at(e, pat->span, "'{%s}': the index is written {i}, {i+K} or {i-K}", inner);
+            if (have_i++)
+                return err_at(e, pat->span, "a name pattern holds one {i}");
+            out[n] = 0;
+            L->item_off = sign == '-' ? -off : off;
+            out = post;
+            n = 0;
+        } else if (sscanf(inner, "%63[A-Za-z0-9_]%c", name, &extra) == 1) {
+            const Val *v = lookup(s, name);
+            if (!v || v->kind != VAL_INT)
+                return err_at(e, pat->span, "'{%s}' in a name pattern: %s", name,
+                              v ? "not an integer" : "unknown name");
+            int w = snprintf(out + n, sizeof pre - n, "%lld", (long long)v->i);
+            if (w < 0 || (size_t)w >= sizeof pre - n)
+                return err_at(e, pat->span, "a name pattern of at most 255 characters");
+            n += (size_t)w;
+        } else {
+            return err_at(e, pat->span, "'{%s}' in a name pattern: write {i}, {i+K} or a name", inner);
+        }
+        p = close + 1;
+    }
+    out[n] = 0;
+    if (!have_i)
+        return err_at(e, pat->span, "a name pattern needs {i} for the item's index");
+    L->item_pre = arena_strndup(e->a, pre, strlen(pre));
+    L->item_post = arena_strndup(e->a, post, strlen(post));
+    return L->item_pre && L->item_post ? 0 : -1;
+}
+
+static int is_list_expr(const Expr *x)
+{
+    return x->kind == EX_LIST || x->kind == EX_COMP || (x->kind == EX_BINARY && x->op == '+') ||
+           (x->kind == EX_CALL && x->a->kind == EX_NAME &&
+            (!strcmp(x->a->u.s, "Sequential") || !strcmp(x->a->u.s, "ModuleList")));
 }
 
 static int instantiate(Elab *e, const Scope *s, const Expr *x, const char *path, size_t parent, Span name_span,
@@ -654,19 +950,21 @@ static int instantiate(Elab *e, const Scope *s, const Expr *x, const char *path,
         const Expr *pick = val_truthy(&c) ? x->b : x->c;
         return pick->kind == EX_NONE ? 0 : instantiate(e, s, pick, path, parent, name_span, depth);
     }
-    if (x->kind == EX_LIST || (x->kind == EX_CALL && x->a->kind == EX_NAME &&
-                               (!strcmp(x->a->u.s, "Sequential") || !strcmp(x->a->u.s, "ModuleList")))) {
-        size_t in = new_inst(e, path, x->kind == EX_LIST ? "list" : x->a->u.s, parent, x->span, name_span);
+    const Expr *pattern = NULL;
+    if (x->kind == EX_NAMED) {
+        pattern = x->b;
+        x = x->a;
+        if (!is_list_expr(x))
+            return err_at(e, x->span, "only a list of modules has items to name by a pattern");
+    }
+    if (is_list_expr(x)) {
+        size_t in = new_inst(e, path, x->kind == EX_CALL ? x->a->u.s : "list", parent, x->span, name_span);
         if (in == (size_t)-1)
             return -1;
         e->insts[in].list = 1;
-        for (size_t i = 0; x->kind == EX_CALL && i < x->nargs; i++)
-            if (x->args[i].name)
-                return err_at(e, x->args[i].name_span, "%s takes modules, not keyword arguments", x->a->u.s);
-        size_t count = 0;
-        int r = list_items(e, s, x, path, in, &count, depth);
-        e->insts[in].nitems = count;
-        return r;
+        if (pattern && item_pattern(e, s, pattern, &e->insts[in]) < 0)
+            return -1;
+        return list_seq(e, s, x, in, depth);
     }
     if (x->kind == EX_CALL && x->a->kind == EX_NAME) {
         const Layer *L = cat_find(x->a->u.s);
@@ -736,6 +1034,9 @@ static int elab_body(Elab *e, Scope *s, Stmt **body, size_t n, const char *path,
         case ST_ASSIGN:
             if (st->nnames > 1) {
                 r = err_at(e, st->span, "several targets are only for forward statements");
+            } else if (st->quoted && !is_module_expr(e, st->value)) {
+                r = err_at(e, st->name_span, "a quoted name declares a module; a configuration value needs a plain "
+                           "name");
             } else if (is_module_expr(e, st->value)) {
                 /* `self = Sequential(...)`: the module is itself that
                  * container, its children's keys directly under it. */
@@ -762,6 +1063,11 @@ static int elab_body(Elab *e, Scope *s, Stmt **body, size_t n, const char *path,
         case ST_INPUT:
             if (depth > 0)
                 r = err_at(e, st->span, "inputs belong to the model, not to a block");
+            break;
+        case ST_FOR:
+            r = err_at(e, st->span, "a for loop belongs in a forward");
+            diag(e->d, DG_HELP, st->span, "declare a list of modules with a comprehension: "
+                 "layers = [Block(i) for i in range(n)]");
             break;
         case ST_FORWARD:
         case ST_RETURN:
@@ -917,4 +1223,40 @@ long elab_child(const Elab *e, size_t inst, const char *name)
             return (long)i;
     }
     return -1;
+}
+
+long elab_item(const Elab *e, size_t inst, int64_t i)
+{
+    const Instance *L = &e->insts[inst];
+    if (!L->list || i < -(int64_t)L->nitems || i >= (int64_t)L->nitems)
+        return -1;
+    if (i < 0)
+        i += (int64_t)L->nitems;
+    for (size_t k = inst + 1; k < e->ninsts; k++)   /* items follow their list, in order */
+        if (e->insts[k].parent == inst && i-- == 0)
+            return (long)k;
+    return -1;
+}
+
+int64_t elab_item_index(const Instance *list, const char *seg, const char **end)
+{
+    const char *pre = list->item_pre ? list->item_pre : "", *post = list->item_post ? list->item_post : "";
+    size_t pl = strlen(pre), ql = strlen(post);
+    if (strncmp(seg, pre, pl) != 0 || !(seg[pl] >= '0' && seg[pl] <= '9') || (seg[pl] == '0' && seg[pl + 1] >= '0' &&
+                                                                             seg[pl + 1] <= '9'))
+        return -1;   /* torch writes no leading zeros */
+    int64_t v = 0;
+    const char *p = seg + pl;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        if (v > (INT64_MAX - 9) / 10)
+            return -1;
+        v = v * 10 + (*p - '0');
+    }
+    if (strncmp(p, post, ql) != 0 || (p[ql] != '.' && p[ql] != 0))
+        return -1;
+    int64_t i = v - list->item_off;
+    if (i < 0)
+        return -1;
+    *end = p + ql;
+    return i;
 }

@@ -172,7 +172,34 @@ static void expr(const Dumper *p, const Expr *x)
         fputs("(.", out);
         span(p, x->span);
         opt(p, x->a);
-        fprintf(out, " %s)", x->u.s);
+        fputc(' ', out);
+        if (x->op)
+            quoted(out, x->u.s);
+        else
+            fputs(x->u.s, out);
+        fputc(')', out);
+        return;
+    case EX_COMP:
+        fputs("(comp", out);
+        span(p, x->span);
+        opt(p, x->a);
+        fputs(" (for", out);
+        for (size_t i = 0; i < x->nargs; i++)
+            fprintf(out, " %s", x->args[i].name);
+        fputc(')', out);
+        opt(p, x->b);
+        fputc(')', out);
+        return;
+    case EX_STAR:
+    case EX_NAMED:
+        fputs(x->kind == EX_STAR ? "(star" : "(named", out);
+        span(p, x->span);
+        opt(p, x->a);
+        if (x->kind == EX_NAMED) {
+            fputc(' ', out);
+            expr(p, x->b);
+        }
+        fputc(')', out);
         return;
     case EX_LIST:
     case EX_TUPLE:
@@ -203,6 +230,7 @@ static void stmt(const Dumper *p, const Stmt *s, int depth)
     static const char *const heads[] = {
         [ST_ASSIGN] = "=", [ST_PARAM] = "param", [ST_BUFFER] = "buffer", [ST_INPUT] = "input",
         [ST_IF] = "if", [ST_FORWARD] = "forward", [ST_RETURN] = "return", [ST_EXPR] = "expr",
+        [ST_FOR] = "for",
     };
     FILE *out = p->out;
     indent(p, depth);
@@ -210,7 +238,10 @@ static void stmt(const Dumper *p, const Stmt *s, int depth)
     span(p, s->span);
     switch (s->kind) {
     case ST_ASSIGN:
-        if (s->name) {
+        if (s->name && s->quoted) {
+            fputc(' ', out);
+            quoted(out, s->name);
+        } else if (s->name) {
             fprintf(out, " %s", s->name);
         } else {
             fputs(" (", out);
@@ -251,6 +282,14 @@ static void stmt(const Dumper *p, const Stmt *s, int depth)
     case ST_RETURN:
     case ST_EXPR:
         opt(p, s->value);
+        break;
+    case ST_FOR:
+        fputs(" (", out);
+        for (size_t i = 0; i < s->nnames; i++)
+            fprintf(out, "%s%s", i ? " " : "", s->names[i]);
+        fputc(')', out);
+        opt(p, s->value);
+        stmts(p, s->body, s->nbody, depth + 1);
         break;
     }
     fputc(')', out);

@@ -157,6 +157,9 @@ TESTS = \
 	tests/syntax/slices.arch \
 	tests/syntax/spans.arch \
 	tests/syntax/tensors.arch \
+	tests/syntax/names.arch \
+	tests/syntax/loops.arch \
+	tests/syntax/err_for.arch \
 	tests/check/cnn_bn_clean.check \
 	tests/check/cnn_no_bn.check \
 	tests/check/lstm_clean.check \

@@ -1,0 +1,170 @@
+/* shapes.h — the forward type-checker's internal header (not installed).
+ *
+ * The checker is three files: shapes.c evaluates a forward (values, names,
+ * expressions, statements, calls of modules and blocks), shapefn.c holds
+ * the built-in functions' rules (torch's shapes for relu, reshape, cat,
+ * matmul, broadcasting, ...) and shapelayer.c the built-in layers' forward
+ * rules (a Conv2d's output size from its bound arguments).  What they
+ * share is here: the value of an expression (SV) and its sizes (Dim), the
+ * state of one check (Sh), a call's arguments (Args), the small value
+ * constructors as inline functions, and the sh_ helpers each file offers
+ * the others.
+ */
+#ifndef RCC_SHAPES_H
+#define RCC_SHAPES_H
+
+#include <string.h>
+
+#include "arch.h"
+
+enum { MAXR = 8, MAX_CALL_DEPTH = 64 };
+
+typedef enum { V_ERR, V_ANY, V_TENSOR, V_TUPLE, V_CONF, V_DIM, V_MOD } VKind;
+
+/* n >= 0: exact; sym: a symbolic size; n == UNKN: unknown (other negative
+ * values only in size lists: reshape's -1). */
+typedef struct Dim { int64_t n; const char *sym; } Dim;
+
+typedef struct SV {
+    VKind       kind;
+    const char *dtype;    /* tensor */
+    int         rank;     /* tensor: -1 unknown */
+    Dim         d[MAXR];
+    struct SV  *items;    /* tuple */
+    size_t      n;
+    Val         c;        /* conf */
+    Dim         dim;      /* V_DIM: a size that is not a constant */
+    long        mod;      /* V_MOD: the instance */
+} SV;
+
+typedef struct Bind { const char *name; SV v; struct Bind *next; } Bind;   /* a name the forward assigned */
+typedef struct Env { size_t inst; Bind *head; } Env;                      /* one forward being run */
+typedef struct Frame { Span call; size_t inst; } Frame;                   /* a block call */
+
+typedef struct Sh {
+    Elab  *e;
+    Frame  frames[MAX_CALL_DEPTH + 1];
+    int    depth;
+} Sh;
+
+#define UNKN INT64_MIN
+static const Dim UNK = {UNKN, NULL};
+
+/* ------------------------------------------------------------ values */
+
+static inline SV mk(VKind k)
+{
+    SV v;
+    memset(&v, 0, sizeof v);
+    v.kind = k;
+    return v;
+}
+
+static inline SV mk_int(int64_t i)
+{
+    SV v = mk(V_CONF);
+    v.c.kind = VAL_INT;
+    v.c.i = i;
+    return v;
+}
+
+static inline SV mk_mod(long inst)
+{
+    SV v = mk(V_MOD);
+    v.mod = inst;
+    return v;
+}
+
+static inline Dim exact(int64_t n) { return (Dim){n, NULL}; }
+static inline int known(Dim d) { return d.n >= 0 && !d.sym; }
+
+/* A size as a value: an integer when it is exact. */
+static inline SV dim_sv(Dim d)
+{
+    SV v = known(d) ? mk_int(d.n) : mk(V_DIM);
+    v.dim = d;
+    return v;
+}
+
+static inline SV mk_tensor(const char *dtype, int rank)
+{
+    SV v = mk(V_TENSOR);
+    v.dtype = dtype;
+    v.rank = rank;
+    for (int i = 0; i < MAXR; i++) v.d[i] = UNK;
+    return v;
+}
+
+static inline int isnum(Dim d) { return !d.sym && d.n != UNKN; }   /* an integer, possibly negative */
+/* Provably different: two exact sizes that differ. */
+static inline int differ(Dim a, Dim b) { return known(a) && known(b) && a.n != b.n; }
+
+static inline int is_float_dtype(const char *dt) { return dt && strcmp(dt, "bool") != 0 && (dt[0] == 'f' || dt[0] == 'b'); }
+
+/* Wraps a (possibly negative) dim index for a rank; -1 when out of range. */
+static inline int wrap(int64_t d, int rank)
+{
+    if (d < 0) d += rank;
+    return d < 0 || d >= rank ? -1 : (int)d;
+}
+
+/* A call's arguments, evaluated. */
+typedef struct Args {
+    SV          pos[16], kv[16];      /* positional and keyword values */
+    Span        pspan[16], kspan[16];
+    const char *kn[16];               /* keyword names */
+    size_t      npos, nkw;
+    Span        span;                 /* the call */
+} Args;
+
+/* ------------------------------------------------------------ shapes.c */
+
+/* Diagnostics.  Each reports once per location and message (a block's
+ * instances repeat it), with a note at each block call leading there;
+ * sh_fail and sh_lfail return the V_ERR value to propagate, sh_lfail adds a
+ * note at the declaration of the layer concerned. */
+void sh_err(Sh *s, Span sp, const char *fmt, ...) RCC_PRINTF(3, 4);
+SV   sh_fail(Sh *s, Span sp, const char *fmt, ...) RCC_PRINTF(3, 4);
+SV   sh_lfail(Sh *s, Span sp, const Instance *in, const char *fmt, ...) RCC_PRINTF(4, 5);
+/* A value's type for a message ("[N, 3, 8, 8]", "an integer"), in one of 8
+ * rotating static buffers (several per message). */
+const char *sh_ty(const SV *v);
+
+/* Argument i, or the keyword argument name (NULL: absent); *sp its span. */
+const SV *sh_arg(const Args *a, size_t i, const char *name, Span *sp);
+/* 1: an exact integer in *out; 0: an unknown size; -1: not an integer. */
+int  sh_as_int(const SV *v, int64_t *out);
+Dim  sh_as_dim(const SV *v);
+/* A list of integers given as a tuple/list/INTS value or as the rest of
+ * the positional arguments from i.  Returns the count, -1 when not ints. */
+int  sh_int_list(const Args *a, size_t i, const char *name, Dim *out, int cap);
+
+/* Tuples (arena-owned items); x.shape as a tuple of sizes. */
+SV   sh_tuple_of(Sh *s, size_t n);
+SV   sh_pair(Sh *s, const SV *a, const SV *b);
+SV   sh_shape_of(Sh *s, const SV *x);
+
+/* ------------------------------------------------------------ shapefn.c */
+
+/* Argument i as a tensor: 1 it is one (in *out); 0 an error or an unknown
+ * value to pass on (in *out); a non-tensor is reported. */
+int  sh_get_t(Sh *s, const Args *a, size_t i, const char *name, const char *fn, SV *out);
+/* A dimension argument, wrapped for rank: 0 set (to def when absent or
+ * unknown), -2 absent when def is -2, -3 the rank is unknown, -1 reported. */
+int  sh_dim_arg(Sh *s, const Args *a, size_t i, const char *name, const char *fn, int rank, int def, int *out);
+/* torch's broadcasting of two operands (what names the operation in a
+ * message), and matmul's batch broadcasting and inner dimension. */
+SV   sh_broadcast(Sh *s, Span sp, const SV *a, const SV *b, const char *what);
+SV   sh_matmul(Sh *s, Span sp, const SV *a, const SV *b);
+/* Is n a built-in function; its result for evaluated arguments. */
+int  sh_is_function(const char *n);
+SV   sh_fn_call(Sh *s, const char *fn, const Args *a);
+
+/* ------------------------------------------------------------ shapelayer.c */
+
+/* The output of a sliding window (conv, pool) over a size L. */
+Dim  sh_window(Dim L, int64_t k, int64_t st, int64_t p, int64_t dil, int ceil_mode, int *bad);
+/* The output of calling the built-in layer in with a's arguments. */
+SV   sh_layer_fwd(Sh *s, const Instance *in, const Args *a);
+
+#endif /* RCC_SHAPES_H */
