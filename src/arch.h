@@ -477,8 +477,9 @@ int  val_truthy(const Val *v);
 /* Evaluates a configuration expression in the scope of instance inst (a
  * block's parameters and constants); diagnostics as elaboration gives. */
 int  elab_value(Elab *e, size_t inst, const Expr *x, Val *out);
-/* The child of instance inst assigned to name ("self" for the container
- * the module is itself), or -1. */
+/* The child of instance inst assigned to name, or -1.  "self", when no
+ * child has that name (HF BERT's attention.self does), is the container
+ * the module is itself (`self = [...]`). */
 long elab_child(const Elab *e, size_t inst, const char *name);
 /* Item i of the list instance inst (negative i counts from the end, as
  * Python's does), or -1. */

@@ -779,6 +779,11 @@ static int block_call(Elab *e, const Scope *s, const Expr *x, const Decl *B, con
 
 /* ------------------------------------------------------ module lists */
 
+static int is_container(const char *name)
+{
+    return !strcmp(name, "Sequential") || !strcmp(name, "ModuleList") || !strcmp(name, "ModuleDict");
+}
+
 /* Items of a module list: `M(...) * n` repeats unrolled, comprehensions
  * run, `*xs` and `a + b` spliced, each item named by its index or by the
  * list's pattern. */
@@ -827,13 +832,25 @@ static int list_seq(Elab *e, const Scope *s, const Expr *x, size_t inst, int dep
             if (list_item(e, s, x->args[i].value, inst, depth) < 0)
                 r = -1;
         return r;
-    case EX_CALL:   /* Sequential(...), ModuleList(...): spliced as lists */
-        if (x->a->kind != EX_NAME || (strcmp(x->a->u.s, "Sequential") && strcmp(x->a->u.s, "ModuleList")))
+    case EX_CALL:   /* Sequential(...), ModuleList(...), ModuleDict(...): spliced as lists */
+        if (x->a->kind != EX_NAME || !is_container(x->a->u.s))
             break;
         for (size_t i = 0; i < x->nargs; i++) {
-            if (x->args[i].name)
-                return err_at(e, x->args[i].name_span, "%s takes modules, not keyword arguments", x->a->u.s);
-            if (list_item(e, s, x->args[i].value, inst, depth) < 0)
+            const Arg *arg = &x->args[i];
+            if (!arg->name) {
+                if (list_item(e, s, arg->value, inst, depth) < 0)
+                    r = -1;
+                continue;
+            }
+            /* Sequential(conv0 = Conv2d(...), ...): an item named as torch's
+             * OrderedDict or add_module names it */
+            if (e->insts[inst].item_pre)
+                return err_at(e, arg->name_span, "the items of a list named by a pattern take no names of their own");
+            if (!is_module_expr(e, arg->value))
+                return err_at(e, arg->value->span, "%s holds modules; '%s' is not one", x->a->u.s, arg->name);
+            e->insts[inst].nitems++;
+            if (instantiate(e, s, arg->value, join(e, e->insts[inst].path, arg->name), inst, arg->name_span,
+                            depth + 1) < 0)
                 r = -1;
         }
         return r;
@@ -872,9 +889,11 @@ static int list_seq(Elab *e, const Scope *s, const Expr *x, size_t inst, int dep
     return err_at(e, x->span, "expected a list of modules ([...], a comprehension, Sequential(...))");
 }
 
-/* `named "encoder_layer_{i}"`: the text around the one {i}, {i+K} or
- * {i-K}, with every {name} replaced by that configuration integer. */
-static int item_pattern(Elab *e, const Scope *s, const Expr *pat, Instance *L)
+/* `named "encoder_layer_{i}"` (L set): the text around the one {i},
+ * {i+K} or {i-K}, the item's index, into L.  A quoted target such as
+ * "denseblock{i+1}" (L NULL): the name, into *name_out.  Every other
+ * {name} or {name+K} is that configuration integer. */
+static int item_pattern(Elab *e, const Scope *s, const Expr *pat, Instance *L, const char **name_out)
 {
     const char *p = pat->u.s;
     char pre[256], post[256], *out = pre;
@@ -902,30 +921,35 @@ static int item_pattern(Elab *e, const Scope *s, const Expr *pat, Instance *L)
         inner[k] = 0;
         long long off = 0;
         char sign = 0, extra;
-        if (!strcmp(inner, "i") || sscanf(inner, "i%c%lld%c", &sign, &off, &extra) == 2) {
-            if (sign && sign != '+' && sign != '-')
-                return err_at(e, pat->span, "'{%s}': the index is written {i}, {i+K} or {i-K}", inner);
+        int parts = sscanf(inner, "%63[A-Za-z0-9_]%c%lld%c", name, &sign, &off, &extra);
+        if (!(parts == 1 || (parts == 3 && (sign == '+' || sign == '-'))) || (name[0] >= '0' && name[0] <= '9'))
+            return err_at(e, pat->span, "'{%s}' in a name pattern: write {name}, {name+K} or {name-K}", inner);
+        if (sign == '-')
+            off = -off;
+        if (L && !strcmp(name, "i")) {   /* the item's index */
             if (have_i++)
                 return err_at(e, pat->span, "a name pattern holds one {i}");
             out[n] = 0;
-            L->item_off = sign == '-' ? -off : off;
+            L->item_off = off;
             out = post;
             n = 0;
-        } else if (sscanf(inner, "%63[A-Za-z0-9_]%c", name, &extra) == 1) {
+        } else {
             const Val *v = lookup(s, name);
             if (!v || v->kind != VAL_INT)
                 return err_at(e, pat->span, "'{%s}' in a name pattern: %s", name,
                               v ? "not an integer" : "unknown name");
-            int w = snprintf(out + n, sizeof pre - n, "%lld", (long long)v->i);
+            int w = snprintf(out + n, sizeof pre - n, "%lld", (long long)(v->i + off));
             if (w < 0 || (size_t)w >= sizeof pre - n)
                 return err_at(e, pat->span, "a name pattern of at most 255 characters");
             n += (size_t)w;
-        } else {
-            return err_at(e, pat->span, "'{%s}' in a name pattern: write {i}, {i+K} or a name", inner);
         }
         p = close + 1;
     }
     out[n] = 0;
+    if (!L) {   /* a name: "denseblock{i+1}" = ... in a loop */
+        *name_out = arena_strndup(e->a, pre, strlen(pre));
+        return *name_out ? 0 : -1;
+    }
     if (!have_i)
         return err_at(e, pat->span, "a name pattern needs {i} for the item's index");
     L->item_pre = arena_strndup(e->a, pre, strlen(pre));
@@ -936,8 +960,7 @@ static int item_pattern(Elab *e, const Scope *s, const Expr *pat, Instance *L)
 static int is_list_expr(const Expr *x)
 {
     return x->kind == EX_LIST || x->kind == EX_COMP || (x->kind == EX_BINARY && x->op == '+') ||
-           (x->kind == EX_CALL && x->a->kind == EX_NAME &&
-            (!strcmp(x->a->u.s, "Sequential") || !strcmp(x->a->u.s, "ModuleList")));
+           (x->kind == EX_CALL && x->a->kind == EX_NAME && is_container(x->a->u.s));
 }
 
 static int instantiate(Elab *e, const Scope *s, const Expr *x, const char *path, size_t parent, Span name_span,
@@ -962,7 +985,7 @@ static int instantiate(Elab *e, const Scope *s, const Expr *x, const char *path,
         if (in == (size_t)-1)
             return -1;
         e->insts[in].list = 1;
-        if (pattern && item_pattern(e, s, pattern, &e->insts[in]) < 0)
+        if (pattern && item_pattern(e, s, pattern, &e->insts[in], NULL) < 0)
             return -1;
         return list_seq(e, s, x, in, depth);
     }
@@ -1040,7 +1063,18 @@ static int elab_body(Elab *e, Scope *s, Stmt **body, size_t n, const char *path,
             } else if (is_module_expr(e, st->value)) {
                 /* `self = Sequential(...)`: the module is itself that
                  * container, its children's keys directly under it. */
-                const char *sub = strcmp(st->name, "self") == 0 ? path : join(e, path, st->name);
+                const char *name = st->name;
+                if (st->quoted && strchr(name, '{')) {   /* "denseblock{i+1}" = ... */
+                    Expr pat = *st->value;
+                    pat.kind = EX_STR;
+                    pat.span = st->name_span;
+                    pat.u.s = st->name;
+                    if (item_pattern(e, s, &pat, NULL, &name) < 0) {
+                        r = -1;
+                        break;
+                    }
+                }
+                const char *sub = !st->quoted && !strcmp(name, "self") ? path : join(e, path, name);
                 if (instantiate(e, s, st->value, sub, inst, st->name_span, depth) < 0)
                     r = -1;
             } else {
@@ -1064,11 +1098,32 @@ static int elab_body(Elab *e, Scope *s, Stmt **body, size_t n, const char *path,
             if (depth > 0)
                 r = err_at(e, st->span, "inputs belong to the model, not to a block");
             break;
-        case ST_FOR:
-            r = err_at(e, st->span, "a for loop belongs in a forward");
-            diag(e->d, DG_HELP, st->span, "declare a list of modules with a comprehension: "
-                 "layers = [Block(i) for i in range(n)]");
+        case ST_FOR: {   /* torch's __init__ loops: add_module("denseblock%d" % (i + 1), ...) */
+            Val *rows;
+            size_t nrows, width;
+            Arg targets[2];
+            if (st->nnames > 2) {
+                r = err_at(e, st->name_spans[2], "a loop takes one or two names");
+                break;
+            }
+            for (size_t k = 0; k < st->nnames; k++)
+                targets[k] = (Arg){st->names[k], st->name_spans[k], NULL};
+            if (iter_rows(e, s, st->value, &rows, &nrows, &width) < 0 ||
+                targets_fit(e, targets, st->nnames, st->value, width) < 0) {
+                r = -1;
+                break;
+            }
+            for (size_t k = 0; k < nrows; k++) {
+                for (size_t t = 0; t < width; t++)
+                    if (bind(e, s, st->names[t], &rows[k * width + t]) < 0)
+                        return -1;
+                if (elab_body(e, s, st->body, st->nbody, path, inst, depth) < 0) {
+                    r = -1;
+                    break;   /* once: the other iterations would say the same */
+                }
+            }
             break;
+        }
         case ST_FORWARD:
         case ST_RETURN:
         case ST_EXPR:
@@ -1212,17 +1267,18 @@ long elab_child(const Elab *e, size_t inst, const char *name)
 {
     const char *pp = e->insts[inst].path;
     size_t pl = strlen(pp);
+    long box = -1;   /* `self = ...`: the container that has the module's own path */
     for (size_t i = inst + 1; i < e->ninsts; i++) {
         const Instance *c = &e->insts[i];
         if (c->parent != inst)
             continue;
-        if (strcmp(name, "self") == 0 ? strcmp(c->path, pp) == 0
-                                      : (pl ? strncmp(c->path, pp, pl) == 0 && c->path[pl] == '.' &&
-                                                  strcmp(c->path + pl + 1, name) == 0
-                                            : strcmp(c->path, name) == 0))
-            return (long)i;
+        if (pl ? strncmp(c->path, pp, pl) == 0 && c->path[pl] == '.' && strcmp(c->path + pl + 1, name) == 0
+               : strcmp(c->path, name) == 0)
+            return (long)i;   /* a child of that name, even "self" (HF BERT's attention.self) */
+        if (box < 0 && strcmp(c->path, pp) == 0)
+            box = (long)i;
     }
-    return -1;
+    return strcmp(name, "self") == 0 ? box : -1;
 }
 
 long elab_item(const Elab *e, size_t inst, int64_t i)

@@ -250,7 +250,8 @@ static int conf_defined(const Sh *s, size_t inst, const char *name)
     return body_defines(dc->body, dc->nbody, name);
 }
 
-/* A raw param/buffer of inst used directly in the forward. */
+/* A parameter or buffer of module inst (a raw one of a block, or a
+ * layer's: wte.weight, attn.bias) used directly in the forward. */
 static int raw_tensor(const Sh *s, size_t inst, const char *name, SV *out)
 {
     const Elab *e = s->e;
@@ -259,7 +260,7 @@ static int raw_tensor(const Sh *s, size_t inst, const char *name, SV *out)
     for (size_t i = 0; i < e->ntensors; i++) {
         const ExpTensor *t = &e->tensors[i];
         const char *k = t->key;
-        if (t->inst != inst || (pl && (strncmp(k, p, pl) != 0 || k[pl] != '.'))) continue;
+        if (pl && (strncmp(k, p, pl) != 0 || k[pl] != '.')) continue;
         if (strcmp(k + (pl ? pl + 1 : 0), name) != 0) continue;
         *out = mk_tensor(rcc_dtype_name(t->dtype), t->ndim);
         for (int d = 0; d < t->ndim && d < MAXR; d++) out->d[d] = exact(t->shape[d]);
@@ -268,21 +269,79 @@ static int raw_tensor(const Sh *s, size_t inst, const char *name, SV *out)
     return 0;
 }
 
+/* The module a forward calls `self`: the block, or the container it is
+ * itself (`self = [...]`), whose items are its children. */
+static long self_of(const Sh *s, size_t inst)
+{
+    long c = elab_child(s->e, inst, "self");
+    return c >= 0 && !strcmp(s->e->insts[c].path, s->e->insts[inst].path) ? c : (long)inst;
+}
+
+/* mod.name: a submodule (also through a container with no forward of its
+ * own), a parameter or buffer, a block's configuration value or a
+ * layer's constructor argument; *found 0 when it is none of those. */
+static SV member(Sh *s, long mod, const char *name, int *found)
+{
+    const Elab *e = s->e;
+    *found = 1;
+    for (int pass = 0; pass < 2; pass++) {
+        long m = pass ? self_of(s, (size_t)mod) : mod;
+        if (pass && m == mod) break;
+        long c = elab_child(e, (size_t)m, name);
+        if (c >= 0 && strcmp(e->insts[c].path, e->insts[m].path) != 0) return mk_mod(c);
+        SV t;
+        if (raw_tensor(s, (size_t)m, name, &t)) return t;
+    }
+    const Instance *in = &e->insts[mod];
+    if (conf_defined(s, (size_t)mod, name)) {
+        Expr x;
+        memset(&x, 0, sizeof x);
+        x.kind = EX_NAME;
+        x.span = in->span;
+        x.u.s = name;
+        SV v = mk(V_CONF);
+        if (elab_value(s->e, (size_t)mod, &x, &v.c) < 0) return mk(V_ERR);
+        return v;
+    }
+    for (size_t k = 0; in->layer && k < in->layer->nargs; k++)
+        if (!strcmp(in->layer->args[k].name, name)) {
+            SV v = mk(V_CONF);
+            v.c = in->args[k];
+            return v;
+        }
+    *found = 0;
+    return mk(V_ERR);
+}
+
+/* The error for mod.name that is not there, with the nearest child's name. */
+static SV no_member(Sh *s, Span sp, long mod, const char *name)
+{
+    const Elab *e = s->e;
+    const char *best = NULL;
+    size_t bestd = 3, pl = strlen(e->insts[mod].path);
+    long box = self_of(s, (size_t)mod);
+    for (size_t c = (size_t)mod + 1; c < e->ninsts; c++) {
+        if (e->insts[c].parent != (size_t)mod && e->insts[c].parent != (size_t)box) continue;
+        const char *leaf = e->insts[c].path + (pl ? pl + 1 : 0);
+        if (strlen(e->insts[c].path) <= pl) continue;
+        size_t d = str_distance(name, leaf);
+        if (d < bestd) bestd = d, best = leaf;
+    }
+    const Instance *in = &e->insts[mod];
+    sh_err(s, sp, "%s '%s' has no submodule, tensor or value '%s'", in->type, *in->path ? in->path : "self", name);
+    if (best) diag(e->d, DG_HELP, sp, "did you mean '%s'?", best);
+    return mk(V_ERR);
+}
+
 static SV lookup(Sh *s, Env *env, const Expr *x)
 {
     const char *name = x->u.s;
     for (Bind *b = env->head; b; b = b->next)
         if (!strcmp(b->name, name)) return b->v;
-    long c = elab_child(s->e, env->inst, name);
-    if (c >= 0) return mk_mod(c);
-    SV t;
-    if (raw_tensor(s, env->inst, name, &t)) return t;
-    if (conf_defined(s, env->inst, name)) {
-        SV v = mk(V_CONF);
-        if (elab_value(s->e, env->inst, x, &v.c) < 0) return mk(V_ERR);
-        return v;
-    }
-    return sh_fail(s, x->span, "unknown name '%s'", name);
+    if (!strcmp(name, "self")) return mk_mod(self_of(s, env->inst));
+    int found;
+    SV v = member(s, (long)env->inst, name, &found);
+    return found ? v : sh_fail(s, x->span, "unknown name '%s'", name);
 }
 
 static void bind(Sh *s, Env *env, const char *name, const SV *v)
@@ -340,13 +399,10 @@ static SV index_value(Sh *s, Env *env, const Expr *x)
         }
         const Instance *in = &s->e->insts[base.mod];
         if (!in->list) return sh_fail(s, x->span, "'%s' is not a list of modules", in->path);
-        long kids[1024];
-        size_t nk = 0;
-        for (size_t c = (size_t)base.mod + 1; c < s->e->ninsts && nk < 1024; c++)
-            if (s->e->insts[c].parent == (size_t)base.mod) kids[nk++] = (long)c;
-        int w = wrap(i, (int)nk);
-        if (w < 0) return sh_fail(s, x->span, "index %lld out of range for a list of %zu modules", (long long)i, nk);
-        return mk_mod(kids[w]);
+        long item = elab_item(s->e, (size_t)base.mod, i);
+        if (item < 0)
+            return sh_fail(s, x->span, "index %lld out of range for a list of %zu modules", (long long)i, in->nitems);
+        return mk_mod(item);
     }
     if (base.kind != V_TENSOR) return sh_fail(s, x->a->span, "cannot index %s", sh_ty(&base));
     if (base.rank < 0) return base;
@@ -424,6 +480,133 @@ static SV index_value(Sh *s, Env *env, const Expr *x)
 
 static SV call(Sh *s, Env *env, const Expr *x);
 
+enum { MAX_LOOP = 100000 };   /* iterations of one loop the checker unrolls */
+
+static int bound(const Env *env, const char *name)
+{
+    for (const Bind *b = env->head; b; b = b->next)
+        if (!strcmp(b->name, name)) return 1;
+    return 0;
+}
+
+/* A list value grown by one item: a new array, so that every other name
+ * bound to the old list keeps it (a loop rebinds; nothing is shared). */
+static SV append(Sh *s, const SV *list, const SV *item)
+{
+    SV t = sh_tuple_of(s, list->n + 1);
+    if (t.n != list->n + 1) return mk(V_ERR);
+    if (list->n) memcpy(t.items, list->items, list->n * sizeof *t.items);
+    t.items[list->n] = *item;
+    return t;
+}
+
+/* The items a for loop or a comprehension runs over: a module list's
+ * modules, a list or tuple value's items, range(...) over exact integers,
+ * enumerate(...) and zip(...) of those as pairs; *out a tuple of them. */
+static int iterate(Sh *s, Env *env, const Expr *x, SV *out)
+{
+    const char *fn = x->kind == EX_CALL && x->a->kind == EX_NAME && !bound(env, x->a->u.s) ? x->a->u.s : "";
+    if (!strcmp(fn, "range")) {
+        int64_t a[3] = {0, 0, 1};
+        if (x->nargs < 1 || x->nargs > 3) return sh_err(s, x->span, "range() takes 1 to 3 integers"), -1;
+        for (size_t i = 0; i < x->nargs; i++) {
+            SV v = eval(s, env, x->args[i].value);
+            if (v.kind == V_ERR) return -1;
+            if (x->args[i].name || sh_as_int(&v, &a[x->nargs == 1 ? 1 : i]) != 1)
+                return sh_err(s, x->args[i].value->span, "range() of a loop takes exact integers, not %s",
+                              sh_ty(&v)), -1;
+        }
+        if (a[2] == 0) return sh_err(s, x->span, "range() step must not be zero"), -1;
+        int64_t n = a[2] > 0 ? (a[1] > a[0] ? (a[1] - a[0] + a[2] - 1) / a[2] : 0)
+                             : (a[0] > a[1] ? (a[0] - a[1] - a[2] - 1) / -a[2] : 0);
+        if (n > MAX_LOOP) return sh_err(s, x->span, "a loop runs at most %d times", MAX_LOOP), -1;
+        *out = sh_tuple_of(s, (size_t)n);
+        for (size_t i = 0; i < out->n; i++) out->items[i] = mk_int(a[0] + (int64_t)i * a[2]);
+        return 0;
+    }
+    if (!strcmp(fn, "enumerate") || !strcmp(fn, "zip")) {
+        SV t[2];
+        size_t want = fn[0] == 'z' ? 2 : 1;
+        if (x->nargs != want) return sh_err(s, x->span, "%s() takes %zu argument%s", fn, want, want > 1 ? "s" : ""), -1;
+        for (size_t i = 0; i < want; i++)
+            if (iterate(s, env, x->args[i].value, &t[i]) < 0) return -1;
+        size_t n = want == 2 && t[1].n < t[0].n ? t[1].n : t[0].n;
+        *out = sh_tuple_of(s, n);
+        for (size_t i = 0; i < out->n; i++) {
+            SV ix = mk_int((int64_t)i);
+            out->items[i] = sh_pair(s, want == 2 ? &t[0].items[i] : &ix, want == 2 ? &t[1].items[i] : &t[0].items[i]);
+        }
+        return 0;
+    }
+    SV v = eval(s, env, x);
+    if (v.kind == V_ERR) return -1;
+    if (v.kind == V_TUPLE) return *out = v, 0;
+    if (v.kind == V_CONF && v.c.kind == VAL_INTS) {
+        *out = sh_tuple_of(s, v.c.n);
+        for (size_t i = 0; i < out->n; i++) out->items[i] = mk_int(v.c.ints[i]);
+        return 0;
+    }
+    if (v.kind == V_MOD && s->e->insts[v.mod].list) {
+        const Instance *L = &s->e->insts[v.mod];
+        *out = sh_tuple_of(s, L->nitems);
+        for (size_t i = 0; i < out->n; i++) out->items[i] = mk_mod(elab_item(s->e, (size_t)v.mod, (int64_t)i));
+        return 0;
+    }
+    if (v.kind == V_ANY) return -2;   /* unknown: the loop is not checked */
+    return sh_err(s, x->span, "cannot iterate over %s", sh_ty(&v)), -1;
+}
+
+/* Binds a loop's targets to one item: `for l in layers`, `for i, l in ...`. */
+static int bind_targets(Sh *s, Env *env, const char *const *names, const Span *spans, size_t n, const SV *item)
+{
+    if (n == 1) return bind(s, env, names[0], item), 0;
+    if (item->kind != V_TUPLE || item->n != n)
+        return sh_err(s, spans[0], "cannot unpack %s into %zu names", sh_ty(item), n), -1;
+    for (size_t k = 0; k < n; k++) bind(s, env, names[k], &item->items[k]);
+    return 0;
+}
+
+/* [elt for t in iter]: a list value; the targets do not outlive it. */
+static SV comprehension(Sh *s, Env *env, const Expr *x)
+{
+    SV items, out = sh_tuple_of(s, 0);
+    int r = iterate(s, env, x->b, &items);
+    if (r < 0) return mk(r == -2 ? V_ANY : V_ERR);
+    const char *names[2];
+    Span spans[2];
+    if (x->nargs > 2) return sh_fail(s, x->args[2].name_span, "a loop takes one or two names");
+    for (size_t k = 0; k < x->nargs; k++) names[k] = x->args[k].name, spans[k] = x->args[k].name_span;
+    for (size_t i = 0; i < items.n; i++) {
+        Env inner = *env;
+        if (bind_targets(s, &inner, names, spans, x->nargs, &items.items[i]) < 0) return mk(V_ERR);
+        SV v = eval(s, &inner, x->a);
+        out = append(s, &out, &v);
+    }
+    return out;
+}
+
+/* A list item or positional argument: `*xs` adds each of xs's items. */
+static int splice(Sh *s, Env *env, const Expr *x, SV *list)
+{
+    if (x->kind != EX_STAR) {
+        SV v = eval(s, env, x);
+        *list = append(s, list, &v);
+        return 0;
+    }
+    SV v = eval(s, env, x->a);
+    if (v.kind == V_ERR) return -1;
+    if (v.kind == V_CONF && v.c.kind == VAL_INTS) {
+        for (size_t i = 0; i < v.c.n; i++) {
+            SV iv = mk_int(v.c.ints[i]);
+            *list = append(s, list, &iv);
+        }
+        return 0;
+    }
+    if (v.kind != V_TUPLE) return sh_err(s, x->span, "'*' splices a list or tuple, not %s", sh_ty(&v)), -1;
+    for (size_t i = 0; i < v.n; i++) *list = append(s, list, &v.items[i]);
+    return 0;
+}
+
 static SV eval(Sh *s, Env *env, const Expr *x)
 {
     SV v = mk(V_CONF);
@@ -434,8 +617,9 @@ static SV eval(Sh *s, Env *env, const Expr *x)
     case EX_NAME: return lookup(s, env, x);
     case EX_LIST:
     case EX_TUPLE: {
-        SV t = sh_tuple_of(s, x->nargs);
-        for (size_t i = 0; i < t.n; i++) t.items[i] = eval(s, env, x->args[i].value);
+        SV t = sh_tuple_of(s, 0);
+        for (size_t i = 0; i < x->nargs; i++)
+            if (splice(s, env, x->args[i].value, &t) < 0) return mk(V_ERR);
         return t;
     }
     case EX_UNARY: {
@@ -453,6 +637,11 @@ static SV eval(Sh *s, Env *env, const Expr *x)
         }
         SV b = eval(s, env, x->b);
         if (a.kind == V_ERR || b.kind == V_ERR) return mk(V_ERR);
+        if (a.kind == V_TUPLE && b.kind == V_TUPLE && x->op == '+') {   /* feats + [y] */
+            SV t = a;
+            for (size_t i = 0; i < b.n; i++) t = append(s, &t, &b.items[i]);
+            return t;
+        }
         if (a.kind == V_MOD || b.kind == V_MOD || a.kind == V_TUPLE || b.kind == V_TUPLE)
             return sh_fail(s, x->span, "operator %s cannot apply to %s and %s", ast_op_name(x->op), sh_ty(&a), sh_ty(&b));
         if (x->op == '@') return sh_matmul(s, x->span, &a, &b);
@@ -476,17 +665,21 @@ static SV eval(Sh *s, Env *env, const Expr *x)
         return b;
     }
     case EX_ATTR: {
-        if (x->a->kind == EX_NAME && !strcmp(x->a->u.s, "self")) {
-            long c = elab_child(s->e, env->inst, x->u.s);
-            SV t;
-            if (c >= 0) return mk_mod(c);
-            if (raw_tensor(s, env->inst, x->u.s, &t)) return t;
-        }
-        SV a = eval(s, env, x->a);
+        /* self.x is the block's own member; self alone may be its container */
+        int self = x->a->kind == EX_NAME && !strcmp(x->a->u.s, "self") && !bound(env, "self");
+        SV a = self ? mk_mod((long)env->inst) : eval(s, env, x->a);
         if (a.kind == V_ERR || a.kind == V_ANY) return a;
+        if (a.kind == V_MOD) {
+            int found;
+            SV m = member(s, a.mod, x->u.s, &found);
+            return found ? m : no_member(s, x->span, a.mod, x->u.s);
+        }
         if (a.kind == V_TENSOR && !strcmp(x->u.s, "shape")) return sh_shape_of(s, &a);
         return sh_fail(s, x->span, "%s has no attribute '%s'", sh_ty(&a), x->u.s);
     }
+    case EX_COMP: return comprehension(s, env, x);
+    case EX_STAR: return sh_fail(s, x->span, "'*' splices a list only into a call's arguments or a list");
+    case EX_NAMED: return sh_fail(s, x->span, "a name pattern belongs to the declaration of a list of modules");
     case EX_INDEX: return index_value(s, env, x);
     case EX_CALL: return call(s, env, x);
     case EX_SLICE: return sh_fail(s, x->span, "a slice outside of an index");
@@ -548,6 +741,8 @@ static SV call_module(Sh *s, long inst, const Args *a)
 {
     const Instance *in = &s->e->insts[inst];
     if (in->layer) return sh_layer_fwd(s, in, a);
+    if (in->list && !strcmp(in->type, "ModuleDict"))
+        return sh_fail(s, a->span, "ModuleDict '%s' has no forward: call its items (%s.name(x))", in->path, in->path);
     if (in->list) {
         if (a->npos != 1 || a->nkw)
             return sh_fail(s, a->span, "%s '%s' takes one input, got %zu", in->type, in->path, a->npos + a->nkw);
@@ -563,35 +758,129 @@ static SV call_module(Sh *s, long inst, const Args *a)
     return block_fwd(s, inst, a);
 }
 
+/* len(x): of a list or tuple, a module list, a tensor's first dimension. */
+static SV length(Sh *s, const Args *a)
+{
+    if (a->npos != 1 || a->nkw) return sh_fail(s, a->span, "len() takes one argument");
+    const SV *v = &a->pos[0];
+    switch (v->kind) {
+    case V_TUPLE: return mk_int((int64_t)v->n);
+    case V_MOD:
+        if (s->e->insts[v->mod].list) return mk_int((int64_t)s->e->insts[v->mod].nitems);
+        break;
+    case V_TENSOR:
+        if (v->rank == 0) return sh_fail(s, a->pspan[0], "len() of a 0-d tensor");
+        return v->rank < 0 ? dim_sv(UNK) : dim_sv(v->d[0]);
+    case V_CONF:
+        if (v->c.kind == VAL_INTS) return mk_int((int64_t)v->c.n);
+        if (v->c.kind == VAL_STR) return mk_int((int64_t)strlen(v->c.s));
+        break;
+    case V_ANY: case V_ERR: return *v;
+    default: break;
+    }
+    return sh_fail(s, a->pspan[0], "len() of %s", sh_ty(v));
+}
+
+/* recv.name(args) where recv is a module or a list value: a descendant
+ * module called (self.transformer.wte(idx)), a list's items(), values()
+ * and children(), or a list value's append(y) and extend(ys), which rebind
+ * the name the list is held by. */
+static SV value_method(Sh *s, Env *env, const Expr *x, const SV *recv, const Args *a)
+{
+    const Expr *fx = x->a;
+    const char *name = fx->u.s;
+    if (recv->kind == V_TUPLE) {
+        int ext = !strcmp(name, "extend");
+        if (strcmp(name, "append") && !ext) return sh_fail(s, fx->span, "a list has no method '%s'", name);
+        if (a->npos != 1 || a->nkw) return sh_fail(s, x->span, "%s() takes one argument", name);
+        if (fx->a->kind != EX_NAME)
+            return sh_fail(s, fx->a->span, "%s() needs a list held by a name (feats.%s(y))", name, name);
+        if (ext && a->pos[0].kind != V_TUPLE) return sh_fail(s, a->pspan[0], "extend() takes a list, not %s",
+                                                              sh_ty(&a->pos[0]));
+        SV t = *recv;
+        for (size_t i = 0; i < (ext ? a->pos[0].n : 1); i++) t = append(s, &t, ext ? &a->pos[0].items[i] : &a->pos[0]);
+        bind(s, env, fx->a->u.s, &t);
+        SV none = mk(V_CONF);
+        none.c.kind = VAL_NONE;
+        return none;
+    }
+    const Elab *e = s->e;
+    long mod = recv->mod;
+    if (!strcmp(name, "items") || !strcmp(name, "values") || !strcmp(name, "children")) {
+        long box = self_of(s, (size_t)mod);
+        const Instance *L = &e->insts[box];
+        if (a->npos || a->nkw) return sh_fail(s, x->span, "%s() takes no arguments", name);
+        SV t = sh_tuple_of(s, 0);
+        size_t pl = strlen(L->path);
+        for (size_t c = (size_t)box + 1; c < e->ninsts; c++) {
+            if (e->insts[c].parent != (size_t)box) continue;
+            SV m = mk_mod((long)c), item = m;
+            if (name[0] == 'i') {
+                SV key = mk(V_CONF);
+                key.c.kind = VAL_STR;
+                key.c.s = e->insts[c].path + (pl ? pl + 1 : 0);
+                item = sh_pair(s, &key, &m);
+            }
+            t = append(s, &t, &item);
+        }
+        return t;
+    }
+    if (!strcmp(name, "forward")) return call_module(s, mod, a);
+    int found;
+    SV m = member(s, mod, name, &found);
+    if (!found) return no_member(s, fx->span, mod, name);
+    if (m.kind != V_MOD) return sh_fail(s, fx->span, "cannot call %s: it is not a module", sh_ty(&m));
+    return call_module(s, m.mod, a);
+}
+
 static SV call(Sh *s, Env *env, const Expr *x)
 {
     Args a;
     memset(&a, 0, sizeof a);
     a.span = x->span;
     const Expr *fx = x->a;
-    int method = fx->kind == EX_ATTR && !(fx->a->kind == EX_NAME &&
+    int method = fx->kind == EX_ATTR && !(fx->a->kind == EX_NAME && !bound(env, fx->a->u.s) &&
                  (!strcmp(fx->a->u.s, "torch") || !strcmp(fx->a->u.s, "F") || !strcmp(fx->a->u.s, "nn") ||
-                  !strcmp(fx->a->u.s, "self")));
-    if (x->nargs + (size_t)method > 16) return sh_fail(s, x->span, "too many arguments");
+                  !strcmp(fx->a->u.s, "math") || !strcmp(fx->a->u.s, "self")));
+    if (method && fx->a->kind == EX_ATTR && fx->a->a->kind == EX_NAME && !strcmp(fx->a->a->u.s, "nn") &&
+        !strcmp(fx->a->u.s, "functional"))
+        method = 0;   /* nn.functional.relu(x) */
+    SV recv = mk(V_ANY);
+    int of_value = 0;   /* a method of a module or of a list value */
     if (method) {   /* x.flatten(1): the receiver is the first argument */
-        a.pos[0] = eval(s, env, fx->a);
-        a.pspan[0] = fx->a->span;
-        a.npos = 1;
-        if (a.pos[0].kind == V_MOD) return sh_fail(s, fx->span, "'%s' is not a method of a module", fx->u.s);
+        recv = eval(s, env, fx->a);
+        of_value = recv.kind == V_MOD || recv.kind == V_TUPLE;
+        if (!of_value) {
+            a.pos[0] = recv;
+            a.pspan[0] = fx->a->span;
+            a.npos = 1;
+        }
     }
     int bad = 0;
     for (size_t i = 0; i < x->nargs; i++) {
-        SV v = eval(s, env, x->args[i].value);
-        bad |= v.kind == V_ERR;
         if (x->args[i].name) {
+            if (a.nkw >= 16) return sh_fail(s, x->span, "too many arguments");
             a.kn[a.nkw] = x->args[i].name;
             a.kspan[a.nkw] = x->args[i].value->span;
-            a.kv[a.nkw++] = v;
-        } else {
+            a.kv[a.nkw] = eval(s, env, x->args[i].value);
+            bad |= a.kv[a.nkw++].kind == V_ERR;
+            continue;
+        }
+        SV list = sh_tuple_of(s, 0);   /* one value, or a splice's several */
+        if (splice(s, env, x->args[i].value, &list) < 0) {
+            bad = 1;
+            continue;
+        }
+        for (size_t k = 0; k < list.n; k++) {
+            if (a.npos >= 16) return sh_fail(s, x->span, "too many arguments");
             a.pspan[a.npos] = x->args[i].value->span;
-            a.pos[a.npos++] = v;
+            bad |= list.items[k].kind == V_ERR;
+            a.pos[a.npos++] = list.items[k];
         }
     }
+    if (of_value) return bad ? mk(V_ERR) : value_method(s, env, x, &recv, &a);
+    if (fx->kind == EX_NAME && !strcmp(fx->u.s, "len") && !bound(env, "len"))
+        return bad ? mk(V_ERR) : length(s, &a);
     const char *name = fx->kind == EX_NAME ? fx->u.s : fx->kind == EX_ATTR ? fx->u.s : NULL;
     if (method) {
         if (a.pos[0].kind == V_ERR || a.pos[0].kind == V_ANY) return a.pos[0];
@@ -599,10 +888,14 @@ static SV call(Sh *s, Env *env, const Expr *x)
         return bad ? mk(V_ERR) : sh_fn_call(s, name, &a);
     }
     SV callee;
-    if (fx->kind == EX_ATTR && !strcmp(fx->a->u.s, "self")) {
-        long c = elab_child(s->e, env->inst, name);
-        if (c < 0) return sh_fail(s, fx->span, "'%s' has no submodule '%s'", s->e->insts[env->inst].type, name);
-        callee = mk_mod(c);
+    if (fx->kind == EX_ATTR && fx->a->kind == EX_NAME && !strcmp(fx->a->u.s, "self")) {
+        int found;
+        callee = member(s, (long)env->inst, name, &found);
+        if (!found && (!strcmp(name, "items") || !strcmp(name, "values") || !strcmp(name, "children"))) {
+            SV me = mk_mod((long)env->inst);
+            return bad ? mk(V_ERR) : value_method(s, env, x, &me, &a);
+        }
+        if (!found) return no_member(s, fx->span, (long)env->inst, name);
     } else if (fx->kind == EX_ATTR) {
         if (!sh_is_function(name)) return sh_fail(s, fx->span, "unknown function '%s'", name);
         return bad ? mk(V_ERR) : sh_fn_call(s, name, &a);
@@ -610,7 +903,7 @@ static SV call(Sh *s, Env *env, const Expr *x)
         Bind *b;
         for (b = env->head; b && strcmp(b->name, name) != 0; b = b->next)
             ;
-        long c = b ? -1 : elab_child(s->e, env->inst, name);
+        long c = b ? -1 : !strcmp(name, "self") ? self_of(s, env->inst) : elab_child(s->e, env->inst, name);
         if (b) {
             callee = b->v;
         } else if (c >= 0) {
@@ -641,6 +934,10 @@ static int exec(Sh *s, Env *env, Stmt **body, size_t n, SV *ret)
         const Stmt *st = body[i];
         switch (st->kind) {
         case ST_ASSIGN: {
+            if (st->quoted) {
+                sh_err(s, st->name_span, "a quoted name declares a module; in a forward, assign to a plain name");
+                break;
+            }
             SV v = eval(s, env, st->value);
             if (st->nnames <= 1) {
                 bind(s, env, st->name ? st->name : st->names[0], &v);
@@ -658,6 +955,20 @@ static int exec(Sh *s, Env *env, Stmt **body, size_t n, SV *ret)
             *ret = st->value ? eval(s, env, st->value) : mk(V_ANY);
             return 1;
         case ST_EXPR: eval(s, env, st->value); break;
+        case ST_FOR: {   /* unrolled: each iteration is checked */
+            SV items;
+            int r = iterate(s, env, st->value, &items);
+            if (r < 0) break;
+            if (st->nnames > 2) {
+                sh_err(s, st->name_spans[2], "a loop takes one or two names");
+                break;
+            }
+            for (size_t k = 0; k < items.n; k++) {
+                if (bind_targets(s, env, st->names, st->name_spans, st->nnames, &items.items[k]) < 0) break;
+                if (exec(s, env, st->body, st->nbody, ret)) return 1;
+            }
+            break;
+        }
         case ST_IF: {
             SV c = eval(s, env, st->value);
             if (c.kind == V_CONF) {

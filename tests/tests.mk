@@ -2,6 +2,7 @@
 TESTS = \
 	tests/cli.sh \
 	tests/corpus.sh \
+	tests/corpus-external.sh \
 	tests/man-examples.sh \
 	tests/fuzz-regress.sh \
 	tests/parity/checkpoint.parity \
