@@ -704,6 +704,8 @@ static SV block_fwd(Sh *s, long inst, const Args *a)
 {
     const Instance *in = &s->e->insts[inst];
     const Stmt *fw = find_forward(in->decl);
+    long box = self_of(s, (size_t)inst);
+    if (!fw && box != inst) return call_module(s, box, a);   /* class Stage(nn.Sequential): the chain */
     if (!fw) return sh_fail(s, a->span, "%s '%s' has no forward, so it cannot be called", in->type, in->path);
     if (s->depth >= MAX_CALL_DEPTH)
         return sh_fail(s, a->span, "forward calls nested deeper than %d (a block that calls itself?)", MAX_CALL_DEPTH);
