@@ -195,4 +195,7 @@ TESTS = \
 	tests/check/fwd_not_module.check \
 	tests/check/fwd_reshape_numel.check \
 	tests/check/fwd_reshape_twice.check \
-	tests/check/fwd_unknown_fn.check
+	tests/check/fwd_unknown_fn.check \
+	tests/specs/resnet50.spec \
+	tests/specs/resnext50_32x4d.spec \
+	tests/specs/googlenet.spec
