@@ -367,7 +367,7 @@ static int tuple_of(Elab *e, const Scope *s, const Expr *x, Val *t)
     if (eval(e, s, x, t) < 0)
         return -1;
     if (t->kind != VAL_INTS)
-        return err_at(e, x->span, "cannot iterate over a %s", val_kind_name(t->kind));
+        return err_at(e, x->span, "cannot iterate over %s %s", t->kind == VAL_INT ? "an" : "a", val_kind_name(t->kind));
     return 0;
 }
 
@@ -436,7 +436,8 @@ static int targets_fit(Elab *e, const Arg *targets, size_t nt, const Expr *iter,
         return 0;
     err_at(e, targets[0].name_span, "this loop gives %zu value%s per step, not %zu", width, width == 1 ? "" : "s",
            nt);
-    return diag(e->d, DG_HELP, iter->span, width == 2 ? "write two names: for i, x in ..." : "write one name"), -1;
+    return diag(e->d, DG_HELP, iter->span, width == 2 ? "write two names: for i, x in ..."
+                                                      : "write one name, or enumerate(...) for the index too"), -1;
 }
 
 int elab_iter(Elab *e, size_t inst, const Expr *x, Val **rows, size_t *n, size_t *width)
@@ -935,9 +936,12 @@ static int item_pattern(Elab *e, const Scope *s, const Expr *pat, Instance *L, c
             n = 0;
         } else {
             const Val *v = lookup(s, name);
-            if (!v || v->kind != VAL_INT)
-                return err_at(e, pat->span, "'{%s}' in a name pattern: %s", name,
-                              v ? "not an integer" : "unknown name");
+            if (!v || v->kind != VAL_INT) {
+                err_at(e, pat->span, "'{%s}' in a name pattern: %s", name, v ? "not an integer" : "unknown name");
+                if (L && !v)
+                    diag(e->d, DG_HELP, pat->span, "the item's index is written {i}");
+                return -1;
+            }
             int w = snprintf(out + n, sizeof pre - n, "%lld", (long long)(v->i + off));
             if (w < 0 || (size_t)w >= sizeof pre - n)
                 return err_at(e, pat->span, "a name pattern of at most 255 characters");

@@ -84,6 +84,8 @@ static void report(Sh *s, Span sp, const Instance *decl, const char *msg)
             d->list[i].span.file == decl->span.file)
             decl = NULL;
     if (decl) diag(d, DG_NOTE, decl->span, "'%s' is declared here", decl->path[0] ? decl->path : "self");
+    for (int i = s->nloops - 1; i >= 0; i--)   /* the first iteration that fails is the one reported */
+        diag(d, DG_NOTE, s->loops[i].over, "in iteration %zu of the loop over this", s->loops[i].iter);
     for (int i = s->depth; i > 0; i--)
         diag(d, DG_NOTE, s->frames[i].call, "in the forward of %s '%s', called here",
              s->e->insts[s->frames[i].inst].type, s->e->insts[s->frames[i].inst].path);
@@ -758,6 +760,13 @@ static SV call_module(Sh *s, long inst, const Args *a)
     return block_fwd(s, inst, a);
 }
 
+static SV not_callable(Sh *s, Span sp, const SV *v)
+{
+    if (v->kind == V_TENSOR)
+        return sh_fail(s, sp, "cannot call a tensor (%s): only modules and functions are called", sh_ty(v));
+    return sh_fail(s, sp, "cannot call %s: it is not a module", sh_ty(v));
+}
+
 /* len(x): of a list or tuple, a module list, a tensor's first dimension. */
 static SV length(Sh *s, const Args *a)
 {
@@ -791,7 +800,11 @@ static SV value_method(Sh *s, Env *env, const Expr *x, const SV *recv, const Arg
     const char *name = fx->u.s;
     if (recv->kind == V_TUPLE) {
         int ext = !strcmp(name, "extend");
-        if (strcmp(name, "append") && !ext) return sh_fail(s, fx->span, "a list has no method '%s'", name);
+        if (strcmp(name, "append") && !ext) {
+            sh_err(s, fx->span, "a list has no method '%s'", name);
+            diag(s->e->d, DG_HELP, fx->span, "a list value grows with append(y) and extend(ys)");
+            return mk(V_ERR);
+        }
         if (a->npos != 1 || a->nkw) return sh_fail(s, x->span, "%s() takes one argument", name);
         if (fx->a->kind != EX_NAME)
             return sh_fail(s, fx->a->span, "%s() needs a list held by a name (feats.%s(y))", name, name);
@@ -829,7 +842,7 @@ static SV value_method(Sh *s, Env *env, const Expr *x, const SV *recv, const Arg
     int found;
     SV m = member(s, mod, name, &found);
     if (!found) return no_member(s, fx->span, mod, name);
-    if (m.kind != V_MOD) return sh_fail(s, fx->span, "cannot call %s: it is not a module", sh_ty(&m));
+    if (m.kind != V_MOD) return not_callable(s, fx->span, &m);
     return call_module(s, m.mod, a);
 }
 
@@ -922,7 +935,7 @@ static SV call(Sh *s, Env *env, const Expr *x)
         callee = eval(s, env, fx);
     }
     if (callee.kind == V_ERR || callee.kind == V_ANY || bad) return bad ? mk(V_ERR) : callee;
-    if (callee.kind != V_MOD) return sh_fail(s, fx->span, "cannot call %s: it is not a module", sh_ty(&callee));
+    if (callee.kind != V_MOD) return not_callable(s, fx->span, &callee);
     return call_module(s, callee.mod, &a);
 }
 
@@ -963,10 +976,18 @@ static int exec(Sh *s, Env *env, Stmt **body, size_t n, SV *ret)
                 sh_err(s, st->name_spans[2], "a loop takes one or two names");
                 break;
             }
-            for (size_t k = 0; k < items.n; k++) {
-                if (bind_targets(s, env, st->names, st->name_spans, st->nnames, &items.items[k]) < 0) break;
-                if (exec(s, env, st->body, st->nbody, ret)) return 1;
+            if (s->nloops > MAX_CALL_DEPTH) {
+                sh_err(s, st->span, "loops nested deeper than %d", MAX_CALL_DEPTH);
+                break;
             }
+            int returned = 0, slot = s->nloops++;
+            for (size_t k = 0; k < items.n && !returned; k++) {
+                s->loops[slot] = (Loop){st->value->span, k};
+                if (bind_targets(s, env, st->names, st->name_spans, st->nnames, &items.items[k]) < 0) break;
+                returned = exec(s, env, st->body, st->nbody, ret);
+            }
+            s->nloops--;
+            if (returned) return 1;
             break;
         }
         case ST_IF: {

@@ -41,10 +41,14 @@ typedef struct Bind { const char *name; SV v; struct Bind *next; } Bind;   /* a 
 typedef struct Env { size_t inst; Bind *head; } Env;                      /* one forward being run */
 typedef struct Frame { Span call; size_t inst; } Frame;                   /* a block call */
 
+typedef struct Loop { Span over; size_t iter; } Loop;                     /* a for loop being unrolled */
+
 typedef struct Sh {
     Elab  *e;
     Frame  frames[MAX_CALL_DEPTH + 1];
     int    depth;
+    Loop   loops[MAX_CALL_DEPTH + 1];   /* innermost last */
+    int    nloops;
 } Sh;
 
 #define UNKN INT64_MIN

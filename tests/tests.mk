@@ -183,6 +183,8 @@ TESTS = \
 	tests/check/transformer_clean.check \
 	tests/check/transformer_extra_block.check \
 	tests/check/transformer_missing_block.check \
+	tests/check/lang_elab_errors.check \
+	tests/check/lang_forward_errors.check \
 	tests/check/fwd_block_arity.check \
 	tests/check/fwd_broadcast.check \
 	tests/check/fwd_cat.check \
