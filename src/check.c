@@ -145,20 +145,29 @@ static void list_depths(Ctx *c)
         if (!L->list)
             continue;
         size_t pl = strlen(L->path);
-        int64_t file_max = -1;
+        /* The last item with weights on each side: a Sequential's trailing
+         * ReLU or pooling has none (AlexNet's features end with two). */
+        int64_t file_max = -1, spec_max = -1;
         for (size_t k = 0; k < c->nfk; k++) {
             const char *key = c->fk[k].key;
             if (pl && (strncmp(key, L->path, pl) != 0 || key[pl] != '.'))
                 continue;
             const char *end;
             int64_t idx = elab_item_index(L, key + (pl ? pl + 1 : 0), &end);
-            if (idx < 0 || *end != '.')
-                continue;
-            if (idx > file_max)
+            if (idx > file_max && *end == '.')
                 file_max = idx;
         }
+        for (size_t i = 0; i < e->ntensors; i++) {
+            const char *key = e->tensors[i].key;
+            if (pl && (strncmp(key, L->path, pl) != 0 || key[pl] != '.'))
+                continue;
+            const char *end;
+            int64_t idx = elab_item_index(L, key + (pl ? pl + 1 : 0), &end);
+            if (idx > spec_max && *end == '.')
+                spec_max = idx;
+        }
         size_t have = (size_t)(file_max + 1);
-        if (file_max < 0 || have == L->nitems)
+        if (file_max < 0 || file_max == spec_max || (spec_max < 0 && have <= L->nitems))
             continue;
         const char *name = *L->path ? L->path : "the model";
         char first[96], flast[96], slast[96];

@@ -1046,6 +1046,42 @@ static int raw_tensor(Elab *e, const Scope *s, const Stmt *st, const char *path,
                       st->span);
 }
 
+/* features.add_module("denseblock{i+1}", DenseBlock(...)) in a body, as
+ * torch's __init__ extends a container it made (self.add_module: the
+ * module itself); the name is a pattern of configuration values. */
+static int add_module(Elab *e, const Scope *s, const Expr *x, size_t inst, int depth)
+{
+    const Expr *fx = x->kind == EX_CALL ? x->a : NULL;
+    if (!fx || fx->kind != EX_ATTR || strcmp(fx->u.s, "add_module") != 0)
+        return err_at(e, x->span, "a module body declares (name = ...); only add_module(name, module) is called");
+    const Expr *on = fx->a;
+    const char *target = on->kind == EX_NAME ? on->u.s : NULL;
+    if (on->kind == EX_ATTR && on->a->kind == EX_NAME && !strcmp(on->a->u.s, "self"))
+        target = on->u.s;   /* self.features */
+    if (!target)
+        return err_at(e, on->span, "add_module() extends a container of this module, by its name");
+    long to = (long)inst;
+    if (strcmp(target, "self") != 0) {
+        to = elab_child(e, inst, target);
+        if (to < 0 || !e->insts[to].list)
+            return err_at(e, on->span, "'%s' is not a container of this module (Sequential, ModuleList or "
+                          "ModuleDict)", target);
+    }
+    if (x->nargs != 2 || x->args[0].name || x->args[1].name || x->args[0].value->kind != EX_STR)
+        return err_at(e, x->span, "add_module() takes a name and a module: add_module(\"layer{i+1}\", Layer(...))");
+    const char *name = x->args[0].value->u.s;
+    if (strchr(name, '{') && item_pattern(e, s, x->args[0].value, NULL, &name) < 0)
+        return -1;
+    if (!*name || strchr(name, '.'))
+        return err_at(e, x->args[0].value->span, "a module's name is not empty and holds no '.'");
+    if (!is_module_expr(e, x->args[1].value))
+        return err_at(e, x->args[1].value->span, "add_module() takes a module");
+    if (e->insts[to].list)
+        e->insts[to].nitems++;
+    return instantiate(e, s, x->args[1].value, join(e, e->insts[to].path, name), (size_t)to, x->args[0].value->span,
+                       depth + 1);
+}
+
 /* A body, in order: raw tensors, constants, submodules, conditionals. */
 static int elab_body(Elab *e, Scope *s, Stmt **body, size_t n, const char *path, size_t inst, int depth)
 {
@@ -1128,9 +1164,12 @@ static int elab_body(Elab *e, Scope *s, Stmt **body, size_t n, const char *path,
             }
             break;
         }
+        case ST_EXPR:
+            if (add_module(e, s, st->value, inst, depth) < 0)
+                r = -1;
+            break;
         case ST_FORWARD:
         case ST_RETURN:
-        case ST_EXPR:
             break;
         }
     }
@@ -1177,12 +1216,37 @@ static void torch_order(Elab *e)
         free(count);
         return;
     }
+    /* Instances are made in preorder, except a module add_module()s to a
+     * container declared earlier: walk the tree, each module's children in
+     * the order they were added. */
+    size_t *kids = calloc(e->ninsts + 1, sizeof *kids), *kfirst = calloc(e->ninsts + 2, sizeof *kfirst),
+           *stack = calloc(e->ninsts + 1, sizeof *stack);
+    if (!kids || !kfirst || !stack) {
+        free(first), free(count), free(kids), free(kfirst), free(stack);
+        return;
+    }
+    for (size_t i = 0; i < e->ninsts; i++)
+        if (e->insts[i].parent != (size_t)-1)
+            kfirst[e->insts[i].parent + 2]++;
+    for (size_t i = 0; i < e->ninsts; i++)
+        kfirst[i + 2] += kfirst[i + 1];
+    for (size_t i = 0; i < e->ninsts; i++)   /* kids[kfirst[p + 1] ...] are p's children, in order */
+        if (e->insts[i].parent != (size_t)-1)
+            kids[kfirst[e->insts[i].parent + 1]++] = i;
     for (size_t i = 0; i < e->ntensors; i++)
         count[e->tensors[i].inst]++;
-    for (size_t i = 0, acc = 0; i < e->ninsts; i++) {
+    size_t sp = 0, acc = 0;
+    for (size_t i = 0; i < e->ninsts; i++)
+        if (e->insts[i].parent == (size_t)-1)
+            stack[sp++] = i;
+    while (sp) {
+        size_t i = stack[--sp];
         first[i] = acc;
         acc += count[i];
+        for (size_t k = kfirst[i + 1]; k-- > kfirst[i];)   /* pushed last to first: popped in order */
+            stack[sp++] = kids[k];
     }
+    free(kids), free(kfirst), free(stack);
     for (int buffer = 0; buffer < 2; buffer++)   /* a stable counting sort by (inst, buffer) */
         for (size_t i = 0; i < e->ntensors; i++)
             if (e->tensors[i].buffer == buffer && e->insts[e->tensors[i].inst].layer == NULL)

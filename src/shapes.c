@@ -387,6 +387,11 @@ static SV index_value(Sh *s, Env *env, const Expr *x)
 {
     SV base = eval(s, env, x->a);
     if (base.kind == V_ERR || base.kind == V_ANY) return base;
+    if (base.kind == V_CONF && base.c.kind == VAL_INTS) {   /* window_size[0] */
+        SV t = sh_tuple_of(s, base.c.n);
+        for (size_t i = 0; i < t.n; i++) t.items[i] = mk_int(base.c.ints[i]);
+        base = t;
+    }
     if (base.kind == V_TUPLE || base.kind == V_MOD) {
         if (x->nargs != 1 || x->args[0].value->kind == EX_SLICE)
             return sh_fail(s, x->span, "a tuple or module list takes one integer index");
@@ -483,6 +488,20 @@ static SV index_value(Sh *s, Env *env, const Expr *x)
 static SV call(Sh *s, Env *env, const Expr *x);
 
 enum { MAX_LOOP = 100000 };   /* iterations of one loop the checker unrolls */
+
+/* torch.long, torch.float32, ...: the dtype's name in rcc ("i64"), the
+ * value a function's dtype= argument takes; NULL for another name. */
+static const char *torch_dtype(const char *name)
+{
+    static const char *const map[][2] = {
+        {"float32", "f32"}, {"float", "f32"}, {"float16", "f16"}, {"half", "f16"}, {"bfloat16", "bf16"},
+        {"float64", "f64"}, {"double", "f64"}, {"int64", "i64"}, {"long", "i64"}, {"int32", "i32"},
+        {"int", "i32"}, {"int16", "i16"}, {"short", "i16"}, {"int8", "i8"}, {"uint8", "u8"}, {"bool", "bool"},
+    };
+    for (size_t i = 0; i < sizeof map / sizeof *map; i++)
+        if (!strcmp(map[i][0], name)) return map[i][1];
+    return NULL;
+}
 
 static int bound(const Env *env, const char *name)
 {
@@ -667,6 +686,14 @@ static SV eval(Sh *s, Env *env, const Expr *x)
         return b;
     }
     case EX_ATTR: {
+        if (x->a->kind == EX_NAME && !strcmp(x->a->u.s, "torch") && !bound(env, "torch")) {
+            const char *dt = torch_dtype(x->u.s);   /* dtype = torch.long */
+            if (dt) {
+                v.c.kind = VAL_STR;
+                v.c.s = dt;
+                return v;
+            }
+        }
         /* self.x is the block's own member; self alone may be its container */
         int self = x->a->kind == EX_NAME && !strcmp(x->a->u.s, "self") && !bound(env, "self");
         SV a = self ? mk_mod((long)env->inst) : eval(s, env, x->a);
@@ -704,6 +731,8 @@ static SV block_fwd(Sh *s, long inst, const Args *a)
 {
     const Instance *in = &s->e->insts[inst];
     const Stmt *fw = find_forward(in->decl);
+    long box = self_of(s, (size_t)inst);
+    if (!fw && box != inst) return call_module(s, box, a);   /* class Stage(nn.Sequential): the chain */
     if (!fw) return sh_fail(s, a->span, "%s '%s' has no forward, so it cannot be called", in->type, in->path);
     if (s->depth >= MAX_CALL_DEPTH)
         return sh_fail(s, a->span, "forward calls nested deeper than %d (a block that calls itself?)", MAX_CALL_DEPTH);
@@ -765,6 +794,30 @@ static SV not_callable(Sh *s, Span sp, const SV *v)
     if (v->kind == V_TENSOR)
         return sh_fail(s, sp, "cannot call a tensor (%s): only modules and functions are called", sh_ty(v));
     return sh_fail(s, sp, "cannot call %s: it is not a module", sh_ty(v));
+}
+
+static SV py_number(Sh *s, const char *fn, const Args *a)
+{
+    const Val *c = &a->pos[0].c;
+    double f = c->kind == VAL_INT || c->kind == VAL_BOOL ? (double)c->i : c->f;
+    if (c->kind == VAL_STR) {
+        char *end;
+        f = strtod(c->s, &end);
+        if (end == c->s || *end || fn[0] == 'i')
+            return sh_fail(s, a->pspan[0], "%s() of the string \"%s\"", fn, c->s);
+    } else if (c->kind != VAL_INT && c->kind != VAL_BOOL && c->kind != VAL_FLOAT) {
+        return sh_fail(s, a->pspan[0], "%s() of %s", fn, sh_ty(&a->pos[0]));
+    }
+    SV v = mk(V_CONF);
+    if (fn[0] == 'f') {
+        v.c.kind = VAL_FLOAT;
+        v.c.f = f;
+    } else {
+        if (!(f > -9.2e18 && f < 9.2e18)) return sh_fail(s, a->pspan[0], "int() of %g", f);
+        v.c.kind = VAL_INT;
+        v.c.i = c->kind == VAL_FLOAT ? (int64_t)f : c->i;   /* truncates toward zero, as Python's */
+    }
+    return v;
 }
 
 /* len(x): of a list or tuple, a module list, a tensor's first dimension. */
@@ -894,6 +947,9 @@ static SV call(Sh *s, Env *env, const Expr *x)
     if (of_value) return bad ? mk(V_ERR) : value_method(s, env, x, &recv, &a);
     if (fx->kind == EX_NAME && !strcmp(fx->u.s, "len") && !bound(env, "len"))
         return bad ? mk(V_ERR) : length(s, &a);
+    if (fx->kind == EX_NAME && (!strcmp(fx->u.s, "float") || !strcmp(fx->u.s, "int")) && a.npos == 1 && !a.nkw &&
+        a.pos[0].kind == V_CONF)   /* Python's float("-inf"), int(d / 2) */
+        return bad ? mk(V_ERR) : py_number(s, fx->u.s, &a);
     const char *name = fx->kind == EX_NAME ? fx->u.s : fx->kind == EX_ATTR ? fx->u.s : NULL;
     if (method) {
         if (a.pos[0].kind == V_ERR || a.pos[0].kind == V_ANY) return a.pos[0];

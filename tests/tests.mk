@@ -185,6 +185,9 @@ TESTS = \
 	tests/check/transformer_missing_block.check \
 	tests/check/lang_elab_errors.check \
 	tests/check/lang_forward_errors.check \
+	tests/specs/lang_gpt.spec \
+	tests/specs/lang_bert.spec \
+	tests/specs/lang_patterns.spec \
 	tests/check/fwd_block_arity.check \
 	tests/check/fwd_broadcast.check \
 	tests/check/fwd_cat.check \
