@@ -200,4 +200,15 @@ TESTS = \
 	tests/check/fwd_not_module.check \
 	tests/check/fwd_reshape_numel.check \
 	tests/check/fwd_reshape_twice.check \
-	tests/check/fwd_unknown_fn.check
+	tests/check/fwd_unknown_fn.check \
+	tests/specs/resnet50.spec \
+	tests/specs/resnext50_32x4d.spec \
+	tests/specs/vgg11_bn.spec \
+	tests/specs/alexnet.spec \
+	tests/specs/squeezenet1_1.spec \
+	tests/specs/mobilenet_v3_small.spec \
+	tests/specs/shufflenet_v2_x0_5.spec \
+	tests/specs/efficientnet_b0.spec \
+	tests/specs/regnet_y_400mf.spec \
+	tests/specs/googlenet.spec \
+	tests/specs/mnasnet0_5.spec
