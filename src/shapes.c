@@ -207,6 +207,8 @@ static Expr lit(const Val *v, Span sp)
 static SV conf_op(Sh *s, size_t inst, const Expr *ox, const SV *a, const SV *b)
 {
     int op = ox->op;
+    SV d;
+    if (sh_dim_arith(s, op, a, b, &d)) return d;   /* sizes: N * T, C // heads */
     if (a->kind == V_DIM || (b && b->kind == V_DIM)) {
         if (b && op == '*' && a->kind == V_CONF && a->c.kind == VAL_INT && a->c.i == 1) return *b;
         if (b && (op == '*' || op == '/' || op == TK_IDIV) && b->kind == V_CONF && b->c.kind == VAL_INT && b->c.i == 1)
@@ -282,6 +284,7 @@ static SV lookup(Sh *s, Env *env, const Expr *x)
         if (elab_value(s->e, env->inst, x, &v.c) < 0) return mk(V_ERR);
         return v;
     }
+    if (sh_constant(name, &t)) return t;   /* inf, finfo_min */
     return sh_fail(s, x->span, "unknown name '%s'", name);
 }
 
@@ -482,10 +485,10 @@ static SV eval(Sh *s, Env *env, const Expr *x)
             if (c >= 0) return mk_mod(c);
             if (raw_tensor(s, env->inst, x->u.s, &t)) return t;
         }
+        if (sh_ns_attr(x, &v)) return v;   /* torch.float32, math.pi */
         SV a = eval(s, env, x->a);
         if (a.kind == V_ERR || a.kind == V_ANY) return a;
-        if (a.kind == V_TENSOR && !strcmp(x->u.s, "shape")) return sh_shape_of(s, &a);
-        return sh_fail(s, x->span, "%s has no attribute '%s'", sh_ty(&a), x->u.s);
+        return sh_attr(s, x->span, &a, x->u.s);   /* x.shape, x.dtype, ... */
     }
     case EX_INDEX: return index_value(s, env, x);
     case EX_CALL: return call(s, env, x);
@@ -569,9 +572,8 @@ static SV call(Sh *s, Env *env, const Expr *x)
     memset(&a, 0, sizeof a);
     a.span = x->span;
     const Expr *fx = x->a;
-    int method = fx->kind == EX_ATTR && !(fx->a->kind == EX_NAME &&
-                 (!strcmp(fx->a->u.s, "torch") || !strcmp(fx->a->u.s, "F") || !strcmp(fx->a->u.s, "nn") ||
-                  !strcmp(fx->a->u.s, "self")));
+    int ns = sh_fn_ns(fx);   /* torch.X, F.X, math.X: a function of that namespace */
+    int method = fx->kind == EX_ATTR && ns < 0 && !(fx->a->kind == EX_NAME && !strcmp(fx->a->u.s, "self"));
     if (x->nargs + (size_t)method > 16) return sh_fail(s, x->span, "too many arguments");
     if (method) {   /* x.flatten(1): the receiver is the first argument */
         a.pos[0] = eval(s, env, fx->a);
@@ -585,6 +587,7 @@ static SV call(Sh *s, Env *env, const Expr *x)
         bad |= v.kind == V_ERR;
         if (x->args[i].name) {
             a.kn[a.nkw] = x->args[i].name;
+            a.knspan[a.nkw] = x->args[i].name_span;
             a.kspan[a.nkw] = x->args[i].value->span;
             a.kv[a.nkw++] = v;
         } else {
@@ -595,17 +598,17 @@ static SV call(Sh *s, Env *env, const Expr *x)
     const char *name = fx->kind == EX_NAME ? fx->u.s : fx->kind == EX_ATTR ? fx->u.s : NULL;
     if (method) {
         if (a.pos[0].kind == V_ERR || a.pos[0].kind == V_ANY) return a.pos[0];
-        if (!sh_is_function(name)) return sh_fail(s, fx->span, "unknown method '%s'", name);
-        return bad ? mk(V_ERR) : sh_fn_call(s, name, &a);
+        if (!sh_is_function(NS_METHOD, name)) return sh_fn_unknown(s, fx->span, NS_METHOD, name);
+        return bad ? mk(V_ERR) : sh_fn_call(s, NS_METHOD, name, &a);
     }
     SV callee;
     if (fx->kind == EX_ATTR && !strcmp(fx->a->u.s, "self")) {
         long c = elab_child(s->e, env->inst, name);
         if (c < 0) return sh_fail(s, fx->span, "'%s' has no submodule '%s'", s->e->insts[env->inst].type, name);
         callee = mk_mod(c);
-    } else if (fx->kind == EX_ATTR) {
-        if (!sh_is_function(name)) return sh_fail(s, fx->span, "unknown function '%s'", name);
-        return bad ? mk(V_ERR) : sh_fn_call(s, name, &a);
+    } else if (ns > 0) {
+        if (!sh_is_function(ns, name)) return sh_fn_unknown(s, fx->span, ns, name);
+        return bad ? mk(V_ERR) : sh_fn_call(s, ns, name, &a);
     } else if (fx->kind == EX_NAME) {
         Bind *b;
         for (b = env->head; b && strcmp(b->name, name) != 0; b = b->next)
@@ -615,15 +618,15 @@ static SV call(Sh *s, Env *env, const Expr *x)
             callee = b->v;
         } else if (c >= 0) {
             callee = mk_mod(c);
-        } else if (sh_is_function(name)) {
-            return bad ? mk(V_ERR) : sh_fn_call(s, name, &a);
+        } else if (sh_is_function(NS_BARE, name)) {
+            return bad ? mk(V_ERR) : sh_fn_call(s, NS_BARE, name, &a);
         } else if (cat_find(name)) {
             return sh_fail(s, fx->span, "'%s' is a layer: declare it in the body (name = %s(...)) and call it by name",
                         name, name);
         } else if (conf_defined(s, env->inst, name)) {
             return sh_fail(s, fx->span, "'%s' is a configuration value, not a module or function", name);
         } else {
-            return sh_fail(s, fx->span, "unknown function '%s'", name);
+            return sh_fn_unknown(s, fx->span, NS_BARE, name);
         }
     } else {
         callee = eval(s, env, fx);
