@@ -191,4 +191,16 @@ TESTS = \
 	tests/check/fwd_not_module.check \
 	tests/check/fwd_reshape_numel.check \
 	tests/check/fwd_reshape_twice.check \
-	tests/check/fwd_unknown_fn.check
+	tests/check/fwd_unknown_fn.check \
+	tests/check/fn_bad_keyword.check \
+	tests/check/fn_missing_argument.check \
+	tests/check/fn_wrong_rank.check \
+	tests/check/fn_no_broadcast.check \
+	tests/check/fn_einsum_mismatch.check \
+	tests/check/fn_query_heads.check \
+	tests/check/fn_not_in_namespace.check \
+	tests/check/fn_softmax_int.check \
+	tests/check/fn_given_twice.check \
+	tests/check/fn_einsum_clean.check \
+	tests/check/fn_attention_clean.check \
+	tests/fn-shapes.sh
