@@ -203,4 +203,5 @@ TESTS = \
 	tests/check/fn_given_twice.check \
 	tests/check/fn_einsum_clean.check \
 	tests/check/fn_attention_clean.check \
-	tests/fn-shapes.sh
+	tests/fn-shapes.sh \
+	tests/fn-sigs.sh
