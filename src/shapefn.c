@@ -997,6 +997,11 @@ int sh_constant(const char *name, SV *out)
 int sh_ns_attr(const Expr *x, SV *out)
 {
     if (x->kind != EX_ATTR) return 0;
+    if (x->a->kind == EX_NAME && !strcmp(x->a->u.s, "self") && !strcmp(x->u.s, "training")) {
+        *out = mk_int(0);   /* self.training: the model runs in eval mode */
+        out->c.kind = VAL_BOOL;
+        return 1;
+    }
     int ns = prefix_ns(x->a);
     if (ns == NS_TORCH) {
         const char *d = fn_dtype_name(x->u.s);   /* torch.float32, torch.long; not rcc's short names */
@@ -1045,6 +1050,11 @@ SV sh_attr(Sh *s, Span sp, const SV *a, const char *name)
             for (int i = lo; i < a->rank; i++) r.d[i] = a->d[a->rank - 1 - (i - lo)];
             return r;
         }
+    }
+    if (a->kind == V_MOD && !strcmp(name, "training")) {   /* self.training: the model runs in eval mode */
+        SV v = mk_int(0);
+        v.c.kind = VAL_BOOL;
+        return v;
     }
     if (a->kind == V_CONF && a->c.kind == VAL_STR && !strncmp(a->c.s, "finfo:", 6))
         return finfo_attr(s, sp, a->c.s + 6, name);

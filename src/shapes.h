@@ -172,10 +172,12 @@ int  sh_fn_row(size_t i, const char **name, int *ns, const char **sig);
 /* Names the forward may use without declaring them: inf, nan, finfo_min
  * (float32's minimum, torch.finfo(torch.float32).min).  1 when name is one. */
 int  sh_constant(const char *name, SV *out);
-/* torch.float32, torch.long, math.pi, math.inf: 1 when x is one. */
+/* torch.float32, torch.long, math.pi, math.inf, self.training (false):
+ * 1 when x is one. */
 int  sh_ns_attr(const Expr *x, SV *out);
 /* An attribute of a value: x.shape, x.dtype, x.ndim, x.T, x.mT, finfo's
- * min/max/eps; an error for anything else. */
+ * min/max/eps, a module's training (false: eval mode); an error for
+ * anything else. */
 SV   sh_attr(Sh *s, Span sp, const SV *a, const char *name);
 
 /* Arithmetic on sizes: exact, or symbolic as a monomial written

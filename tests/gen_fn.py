@@ -128,7 +128,7 @@ CASES = {
     "Normalize": lambda x, **_: (F.normalize(x), F.normalize(x, dim=-1), F.normalize(x, p=1.0, dim=0)),
     "DropoutFn": lambda x, ids, **_: (F.dropout(x, 0.1, training=False), torch.dropout(x, 0.2, False),
                                     F.dropout(ids, training=False), sd(x, 0.2, "row", training=False),
-                                    sd(x, 0.5, "batch", False)),
+                                    sd(x, 0.5, "batch", False), F.dropout(x, 0.5, training=False)),
     "Activations": lambda x, ids, **_: (
         F.relu(x), torch.relu(ids), F.relu6(ids), F.gelu(x), F.gelu(x, approximate="tanh"), F.silu(x),
         F.hardswish(x), F.hardsigmoid(x), torch.sigmoid(ids), F.tanh(x), F.softmax(x, dim=1),
