@@ -383,10 +383,21 @@ static SV default_value(Sh *s, const char *d)
 
 static int is_seq(const SV *v) { return v->kind == V_TUPLE || (v->kind == V_CONF && v->c.kind == VAL_INTS); }
 
+/* "the signature is conv2d(input, weight, ...)", the receiver left out
+ * of a method's. */
+static const char *usage(const Fn *f, int ns, char *buf, size_t cap)
+{
+    const char *sig = f->sig;
+    if (ns == NS_METHOD && !strncmp(sig, "input", 5)) sig += sig[5] == ',' ? 7 : 5;
+    snprintf(buf, cap, "the signature is %s%s(%s)", ns == NS_METHOD ? "x." : ns_prefix(ns), f->name, sig);
+    return buf;
+}
+
 /* Binds a's arguments to f's signature in c; 0, or -1 reported. */
 static int bind_call(Sh *s, const Fn *f, int ns, const Args *a, Call *c)
 {
     Sig g;
+    char help[480];
     memset(c, 0, sizeof *c);
     c->s = s;
     c->fn = f->name;
@@ -415,8 +426,9 @@ static int bind_call(Sh *s, const Fn *f, int ns, const Args *a, Call *c)
             break;
         }
         if (p >= g.npos) {
-            sh_err(s, a->pspan[k], "%s() takes at most %zu positional argument%s, got %zu", f->name, g.npos - self,
-                   g.npos - self == 1 ? "" : "s", a->npos - self);
+            sh_err_help(s, a->pspan[k], usage(f, ns, help, sizeof help),
+                        "%s() takes at most %zu positional argument%s, got %zu", f->name, g.npos - self,
+                        g.npos - self == 1 ? "" : "s", a->npos - self);
             return -1;
         }
         c->v[p] = a->pos[k];
@@ -465,7 +477,8 @@ static int bind_call(Sh *s, const Fn *f, int ns, const Args *a, Call *c)
         } else if (g.def[i]) {
             c->v[i] = default_value(s, g.def[i]);
         } else {
-            sh_err(s, a->span, "%s() missing required argument '%s'", f->name, g.name[i]);
+            sh_err_help(s, a->span, usage(f, ns, help, sizeof help), "%s() missing required argument '%s'", f->name,
+                        g.name[i]);
             return -1;
         }
     }

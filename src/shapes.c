@@ -68,9 +68,10 @@ const char *sh_ty(const SV *v)
     return fmt_type(v, bufs[k++ % 8], sizeof bufs[0]);
 }
 
-/* Reports msg at sp once (a block's instances repeat it), with a note at
- * decl (the layer concerned) and at each block call that led there. */
-static void report(Sh *s, Span sp, const Instance *decl, const char *msg)
+/* Reports msg at sp once (a block's instances repeat it), with help (a
+ * fix) when there is one, a note at decl (the layer concerned) and at
+ * each block call that led there. */
+static void report(Sh *s, Span sp, const Instance *decl, const char *msg, const char *help)
 {
     Diags *d = s->e->d;
     for (size_t i = 0; i < d->n; i++)
@@ -79,6 +80,7 @@ static void report(Sh *s, Span sp, const Instance *decl, const char *msg)
             return;
     size_t first = d->n;
     diag(d, DG_ERROR, sp, "%s", msg);
+    if (help) diag(d, DG_HELP, NO_SPAN, "%s", help);
     for (size_t i = 0; decl && i < first; i++)   /* the declaration is shown once */
         if (d->list[i].level == DG_NOTE && d->list[i].span.lo == decl->span.lo &&
             d->list[i].span.file == decl->span.file)
@@ -99,14 +101,20 @@ static void report(Sh *s, Span sp, const Instance *decl, const char *msg)
 void sh_err(Sh *s, Span sp, const char *fmt, ...)
 {
     FORMAT(msg, fmt);
-    report(s, sp, NULL, msg);
+    report(s, sp, NULL, msg, NULL);
+}
+
+void sh_err_help(Sh *s, Span sp, const char *help, const char *fmt, ...)
+{
+    FORMAT(msg, fmt);
+    report(s, sp, NULL, msg, help);
 }
 
 /* An error; the value it leaves. */
 SV sh_fail(Sh *s, Span sp, const char *fmt, ...)
 {
     FORMAT(msg, fmt);
-    report(s, sp, NULL, msg);
+    report(s, sp, NULL, msg, NULL);
     return mk(V_ERR);
 }
 
@@ -114,7 +122,7 @@ SV sh_fail(Sh *s, Span sp, const char *fmt, ...)
 SV sh_lfail(Sh *s, Span sp, const Instance *in, const char *fmt, ...)
 {
     FORMAT(msg, fmt);
-    report(s, sp, in, msg);
+    report(s, sp, in, msg, NULL);
     return mk(V_ERR);
 }
 

@@ -123,8 +123,10 @@ typedef struct Args {
 /* Diagnostics.  Each reports once per location and message (a block's
  * instances repeat it), with a note at each block call leading there;
  * sh_fail and sh_lfail return the V_ERR value to propagate, sh_lfail adds a
- * note at the declaration of the layer concerned. */
+ * note at the declaration of the layer concerned; sh_err_help adds a
+ * help line (a fix). */
 void sh_err(Sh *s, Span sp, const char *fmt, ...) RCC_PRINTF(3, 4);
+void sh_err_help(Sh *s, Span sp, const char *help, const char *fmt, ...) RCC_PRINTF(4, 5);
 SV   sh_fail(Sh *s, Span sp, const char *fmt, ...) RCC_PRINTF(3, 4);
 SV   sh_lfail(Sh *s, Span sp, const Instance *in, const char *fmt, ...) RCC_PRINTF(4, 5);
 /* A value's type for a message ("[N, 3, 8, 8]", "an integer"), in one of 8
