@@ -52,9 +52,9 @@ SV r_arange(Call *c)
     if (k2 == 1 && st == 0) return fn_fail(c, "step", "step must be nonzero");
     if (k0 == 1 && k1 == 1 && k2 == 1) {
         double n = ceil((x1 - x0) / st);
-        if (n < 0 || !isfinite(n))
+        if (n < 0)
             return fn_fail(c, "step", "the bounds %g and %g are inconsistent with the step's sign (%g)", x0, x1, st);
-        if (n > 9e15) return fn_fail(c, e, "%g elements is too many", n);
+        if (!(n <= 9e15)) return fn_fail(c, "step", "arange(%g, %g, %g) has too many elements", x0, x1, st);
         r.d[0] = exact((int64_t)n);
     } else if (k0 == 1 && x0 == 0 && k2 == 1 && st == 1 && k1 == 0) {
         r.d[0] = d1;   /* arange(T) */

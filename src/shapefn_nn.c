@@ -620,9 +620,10 @@ SV r_swin(Call *c)
     if (!fn_t(c, "proj_weight", &pw)) return pw;
     if (!fn_t(c, "relative_position_bias", &rb)) return rb;
     int64_t ws[2], ss[2], h;
-    int kw = fn_ints(c, "window_size", 2, 1, ws), ks = fn_ints(c, "shift_size", 2, 0, ss),
-        kh = fn_int(c, "num_heads", 1, &h);
-    if (kw < 0 || ks < 0 || kh < 0) return mk(V_ERR);
+    int kw, ks, kh;
+    if ((kw = fn_ints(c, "window_size", 2, 1, ws)) < 0 || (kh = fn_int(c, "num_heads", 1, &h)) < 0 ||
+        (ks = fn_ints(c, "shift_size", 2, 0, ss)) < 0)
+        return mk(V_ERR);
     if (prob(c, "attention_dropout") < 0 || prob(c, "dropout") < 0) return mk(V_ERR);
     if (!float_only(c, "input", &x) || !same_dtype(c, "input", &x, "qkv_weight", &qw) ||
         !same_dtype(c, "input", &x, "proj_weight", &pw))

@@ -471,8 +471,8 @@ SV r_expand(Call *c)
         return mk(V_ERR);
     }
     if (x.rank >= 0 && n < x.rank)
-        return fn_fail(c, c->arg ? "other" : "sizes", "%d sizes for a tensor of rank %d: give at least as many as it "
-                       "has dimensions", n, x.rank);
+        return fn_fail(c, c->arg ? "other" : "sizes", "%d size%s for a tensor of rank %d: give at least as many as "
+                       "it has dimensions", n, n == 1 ? "" : "s", x.rank);
     SV r = mk_tensor(x.dtype, n);
     for (int i = 0; i < n; i++) {
         int j = x.rank < 0 ? -1 : i - (n - x.rank);
@@ -496,8 +496,8 @@ SV r_repeat(Call *c)
     if (n < 0) return mk(V_ERR);
     if (x.rank < 0) return mk_tensor(x.dtype, n >= 1 ? -1 : -1);
     if (n < x.rank)
-        return fn_fail(c, "sizes", "%d repeats for a tensor of rank %d: give at least as many as it has dimensions",
-                       n, x.rank);
+        return fn_fail(c, "sizes", "%d repeat%s for a tensor of rank %d: give at least as many as it has "
+                       "dimensions", n, n == 1 ? "" : "s", x.rank);
     SV r = mk_tensor(x.dtype, n);
     for (int i = 0; i < n; i++) {
         int j = i - (n - x.rank);
