@@ -15,7 +15,7 @@
  *                arguments, integer expressions, lists and repeats,
  *                conditionals, down to the flat list of expected keys
  *   shapes.c     forward type-checking: shapes flow from the inputs
- *                (shapes.h; built-in functions in shapefn.c, built-in
+ *                (shapes.h; built-in functions in shapefn*.c, built-in
  *                layers' forward rules in shapelayer.c)
  *   check.c      `rcc check`: the expected keys against a weight file
  *

@@ -210,7 +210,7 @@ SV sh_layer_fwd(Sh *s, const Instance *in, const Args *a)
         if (n[0] == 'F') {
             b.pos[1] = mk_int(li(in, "start_dim", 0, 1));
             b.pos[2] = mk_int(li(in, "end_dim", 0, -1));
-            return sh_fn_call(s, "flatten", &b);
+            return sh_fn_call(s, NS_BARE, "flatten", &b);
         }
         return mk_tensor(x.dtype, -1);   /* Unflatten: not computed */
     }

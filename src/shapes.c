@@ -68,9 +68,10 @@ const char *sh_ty(const SV *v)
     return fmt_type(v, bufs[k++ % 8], sizeof bufs[0]);
 }
 
-/* Reports msg at sp once (a block's instances repeat it), with a note at
- * decl (the layer concerned) and at each block call that led there. */
-static void report(Sh *s, Span sp, const Instance *decl, const char *msg)
+/* Reports msg at sp once (a block's instances repeat it), with help (a
+ * fix) when there is one, a note at decl (the layer concerned) and at
+ * each block call that led there. */
+static void report(Sh *s, Span sp, const Instance *decl, const char *msg, const char *help)
 {
     Diags *d = s->e->d;
     for (size_t i = 0; i < d->n; i++)
@@ -79,6 +80,7 @@ static void report(Sh *s, Span sp, const Instance *decl, const char *msg)
             return;
     size_t first = d->n;
     diag(d, DG_ERROR, sp, "%s", msg);
+    if (help) diag(d, DG_HELP, NO_SPAN, "%s", help);
     for (size_t i = 0; decl && i < first; i++)   /* the declaration is shown once */
         if (d->list[i].level == DG_NOTE && d->list[i].span.lo == decl->span.lo &&
             d->list[i].span.file == decl->span.file)
@@ -101,14 +103,20 @@ static void report(Sh *s, Span sp, const Instance *decl, const char *msg)
 void sh_err(Sh *s, Span sp, const char *fmt, ...)
 {
     FORMAT(msg, fmt);
-    report(s, sp, NULL, msg);
+    report(s, sp, NULL, msg, NULL);
+}
+
+void sh_err_help(Sh *s, Span sp, const char *help, const char *fmt, ...)
+{
+    FORMAT(msg, fmt);
+    report(s, sp, NULL, msg, help);
 }
 
 /* An error; the value it leaves. */
 SV sh_fail(Sh *s, Span sp, const char *fmt, ...)
 {
     FORMAT(msg, fmt);
-    report(s, sp, NULL, msg);
+    report(s, sp, NULL, msg, NULL);
     return mk(V_ERR);
 }
 
@@ -116,7 +124,7 @@ SV sh_fail(Sh *s, Span sp, const char *fmt, ...)
 SV sh_lfail(Sh *s, Span sp, const Instance *in, const char *fmt, ...)
 {
     FORMAT(msg, fmt);
-    report(s, sp, in, msg);
+    report(s, sp, in, msg, NULL);
     return mk(V_ERR);
 }
 
@@ -209,6 +217,8 @@ static Expr lit(const Val *v, Span sp)
 static SV conf_op(Sh *s, size_t inst, const Expr *ox, const SV *a, const SV *b)
 {
     int op = ox->op;
+    SV d;
+    if (sh_dim_arith(s, op, a, b, &d)) return d;   /* sizes: N * T, C // heads */
     if (a->kind == V_DIM || (b && b->kind == V_DIM)) {
         if (b && op == '*' && a->kind == V_CONF && a->c.kind == VAL_INT && a->c.i == 1) return *b;
         if (b && (op == '*' || op == '/' || op == TK_IDIV) && b->kind == V_CONF && b->c.kind == VAL_INT && b->c.i == 1)
@@ -343,7 +353,10 @@ static SV lookup(Sh *s, Env *env, const Expr *x)
     if (!strcmp(name, "self")) return mk_mod(self_of(s, env->inst));
     int found;
     SV v = member(s, (long)env->inst, name, &found);
-    return found ? v : sh_fail(s, x->span, "unknown name '%s'", name);
+    if (found) return v;
+    SV t;
+    if (sh_constant(name, &t)) return t;   /* inf, finfo_min */
+    return sh_fail(s, x->span, "unknown name '%s'", name);
 }
 
 static void bind(Sh *s, Env *env, const char *name, const SV *v)
@@ -488,20 +501,6 @@ static SV index_value(Sh *s, Env *env, const Expr *x)
 static SV call(Sh *s, Env *env, const Expr *x);
 
 enum { MAX_LOOP = 100000 };   /* iterations of one loop the checker unrolls */
-
-/* torch.long, torch.float32, ...: the dtype's name in rcc ("i64"), the
- * value a function's dtype= argument takes; NULL for another name. */
-static const char *torch_dtype(const char *name)
-{
-    static const char *const map[][2] = {
-        {"float32", "f32"}, {"float", "f32"}, {"float16", "f16"}, {"half", "f16"}, {"bfloat16", "bf16"},
-        {"float64", "f64"}, {"double", "f64"}, {"int64", "i64"}, {"long", "i64"}, {"int32", "i32"},
-        {"int", "i32"}, {"int16", "i16"}, {"short", "i16"}, {"int8", "i8"}, {"uint8", "u8"}, {"bool", "bool"},
-    };
-    for (size_t i = 0; i < sizeof map / sizeof *map; i++)
-        if (!strcmp(map[i][0], name)) return map[i][1];
-    return NULL;
-}
 
 static int bound(const Env *env, const char *name)
 {
@@ -686,14 +685,7 @@ static SV eval(Sh *s, Env *env, const Expr *x)
         return b;
     }
     case EX_ATTR: {
-        if (x->a->kind == EX_NAME && !strcmp(x->a->u.s, "torch") && !bound(env, "torch")) {
-            const char *dt = torch_dtype(x->u.s);   /* dtype = torch.long */
-            if (dt) {
-                v.c.kind = VAL_STR;
-                v.c.s = dt;
-                return v;
-            }
-        }
+        if (sh_ns_attr(x, &v)) return v;   /* torch.float32, math.pi, self.training */
         /* self.x is the block's own member; self alone may be its container */
         int self = x->a->kind == EX_NAME && !strcmp(x->a->u.s, "self") && !bound(env, "self");
         SV a = self ? mk_mod((long)env->inst) : eval(s, env, x->a);
@@ -703,8 +695,7 @@ static SV eval(Sh *s, Env *env, const Expr *x)
             SV m = member(s, a.mod, x->u.s, &found);
             return found ? m : no_member(s, x->span, a.mod, x->u.s);
         }
-        if (a.kind == V_TENSOR && !strcmp(x->u.s, "shape")) return sh_shape_of(s, &a);
-        return sh_fail(s, x->span, "%s has no attribute '%s'", sh_ty(&a), x->u.s);
+        return sh_attr(s, x->span, &a, x->u.s);   /* x.shape, x.dtype, ... */
     }
     case EX_COMP: return comprehension(s, env, x);
     case EX_STAR: return sh_fail(s, x->span, "'*' splices a list only into a call's arguments or a list");
@@ -905,12 +896,9 @@ static SV call(Sh *s, Env *env, const Expr *x)
     memset(&a, 0, sizeof a);
     a.span = x->span;
     const Expr *fx = x->a;
-    int method = fx->kind == EX_ATTR && !(fx->a->kind == EX_NAME && !bound(env, fx->a->u.s) &&
-                 (!strcmp(fx->a->u.s, "torch") || !strcmp(fx->a->u.s, "F") || !strcmp(fx->a->u.s, "nn") ||
-                  !strcmp(fx->a->u.s, "math") || !strcmp(fx->a->u.s, "self")));
-    if (method && fx->a->kind == EX_ATTR && fx->a->a->kind == EX_NAME && !strcmp(fx->a->a->u.s, "nn") &&
-        !strcmp(fx->a->u.s, "functional"))
-        method = 0;   /* nn.functional.relu(x) */
+    int ns = sh_fn_ns(fx);   /* torch.X, F.X, math.X: a function of that namespace */
+    int method = fx->kind == EX_ATTR && ns < 0 &&
+                 !(fx->a->kind == EX_NAME && !strcmp(fx->a->u.s, "self") && !bound(env, "self"));
     SV recv = mk(V_ANY);
     int of_value = 0;   /* a method of a module or of a list value */
     if (method) {   /* x.flatten(1): the receiver is the first argument */
@@ -927,6 +915,7 @@ static SV call(Sh *s, Env *env, const Expr *x)
         if (x->args[i].name) {
             if (a.nkw >= 16) return sh_fail(s, x->span, "too many arguments");
             a.kn[a.nkw] = x->args[i].name;
+            a.knspan[a.nkw] = x->args[i].name_span;
             a.kspan[a.nkw] = x->args[i].value->span;
             a.kv[a.nkw] = eval(s, env, x->args[i].value);
             bad |= a.kv[a.nkw++].kind == V_ERR;
@@ -953,8 +942,8 @@ static SV call(Sh *s, Env *env, const Expr *x)
     const char *name = fx->kind == EX_NAME ? fx->u.s : fx->kind == EX_ATTR ? fx->u.s : NULL;
     if (method) {
         if (a.pos[0].kind == V_ERR || a.pos[0].kind == V_ANY) return a.pos[0];
-        if (!sh_is_function(name)) return sh_fail(s, fx->span, "unknown method '%s'", name);
-        return bad ? mk(V_ERR) : sh_fn_call(s, name, &a);
+        if (!sh_is_function(NS_METHOD, name)) return sh_fn_unknown(s, fx->span, NS_METHOD, name);
+        return bad ? mk(V_ERR) : sh_fn_call(s, NS_METHOD, name, &a);
     }
     SV callee;
     if (fx->kind == EX_ATTR && fx->a->kind == EX_NAME && !strcmp(fx->a->u.s, "self")) {
@@ -965,9 +954,9 @@ static SV call(Sh *s, Env *env, const Expr *x)
             return bad ? mk(V_ERR) : value_method(s, env, x, &me, &a);
         }
         if (!found) return no_member(s, fx->span, (long)env->inst, name);
-    } else if (fx->kind == EX_ATTR) {
-        if (!sh_is_function(name)) return sh_fail(s, fx->span, "unknown function '%s'", name);
-        return bad ? mk(V_ERR) : sh_fn_call(s, name, &a);
+    } else if (ns > 0) {
+        if (!sh_is_function(ns, name)) return sh_fn_unknown(s, fx->span, ns, name);
+        return bad ? mk(V_ERR) : sh_fn_call(s, ns, name, &a);
     } else if (fx->kind == EX_NAME) {
         Bind *b;
         for (b = env->head; b && strcmp(b->name, name) != 0; b = b->next)
@@ -977,15 +966,15 @@ static SV call(Sh *s, Env *env, const Expr *x)
             callee = b->v;
         } else if (c >= 0) {
             callee = mk_mod(c);
-        } else if (sh_is_function(name)) {
-            return bad ? mk(V_ERR) : sh_fn_call(s, name, &a);
+        } else if (sh_is_function(NS_BARE, name)) {
+            return bad ? mk(V_ERR) : sh_fn_call(s, NS_BARE, name, &a);
         } else if (cat_find(name)) {
             return sh_fail(s, fx->span, "'%s' is a layer: declare it in the body (name = %s(...)) and call it by name",
                         name, name);
         } else if (conf_defined(s, env->inst, name)) {
             return sh_fail(s, fx->span, "'%s' is a configuration value, not a module or function", name);
         } else {
-            return sh_fail(s, fx->span, "unknown function '%s'", name);
+            return sh_fn_unknown(s, fx->span, NS_BARE, name);
         }
     } else {
         callee = eval(s, env, fx);

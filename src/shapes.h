@@ -115,8 +115,9 @@ static inline int wrap(int64_t d, int rank)
 /* A call's arguments, evaluated. */
 typedef struct Args {
     SV          pos[16], kv[16];      /* positional and keyword values */
-    Span        pspan[16], kspan[16];
+    Span        pspan[16], kspan[16];   /* the values' spans */
     const char *kn[16];               /* keyword names */
+    Span        knspan[16];           /* their spans (unset: use kspan) */
     size_t      npos, nkw;
     Span        span;                 /* the call */
 } Args;
@@ -126,8 +127,10 @@ typedef struct Args {
 /* Diagnostics.  Each reports once per location and message (a block's
  * instances repeat it), with a note at each block call leading there;
  * sh_fail and sh_lfail return the V_ERR value to propagate, sh_lfail adds a
- * note at the declaration of the layer concerned. */
+ * note at the declaration of the layer concerned; sh_err_help adds a
+ * help line (a fix). */
 void sh_err(Sh *s, Span sp, const char *fmt, ...) RCC_PRINTF(3, 4);
+void sh_err_help(Sh *s, Span sp, const char *help, const char *fmt, ...) RCC_PRINTF(4, 5);
 SV   sh_fail(Sh *s, Span sp, const char *fmt, ...) RCC_PRINTF(3, 4);
 SV   sh_lfail(Sh *s, Span sp, const Instance *in, const char *fmt, ...) RCC_PRINTF(4, 5);
 /* A value's type for a message ("[N, 3, 8, 8]", "an integer"), in one of 8
@@ -153,16 +156,45 @@ SV   sh_shape_of(Sh *s, const SV *x);
 /* Argument i as a tensor: 1 it is one (in *out); 0 an error or an unknown
  * value to pass on (in *out); a non-tensor is reported. */
 int  sh_get_t(Sh *s, const Args *a, size_t i, const char *name, const char *fn, SV *out);
-/* A dimension argument, wrapped for rank: 0 set (to def when absent or
- * unknown), -2 absent when def is -2, -3 the rank is unknown, -1 reported. */
-int  sh_dim_arg(Sh *s, const Args *a, size_t i, const char *name, const char *fn, int rank, int def, int *out);
 /* torch's broadcasting of two operands (what names the operation in a
  * message), and matmul's batch broadcasting and inner dimension. */
 SV   sh_broadcast(Sh *s, Span sp, const SV *a, const SV *b, const char *what);
 SV   sh_matmul(Sh *s, Span sp, const SV *a, const SV *b);
-/* Is n a built-in function; its result for evaluated arguments. */
-int  sh_is_function(const char *n);
-SV   sh_fn_call(Sh *s, const char *fn, const Args *a);
+/* The namespaces a function can be spelled in: a bare name (any built-in
+ * function), torch.X, F.X (also nn.functional.X, torch.nn.functional.X),
+ * a method x.X(...), math.X, torchvision's (ops.X). */
+enum { NS_BARE = 0, NS_TORCH = 1, NS_F = 2, NS_METHOD = 4, NS_MATH = 8, NS_TV = 16 };
+/* The namespace of a callee: NS_BARE for a plain name, NS_TORCH... for a
+ * namespace prefix, -1 for anything else (a method, a module path). */
+int  sh_fn_ns(const Expr *fx);
+/* Is name a built-in function of namespace ns; the result of calling it
+ * (for a method, a->pos[0] is the receiver); an unknown function's error
+ * with the nearest known name. */
+int  sh_is_function(int ns, const char *name);
+SV   sh_fn_call(Sh *s, int ns, const char *name, const Args *a);
+SV   sh_fn_unknown(Sh *s, Span sp, int ns, const char *name);
+/* Row i of the function table (0 past the end), for tests/fn_dump. */
+int  sh_fn_row(size_t i, const char **name, int *ns, const char **sig);
+/* Names the forward may use without declaring them: inf, nan, finfo_min
+ * (float32's minimum, torch.finfo(torch.float32).min).  1 when name is one. */
+int  sh_constant(const char *name, SV *out);
+/* torch.float32, torch.long, math.pi, math.inf, self.training (false):
+ * 1 when x is one. */
+int  sh_ns_attr(const Expr *x, SV *out);
+/* An attribute of a value: x.shape, x.dtype, x.ndim, x.T, x.mT, finfo's
+ * min/max/eps, a module's training (false: eval mode); an error for
+ * anything else. */
+SV   sh_attr(Sh *s, Span sp, const SV *a, const char *name);
+
+/* Arithmetic on sizes: exact, or symbolic as a monomial written
+ * canonically ("2*N", "N*T"), unknown when it is neither (N + T). */
+Dim  sh_dim_mul(Sh *s, Dim a, Dim b);
+Dim  sh_dim_add(Sh *s, Dim a, Dim b);
+Dim  sh_dim_div(Sh *s, Dim a, int64_t k);   /* exact division, else unknown */
+Dim  sh_dim_quot(Sh *s, Dim a, Dim b);      /* a / b: 6*N*T / 2*T = 3*N */
+/* The evaluator's operators on sizes (x.shape[0] * T, C // heads): 1 with
+ * the result in *out, 0 when op does not apply to them. */
+int  sh_dim_arith(Sh *s, int op, const SV *a, const SV *b, SV *out);
 
 /* ------------------------------------------------------------ shapelayer.c */
 

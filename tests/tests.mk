@@ -211,4 +211,17 @@ TESTS = \
 	tests/specs/efficientnet_b0.spec \
 	tests/specs/regnet_y_400mf.spec \
 	tests/specs/googlenet.spec \
-	tests/specs/mnasnet0_5.spec
+	tests/specs/mnasnet0_5.spec \
+	tests/check/fn_bad_keyword.check \
+	tests/check/fn_missing_argument.check \
+	tests/check/fn_wrong_rank.check \
+	tests/check/fn_no_broadcast.check \
+	tests/check/fn_einsum_mismatch.check \
+	tests/check/fn_query_heads.check \
+	tests/check/fn_not_in_namespace.check \
+	tests/check/fn_softmax_int.check \
+	tests/check/fn_given_twice.check \
+	tests/check/fn_einsum_clean.check \
+	tests/check/fn_attention_clean.check \
+	tests/fn-shapes.sh \
+	tests/fn-sigs.sh
