@@ -481,6 +481,10 @@ int  elab_value(Elab *e, size_t inst, const Expr *x, Val *out);
  * child has that name (HF BERT's attention.self does), is the container
  * the module is itself (`self = [...]`). */
 long elab_child(const Elab *e, size_t inst, const char *name);
+/* The configuration value name has in instance inst's scope (a block
+ * parameter, or a constant its body assigned, as it stood at the end of
+ * the body): 1 and *out, or 0 when inst has none by that name. */
+int elab_conf(const Elab *e, size_t inst, const char *name, Val *out);
 /* Item i of the list instance inst (negative i counts from the end, as
  * Python's does), or -1. */
 long elab_item(const Elab *e, size_t inst, int64_t i);

@@ -16,6 +16,7 @@
  * walk goes on where it can, so that one run reports them all.
  */
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,7 +106,7 @@ static int eval_int(Elab *e, const Scope *s, const Expr *x, int64_t *out)
 static int arith(Elab *e, Span sp, int op, const Val *a, const Val *b, Val *out)
 {
     memset(out, 0, sizeof *out);
-    if (a->kind == VAL_INT && b->kind == VAL_INT && op != '/') {
+    if (a->kind == VAL_INT && b->kind == VAL_INT && op != '/' && !(op == 'p' && b->i < 0)) {
         int64_t x = a->i, y = b->i, r = 0;
         int ovf = 0;
         out->kind = VAL_INT;
@@ -123,9 +124,7 @@ static int arith(Elab *e, Span sp, int op, const Val *a, const Val *b, Val *out)
             if ((x % y != 0) && ((x < 0) != (y < 0)))   /* floor, as Python */
                 r = op == '%' ? r + y : r - 1;
             break;
-        case 'p': /* ** */
-            if (y < 0)
-                return err_at(e, sp, "negative exponent in an integer power");
+        case 'p': /* ** (a negative exponent gives a float, below) */
             r = 1;
             for (int64_t k = 0; k < y && !ovf; k++)
                 ovf = __builtin_mul_overflow(r, x, &r);
@@ -148,6 +147,19 @@ static int arith(Elab *e, Span sp, int op, const Val *a, const Val *b, Val *out)
             if (y == 0)
                 return err_at(e, sp, "division by zero");
             out->f = x / y;
+            return 0;
+        case '\\':   /* //, % on floats: Python's floor and its remainder's sign */
+        case '%':
+            if (y == 0)
+                return err_at(e, sp, "division by zero");
+            out->f = op == '%' ? x - floor(x / y) * y : floor(x / y);
+            return 0;
+        case 'p':
+            if (x == 0 && y < 0)
+                return err_at(e, sp, "0.0 cannot be raised to a negative power");
+            if (x < 0 && y != floor(y))
+                return err_at(e, sp, "a negative number raised to a fractional power is complex");
+            out->f = pow(x, y);
             return 0;
         default: return err_at(e, sp, "operator not defined on floats");
         }
@@ -838,6 +850,20 @@ static int list_seq(Elab *e, const Scope *s, const Expr *x, size_t inst, int dep
             break;
         for (size_t i = 0; i < x->nargs; i++) {
             const Arg *arg = &x->args[i];
+            const Expr *v = arg->value;
+            if (!arg->name && x->nargs == 1 && strcmp(x->a->u.s, "Sequential") != 0 &&
+                (v->kind == EX_LIST || v->kind == EX_COMP || (v->kind == EX_BINARY && v->op == '+')))
+                return list_seq(e, s, v, inst, depth);   /* ModuleList([...]), as torch writes it */
+            if (!arg->name && x->nargs == 1 && !strcmp(x->a->u.s, "ModuleDict") && v->kind == EX_CALL &&
+                v->a->kind == EX_NAME && !strcmp(v->a->u.s, "dict")) {
+                for (size_t k = 0; k < v->nargs; k++)   /* ModuleDict(dict(wte = ..., ...)) */
+                    if (!v->args[k].name)
+                        return err_at(e, v->args[k].value->span, "dict() names each module: dict(name = Module(...))");
+                Expr inner = *x;
+                inner.args = v->args;
+                inner.nargs = v->nargs;
+                return list_seq(e, s, &inner, inst, depth);
+            }
             if (!arg->name) {
                 if (list_item(e, s, arg->value, inst, depth) < 0)
                     r = -1;
@@ -1347,6 +1373,15 @@ long elab_child(const Elab *e, size_t inst, const char *name)
             box = (long)i;
     }
     return strcmp(name, "self") == 0 ? box : -1;
+}
+
+int elab_conf(const Elab *e, size_t inst, const char *name, Val *out)
+{
+    const Scope *s = e->insts[inst].scope;
+    const Val *v = s ? lookup(s, name) : NULL;
+    if (v)
+        *out = *v;
+    return v != NULL;
 }
 
 long elab_item(const Elab *e, size_t inst, int64_t i)

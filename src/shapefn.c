@@ -111,6 +111,7 @@ static const Fn FNS[] = {
     {"to", M, "input, *args, dtype=None, non_blocking=False, copy=False, memory_format=torch.preserve_format",
      r_convert, 0},
     {"type_as", M, "input, tensor", r_convert, 0},
+    {"type", M, "input, dtype=None, non_blocking=False", r_convert, 0},
     {"finfo", T, "type=None", r_finfo, 0},
     /* shapes */
     {"reshape", M, "input, *shape", r_reshape, 0},
@@ -154,6 +155,8 @@ static const Fn FNS[] = {
     {"matmul", T | M, "input, other", r_matmul, 0},
     {"mm", T | M, "input, mat2", r_matmul, 2},
     {"bmm", T | M, "input, mat2", r_matmul, 3},
+    {"addmm", T | M, "input, mat1, mat2, *, beta=1, alpha=1", r_addmm, 2},
+    {"baddbmm", T | M, "input, batch1, batch2, *, beta=1, alpha=1", r_addmm, 3},
     {"outer", T | M, "input, vec2", r_outer, 0},
     {"einsum", T, "equation, *operands", r_einsum, 0},
     /* creation and indexing */

@@ -112,6 +112,7 @@ SV r_tri(Call *c);
 SV r_reduce(Call *c);      /* arg: RD_* */
 SV r_size(Call *c);        /* arg: 0 size, 1 dim, 2 numel */
 SV r_matmul(Call *c);      /* arg: rank required (0 any, 2 mm, 3 bmm) */
+SV r_addmm(Call *c);       /* arg: the product's rank (2 addmm, 3 baddbmm) */
 SV r_outer(Call *c);
 SV r_pow(Call *c);
 SV r_clamp(Call *c);

@@ -131,12 +131,12 @@ SV r_convert(Call *c)
         if (!fn_t(c, "tensor", &o)) return o;
         return x.dtype = o.dtype, x;
     }
-    /* to(dtype), to(device), to(device, dtype), to(other), to(dtype=...) */
+    /* to(dtype), to(device), to(device, dtype), to(other), to(dtype=...); type(dtype) */
     int bad = 0;
     const char *dt = fn_dtype(c, "dtype", &bad);
     if (bad) return mk(V_ERR);
-    const SV *rest = fn_v(c, "args");
-    for (size_t i = 0; rest->kind == V_TUPLE && i < rest->n; i++) {
+    const SV *rest = fn_ix(c, "args") >= 0 ? fn_v(c, "args") : NULL;   /* type(dtype) has none */
+    for (size_t i = 0; rest && rest->kind == V_TUPLE && i < rest->n; i++) {
         const SV *a = &rest->items[i];
         if (a->kind == V_TENSOR) dt = a->dtype;
         else if (a->kind == V_CONF && a->c.kind == VAL_STR && fn_dtype_name(a->c.s)) dt = fn_dtype_name(a->c.s);
@@ -708,6 +708,28 @@ SV r_matmul(Call *c)
     if (c->arg == 3 && a.rank == 3 && b.rank == 3 && differ(a.d[0], b.d[0]))
         return fn_fail(c, c->pn[1], "the batch sizes differ: %s and %s", sh_ty(&a), sh_ty(&b));
     return sh_matmul(c->s, c->span, &a, &b);
+}
+
+/* addmm (arg 2), baddbmm (arg 3): input + the product, broadcast as torch
+ * broadcasts input to the product's shape (HF GPT-2's Conv1D). */
+SV r_addmm(Call *c)
+{
+    SV in, a, b;
+    int ki = fn_t(c, c->pn[0], &in), ka = fn_t(c, c->pn[1], &a), kb = fn_t(c, c->pn[2], &b);
+    if (!ki || !ka || !kb) return !ki ? in : !ka ? a : b;
+    if ((a.rank >= 0 && a.rank != c->arg) || (b.rank >= 0 && b.rank != c->arg))
+        return fn_fail(c, a.rank != c->arg ? c->pn[1] : c->pn[2], "takes %s, got %s and %s",
+                       c->arg == 2 ? "two matrices (2-d)" : "two batches of matrices (3-d)", sh_ty(&a), sh_ty(&b));
+    SV p = sh_matmul(c->s, c->span, &a, &b);
+    if (p.kind != V_TENSOR || in.rank < 0 || p.rank < 0) return p;
+    if (in.rank > p.rank) return fn_fail(c, c->pn[0], "%s does not broadcast to the product %s", sh_ty(&in), sh_ty(&p));
+    SV r = sh_broadcast(c->s, c->span, &in, &p, c->fn);
+    if (r.kind == V_TENSOR && r.rank == p.rank) {
+        for (int i = 0; i < r.rank; i++)
+            if (differ(r.d[i], p.d[i])) return fn_fail(c, c->pn[0], "%s does not broadcast to the product %s",
+                                                       sh_ty(&in), sh_ty(&p));
+    }
+    return r.kind == V_TENSOR ? p : r;
 }
 
 SV r_outer(Call *c)

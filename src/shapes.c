@@ -239,27 +239,14 @@ static SV conf_op(Sh *s, size_t inst, const Expr *ox, const SV *a, const SV *b)
 
 static SV eval(Sh *s, Env *env, const Expr *x);
 static SV call_module(Sh *s, long inst, const Args *a);
+static SV tuple_slice(Sh *s, Env *env, const SV *t, const Expr *sl);
+static SV append(Sh *s, const SV *list, const SV *item);
 
-/* Is name a block parameter or a constant of the declaration? */
-static int body_defines(Stmt **body, size_t n, const char *name)
-{
-    for (size_t i = 0; i < n; i++) {
-        const Stmt *st = body[i];
-        if (st->kind == ST_ASSIGN && st->name && !strcmp(st->name, name)) return 1;
-        if (st->kind == ST_IF &&
-            (body_defines(st->body, st->nbody, name) || body_defines(st->orelse, st->norelse, name)))
-            return 1;
-    }
-    return 0;
-}
-
+/* Is name a block parameter or a constant of the instance? */
 static int conf_defined(const Sh *s, size_t inst, const char *name)
 {
-    const Decl *dc = s->e->insts[inst].decl;
-    if (!dc) return 0;
-    for (size_t k = 0; k < dc->nparams; k++)
-        if (!strcmp(dc->params[k].name, name)) return 1;
-    return body_defines(dc->body, dc->nbody, name);
+    Val v;
+    return elab_conf(s->e, inst, name, &v);
 }
 
 /* A parameter or buffer of module inst (a raw one of a block, or a
@@ -305,16 +292,8 @@ static SV member(Sh *s, long mod, const char *name, int *found)
         if (raw_tensor(s, (size_t)m, name, &t)) return t;
     }
     const Instance *in = &e->insts[mod];
-    if (conf_defined(s, (size_t)mod, name)) {
-        Expr x;
-        memset(&x, 0, sizeof x);
-        x.kind = EX_NAME;
-        x.span = in->span;
-        x.u.s = name;
-        SV v = mk(V_CONF);
-        if (elab_value(s->e, (size_t)mod, &x, &v.c) < 0) return mk(V_ERR);
-        return v;
-    }
+    SV v = mk(V_CONF);
+    if (elab_conf(e, (size_t)mod, name, &v.c)) return v;
     for (size_t k = 0; in->layer && k < in->layer->nargs; k++)
         if (!strcmp(in->layer->args[k].name, name)) {
             SV v = mk(V_CONF);
@@ -352,7 +331,9 @@ static SV lookup(Sh *s, Env *env, const Expr *x)
         if (!strcmp(b->name, name)) return b->v;
     if (!strcmp(name, "self")) return mk_mod(self_of(s, env->inst));
     int found;
-    SV v = member(s, (long)env->inst, name, &found);
+    SV v = mk(V_CONF);   /* a forward's bare names are Python's: its own, then the block's arguments */
+    if (elab_conf(s->e, env->inst, name, &v.c)) return v;
+    v = member(s, (long)env->inst, name, &found);
     if (found) return v;
     SV t;
     if (sh_constant(name, &t)) return t;   /* inf, finfo_min */
@@ -405,9 +386,11 @@ static SV index_value(Sh *s, Env *env, const Expr *x)
         for (size_t i = 0; i < t.n; i++) t.items[i] = mk_int(base.c.ints[i]);
         base = t;
     }
+    if (base.kind == V_TUPLE && x->nargs == 1 && x->args[0].value->kind == EX_SLICE && !x->args[0].value->u.i)
+        return tuple_slice(s, env, &base, x->args[0].value);   /* x.size()[:-1], x.shape[-3:] */
     if (base.kind == V_TUPLE || base.kind == V_MOD) {
         if (x->nargs != 1 || x->args[0].value->kind == EX_SLICE)
-            return sh_fail(s, x->span, "a tuple or module list takes one integer index");
+            return sh_fail(s, x->span, "a tuple or module list takes one integer index (a tuple also a slice)");
         SV iv = eval(s, env, x->args[0].value);
         int64_t i;
         int k = sh_as_int(&iv, &i);
@@ -490,6 +473,16 @@ static SV index_value(Sh *s, Env *env, const Expr *x)
         } else if (iv.kind == V_TENSOR) {   /* gather: the index's dims replace this one */
             if (iv.rank < 0 || (iv.dtype && !strcmp(iv.dtype, "bool"))) return mk_tensor(base.dtype, -1);   /* a mask */
             for (int m = 0; m < iv.rank && r.rank < MAXR; m++) r.d[r.rank++] = iv.d[m];
+        } else if (iv.kind == V_TUPLE) {   /* x[:, [-1], :]: those positions, the dimension kept */
+            for (size_t m = 0; m < iv.n; m++) {
+                int64_t j;
+                if (sh_as_int(&iv.items[m], &j) != 1)
+                    return sh_fail(s, it->span, "a list index holds integers");
+                if (known(d) && (j >= d.n || j < -d.n))
+                    return sh_fail(s, it->span, "index %lld is out of range for a dimension of size %lld",
+                                   (long long)j, (long long)d.n);
+            }
+            r.d[r.rank++] = exact((int64_t)iv.n);
         } else if (q < 0) {
             return sh_fail(s, it->span, "an index must be an integer, a slice or a tensor");
         }
@@ -499,6 +492,28 @@ static SV index_value(Sh *s, Env *env, const Expr *x)
 }
 
 static SV call(Sh *s, Env *env, const Expr *x);
+
+/* t[lo:hi:step] of a tuple value, with Python's clamping. */
+static SV tuple_slice(Sh *s, Env *env, const SV *t, const Expr *sl)
+{
+    int64_t b[3] = {0, (int64_t)t->n, 1};
+    const Expr *parts[3] = {sl->a, sl->b, sl->c};
+    for (int p = 0; p < 3; p++) {
+        if (!parts[p]) continue;
+        SV v = eval(s, env, parts[p]);
+        if (v.kind == V_CONF && v.c.kind == VAL_NONE) continue;
+        if (sh_as_int(&v, &b[p]) != 1) return sh_fail(s, parts[p]->span, "a slice of a tuple takes integers");
+    }
+    if (b[2] <= 0) return sh_fail(s, sl->span, "a slice step must be positive");
+    int64_t n = (int64_t)t->n;
+    for (int p = 0; p < 2; p++) {
+        if (b[p] < 0) b[p] += n;
+        b[p] = b[p] < 0 ? 0 : b[p] > n ? n : b[p];
+    }
+    SV r = sh_tuple_of(s, 0);
+    for (int64_t i = b[0]; i < b[1]; i += b[2]) r = append(s, &r, &t->items[i]);
+    return r;
+}
 
 enum { MAX_LOOP = 100000 };   /* iterations of one loop the checker unrolls */
 
@@ -759,9 +774,53 @@ static SV block_fwd(Sh *s, long inst, const Args *a)
     return ret;
 }
 
+/* A built-in layer's call with its tensors given by keyword, as torch's
+ * forward names them (self_attention(query = x, key = x, value = x)):
+ * the keywords become positions; an unknown one is an error. */
+static int layer_positional(Sh *s, const Instance *in, const Args *a, Args *out)
+{
+    static const char *const mha[] = {"query", "key", "value", "key_padding_mask", "need_weights", "attn_mask",
+                                      "average_attn_weights", "is_causal", NULL};
+    static const char *const rnn[] = {"input", "hx", NULL};
+    static const char *const two[] = {"input1", "input2", NULL};
+    static const char *const one[] = {"input", NULL};
+    const char *n = in->layer->name;
+    const char *const *names = !strcmp(n, "MultiheadAttention") ? mha
+                             : !strcmp(n, "LSTM") || !strcmp(n, "GRU") || !strcmp(n, "RNN") ? rnn
+                             : !strcmp(n, "Bilinear") ? two : one;
+    *out = *a;
+    out->nkw = 0;
+    for (size_t k = 0; k < a->nkw; k++) {
+        size_t i = 0;
+        while (names[i] && strcmp(names[i], a->kn[k]) != 0) i++;
+        if (!names[i]) {   /* a keyword the layer's forward does not take: the layer's own rule says so */
+            out->kn[out->nkw] = a->kn[k], out->knspan[out->nkw] = a->knspan[k];
+            out->kspan[out->nkw] = a->kspan[k], out->kv[out->nkw++] = a->kv[k];
+            continue;
+        }
+        if (i < a->npos) return sh_err(s, a->knspan[k], "%s's forward: '%s' is given twice", n, a->kn[k]), -1;
+        while (out->npos < i) {   /* the ones before it: their defaults */
+            out->pos[out->npos] = mk(V_CONF);
+            out->pos[out->npos].c.kind = VAL_NONE;
+            out->pspan[out->npos++] = a->span;
+        }
+        if (out->npos > i && out->pos[i].kind != V_CONF)
+            return sh_err(s, a->knspan[k], "%s's forward: '%s' is given twice", n, a->kn[k]), -1;
+        out->pos[i] = a->kv[k];
+        out->pspan[i] = a->kspan[k];
+        if (out->npos <= i) out->npos = i + 1;
+    }
+    return 0;
+}
+
 static SV call_module(Sh *s, long inst, const Args *a)
 {
     const Instance *in = &s->e->insts[inst];
+    if (in->layer && a->nkw) {
+        Args b;
+        if (layer_positional(s, in, a, &b) < 0) return mk(V_ERR);
+        return sh_layer_fwd(s, in, &b);
+    }
     if (in->layer) return sh_layer_fwd(s, in, a);
     if (in->list && !strcmp(in->type, "ModuleDict"))
         return sh_fail(s, a->span, "ModuleDict '%s' has no forward: call its items (%s.name(x))", in->path, in->path);
@@ -785,30 +844,6 @@ static SV not_callable(Sh *s, Span sp, const SV *v)
     if (v->kind == V_TENSOR)
         return sh_fail(s, sp, "cannot call a tensor (%s): only modules and functions are called", sh_ty(v));
     return sh_fail(s, sp, "cannot call %s: it is not a module", sh_ty(v));
-}
-
-static SV py_number(Sh *s, const char *fn, const Args *a)
-{
-    const Val *c = &a->pos[0].c;
-    double f = c->kind == VAL_INT || c->kind == VAL_BOOL ? (double)c->i : c->f;
-    if (c->kind == VAL_STR) {
-        char *end;
-        f = strtod(c->s, &end);
-        if (end == c->s || *end || fn[0] == 'i')
-            return sh_fail(s, a->pspan[0], "%s() of the string \"%s\"", fn, c->s);
-    } else if (c->kind != VAL_INT && c->kind != VAL_BOOL && c->kind != VAL_FLOAT) {
-        return sh_fail(s, a->pspan[0], "%s() of %s", fn, sh_ty(&a->pos[0]));
-    }
-    SV v = mk(V_CONF);
-    if (fn[0] == 'f') {
-        v.c.kind = VAL_FLOAT;
-        v.c.f = f;
-    } else {
-        if (!(f > -9.2e18 && f < 9.2e18)) return sh_fail(s, a->pspan[0], "int() of %g", f);
-        v.c.kind = VAL_INT;
-        v.c.i = c->kind == VAL_FLOAT ? (int64_t)f : c->i;   /* truncates toward zero, as Python's */
-    }
-    return v;
 }
 
 /* len(x): of a list or tuple, a module list, a tensor's first dimension. */
@@ -936,9 +971,6 @@ static SV call(Sh *s, Env *env, const Expr *x)
     if (of_value) return bad ? mk(V_ERR) : value_method(s, env, x, &recv, &a);
     if (fx->kind == EX_NAME && !strcmp(fx->u.s, "len") && !bound(env, "len"))
         return bad ? mk(V_ERR) : length(s, &a);
-    if (fx->kind == EX_NAME && (!strcmp(fx->u.s, "float") || !strcmp(fx->u.s, "int")) && a.npos == 1 && !a.nkw &&
-        a.pos[0].kind == V_CONF)   /* Python's float("-inf"), int(d / 2) */
-        return bad ? mk(V_ERR) : py_number(s, fx->u.s, &a);
     const char *name = fx->kind == EX_NAME ? fx->u.s : fx->kind == EX_ATTR ? fx->u.s : NULL;
     if (method) {
         if (a.pos[0].kind == V_ERR || a.pos[0].kind == V_ANY) return a.pos[0];

@@ -212,6 +212,17 @@ TESTS = \
 	tests/specs/regnet_y_400mf.spec \
 	tests/specs/googlenet.spec \
 	tests/specs/mnasnet0_5.spec \
+	tests/specs/convnext_tiny.spec \
+	tests/specs/densenet121.spec \
+	tests/specs/hf_bert.spec \
+	tests/specs/hf_gpt2.spec \
+	tests/specs/hf_llama.spec \
+	tests/specs/lang_dense.spec \
+	tests/specs/mobilenet_v2.spec \
+	tests/specs/nanogpt.spec \
+	tests/specs/nn_transformer.spec \
+	tests/specs/swin_t.spec \
+	tests/specs/vit_small.spec \
 	tests/check/fn_bad_keyword.check \
 	tests/check/fn_missing_argument.check \
 	tests/check/fn_wrong_rank.check \
