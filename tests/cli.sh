@@ -47,10 +47,13 @@ for t in d["tensors"]:
     assert s["users"] >= 1 and t["bytes"] <= s["bytes"]
 PY
 
-# A failed write is an error, not a silent truncation.
-if [ -w /dev/full ]; then
-    run "$tmp/out" "$tmp/err" sh -c "'$RCC' dump '$F/resnet18.pt' >/dev/full"
-    [ "$rc" -eq 2 ] && grep -q 'cannot write' "$tmp/err" || { show stderr "$tmp/err"; fail "dump to /dev/full: exit $rc"; }
-    say "ok: rcc dump >/dev/full fails with exit 2"
+# A failed write is an error, not a silent truncation.  Without a
+# writable /dev/full it cannot be tested here: the test is skipped (after
+# everything else has passed), not passed.
+if [ ! -w /dev/full ]; then
+    skip "/dev/full is not writable: rcc dump's failed-write error is untested"
 fi
+run "$tmp/out" "$tmp/err" sh -c "'$RCC' dump '$F/resnet18.pt' >/dev/full"
+[ "$rc" -eq 2 ] && grep -q 'cannot write' "$tmp/err" || { show stderr "$tmp/err"; fail "dump to /dev/full: exit $rc"; }
+say "ok: rcc dump >/dev/full fails with exit 2"
 say "PASS: cli"
