@@ -11,8 +11,11 @@ For every good fixture NAME this writes
                            {"key": dotted path of the state dict inside the
                             saved object ("" when the object is the state
                             dict itself),
-                            "tensors": [{"name", "dtype", "shape"}, ...]}
-                           in state-dict order
+                            "tensors": [{"name", "dtype", "shape", "offset",
+                                         "strides", "storage",
+                                         "parameter"}, ...]}
+                           in state-dict order; "parameter": torch.load
+                           gives an nn.Parameter there
   OUTDIR/NAME.values.bin   t.contiguous() bytes of every tensor, in order, in
                            its own dtype, little-endian (bool: one byte 0/1)
   OUTDIR/NAME.f32.bin      t.to(torch.float32).contiguous() bytes, in order
@@ -120,11 +123,13 @@ def describe(name, path, obj, key):
     return loaded
 
 
-def write_expect(name, key, got, separate=False):
+def write_expect(name, key, got, separate=False, parameters=True):
     """NAME.expect.json, .values.bin, .f32.bin for the (name, tensor) pairs
     of the state dict torch reads from the file, in order.  separate: each
     tensor has a storage of its own (safetensors), whatever torch's
-    in-memory tensors share."""
+    in-memory tensors share.  parameters: record whether each tensor is an
+    nn.Parameter (False when the tensors given are not the objects
+    torch.load built, e.g. a TorchScript module's state_dict())."""
     tensors, values, f32, storages = [], [], [], {}
     for n, t in got:
         # Views as torch sees them: offset and strides in elements, and
@@ -135,6 +140,8 @@ def write_expect(name, key, got, separate=False):
         tensors.append({"name": n, "dtype": DTYPE_NAMES[t.dtype],
                         "shape": list(t.shape), "offset": t.storage_offset(),
                         "strides": list(t.stride()), "storage": sid})
+        if parameters:
+            tensors[-1]["parameter"] = isinstance(t, nn.Parameter)
         values.append(raw_bytes(t))
         f32.append(raw_bytes(t.detach().to(torch.float32)))
     with open(os.path.join(OUT, name + ".expect.json"), "w") as fp:
@@ -273,7 +280,30 @@ def fx_views():
     d["chlast"] = torch.randn(2, 3, 4, 5).contiguous(
         memory_format=torch.channels_last)
     d["step"] = base[:, ::2]                     # strides (6,2)
+    d["prefix"] = base[:2]                       # offset 0, contiguous, half the storage
     save_and_describe("views", d, "")
+
+
+def fx_bool_bytes():
+    """A bool tensor whose bytes are not all 0 or 1 (torch never writes
+    such a file; a hostile or corrupt one may): torch.save's archive with
+    the storage record's bytes replaced.  The expected values are the
+    bytes' truth as torch computes it (byte != 0), in 0/1 bools."""
+    raw = bytes([0, 1, 2, 255, 0x80, 0, 1, 0x10])
+    src = os.path.join(OUT, "bool_bytes.tmp.pt")
+    torch.save({"mask": torch.zeros(2, 4, dtype=torch.bool)}, src)
+    dst = os.path.join(OUT, "bool_bytes.pt")
+    with zipfile.ZipFile(src) as zi, zipfile.ZipFile(dst, "w", zipfile.ZIP_STORED) as zo:
+        records = [i for i in zi.infolist() if "/data/" in i.filename]
+        assert len(records) == 1 and records[0].file_size == len(raw)
+        for info in zi.infolist():
+            data = raw if info is records[0] else zi.read(info.filename)
+            zo.writestr(zipfile.ZipInfo(info.filename, date_time=info.date_time), data)
+    os.remove(src)
+    loaded = torch.load(dst)
+    mask = loaded["mask"]
+    assert mask.view(torch.uint8).flatten().tolist() == list(raw)   # torch keeps the bytes
+    write_expect("bool_bytes", "", [("mask", mask.view(torch.uint8) != 0)])
 
 
 class TiedLM(nn.Module):
@@ -520,7 +550,7 @@ def bad_inputs():
 
 FIXTURES = [fx_ckpt_python, fx_ckpt_protocol5, fx_mlp, fx_cnn_bn, fx_transformer, fx_lstm, fx_resnet18,
             fx_dtypes, fx_views, fx_tied, fx_checkpoint, fx_ckpt_nested,
-            fx_module_prefix, fx_deflated, fx_protocol4, fx_parameter]
+            fx_module_prefix, fx_deflated, fx_protocol4, fx_parameter, fx_bool_bytes]
 
 
 def main(argv):

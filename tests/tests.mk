@@ -21,6 +21,7 @@ TESTS = \
 	tests/parity/tied.parity \
 	tests/parity/transformer.parity \
 	tests/parity/views.parity \
+	tests/parity/bool_bytes.parity \
 	tests/bad/bad_cd_corrupt.bad \
 	tests/bad/bad_deep_nesting.bad \
 	tests/bad/bad_empty.bad \
@@ -37,6 +38,7 @@ TESTS = \
 	tests/golden/ckpt_python.dump \
 	tests/golden/dtypes.dump \
 	tests/golden/views.dump \
+	tests/golden/resnet18.dump \
 	tests/parity/legacy_sd.parity \
 	tests/parity/legacy_ckpt.parity \
 	tests/parity/whole_main.parity \
@@ -165,11 +167,13 @@ TESTS = \
 	tests/check/mlp_json.check \
 	tests/check/spec_errors.check \
 	tests/check/spec_imports.check \
+	tests/check/spec_duplicates.check \
 	tests/check/mlp_dropped_key.check \
 	tests/check/mlp_extra_key.check \
 	tests/check/mlp_f16.check \
 	tests/check/mlp_f16_strict.check \
 	tests/check/mlp_head_width.check \
+	tests/check/mlp_in_width.check \
 	tests/check/mlp_int_weight.check \
 	tests/check/mlp_module_prefix.check \
 	tests/check/mlp_reshaped.check \
