@@ -346,6 +346,19 @@ def fx_checkpoint():
              "optimizer.state.0")
 
 
+def fx_ckpt_linear_adam():
+    """A checkpoint whose model (one Linear: 2 tensors) has fewer tensors
+    than each parameter's Adam state (step, exp_avg, exp_avg_sq): only
+    skipping the optimizer finds the model."""
+    torch.manual_seed(14)
+    m = nn.Linear(4, 2)
+    opt = torch.optim.Adam(m.parameters(), lr=0.01)
+    m(torch.randn(3, 4)).sum().backward()
+    opt.step()
+    assert all(len(s) == 3 for s in opt.state_dict()["state"].values())
+    save_and_describe("ckpt_linear_adam", {"optimizer": opt.state_dict(), "model": m.state_dict()}, "model")
+
+
 def fx_ckpt_nested():
     torch.manual_seed(10)
     ema = make_cnn_bn().state_dict()
@@ -395,7 +408,8 @@ def python_values_checkpoint():
     """A checkpoint whose non-tensor entries use every kind of Python value
     torch.save pickles in practice: numpy scalars (numpy.dtype + BUILD),
     sets, bytes, bytearray, torch.device, argparse.Namespace (an object
-    rcc keeps inert), big and negative ints, tuples, None."""
+    rcc keeps inert), big and negative ints (BININT, LONG1 of 6 and more
+    than 8 bytes), tuples, None."""
     import argparse
     import numpy as np
     torch.manual_seed(13)
@@ -406,7 +420,8 @@ def python_values_checkpoint():
         "tags": {"a"}, "frozen": frozenset({7}), "blob": b"\x00\xffxy",
         "buf": bytearray(b"xy"), "device": torch.device("cpu"),
         "args": argparse.Namespace(lr=0.1, name="run"),
-        "big": 2 ** 70, "neg_big": -(2 ** 100), "neg": -5, "pair": (1, 2.5), "none": None,
+        "big": 2 ** 70, "neg_big": -(2 ** 100), "neg": -5, "neg_long": -(2 ** 40),   # LONG1, 6 bytes
+        "pair": (1, 2.5), "none": None,
     }
 
 
@@ -469,7 +484,7 @@ def tensor_pickle(key, numel, shape, stride, offset=0, storage="FloatStorage"):
             + b"tR")
 
 
-def torch_style_zip(name, pkl, records):
+def torch_style_zip(name, pkl, records, version=b"3\n"):
     """A torch.save-style archive written by Python's zipfile, stored
     records under folder archive/."""
     buf = io.BytesIO()
@@ -480,8 +495,32 @@ def torch_style_zip(name, pkl, records):
         put("data.pkl", pkl)
         for k, data in records:
             put("data/" + k, data)
-        put("version", b"3\n")
+        put("version", version)
     write_bad(name, buf.getvalue())
+
+
+def legacy_file(floats):
+    """A legacy (< 1.6) torch.save file of {'w': float tensor}, written
+    field by field with storage key '0' (torch's own keys are addresses,
+    which would make the messages differ from run to run)."""
+    class Rebuild:                  # pickles as _rebuild_tensor_v2(storage, ...)
+        def __reduce__(self):
+            return (torch._utils._rebuild_tensor_v2,
+                    (STORAGE, 0, (len(floats),), (1,), False, collections.OrderedDict()))
+
+    class Pickler(pickle.Pickler):
+        def persistent_id(self, obj):
+            return ("storage", torch.FloatStorage, "0", "cpu", len(floats), None) if obj is STORAGE else None
+    STORAGE = object()
+    buf = io.BytesIO()
+    for v in (0x1950a86a20f9469cfc6c, 1001,
+              {"protocol_version": 1001, "little_endian": True,
+               "type_sizes": {"short": 2, "int": 4, "long": 4}}):
+        pickle.dump(v, buf, protocol=2)
+    Pickler(buf, protocol=2).dump({"w": Rebuild()})
+    pickle.dump(["0"], buf, protocol=2)
+    buf.write(struct.pack("<q", len(floats)) + struct.pack("<%df" % len(floats), *floats))
+    return buf.getvalue()
 
 
 def bad_inputs():
@@ -539,6 +578,30 @@ def bad_inputs():
            + tensor_pickle("0", 4, [big, big, big], [0, 0, 0]) + b"u.")
     torch_style_zip("bad_shape_overflow.pt", pkl,
                     [("0", struct.pack("<4f", 1, 2, 3, 4))])
+    # An archive format version torch does not know (1.13 reads up to 10).
+    pkl = b"\x80\x02}(" + _u("w") + tensor_pickle("0", 4, [4], [1]) + b"u."
+    torch_style_zip("bad_version_11.pt", pkl, [("0", struct.pack("<4f", 1, 2, 3, 4))], version=b"11\n")
+    # One storage key named with two element counts (4, then 2).
+    pkl = (b"\x80\x02}(" + _u("a") + tensor_pickle("0", 4, [4], [1])
+           + _u("b") + tensor_pickle("0", 2, [2], [1]) + b"u.")
+    torch_style_zip("bad_storage_conflict.pt", pkl, [("0", struct.pack("<4f", 1, 2, 3, 4))])
+    # A pickle that ends with two values on its stack.  Python's unpickler
+    # returns the top one and drops the rest; rcc refuses a pickle that is
+    # not one object rather than leave part of it unread.
+    pkl = b"\x80\x02}(" + _u("w") + tensor_pickle("0", 4, [4], [1]) + b"u}."
+    torch_style_zip("bad_stop_two_values.pt", pkl, [("0", struct.pack("<4f", 1, 2, 3, 4))])
+    # A negative stride (torch has none in files): refused as such, not
+    # as whatever the extent arithmetic makes of it.
+    pkl = (b"\x80\x02}(" + _u("w") + tensor_pickle("0", 4, [4], [-1], offset=3)
+           + b"u.")
+    torch_style_zip("bad_negative_stride.pt", pkl,
+                    [("0", struct.pack("<4f", 1, 2, 3, 4))])
+    # A legacy file whose storage's element count disagrees with its
+    # pickle's (5 counted, 4 in the pickle; the 16 bytes are all there).
+    legacy = legacy_file([1.0, 2.0, 3.0, 4.0])
+    torch.load(io.BytesIO(legacy))               # torch reads the good one
+    write_bad("bad_legacy_count.pt", legacy.replace(struct.pack("<q", 4) + struct.pack("<4f", 1, 2, 3, 4),
+                                                    struct.pack("<q", 5) + struct.pack("<4f", 1, 2, 3, 4)))
     # 200000 nested lists: a recursive reader without a bound overflows
     # its stack.
     depth = 200000
@@ -549,7 +612,7 @@ def bad_inputs():
 # ---------------------------------------------------------------- main
 
 FIXTURES = [fx_ckpt_python, fx_ckpt_protocol5, fx_mlp, fx_cnn_bn, fx_transformer, fx_lstm, fx_resnet18,
-            fx_dtypes, fx_views, fx_tied, fx_checkpoint, fx_ckpt_nested,
+            fx_dtypes, fx_views, fx_tied, fx_checkpoint, fx_ckpt_linear_adam, fx_ckpt_nested,
             fx_module_prefix, fx_deflated, fx_protocol4, fx_parameter, fx_bool_bytes]
 
 

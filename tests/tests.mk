@@ -6,6 +6,7 @@ TESTS = \
 	tests/fuzz-regress.sh \
 	tests/parity/checkpoint.parity \
 	tests/parity/checkpoint_optim.parity \
+	tests/parity/ckpt_linear_adam.parity \
 	tests/parity/ckpt_nested.parity \
 	tests/parity/ckpt_protocol5.parity \
 	tests/parity/ckpt_python.parity \
@@ -32,12 +33,18 @@ TESTS = \
 	tests/bad/bad_storage_short.bad \
 	tests/bad/bad_text.bad \
 	tests/bad/bad_truncated.bad \
+	tests/bad/bad_negative_stride.bad \
+	tests/bad/bad_legacy_count.bad \
+	tests/bad/bad_version_11.bad \
+	tests/bad/bad_storage_conflict.bad \
+	tests/bad/bad_stop_two_values.bad \
 	tests/golden/checkpoint.dump \
 	tests/golden/ckpt_nested.dump \
 	tests/golden/ckpt_protocol5.dump \
 	tests/golden/ckpt_python.dump \
 	tests/golden/dtypes.dump \
 	tests/golden/views.dump \
+	tests/golden/tied.dump \
 	tests/golden/resnet18.dump \
 	tests/parity/legacy_sd.parity \
 	tests/parity/legacy_ckpt.parity \
@@ -75,6 +82,7 @@ TESTS = \
 	tests/bad/bad_st_dtype_unknown.safetensors.bad \
 	tests/bad/bad_st_dtype_unsupported.safetensors.bad \
 	tests/bad/bad_st_duplicate.safetensors.bad \
+	tests/bad/bad_st_duplicate_apart.safetensors.bad \
 	tests/bad/bad_st_extra_field.safetensors.bad \
 	tests/bad/bad_st_field_twice.safetensors.bad \
 	tests/bad/bad_st_first_not_zero.safetensors.bad \
@@ -185,6 +193,7 @@ TESTS = \
 	tests/check/transformer_missing_block.check \
 	tests/check/fwd_block_arity.check \
 	tests/check/fwd_broadcast.check \
+	tests/check/fwd_broadcast_ones.check \
 	tests/check/fwd_cat.check \
 	tests/check/fwd_conv_channels.check \
 	tests/check/fwd_flow.check \
