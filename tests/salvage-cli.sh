@@ -6,7 +6,8 @@
 # the writer renames into place.  Covered: usage errors, an unreadable
 # input, an output directory that does not exist or cannot be written
 # (chmod 555 as a normal user; as root, the same directory entered as
-# nobody through setpriv, and /sys), an output path that is a directory
+# nobody through setpriv, and /sys; without setpriv the test ends in a
+# SKIP), an output path that is a directory
 # (the rename fails after the file was written), a write that fails half
 # way (a file-size limit), and --key on a checkpoint.
 

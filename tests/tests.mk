@@ -4,6 +4,7 @@ TESTS = \
 	tests/corpus.sh \
 	tests/man-examples.sh \
 	tests/fuzz-regress.sh \
+	tests/mutants-list.sh \
 	tests/parity/checkpoint.parity \
 	tests/parity/checkpoint_optim.parity \
 	tests/parity/ckpt_linear_adam.parity \
