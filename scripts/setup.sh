@@ -7,7 +7,9 @@
 # as root or through sudo), regenerates the build system only when
 # configure.ac or a Makefile.am is newer than configure, configures BUILDDIR
 # only when it has no Makefile, then runs make.  --tests also installs what
-# the test suite needs (Debian's python3-torch and python3-torchvision).
+# the test suite needs (Debian's python3-torch and python3-torchvision, and
+# clang, which --enable-sanitizers prefers: its UBSan checks pointer
+# arithmetic too).
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -16,7 +18,7 @@ shift
 pkgs="gcc make autoconf automake libtool pkg-config flex bison zlib1g-dev libopenblas-dev"
 while [ $# -gt 0 ]; do
     case $1 in
-    --tests) pkgs="$pkgs python3-torch python3-torchvision python3-numpy"; shift ;;
+    --tests) pkgs="$pkgs python3-torch python3-torchvision python3-numpy clang"; shift ;;
     --) shift; break ;;
     *) echo "setup.sh: unknown argument $1" >&2; exit 2 ;;
     esac

@@ -12,7 +12,8 @@ ACTUAL is the output of `rcc dump --json W`: one JSON object with at least
 
 Checks: the state-dict path equals the key; the tensor names are the same
 set, in the same order, without duplicates; each tensor's dtype and shape
-are equal.  Every disagreement is printed; exit 0 when there is none, 1
+are equal; where EXPECT has them, offsets, strides, storage sharing and
+whether the tensor is an nn.Parameter ("parameter", a JSON boolean in both).  Every disagreement is printed; exit 0 when there is none, 1
 otherwise, 2 on a usage error.  Needs only the standard library.
 
         compare_listing.py --table EXPECT.json TABLE.txt
@@ -171,8 +172,9 @@ def compare(expect_path, actual_path):
 
 
 def compare_views(exp, act):
-    """Offsets, strides and storage sharing, where the expect file has them:
-    tensors share a storage in rcc exactly when they do in torch."""
+    """Offsets, strides, storage sharing and nn.Parameter-ness, where the
+    expect file has them: tensors share a storage in rcc exactly when they
+    do in torch."""
     problems = []
     rcc = {t.get("name"): t for t in act.get("tensors", []) if isinstance(t, dict)}
     groups_torch, groups_rcc = {}, {}
@@ -184,6 +186,9 @@ def compare_views(exp, act):
             if g.get(field) != t[field]:
                 problems.append("%r: %s rcc %r, torch %r"
                                 % (n, field, g.get(field), t[field]))
+        if "parameter" in t and g.get("parameter") is not t["parameter"]:
+            problems.append("%r: parameter rcc %r, torch %r"
+                            % (n, g.get("parameter", "<missing>"), t["parameter"]))
         groups_torch.setdefault(t["storage"], []).append(n)
         groups_rcc.setdefault(g.get("storage"), []).append(n)
     want = sorted(sorted(v) for v in groups_torch.values())

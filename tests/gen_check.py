@@ -7,7 +7,7 @@ Each file is a state dict saved by torch.save, written as OUTDIR/chk_*.pt:
 the models specs/*.arch describe (built here exactly as gen_fixtures.py
 builds them), and mutations of them that `rcc check` must catch and
 locate: a dropped key, a reshaped tensor, an extra key, a renamed prefix,
-a missing block, a retyped tensor, a different layer width.
+a missing block, a retyped tensor, a different layer width (out or in).
 """
 import os
 import sys
@@ -40,6 +40,10 @@ def main(argv):
     sd = dict(mlp)
     del sd["2.bias"]
     save("chk_mlp_dropped_key", sd)
+    sd = dict(mlp)
+    torch.manual_seed(1)
+    sd["0.weight"] = nn.Linear(15, 32).state_dict()["weight"]   # 15 inputs, not 16: only dim 1 differs
+    save("chk_mlp_in_width", sd)
     sd = dict(mlp)
     sd["4.weight"] = torch.zeros(7, 32)             # a head of 7 classes, not 10
     sd["4.bias"] = torch.zeros(7)

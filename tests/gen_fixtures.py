@@ -11,8 +11,11 @@ For every good fixture NAME this writes
                            {"key": dotted path of the state dict inside the
                             saved object ("" when the object is the state
                             dict itself),
-                            "tensors": [{"name", "dtype", "shape"}, ...]}
-                           in state-dict order
+                            "tensors": [{"name", "dtype", "shape", "offset",
+                                         "strides", "storage",
+                                         "parameter"}, ...]}
+                           in state-dict order; "parameter": torch.load
+                           gives an nn.Parameter there
   OUTDIR/NAME.values.bin   t.contiguous() bytes of every tensor, in order, in
                            its own dtype, little-endian (bool: one byte 0/1)
   OUTDIR/NAME.f32.bin      t.to(torch.float32).contiguous() bytes, in order
@@ -120,11 +123,13 @@ def describe(name, path, obj, key):
     return loaded
 
 
-def write_expect(name, key, got, separate=False):
+def write_expect(name, key, got, separate=False, parameters=True):
     """NAME.expect.json, .values.bin, .f32.bin for the (name, tensor) pairs
     of the state dict torch reads from the file, in order.  separate: each
     tensor has a storage of its own (safetensors), whatever torch's
-    in-memory tensors share."""
+    in-memory tensors share.  parameters: record whether each tensor is an
+    nn.Parameter (False when the tensors given are not the objects
+    torch.load built, e.g. a TorchScript module's state_dict())."""
     tensors, values, f32, storages = [], [], [], {}
     for n, t in got:
         # Views as torch sees them: offset and strides in elements, and
@@ -135,6 +140,8 @@ def write_expect(name, key, got, separate=False):
         tensors.append({"name": n, "dtype": DTYPE_NAMES[t.dtype],
                         "shape": list(t.shape), "offset": t.storage_offset(),
                         "strides": list(t.stride()), "storage": sid})
+        if parameters:
+            tensors[-1]["parameter"] = isinstance(t, nn.Parameter)
         values.append(raw_bytes(t))
         f32.append(raw_bytes(t.detach().to(torch.float32)))
     with open(os.path.join(OUT, name + ".expect.json"), "w") as fp:
@@ -273,7 +280,30 @@ def fx_views():
     d["chlast"] = torch.randn(2, 3, 4, 5).contiguous(
         memory_format=torch.channels_last)
     d["step"] = base[:, ::2]                     # strides (6,2)
+    d["prefix"] = base[:2]                       # offset 0, contiguous, half the storage
     save_and_describe("views", d, "")
+
+
+def fx_bool_bytes():
+    """A bool tensor whose bytes are not all 0 or 1 (torch never writes
+    such a file; a hostile or corrupt one may): torch.save's archive with
+    the storage record's bytes replaced.  The expected values are the
+    bytes' truth as torch computes it (byte != 0), in 0/1 bools."""
+    raw = bytes([0, 1, 2, 255, 0x80, 0, 1, 0x10])
+    src = os.path.join(OUT, "bool_bytes.tmp.pt")
+    torch.save({"mask": torch.zeros(2, 4, dtype=torch.bool)}, src)
+    dst = os.path.join(OUT, "bool_bytes.pt")
+    with zipfile.ZipFile(src) as zi, zipfile.ZipFile(dst, "w", zipfile.ZIP_STORED) as zo:
+        records = [i for i in zi.infolist() if "/data/" in i.filename]
+        assert len(records) == 1 and records[0].file_size == len(raw)
+        for info in zi.infolist():
+            data = raw if info is records[0] else zi.read(info.filename)
+            zo.writestr(zipfile.ZipInfo(info.filename, date_time=info.date_time), data)
+    os.remove(src)
+    loaded = torch.load(dst)
+    mask = loaded["mask"]
+    assert mask.view(torch.uint8).flatten().tolist() == list(raw)   # torch keeps the bytes
+    write_expect("bool_bytes", "", [("mask", mask.view(torch.uint8) != 0)])
 
 
 class TiedLM(nn.Module):
@@ -314,6 +344,19 @@ def fx_checkpoint():
     # The same file read with --key: the first parameter's Adam moments.
     describe("checkpoint_optim", os.path.join(OUT, "checkpoint.pt"), ckpt,
              "optimizer.state.0")
+
+
+def fx_ckpt_linear_adam():
+    """A checkpoint whose model (one Linear: 2 tensors) has fewer tensors
+    than each parameter's Adam state (step, exp_avg, exp_avg_sq): only
+    skipping the optimizer finds the model."""
+    torch.manual_seed(14)
+    m = nn.Linear(4, 2)
+    opt = torch.optim.Adam(m.parameters(), lr=0.01)
+    m(torch.randn(3, 4)).sum().backward()
+    opt.step()
+    assert all(len(s) == 3 for s in opt.state_dict()["state"].values())
+    save_and_describe("ckpt_linear_adam", {"optimizer": opt.state_dict(), "model": m.state_dict()}, "model")
 
 
 def fx_ckpt_nested():
@@ -365,7 +408,8 @@ def python_values_checkpoint():
     """A checkpoint whose non-tensor entries use every kind of Python value
     torch.save pickles in practice: numpy scalars (numpy.dtype + BUILD),
     sets, bytes, bytearray, torch.device, argparse.Namespace (an object
-    rcc keeps inert), big and negative ints, tuples, None."""
+    rcc keeps inert), big and negative ints (BININT, LONG1 of 6 and more
+    than 8 bytes), tuples, None."""
     import argparse
     import numpy as np
     torch.manual_seed(13)
@@ -376,7 +420,8 @@ def python_values_checkpoint():
         "tags": {"a"}, "frozen": frozenset({7}), "blob": b"\x00\xffxy",
         "buf": bytearray(b"xy"), "device": torch.device("cpu"),
         "args": argparse.Namespace(lr=0.1, name="run"),
-        "big": 2 ** 70, "neg_big": -(2 ** 100), "neg": -5, "pair": (1, 2.5), "none": None,
+        "big": 2 ** 70, "neg_big": -(2 ** 100), "neg": -5, "neg_long": -(2 ** 40),   # LONG1, 6 bytes
+        "pair": (1, 2.5), "none": None,
     }
 
 
@@ -439,7 +484,7 @@ def tensor_pickle(key, numel, shape, stride, offset=0, storage="FloatStorage"):
             + b"tR")
 
 
-def torch_style_zip(name, pkl, records):
+def torch_style_zip(name, pkl, records, version=b"3\n"):
     """A torch.save-style archive written by Python's zipfile, stored
     records under folder archive/."""
     buf = io.BytesIO()
@@ -450,8 +495,32 @@ def torch_style_zip(name, pkl, records):
         put("data.pkl", pkl)
         for k, data in records:
             put("data/" + k, data)
-        put("version", b"3\n")
+        put("version", version)
     write_bad(name, buf.getvalue())
+
+
+def legacy_file(floats):
+    """A legacy (< 1.6) torch.save file of {'w': float tensor}, written
+    field by field with storage key '0' (torch's own keys are addresses,
+    which would make the messages differ from run to run)."""
+    class Rebuild:                  # pickles as _rebuild_tensor_v2(storage, ...)
+        def __reduce__(self):
+            return (torch._utils._rebuild_tensor_v2,
+                    (STORAGE, 0, (len(floats),), (1,), False, collections.OrderedDict()))
+
+    class Pickler(pickle.Pickler):
+        def persistent_id(self, obj):
+            return ("storage", torch.FloatStorage, "0", "cpu", len(floats), None) if obj is STORAGE else None
+    STORAGE = object()
+    buf = io.BytesIO()
+    for v in (0x1950a86a20f9469cfc6c, 1001,
+              {"protocol_version": 1001, "little_endian": True,
+               "type_sizes": {"short": 2, "int": 4, "long": 4}}):
+        pickle.dump(v, buf, protocol=2)
+    Pickler(buf, protocol=2).dump({"w": Rebuild()})
+    pickle.dump(["0"], buf, protocol=2)
+    buf.write(struct.pack("<q", len(floats)) + struct.pack("<%df" % len(floats), *floats))
+    return buf.getvalue()
 
 
 def bad_inputs():
@@ -509,6 +578,30 @@ def bad_inputs():
            + tensor_pickle("0", 4, [big, big, big], [0, 0, 0]) + b"u.")
     torch_style_zip("bad_shape_overflow.pt", pkl,
                     [("0", struct.pack("<4f", 1, 2, 3, 4))])
+    # An archive format version torch does not know (1.13 reads up to 10).
+    pkl = b"\x80\x02}(" + _u("w") + tensor_pickle("0", 4, [4], [1]) + b"u."
+    torch_style_zip("bad_version_11.pt", pkl, [("0", struct.pack("<4f", 1, 2, 3, 4))], version=b"11\n")
+    # One storage key named with two element counts (4, then 2).
+    pkl = (b"\x80\x02}(" + _u("a") + tensor_pickle("0", 4, [4], [1])
+           + _u("b") + tensor_pickle("0", 2, [2], [1]) + b"u.")
+    torch_style_zip("bad_storage_conflict.pt", pkl, [("0", struct.pack("<4f", 1, 2, 3, 4))])
+    # A pickle that ends with two values on its stack.  Python's unpickler
+    # returns the top one and drops the rest; rcc refuses a pickle that is
+    # not one object rather than leave part of it unread.
+    pkl = b"\x80\x02}(" + _u("w") + tensor_pickle("0", 4, [4], [1]) + b"u}."
+    torch_style_zip("bad_stop_two_values.pt", pkl, [("0", struct.pack("<4f", 1, 2, 3, 4))])
+    # A negative stride (torch has none in files): refused as such, not
+    # as whatever the extent arithmetic makes of it.
+    pkl = (b"\x80\x02}(" + _u("w") + tensor_pickle("0", 4, [4], [-1], offset=3)
+           + b"u.")
+    torch_style_zip("bad_negative_stride.pt", pkl,
+                    [("0", struct.pack("<4f", 1, 2, 3, 4))])
+    # A legacy file whose storage's element count disagrees with its
+    # pickle's (5 counted, 4 in the pickle; the 16 bytes are all there).
+    legacy = legacy_file([1.0, 2.0, 3.0, 4.0])
+    torch.load(io.BytesIO(legacy))               # torch reads the good one
+    write_bad("bad_legacy_count.pt", legacy.replace(struct.pack("<q", 4) + struct.pack("<4f", 1, 2, 3, 4),
+                                                    struct.pack("<q", 5) + struct.pack("<4f", 1, 2, 3, 4)))
     # 200000 nested lists: a recursive reader without a bound overflows
     # its stack.
     depth = 200000
@@ -519,8 +612,8 @@ def bad_inputs():
 # ---------------------------------------------------------------- main
 
 FIXTURES = [fx_ckpt_python, fx_ckpt_protocol5, fx_mlp, fx_cnn_bn, fx_transformer, fx_lstm, fx_resnet18,
-            fx_dtypes, fx_views, fx_tied, fx_checkpoint, fx_ckpt_nested,
-            fx_module_prefix, fx_deflated, fx_protocol4, fx_parameter]
+            fx_dtypes, fx_views, fx_tied, fx_checkpoint, fx_ckpt_linear_adam, fx_ckpt_nested,
+            fx_module_prefix, fx_deflated, fx_protocol4, fx_parameter, fx_bool_bytes]
 
 
 def main(argv):

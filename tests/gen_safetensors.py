@@ -317,6 +317,10 @@ def bad_inputs():
                                        ok_data)
     bad["duplicate"] = frame('{"a":' + json.dumps(tensor_entry()) + ',"a":'
                              + json.dumps(tensor_entry(offsets=(16, 32))) + "}", bytes(32))
+    # the same with another key between the two: not neighbours in header order
+    bad["duplicate_apart"] = frame('{"a":' + json.dumps(tensor_entry()) + ',"b":'
+                                   + json.dumps(tensor_entry(offsets=(16, 32))) + ',"a":'
+                                   + json.dumps(tensor_entry(offsets=(32, 48))) + "}", bytes(48))
 
     # Sizes.
     bad["size_mismatch"] = frame(header_json({"a": tensor_entry(shape=(2, 3), offsets=(0, 20))}),

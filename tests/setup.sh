@@ -10,8 +10,10 @@
 #                is the top source directory or its tests/
 #   RCC_TEST_TIMEOUT  seconds one rcc run may take (default 120)
 #
-# Drivers exit 0 on pass and 1 on failure; never 77 (skip) nor 99: a missing
-# program or fixture is a failure.
+# Drivers exit 0 on pass and 1 on failure; never 99, and 77 (automake's
+# SKIP) only through `skip REASON`, for a precondition of the machine that
+# the suite cannot create (a writable /dev/full, a way to drop root).  A
+# missing program or fixture is a failure, never a skip.
 
 set -eu
 LC_ALL=C
@@ -24,11 +26,16 @@ testsdir=$(cd "$(dirname "$0")" && pwd)
 : "${RCC_TEST_TIMEOUT:=120}"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/rcc-test.XXXXXX")
-# Whatever went wrong (set -e included), the status is 1 and $tmp goes.
+# Whatever went wrong (set -e included), the status is 1 and $tmp goes;
+# 77 survives only when skip said so.
+rcc_skipping=
 cleanup() {
     st=$?
     rm -rf "$tmp"
-    [ "$st" -eq 0 ] || st=1
+    case $st:$rcc_skipping in
+    0:* | 77:1) ;;
+    *) st=1 ;;
+    esac
     exit "$st"
 }
 trap cleanup EXIT
@@ -41,6 +48,14 @@ fail() {
 
 say() {
     echo "$*"
+}
+
+# skip REASON: automake's SKIP (exit 77), the reason on one line.  Call it
+# after the checks that could run, so that a skip never hides a failure.
+skip() {
+    echo "SKIP: $*"
+    rcc_skipping=1
+    exit 77
 }
 
 need_env() {

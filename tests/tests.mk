@@ -5,8 +5,10 @@ TESTS = \
 	tests/corpus-external.sh \
 	tests/man-examples.sh \
 	tests/fuzz-regress.sh \
+	tests/mutants-list.sh \
 	tests/parity/checkpoint.parity \
 	tests/parity/checkpoint_optim.parity \
+	tests/parity/ckpt_linear_adam.parity \
 	tests/parity/ckpt_nested.parity \
 	tests/parity/ckpt_protocol5.parity \
 	tests/parity/ckpt_python.parity \
@@ -22,6 +24,7 @@ TESTS = \
 	tests/parity/tied.parity \
 	tests/parity/transformer.parity \
 	tests/parity/views.parity \
+	tests/parity/bool_bytes.parity \
 	tests/bad/bad_cd_corrupt.bad \
 	tests/bad/bad_deep_nesting.bad \
 	tests/bad/bad_empty.bad \
@@ -32,12 +35,19 @@ TESTS = \
 	tests/bad/bad_storage_short.bad \
 	tests/bad/bad_text.bad \
 	tests/bad/bad_truncated.bad \
+	tests/bad/bad_negative_stride.bad \
+	tests/bad/bad_legacy_count.bad \
+	tests/bad/bad_version_11.bad \
+	tests/bad/bad_storage_conflict.bad \
+	tests/bad/bad_stop_two_values.bad \
 	tests/golden/checkpoint.dump \
 	tests/golden/ckpt_nested.dump \
 	tests/golden/ckpt_protocol5.dump \
 	tests/golden/ckpt_python.dump \
 	tests/golden/dtypes.dump \
 	tests/golden/views.dump \
+	tests/golden/tied.dump \
+	tests/golden/resnet18.dump \
 	tests/parity/legacy_sd.parity \
 	tests/parity/legacy_ckpt.parity \
 	tests/parity/whole_main.parity \
@@ -74,6 +84,7 @@ TESTS = \
 	tests/bad/bad_st_dtype_unknown.safetensors.bad \
 	tests/bad/bad_st_dtype_unsupported.safetensors.bad \
 	tests/bad/bad_st_duplicate.safetensors.bad \
+	tests/bad/bad_st_duplicate_apart.safetensors.bad \
 	tests/bad/bad_st_extra_field.safetensors.bad \
 	tests/bad/bad_st_field_twice.safetensors.bad \
 	tests/bad/bad_st_first_not_zero.safetensors.bad \
@@ -169,11 +180,13 @@ TESTS = \
 	tests/check/mlp_json.check \
 	tests/check/spec_errors.check \
 	tests/check/spec_imports.check \
+	tests/check/spec_duplicates.check \
 	tests/check/mlp_dropped_key.check \
 	tests/check/mlp_extra_key.check \
 	tests/check/mlp_f16.check \
 	tests/check/mlp_f16_strict.check \
 	tests/check/mlp_head_width.check \
+	tests/check/mlp_in_width.check \
 	tests/check/mlp_int_weight.check \
 	tests/check/mlp_module_prefix.check \
 	tests/check/mlp_reshaped.check \
@@ -190,6 +203,7 @@ TESTS = \
 	tests/specs/lang_patterns.spec \
 	tests/check/fwd_block_arity.check \
 	tests/check/fwd_broadcast.check \
+	tests/check/fwd_broadcast_ones.check \
 	tests/check/fwd_cat.check \
 	tests/check/fwd_conv_channels.check \
 	tests/check/fwd_flow.check \

@@ -7,7 +7,9 @@
 # one-line comment saying what the fixture proves, and optionally the lines
 # "weights: FILE" (read $FIXTURES/FILE.pt rather than NAME.pt; FILE as is
 # when it has a '.', e.g. NAME.safetensors) and
-# "key: PATH" (pass --key PATH, for a state dict torch's listing names).
+# "key: PATH" (pass --key PATH, for a state dict torch's listing names) and
+# "modules: yes" (a pickled whole model: its module tree is compared with
+# torch's, $FIXTURES/NAME.modules.json, which must exist).
 # Checks, against what PyTorch itself says about the file:
 #   1. `rcc dump --json` exits 0 and lists the same state-dict path, the
 #      same names in the same order, the same dtypes and shapes
@@ -52,12 +54,24 @@ if ! "$PYTHON" "$compare" "$expect" "$tmp/out.json"; then
     fail "rcc dump --json disagrees with torch on $name"
 fi
 
-# 1b. the module tree of a pickled whole model, against torch's
-if [ -f "$FIXTURES/$name.modules.json" ]; then
+# 1b. the module tree of a pickled whole model, against torch's.  The
+# .parity file says whether there is one: a tree that should be checked
+# but whose expectation is missing is a failure, and so is an expectation
+# that nothing asks for.
+modules=$(sed -n 's/^modules:[[:space:]]*//p' "$1")
+case $modules in
+yes)
+    need_file "$FIXTURES/$name.modules.json" "written by $testsdir/gen_formats.py"
     say "checking: the module tree against torch ($FIXTURES/$name.modules.json)"
     "$PYTHON" "$testsdir/compare_modules.py" "$FIXTURES/$name.modules.json" "$tmp/out.json" ||
         fail "rcc dump --json's modules disagree with torch on $name"
-fi
+    ;;
+"")
+    [ ! -f "$FIXTURES/$name.modules.json" ] ||
+        fail "$FIXTURES/$name.modules.json exists but $1 has no 'modules: yes' line: the tree would go unchecked"
+    ;;
+*) fail "$1: 'modules: $modules': only 'modules: yes' is allowed" ;;
+esac
 
 # 2. the data
 say "checking: $RCC_READALL $w (rcc_read and rcc_read_f32 of every tensor)"
