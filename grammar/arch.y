@@ -121,14 +121,15 @@ static void yyerror(YYLTYPE *loc, yyscan_t scanner, ArchParse *ctx, const char *
        FORWARD "'forward'" RETURN "'return'" PARAM "'param'" BUFFER "'buffer'"
        INPUT "'input'" TRUE "'true'" FALSE "'false'" NONE "'none'" FOR "'for'" IN "'in'"
        NAMED "'named'"
-%token IDIV "'//'" POW "'**'" EQ "'=='" NE "'!='" LE "'<='" GE "'>='"
+%token <i> AUGASSIGN "augmented assignment"
+%token IDIV "'//'" POW "'**'" EQ "'=='" NE "'!='" LE "'<='" GE "'>='" IS "'is'" ISNOT "'is not'"
        AND "'&&'" OR "'||'" ELLIPSIS "'...'"
 
 %right '?'
 %left OR
 %left AND
 %precedence '!'
-%nonassoc EQ NE '<' '>' LE GE
+%nonassoc EQ NE '<' '>' LE GE IS ISNOT
 %left '+' '-'
 %left '*' '/' IDIV '%' '@'
 %precedence UNARY
@@ -141,7 +142,7 @@ static void yyerror(YYLTYPE *loc, yyscan_t scanner, ArchParse *ctx, const char *
 %type <d> decl
 %type <args> args posargs kwargs items tuple tuple_head list_items exprs
 %type <exprs> dims
-%type <names> targets target_head names names_opt for_targets
+%type <names> targets target_head for_targets
 %type <stmts> braced stmts else_part
 %type <params> params param_list
 
@@ -225,6 +226,7 @@ sep
 
 stmt
     : ident '=' value               { NEW($$ = ast_assign(A, @$, $1, @1, $3)); }
+    | ident AUGASSIGN value         { NEW($$ = ast_aug_assign(A, @$, $1, @1, $2, $3)); }
     | FORWARD '=' value             { NEW($$ = ast_assign(A, @$, "forward", @1, $3)); }
     | STRING '=' value              { NEW($$ = ast_assign_quoted(A, @$, $1, @1, $3)); }
     | targets '=' value             { NEW($$ = ast_assign_many(A, @$, $1, $3)); }
@@ -236,7 +238,7 @@ stmt
     | FOR for_targets IN expr nl_opt braced
                                     { NEW($$ = ast_for(A, @$, $2, $4, $6)); }
     | FOR error braced              { $$ = NULL; }
-    | FORWARD '(' names_opt ')' nl_opt braced
+    | FORWARD '(' params ')' nl_opt braced
                                     { NEW($$ = ast_forward(A, @$, $3, $6)); }
     | FORWARD error braced          { $$ = NULL; }
     | RETURN value                  { NEW($$ = ast_return(A, @$, $2)); }
@@ -271,16 +273,6 @@ for_targets
     | for_targets ',' ident         { NEW($$ = ast_name_add(A, $1, $3, @3)); }
     ;
 
-names_opt
-    : %empty                        { NEW($$ = ast_name_add(A, NULL, NULL, @$)); }
-    | names
-    | names ','
-    ;
-
-names
-    : ident                         { NEW($$ = ast_name_add(A, NULL, $1, @1)); }
-    | names ',' ident               { NEW($$ = ast_name_add(A, $1, $3, @3)); }
-    ;
 
 /* f32[N, 3, 224, 224] */
 type
@@ -315,6 +307,8 @@ expr
     | expr '>' expr                 { NEW($$ = ast_binary(A, @$, '>', $1, $3)); }
     | expr LE expr                  { NEW($$ = ast_binary(A, @$, TK_LE, $1, $3)); }
     | expr GE expr                  { NEW($$ = ast_binary(A, @$, TK_GE, $1, $3)); }
+    | expr IS expr                  { NEW($$ = ast_binary(A, @$, TK_IS, $1, $3)); }
+    | expr ISNOT expr               { NEW($$ = ast_binary(A, @$, TK_ISNOT, $1, $3)); }
     | expr '+' expr                 { NEW($$ = ast_binary(A, @$, '+', $1, $3)); }
     | expr '-' expr                 { NEW($$ = ast_binary(A, @$, '-', $1, $3)); }
     | expr '*' expr                 { NEW($$ = ast_binary(A, @$, '*', $1, $3)); }

@@ -179,6 +179,7 @@ struct Stmt {
     size_t      norelse;
     const char **params;     /* ST_FORWARD parameter names */
     Span        *param_spans;
+    Expr       **param_defs; /* ST_FORWARD: each one's default, or NULL */
     size_t      nparams;
 };
 
@@ -261,7 +262,10 @@ Stmt     *ast_for(Arena *a, Span sp, const NameList *targets, Expr *iter, const 
 Stmt     *ast_tensor(Arena *a, Span sp, StKind kind, const char *name, Span name_span,
                      TypeExpr *type, Expr *init);
 Stmt     *ast_if(Arena *a, Span sp, Expr *cond, const StmtList *then, const StmtList *orelse);
-Stmt     *ast_forward(Arena *a, Span sp, const NameList *params, const StmtList *body);
+/* forward(x, targets = none): the parameters' names, spans and defaults. */
+Stmt     *ast_forward(Arena *a, Span sp, const ParamList *params, const StmtList *body);
+/* x += y: x = x + y, the operator op applied to the name and the value. */
+Stmt     *ast_aug_assign(Arena *a, Span sp, const char *name, Span name_span, int op, Expr *value);
 Stmt     *ast_return(Arena *a, Span sp, Expr *value);
 Stmt     *ast_expr_stmt(Arena *a, Span sp, Expr *value);
 TypeExpr *ast_type(Arena *a, Span sp, const char *dtype, Span dtype_span, const ExprList *dims);

@@ -277,6 +277,13 @@ Stmt *ast_assign_many(Arena *a, Span sp, const NameList *targets, Expr *value)
     return s;
 }
 
+Stmt *ast_aug_assign(Arena *a, Span sp, const char *name, Span name_span, int op, Expr *value)
+{
+    Expr *target = ast_name(a, name_span, name);
+    Expr *sum = target ? ast_binary(a, (Span){sp.file, name_span.lo, sp.hi}, op, target, value) : NULL;
+    return sum ? ast_assign(a, sp, name, name_span, sum) : NULL;
+}
+
 Stmt *ast_assign_quoted(Arena *a, Span sp, const char *name, Span name_span, Expr *value)
 {
     Stmt *s = ast_assign(a, sp, name, name_span, value);
@@ -344,12 +351,20 @@ Stmt *ast_if(Arena *a, Span sp, Expr *cond, const StmtList *then, const StmtList
     return s;
 }
 
-Stmt *ast_forward(Arena *a, Span sp, const NameList *params, const StmtList *body)
+Stmt *ast_forward(Arena *a, Span sp, const ParamList *params, const StmtList *body)
 {
     Stmt *s = st_new(a, ST_FORWARD, sp, NULL);
-    if (s && params) {
-        s->params = params->v;
-        s->param_spans = params->spans;
+    if (s && params && params->n) {
+        s->params = arena_array(a, params->n, sizeof *s->params);
+        s->param_spans = arena_array(a, params->n, sizeof *s->param_spans);
+        s->param_defs = arena_array(a, params->n, sizeof *s->param_defs);
+        if (!s->params || !s->param_spans || !s->param_defs)
+            return NULL;
+        for (size_t i = 0; i < params->n; i++) {
+            s->params[i] = params->v[i].name;
+            s->param_spans[i] = params->v[i].span;
+            s->param_defs[i] = params->v[i].def;
+        }
         s->nparams = params->n;
     }
     if (s && body) {
@@ -470,6 +485,9 @@ const char *ast_op_name(int op)
     case TK_FOR: return "'for'";
     case TK_IN: return "'in'";
     case TK_NAMED: return "'named'";
+    case TK_IS: return "'is'";
+    case TK_ISNOT: return "'is not'";
+    case TK_AUGASSIGN: return "augmented assignment";
     case TK_IDIV: return "'//'";
     case TK_POW: return "'**'";
     case TK_EQ: return "'=='";

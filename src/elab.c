@@ -90,6 +90,8 @@ static int err_at(Elab *e, Span sp, const char *fmt, ...)
 
 static int eval(Elab *e, const Scope *s, const Expr *x, Val *out);
 static int iter_rows(Elab *e, const Scope *s, const Expr *iter, Val **rows, size_t *n, size_t *width);
+static int conf_function(const Expr *fx);
+static int conf_call(Elab *e, const Scope *s, const Expr *x, Val *out);
 static int targets_fit(Elab *e, const Arg *targets, size_t nt, const Expr *iter, size_t width);
 
 static int eval_int(Elab *e, const Scope *s, const Expr *x, int64_t *out)
@@ -258,6 +260,12 @@ static int eval(Elab *e, const Scope *s, const Expr *x, Val *out)
         }
         if (eval(e, s, x->a, &a) < 0 || eval(e, s, x->b, &b) < 0)
             return -1;
+        if (!strcmp(op, "'is'") || !strcmp(op, "'is not'")) {   /* downsample is none */
+            int same = a.kind == b.kind && (a.kind == VAL_NONE || la_val_eq(&a, &b));
+            out->kind = VAL_BOOL;
+            out->i = same == !strcmp(op, "'is'");
+            return 0;
+        }
         static const char *const cmps[] = {"'=='", "'!='", "'<'", "'>'", "'<='", "'>='"};
         for (size_t i = 0; i < sizeof cmps / sizeof *cmps; i++)
             if (!strcmp(op, cmps[i])) {
@@ -323,31 +331,124 @@ static int eval(Elab *e, const Scope *s, const Expr *x, Val *out)
         return 0;
     }
     case EX_CALL:
-        if (x->a->kind == EX_NAME && !strcmp(x->a->u.s, "len") && x->nargs == 1 && !x->args[0].name) {
-            Val t;
-            if (eval(e, s, x->args[0].value, &t) < 0)
-                return -1;
-            if (t.kind != VAL_INTS && t.kind != VAL_STR)
-                return err_at(e, x->args[0].value->span, "len() of a %s", val_kind_name(t.kind));
-            out->kind = VAL_INT;
-            out->i = t.kind == VAL_INTS ? (int64_t)t.n : (int64_t)strlen(t.s);
-            return 0;
-        }
-        if (x->a->kind == EX_NAME && (!strcmp(x->a->u.s, "min") || !strcmp(x->a->u.s, "max")) && x->nargs >= 1) {
-            int64_t best = 0, v;
-            for (size_t i = 0; i < x->nargs; i++) {
-                if (x->args[i].name || eval_int(e, s, x->args[i].value, &v) < 0)
-                    return x->args[i].name ? err_at(e, x->args[i].name_span, "min/max take no keywords") : -1;
-                if (i == 0 || (x->a->u.s[1] == 'i' ? v < best : v > best))
-                    best = v;
-            }
-            out->kind = VAL_INT;
-            out->i = best;
-            return 0;
-        }
+        if (conf_function(x->a))
+            return conf_call(e, s, x, out);
         return err_at(e, x->span, "a module call where a value is expected");
     default: return err_at(e, x->span, "not a configuration value");
     }
+}
+
+/* ------------------------------------------------- value functions */
+
+/* The functions a body computes configuration values with, as __init__
+ * does: Python's builtins and math's. */
+static const char *const conf_fns[] = {"len", "min", "max", "int", "float", "round", "abs", "bool", NULL};
+static const char *const math_fns[] = {"sqrt", "ceil", "floor", "log", "log2", "exp", "pow", NULL};
+
+static int in_names(const char *const *l, const char *n)
+{
+    for (; *l; l++)
+        if (!strcmp(*l, n))
+            return 1;
+    return 0;
+}
+
+/* The class a module call names: Conv2d(...), or nn.Conv2d(...) as torch
+ * code spells it; NULL for another callee. */
+static const char *class_name(const Expr *call)
+{
+    const Expr *fx = call->a;
+    if (fx->kind == EX_NAME)
+        return fx->u.s;
+    return fx->kind == EX_ATTR && fx->a->kind == EX_NAME && !strcmp(fx->a->u.s, "nn") ? fx->u.s : NULL;
+}
+
+/* Is fx (a call's callee) one of them: min, math.sqrt? */
+static int conf_function(const Expr *fx)
+{
+    if (fx->kind == EX_NAME)
+        return in_names(conf_fns, fx->u.s);
+    return fx->kind == EX_ATTR && fx->a->kind == EX_NAME && !strcmp(fx->a->u.s, "math") && in_names(math_fns, fx->u.s);
+}
+
+static double num_of(const Val *v) { return v->kind == VAL_FLOAT ? v->f : (double)v->i; }
+
+/* Python's round(): half to even; an int for one argument. */
+static int conf_call(Elab *e, const Scope *s, const Expr *x, Val *out)
+{
+    const char *fn = x->a->u.s;
+    Val a[8];
+    if (x->nargs > 8 || x->nargs == 0)
+        return err_at(e, x->span, "%s() takes 1 to 8 arguments", fn);
+    for (size_t i = 0; i < x->nargs; i++) {
+        if (x->args[i].name)
+            return err_at(e, x->args[i].name_span, "%s() takes no keywords here", fn);
+        if (eval(e, s, x->args[i].value, &a[i]) < 0)
+            return -1;
+    }
+    memset(out, 0, sizeof *out);
+    if (!strcmp(fn, "len")) {
+        if (x->nargs != 1 || (a[0].kind != VAL_INTS && a[0].kind != VAL_STR))
+            return err_at(e, x->span, "len() takes one tuple or string");
+        out->kind = VAL_INT;
+        out->i = a[0].kind == VAL_INTS ? (int64_t)a[0].n : (int64_t)strlen(a[0].s);
+        return 0;
+    }
+    for (size_t i = 0; i < x->nargs; i++)
+        if (a[i].kind != VAL_INT && a[i].kind != VAL_FLOAT && a[i].kind != VAL_BOOL)
+            return err_at(e, x->args[i].value->span, "%s() takes numbers, not a %s", fn, val_kind_name(a[i].kind));
+    int all_int = 1;
+    for (size_t i = 0; i < x->nargs; i++)
+        all_int &= a[i].kind != VAL_FLOAT;
+    double v = num_of(&a[0]);
+    if (!strcmp(fn, "min") || !strcmp(fn, "max")) {
+        size_t best = 0;
+        for (size_t i = 1; i < x->nargs; i++)
+            if (fn[1] == 'i' ? num_of(&a[i]) < num_of(&a[best]) : num_of(&a[i]) > num_of(&a[best]))
+                best = i;
+        *out = a[best];
+        return 0;
+    }
+    if (!strcmp(fn, "bool")) {
+        out->kind = VAL_BOOL;
+        out->i = v != 0;
+        return 0;
+    }
+    int to_int = !strcmp(fn, "int") || ((!strcmp(fn, "round") && x->nargs == 1)) ||
+                 (x->a->kind == EX_ATTR && (!strcmp(fn, "ceil") || !strcmp(fn, "floor")));
+    double r;
+    if (!strcmp(fn, "int")) r = trunc(v);
+    else if (!strcmp(fn, "float")) r = v;
+    else if (!strcmp(fn, "abs")) r = fabs(v);
+    else if (!strcmp(fn, "round")) {
+        double scale = x->nargs > 1 ? pow(10.0, num_of(&a[1])) : 1.0;
+        r = nearbyint(v * scale) / scale;   /* the default rounding mode: half to even */
+    } else if (!strcmp(fn, "sqrt")) r = sqrt(v);
+    else if (!strcmp(fn, "ceil")) r = ceil(v);
+    else if (!strcmp(fn, "floor")) r = floor(v);
+    else if (!strcmp(fn, "log")) r = x->nargs > 1 ? log(v) / log(num_of(&a[1])) : log(v);
+    else if (!strcmp(fn, "log2")) r = log2(v);
+    else if (!strcmp(fn, "exp")) r = exp(v);
+    else r = x->nargs > 1 ? pow(v, num_of(&a[1])) : v;   /* math.pow */
+    if (!strcmp(fn, "abs") && all_int) {
+        if (a[0].i == INT64_MIN)
+            return err_at(e, x->span, "integer overflow");
+        out->kind = VAL_INT;
+        out->i = a[0].i < 0 ? -a[0].i : a[0].i;
+        return 0;
+    }
+    if (!isfinite(r) && to_int)
+        return err_at(e, x->span, "%s() of %g", fn, v);
+    if (to_int) {
+        if (!(r >= -9.2e18 && r <= 9.2e18))
+            return err_at(e, x->span, "%s(): %g does not fit in an integer", fn, r);
+        out->kind = VAL_INT;
+        out->i = (int64_t)r;
+    } else {
+        out->kind = VAL_FLOAT;
+        out->f = r;
+    }
+    return 0;
 }
 
 /* ------------------------------------------------------------ loops */
@@ -581,8 +682,8 @@ static int is_module_expr(const Elab *e, const Expr *x)
 {
     if (!x)
         return 0;
-    if (x->kind == EX_CALL && x->a->kind == EX_NAME)   /* min, max and len are the only value functions */
-        return strcmp(x->a->u.s, "min") != 0 && strcmp(x->a->u.s, "max") != 0 && strcmp(x->a->u.s, "len") != 0;
+    if (x->kind == EX_CALL && class_name(x))   /* a layer, a block, a container; or min(...) */
+        return !conf_function(x->a);
     switch (x->kind) {
     case EX_LIST: return x->nargs > 0 && is_module_expr(e, x->args[0].value);
     case EX_BINARY: return (x->op == '*' && is_module_expr(e, x->a)) ||
@@ -846,15 +947,15 @@ static int list_seq(Elab *e, const Scope *s, const Expr *x, size_t inst, int dep
                 r = -1;
         return r;
     case EX_CALL:   /* Sequential(...), ModuleList(...), ModuleDict(...): spliced as lists */
-        if (x->a->kind != EX_NAME || !is_container(x->a->u.s))
+        if (!class_name(x) || !is_container(class_name(x)))
             break;
         for (size_t i = 0; i < x->nargs; i++) {
             const Arg *arg = &x->args[i];
             const Expr *v = arg->value;
-            if (!arg->name && x->nargs == 1 && strcmp(x->a->u.s, "Sequential") != 0 &&
+            if (!arg->name && x->nargs == 1 && strcmp(class_name(x), "Sequential") != 0 &&
                 (v->kind == EX_LIST || v->kind == EX_COMP || (v->kind == EX_BINARY && v->op == '+')))
                 return list_seq(e, s, v, inst, depth);   /* ModuleList([...]), as torch writes it */
-            if (!arg->name && x->nargs == 1 && !strcmp(x->a->u.s, "ModuleDict") && v->kind == EX_CALL &&
+            if (!arg->name && x->nargs == 1 && !strcmp(class_name(x), "ModuleDict") && v->kind == EX_CALL &&
                 v->a->kind == EX_NAME && !strcmp(v->a->u.s, "dict")) {
                 for (size_t k = 0; k < v->nargs; k++)   /* ModuleDict(dict(wte = ..., ...)) */
                     if (!v->args[k].name)
@@ -874,7 +975,7 @@ static int list_seq(Elab *e, const Scope *s, const Expr *x, size_t inst, int dep
             if (e->insts[inst].item_pre)
                 return err_at(e, arg->name_span, "the items of a list named by a pattern take no names of their own");
             if (!is_module_expr(e, arg->value))
-                return err_at(e, arg->value->span, "%s holds modules; '%s' is not one", x->a->u.s, arg->name);
+                return err_at(e, arg->value->span, "%s holds modules; '%s' is not one", class_name(x), arg->name);
             e->insts[inst].nitems++;
             if (instantiate(e, s, arg->value, join(e, e->insts[inst].path, arg->name), inst, arg->name_span,
                             depth + 1) < 0)
@@ -990,7 +1091,7 @@ static int item_pattern(Elab *e, const Scope *s, const Expr *pat, Instance *L, c
 static int is_list_expr(const Expr *x)
 {
     return x->kind == EX_LIST || x->kind == EX_COMP || (x->kind == EX_BINARY && x->op == '+') ||
-           (x->kind == EX_CALL && x->a->kind == EX_NAME && is_container(x->a->u.s));
+           (x->kind == EX_CALL && class_name(x) && is_container(class_name(x)));
 }
 
 static int instantiate(Elab *e, const Scope *s, const Expr *x, const char *path, size_t parent, Span name_span,
@@ -1011,7 +1112,7 @@ static int instantiate(Elab *e, const Scope *s, const Expr *x, const char *path,
             return err_at(e, x->span, "only a list of modules has items to name by a pattern");
     }
     if (is_list_expr(x)) {
-        size_t in = new_inst(e, path, x->kind == EX_CALL ? x->a->u.s : "list", parent, x->span, name_span);
+        size_t in = new_inst(e, path, x->kind == EX_CALL ? class_name(x) : "list", parent, x->span, name_span);
         if (in == (size_t)-1)
             return -1;
         e->insts[in].list = 1;
@@ -1019,18 +1120,20 @@ static int instantiate(Elab *e, const Scope *s, const Expr *x, const char *path,
             return -1;
         return list_seq(e, s, x, in, depth);
     }
-    if (x->kind == EX_CALL && x->a->kind == EX_NAME) {
-        const Layer *L = cat_find(x->a->u.s);
-        if (L)
-            return layer_call(e, s, x, L, path, parent, name_span);
-        const Decl *B = find_decl(e, x->a->u.s, DECL_BLOCK);
+    if (x->kind == EX_CALL && class_name(x)) {
+        const char *cls = class_name(x);
+        /* the spec's own block first: nanoGPT defines its own LayerNorm */
+        const Decl *B = x->a->kind == EX_NAME ? find_decl(e, cls, DECL_BLOCK) : NULL;
         if (B)
             return block_call(e, s, x, B, path, parent, name_span, depth + 1);
-        err_at(e, x->a->span, "unknown layer or block '%s'", x->a->u.s);
+        const Layer *L = cat_find(cls);
+        if (L)
+            return layer_call(e, s, x, L, path, parent, name_span);
+        err_at(e, x->a->span, "unknown layer or block '%s'", cls);
         const char *best = NULL;
         size_t bestd = 3;
         for (size_t i = 0; i < cat_count(); i++) {
-            size_t dd = str_distance(x->a->u.s, cat_at(i)->name);
+            size_t dd = str_distance(cls, cat_at(i)->name);
             if (dd < bestd) {
                 bestd = dd;
                 best = cat_at(i)->name;
@@ -1039,7 +1142,7 @@ static int instantiate(Elab *e, const Scope *s, const Expr *x, const char *path,
         for (size_t i = 0; i < e->nprogs; i++)
             for (size_t k = 0; k < e->progs[i]->ndecls; k++) {
                 const Decl *dc = e->progs[i]->decls[k];
-                size_t dd = dc->kind == DECL_BLOCK ? str_distance(x->a->u.s, dc->name) : (size_t)-1;
+                size_t dd = dc->kind == DECL_BLOCK ? str_distance(cls, dc->name) : (size_t)-1;
                 if (dd < bestd) {
                     bestd = dd;
                     best = dc->name;
@@ -1320,8 +1423,6 @@ int elab_file(Elab *e, Diags *d, Arena *a, const char *path, const char *model_n
             const Decl *dc = e->progs[i]->decls[k];
             if (dc->kind == DECL_IMPORT)
                 continue;
-            if (cat_find(dc->name))
-                err_at(e, dc->name_span, "'%s' is a built-in layer; choose another name", dc->name);
             const Decl *first = find_decl(e, dc->name, dc->kind);
             if (first != dc) {
                 err_at(e, dc->name_span, "'%s' is defined twice", dc->name);

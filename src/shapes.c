@@ -672,6 +672,14 @@ static SV eval(Sh *s, Env *env, const Expr *x)
         }
         SV b = eval(s, env, x->b);
         if (a.kind == V_ERR || b.kind == V_ERR) return mk(V_ERR);
+        if (x->op == TK_IS || x->op == TK_ISNOT) {   /* self.downsample is not none */
+            int an = a.kind == V_CONF && a.c.kind == VAL_NONE, bn = b.kind == V_CONF && b.c.kind == VAL_NONE;
+            if (!an && !bn && (a.kind != V_CONF || b.kind != V_CONF)) return mk(V_ANY);   /* two objects: unknown */
+            v.c.kind = VAL_BOOL;
+            v.c.i = (an && bn) || (!an && !bn && la_val_eq(&a.c, &b.c));
+            if (x->op == TK_ISNOT) v.c.i = !v.c.i;
+            return v;
+        }
         if (a.kind == V_TUPLE && b.kind == V_TUPLE && x->op == '+') {   /* feats + [y] */
             SV t = a;
             for (size_t i = 0; i < b.n; i++) t = append(s, &t, &b.items[i]);
@@ -761,10 +769,16 @@ static SV block_fwd(Sh *s, long inst, const Args *a)
         bind(s, &env, fw->params[i], &a->kv[k]);
         set[i] = 1;
     }
-    for (size_t i = 0; i < fw->nparams; i++)
-        if (!set[i])
-            return sh_fail(s, a->span, "the forward of %s takes %zu argument%s, got %zu (missing '%s')", in->type,
-                        fw->nparams, fw->nparams == 1 ? "" : "s", a->npos + a->nkw, fw->params[i]);
+    for (size_t i = 0; i < fw->nparams; i++) {
+        if (set[i]) continue;
+        if (fw->param_defs && fw->param_defs[i]) {   /* forward(x, targets = none) */
+            SV d = eval(s, &env, fw->param_defs[i]);
+            bind(s, &env, fw->params[i], &d);
+            continue;
+        }
+        return sh_fail(s, a->span, "the forward of %s takes %zu argument%s, got %zu (missing '%s')", in->type,
+                    fw->nparams, fw->nparams == 1 ? "" : "s", a->npos + a->nkw, fw->params[i]);
+    }
     s->depth++;
     s->frames[s->depth] = (Frame){a->span, (size_t)inst};
     SV ret = mk(V_ANY);
@@ -1142,7 +1156,9 @@ int shapes_check(Elab *e)
         for (size_t k = 0; k < e->ninputs; k++)
             if (!strcmp(e->inputs[k].name, fw->params[i])) inp = &e->inputs[k];
         SV v = mk(V_ANY);
-        if (!inp) {
+        if (!inp && fw->param_defs && fw->param_defs[i]) {   /* forward(idx, targets = none) */
+            v = eval(&s, &env, fw->param_defs[i]);
+        } else if (!inp) {
             diag(e->d, DG_WARNING, fw->param_spans[i], "forward parameter '%s' has no 'input %s: type' declaration; "
                  "its shape is not checked", fw->params[i], fw->params[i]);
         } else if (inp->type->ndims > MAXR) {

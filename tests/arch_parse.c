@@ -274,8 +274,17 @@ static void stmt(const Dumper *p, const Stmt *s, int depth)
         break;
     case ST_FORWARD:
         fputs(" (", out);
-        for (size_t i = 0; i < s->nparams; i++)
-            fprintf(out, "%s%s", i ? " " : "", s->params[i]);
+        for (size_t i = 0; i < s->nparams; i++) {
+            if (i)
+                fputc(' ', out);
+            if (s->param_defs[i]) {   /* (name default), as block parameters print */
+                fprintf(out, "(%s ", s->params[i]);
+                expr(p, s->param_defs[i]);
+                fputc(')', out);
+            } else {
+                fputs(s->params[i], out);
+            }
+        }
         fputc(')', out);
         stmts(p, s->body, s->nbody, depth + 1);
         break;

@@ -172,6 +172,7 @@ TESTS = \
 	tests/syntax/names.arch \
 	tests/syntax/loops.arch \
 	tests/syntax/err_for.arch \
+	tests/syntax/python_forms.arch \
 	tests/check/cnn_bn_clean.check \
 	tests/check/cnn_no_bn.check \
 	tests/check/lstm_clean.check \
