@@ -229,6 +229,8 @@ stmt
     | ident AUGASSIGN value         { NEW($$ = ast_aug_assign(A, @$, $1, @1, $2, $3)); }
     | FORWARD '=' value             { NEW($$ = ast_assign(A, @$, "forward", @1, $3)); }
     | STRING '=' value              { NEW($$ = ast_assign_quoted(A, @$, $1, @1, $3)); }
+    | postfix '.' attr_name '=' value
+                                    { NEW($$ = ast_assign_attr(A, @$, $1, $3, @3, $5)); }
     | targets '=' value             { NEW($$ = ast_assign_many(A, @$, $1, $3)); }
     | PARAM ident ':' type          { NEW($$ = ast_tensor(A, @$, ST_PARAM, $2, @2, $4, NULL)); }
     | PARAM ident ':' type '=' expr { NEW($$ = ast_tensor(A, @$, ST_PARAM, $2, @2, $4, $6)); }

@@ -167,6 +167,7 @@ struct Stmt {
     const char *name;        /* ST_ASSIGN (single target), ST_PARAM/BUFFER/INPUT */
     Span        name_span;
     int         quoted;      /* ST_ASSIGN: the target was written "block1-0" */
+    Expr       *owner;       /* ST_ASSIGN: self in self.layer1 = ..., or NULL */
     const char **names;      /* ST_ASSIGN with several targets (a, b = ...), ST_FOR */
     Span        *name_spans;
     size_t      nnames;
@@ -258,6 +259,8 @@ Stmt     *ast_assign_many(Arena *a, Span sp, const NameList *targets, Expr *valu
 /* [elt for targets in iter]; targets holds one or more names. */
 Expr     *ast_comp(Arena *a, Span sp, Expr *elt, const NameList *targets, Expr *iter);
 Stmt     *ast_assign_quoted(Arena *a, Span sp, const char *name, Span name_span, Expr *value);
+/* owner.name = value: torch's self.layer1 = ... */
+Stmt     *ast_assign_attr(Arena *a, Span sp, Expr *owner, const char *name, Span name_span, Expr *value);
 Stmt     *ast_for(Arena *a, Span sp, const NameList *targets, Expr *iter, const StmtList *body);
 Stmt     *ast_tensor(Arena *a, Span sp, StKind kind, const char *name, Span name_span,
                      TypeExpr *type, Expr *init);
@@ -288,15 +291,26 @@ const char *ast_op_name(int op);
 /* -------------------------------------------------------------- catalog.c */
 
 /* A configuration value: a constructor argument, a block parameter. */
-typedef enum ValKind { VAL_NONE, VAL_BOOL, VAL_INT, VAL_FLOAT, VAL_STR, VAL_INTS } ValKind;
+typedef enum ValKind {
+    VAL_NONE, VAL_BOOL, VAL_INT, VAL_FLOAT, VAL_STR, VAL_INTS, VAL_MODULE, VAL_CLASS, VAL_LIST
+} ValKind;
 
+/* MODULE and CLASS are what torch's __init__ passes around besides
+ * numbers: a module made by the caller (ResNet's downsample=Sequential(...))
+ * and a class to make modules with (norm_layer=nn.BatchNorm2d, or
+ * partial(nn.BatchNorm2d, eps=0.001)).  Neither is made until a body
+ * assigns or calls it, where its keys then fall. */
 typedef struct Val {
     ValKind     kind;
     int64_t     i;          /* BOOL (0/1), INT */
     double      f;          /* FLOAT */
-    const char *s;          /* STR */
+    const char *s;          /* STR; CLASS: the class's name */
     int64_t     ints[8];    /* INTS: a tuple such as kernel_size=(3, 3) */
     size_t      n;
+    const Expr *x;          /* MODULE: its expression; CLASS: the partial(...) call, or NULL */
+    const void *scope;      /* MODULE, CLASS: where x is evaluated (elab.c's Scope) */
+    const struct Val *items; /* LIST: n items (arena), a tuple or list that is not 8 integers or
+                                fewer: MobileNetV2's setting rows, VGG's [64, "M", ...], modules */
 } Val;
 
 /* One constructor parameter, in torch's positional order. */

@@ -284,6 +284,14 @@ Stmt *ast_aug_assign(Arena *a, Span sp, const char *name, Span name_span, int op
     return sum ? ast_assign(a, sp, name, name_span, sum) : NULL;
 }
 
+Stmt *ast_assign_attr(Arena *a, Span sp, Expr *owner, const char *name, Span name_span, Expr *value)
+{
+    Stmt *s = ast_assign(a, sp, name, name_span, value);
+    if (s)
+        s->owner = owner;
+    return s;
+}
+
 Stmt *ast_assign_quoted(Arena *a, Span sp, const char *name, Span name_span, Expr *value)
 {
     Stmt *s = ast_assign(a, sp, name, name_span, value);

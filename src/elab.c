@@ -36,6 +36,7 @@ enum { MAX_DEPTH = 64, MAX_ITEMS = 100000 };
 typedef struct Binding {
     const char     *name;
     Val             v;
+    int             local;   /* assigned by the body, not a parameter */
     struct Binding *next;
 } Binding;
 
@@ -43,12 +44,18 @@ typedef struct Scope {
     Binding *head;
 } Scope;
 
-static const Val *lookup(const Scope *s, const char *name)
+static const Binding *lookup_binding(const Scope *s, const char *name)
 {
     for (const Binding *b = s->head; b; b = b->next)
         if (strcmp(b->name, name) == 0)
-            return &b->v;
+            return b;
     return NULL;
+}
+
+static const Val *lookup(const Scope *s, const char *name)
+{
+    const Binding *b = lookup_binding(s, name);
+    return b ? &b->v : NULL;
 }
 
 static int bind(Elab *e, Scope *s, const char *name, const Val *v)
@@ -67,7 +74,7 @@ static int bind(Elab *e, Scope *s, const char *name, const Val *v)
 
 static const char *val_kind_name(ValKind k)
 {
-    static const char *const names[] = {"none", "bool", "int", "float", "string", "tuple"};
+    static const char *const names[] = {"none", "bool", "int", "float", "string", "tuple", "module", "class", "list"};
     return (unsigned)k < sizeof names / sizeof *names ? names[k] : "?";
 }
 
@@ -89,10 +96,86 @@ static int err_at(Elab *e, Span sp, const char *fmt, ...)
 }
 
 static int eval(Elab *e, const Scope *s, const Expr *x, Val *out);
+
+/* The scope as it is now, for a module made later: a body goes on
+ * rebinding names (inplanes = c) after it wrote Block(inplanes, c). */
+static const Scope *snapshot(Elab *e, const Scope *s)
+{
+    Scope *c = ARENA_NEW(e->a, Scope);
+    if (c)
+        *c = *s;
+    return c ? c : s;
+}
+
+/* ------------------------------------------------------------ sequences */
+
+/* A tuple or list value: 8 integers or fewer are VAL_INTS (what layers
+ * take: kernel_size=(3, 3)); anything else is a VAL_LIST. */
+static size_t seq_len(const Val *v) { return v->kind == VAL_INTS || v->kind == VAL_LIST ? v->n : 0; }
+static int is_seq(const Val *v) { return v->kind == VAL_INTS || v->kind == VAL_LIST; }
+
+static Val seq_at(const Val *v, size_t i)
+{
+    if (v->kind == VAL_LIST)
+        return v->items[i];
+    Val r;
+    memset(&r, 0, sizeof r);
+    r.kind = VAL_INT;
+    r.i = v->ints[i];
+    return r;
+}
+
+static int seq_make(Elab *e, const Val *items, size_t n, Val *out)
+{
+    memset(out, 0, sizeof *out);
+    int ints = n <= sizeof out->ints / sizeof *out->ints;
+    for (size_t i = 0; ints && i < n; i++)
+        ints = items[i].kind == VAL_INT;
+    out->n = n;
+    if (ints) {
+        out->kind = VAL_INTS;
+        for (size_t i = 0; i < n; i++)
+            out->ints[i] = items[i].i;
+        return 0;
+    }
+    Val *copy = arena_array(e->a, n + 1, sizeof *copy);
+    if (!copy)
+        return -1;
+    if (n)
+        memcpy(copy, items, n * sizeof *copy);
+    out->kind = VAL_LIST;
+    out->items = copy;
+    return 0;
+}
+
+/* A growing sequence of values (arena-backed). */
+typedef struct Seq { Val *v; size_t n, cap; } Seq;
+
+static int seq_push(Elab *e, Seq *q, const Val *v)
+{
+    if (q->n >= MAX_ITEMS || arena_grow(e->a, (void **)&q->v, &q->cap, q->n + 1, sizeof *q->v) < 0)
+        return -1;
+    q->v[q->n++] = *v;
+    return 0;
+}
+
+static int seq_push_all(Elab *e, Seq *q, const Val *list)
+{
+    for (size_t i = 0; i < seq_len(list); i++) {
+        Val it = seq_at(list, i);
+        if (seq_push(e, q, &it) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 static int iter_rows(Elab *e, const Scope *s, const Expr *iter, Val **rows, size_t *n, size_t *width);
 static int conf_function(const Expr *fx);
+static const Decl *find_decl(const Elab *e, const char *name, DeclKind kind);
+static int is_module_expr(const Elab *e, const Expr *x);
 static int conf_call(Elab *e, const Scope *s, const Expr *x, Val *out);
-static int targets_fit(Elab *e, const Arg *targets, size_t nt, const Expr *iter, size_t width);
+static int targets_fit(Elab *e, const Arg *targets, size_t nt, const Expr *iter, Val **rows, size_t n,
+                       size_t *width);
 
 static int eval_int(Elab *e, const Scope *s, const Expr *x, int64_t *out)
 {
@@ -108,6 +191,12 @@ static int eval_int(Elab *e, const Scope *s, const Expr *x, int64_t *out)
 static int arith(Elab *e, Span sp, int op, const Val *a, const Val *b, Val *out)
 {
     memset(out, 0, sizeof *out);
+    if (op == '+' && is_seq(a) && is_seq(b)) {   /* layers + [Block(...)] */
+        Seq q = {0};
+        if (seq_push_all(e, &q, a) < 0 || seq_push_all(e, &q, b) < 0)
+            return err_at(e, sp, "a list holds at most %d items", MAX_ITEMS);
+        return seq_make(e, q.v, q.n, out);
+    }
     if (a->kind == VAL_INT && b->kind == VAL_INT && op != '/' && !(op == 'p' && b->i < 0)) {
         int64_t x = a->i, y = b->i, r = 0;
         int ovf = 0;
@@ -182,10 +271,10 @@ static int compare(Elab *e, Span sp, const char *op, const Val *a, const Val *b,
             c = x < y ? -1 : x > y;
     } else if (a->kind == VAL_STR && b->kind == VAL_STR) {
         c = strcmp(a->s, b->s);
+    } else if (!strcmp(op, "==") || !strcmp(op, "!=")) {   /* as Python: 64 == "M" is false */
+        c = a->kind != b->kind || !la_val_eq(a, b);
     } else if (a->kind == VAL_NONE || b->kind == VAL_NONE) {
-        c = a->kind != b->kind;
-        if (strcmp(op, "==") != 0 && strcmp(op, "!=") != 0)
-            return err_at(e, sp, "cannot order none");
+        return err_at(e, sp, "cannot order none");
     } else {
         return err_at(e, sp, "cannot compare a %s with a %s", val_kind_name(a->kind), val_kind_name(b->kind));
     }
@@ -207,11 +296,27 @@ static int eval(Elab *e, const Scope *s, const Expr *x, Val *out)
     case EX_NONE: out->kind = VAL_NONE; return 0;
     case EX_NAME: {
         const Val *v = lookup(s, x->u.s);
+        if (!v && (find_decl(e, x->u.s, DECL_BLOCK) || cat_find(x->u.s))) {   /* norm_layer = BatchNorm2d */
+            out->kind = VAL_CLASS;
+            out->s = x->u.s;
+            return 0;
+        }
         if (!v)
             return err_at(e, x->span, "unknown name '%s'", x->u.s);
         *out = *v;
         return 0;
     }
+    case EX_ATTR:   /* nn.BatchNorm2d as a value; self.inplanes as the body set it */
+        if (x->a->kind == EX_NAME && !strcmp(x->a->u.s, "self") && lookup(s, x->u.s)) {
+            *out = *lookup(s, x->u.s);
+            return 0;
+        }
+        if (x->a->kind == EX_NAME && !strcmp(x->a->u.s, "nn") && cat_find(x->u.s)) {
+            out->kind = VAL_CLASS;
+            out->s = x->u.s;
+            return 0;
+        }
+        return err_at(e, x->span, "not a configuration value");
     case EX_UNARY: {
         Val a;
         if (eval(e, s, x->a, &a) < 0)
@@ -285,55 +390,96 @@ static int eval(Elab *e, const Scope *s, const Expr *x, Val *out)
         return eval(e, s, val_truthy(&c) ? x->b : x->c, out);
     }
     case EX_TUPLE:
-    case EX_LIST:
-        if (x->nargs > sizeof out->ints / sizeof *out->ints)
-            return err_at(e, x->span, "tuples of configuration values hold at most 8 integers");
-        out->kind = VAL_INTS;
-        for (size_t i = 0; i < x->nargs; i++)
-            if (eval_int(e, s, x->args[i].value, &out->ints[i]) < 0)
+    case EX_LIST: {   /* items that are modules stay unmade: a body makes them where it assigns them */
+        Seq q = {0};
+        for (size_t i = 0; i < x->nargs; i++) {
+            const Expr *it = x->args[i].value;
+            Val v;
+            memset(&v, 0, sizeof v);
+            if (it->kind == EX_STAR) {
+                if (eval(e, s, it->a, &v) < 0)
+                    return -1;
+                if (!is_seq(&v))
+                    return err_at(e, it->span, "'*' splices a tuple or list, not a %s", val_kind_name(v.kind));
+                if (seq_push_all(e, &q, &v) < 0)
+                    return err_at(e, x->span, "out of memory");
+                continue;
+            }
+            if (is_module_expr(e, it)) {
+                v.kind = VAL_MODULE;
+                v.x = it;
+                v.scope = snapshot(e, s);
+            } else if (eval(e, s, it, &v) < 0) {
                 return -1;
-        out->n = x->nargs;
-        out->kind = VAL_INTS;
-        return 0;
+            }
+            if (seq_push(e, &q, &v) < 0)
+                return err_at(e, x->span, "a list holds at most %d items", MAX_ITEMS);
+        }
+        return seq_make(e, q.v, q.n, out);
+    }
     case EX_INDEX: {
         Val t;
         int64_t i;
         if (eval(e, s, x->a, &t) < 0)
             return -1;
-        if (t.kind != VAL_INTS || x->nargs != 1 || x->args[0].value->kind == EX_SLICE)
-            return err_at(e, x->span, "only a tuple of integers can be indexed here, with one integer");
+        if (!is_seq(&t) || x->nargs != 1 || x->args[0].value->kind == EX_SLICE)
+            return err_at(e, x->span, "only a tuple or list can be indexed here, with one integer");
         if (eval_int(e, s, x->args[0].value, &i) < 0)
             return -1;
         if (i < -(int64_t)t.n || i >= (int64_t)t.n)
             return err_at(e, x->args[0].value->span, "index %lld is out of range for a tuple of %zu",
                           (long long)i, t.n);
-        out->kind = VAL_INT;
-        out->i = t.ints[i < 0 ? i + (int64_t)t.n : i];
+        *out = seq_at(&t, (size_t)(i < 0 ? i + (int64_t)t.n : i));
         return 0;
     }
     case EX_COMP: {
         Val *rows;
         size_t n, width;
-        if (iter_rows(e, s, x->b, &rows, &n, &width) < 0 || targets_fit(e, x->args, x->nargs, x->b, width) < 0)
+        if (iter_rows(e, s, x->b, &rows, &n, &width) < 0 ||
+            targets_fit(e, x->args, x->nargs, x->b, &rows, n, &width) < 0)
             return -1;
-        if (n > sizeof out->ints / sizeof *out->ints)
-            return err_at(e, x->span, "tuples of configuration values hold at most 8 integers");
+        Seq q = {0};
         for (size_t r = 0; r < n; r++) {
-            Scope inner = *s;
-            for (size_t k = 0; k < width; k++)
-                if (bind(e, &inner, x->args[k].name, &rows[r * width + k]) < 0)
-                    return -1;
-            if (eval_int(e, &inner, x->a, &out->ints[r]) < 0)
+            Scope *inner = ARENA_NEW(e->a, Scope);   /* kept: a module item made later sees it */
+            if (!inner)
                 return -1;
+            *inner = *s;
+            for (size_t k = 0; k < width; k++)
+                if (bind(e, inner, x->args[k].name, &rows[r * width + k]) < 0)
+                    return -1;
+            Val v;
+            memset(&v, 0, sizeof v);
+            if (is_module_expr(e, x->a)) {
+                v.kind = VAL_MODULE;
+                v.x = x->a;
+                v.scope = inner;
+            } else if (eval(e, inner, x->a, &v) < 0) {
+                return -1;
+            }
+            if (seq_push(e, &q, &v) < 0)
+                return err_at(e, x->span, "a list holds at most %d items", MAX_ITEMS);
         }
-        out->kind = VAL_INTS;
-        out->n = n;
-        return 0;
+        return seq_make(e, q.v, q.n, out);
     }
     case EX_CALL:
         if (conf_function(x->a))
             return conf_call(e, s, x, out);
-        return err_at(e, x->span, "a module call where a value is expected");
+        if (x->a->kind == EX_NAME && !strcmp(x->a->u.s, "partial")) {   /* partial(nn.BatchNorm2d, eps=0.001) */
+            if (x->nargs < 1 || x->args[0].name || eval(e, s, x->args[0].value, out) < 0 || out->kind != VAL_CLASS)
+                return x->nargs && out->kind != VAL_CLASS ? err_at(e, x->span, "partial() takes a class first, "
+                                                                  "then keyword arguments") : -1;
+            for (size_t i = 1; i < x->nargs; i++)
+                if (!x->args[i].name)
+                    return err_at(e, x->args[i].value->span, "partial() here binds keyword arguments only");
+            out->x = x;
+            out->scope = snapshot(e, s);
+            return 0;
+        }
+        /* Sequential(...) given to a block: made where the block assigns it */
+        out->kind = VAL_MODULE;
+        out->x = x;
+        out->scope = snapshot(e, s);
+        return 0;
     default: return err_at(e, x->span, "not a configuration value");
     }
 }
@@ -388,10 +534,10 @@ static int conf_call(Elab *e, const Scope *s, const Expr *x, Val *out)
     }
     memset(out, 0, sizeof *out);
     if (!strcmp(fn, "len")) {
-        if (x->nargs != 1 || (a[0].kind != VAL_INTS && a[0].kind != VAL_STR))
-            return err_at(e, x->span, "len() takes one tuple or string");
+        if (x->nargs != 1 || (!is_seq(&a[0]) && a[0].kind != VAL_STR))
+            return err_at(e, x->span, "len() takes one tuple, list or string");
         out->kind = VAL_INT;
-        out->i = a[0].kind == VAL_INTS ? (int64_t)a[0].n : (int64_t)strlen(a[0].s);
+        out->i = is_seq(&a[0]) ? (int64_t)a[0].n : (int64_t)strlen(a[0].s);
         return 0;
     }
     for (size_t i = 0; i < x->nargs; i++)
@@ -479,7 +625,7 @@ static int tuple_of(Elab *e, const Scope *s, const Expr *x, Val *t)
 {
     if (eval(e, s, x, t) < 0)
         return -1;
-    if (t->kind != VAL_INTS)
+    if (!is_seq(t))
         return err_at(e, x->span, "cannot iterate over %s %s", t->kind == VAL_INT ? "an" : "a", val_kind_name(t->kind));
     return 0;
 }
@@ -524,8 +670,8 @@ static int iter_rows(Elab *e, const Scope *s, const Expr *x, Val **rows, size_t 
         size_t len = fn[0] == 'z' && t[1].n < t[0].n ? t[1].n : t[0].n;   /* zip stops at the shorter */
         *width = 2;
         for (size_t i = 0; i < len; i++) {
-            Val pair[2] = {fn[0] == 'z' ? int_val(t[0].ints[i]) : int_val((int64_t)i),
-                           int_val(fn[0] == 'z' ? t[1].ints[i] : t[0].ints[i])};
+            Val pair[2] = {fn[0] == 'z' ? seq_at(&t[0], i) : int_val((int64_t)i),
+                           fn[0] == 'z' ? seq_at(&t[1], i) : seq_at(&t[0], i)};
             if (row_add(e, rows, n, &cap, 2, pair) < 0)
                 return -1;
         }
@@ -535,21 +681,44 @@ static int iter_rows(Elab *e, const Scope *s, const Expr *x, Val **rows, size_t 
     if (tuple_of(e, s, x, &t) < 0)
         return -1;
     for (size_t i = 0; i < t.n; i++) {
-        Val iv = int_val(t.ints[i]);
+        Val iv = seq_at(&t, i);
         if (row_add(e, rows, n, &cap, 1, &iv) < 0)
             return -1;
     }
     return 0;
 }
 
-/* The loop's targets against its rows: `for i, x in enumerate(t)`. */
-static int targets_fit(Elab *e, const Arg *targets, size_t nt, const Expr *iter, size_t width)
+/* The loop's targets against its rows: `for i, x in enumerate(t)`; rows
+ * that are tuples unpack into as many names (`for t, c, n, s in setting`). */
+static int targets_fit(Elab *e, const Arg *targets, size_t nt, const Expr *iter, Val **rows, size_t n,
+                       size_t *width)
 {
-    if (nt == width)
+    if (nt == *width)
         return 0;
-    err_at(e, targets[0].name_span, "this loop gives %zu value%s per step, not %zu", width, width == 1 ? "" : "s",
-           nt);
-    return diag(e->d, DG_HELP, iter->span, width == 2 ? "write two names: for i, x in ..."
+    if (*width == 1 && nt > 1) {
+        Val *flat = arena_array(e->a, n * nt + 1, sizeof *flat);
+        if (!flat)
+            return -1;
+        for (size_t r = 0; r < n; r++) {
+            const Val *row = &(*rows)[r];
+            if (seq_len(row) != nt) {
+                err_at(e, targets[0].name_span, "cannot unpack %s %s into %zu names",
+                       row->kind == VAL_INT ? "an" : "a", is_seq(row) ? "tuple of another length"
+                                                                     : val_kind_name(row->kind), nt);
+                if (!is_seq(row))
+                    diag(e->d, DG_HELP, iter->span, "write one name, or enumerate(...) for the index too");
+                return -1;
+            }
+            for (size_t k = 0; k < nt; k++)
+                flat[r * nt + k] = seq_at(row, k);
+        }
+        *rows = flat;
+        *width = nt;
+        return 0;
+    }
+    size_t w = *width;
+    err_at(e, targets[0].name_span, "this loop gives %zu value%s per step, not %zu", w, w == 1 ? "" : "s", nt);
+    return diag(e->d, DG_HELP, iter->span, w == 2 ? "write two names: for i, x in ..."
                                                       : "write one name, or enumerate(...) for the index too"), -1;
 }
 
@@ -682,8 +851,8 @@ static int is_module_expr(const Elab *e, const Expr *x)
 {
     if (!x)
         return 0;
-    if (x->kind == EX_CALL && class_name(x))   /* a layer, a block, a container; or min(...) */
-        return !conf_function(x->a);
+    if (x->kind == EX_CALL && class_name(x))   /* a layer, a block, a container; or min(...), partial(...) */
+        return !conf_function(x->a) && strcmp(class_name(x), "partial") != 0;
     switch (x->kind) {
     case EX_LIST: return x->nargs > 0 && is_module_expr(e, x->args[0].value);
     case EX_BINARY: return (x->op == '*' && is_module_expr(e, x->a)) ||
@@ -937,6 +1106,24 @@ static int list_item(Elab *e, const Scope *s, const Expr *item, size_t inst, int
     return r;
 }
 
+/* The items of a list value: each a module made (in the scope it was
+ * written in) as the list's next item. */
+static int list_vals(Elab *e, const Val *list, size_t inst, int depth)
+{
+    int r = 0;
+    for (size_t i = 0; i < seq_len(list); i++) {
+        Val it = seq_at(list, i);
+        if (it.kind == VAL_NONE)
+            continue;
+        if (it.kind != VAL_MODULE)
+            return err_at(e, e->insts[inst].span, "item %zu of this list is a %s, not a module", i,
+                          val_kind_name(it.kind));
+        if (list_item(e, it.scope, it.x, inst, depth) < 0)
+            r = -1;
+    }
+    return r;
+}
+
 static int list_seq(Elab *e, const Scope *s, const Expr *x, size_t inst, int depth)
 {
     int r = 0;
@@ -953,7 +1140,8 @@ static int list_seq(Elab *e, const Scope *s, const Expr *x, size_t inst, int dep
             const Arg *arg = &x->args[i];
             const Expr *v = arg->value;
             if (!arg->name && x->nargs == 1 && strcmp(class_name(x), "Sequential") != 0 &&
-                (v->kind == EX_LIST || v->kind == EX_COMP || (v->kind == EX_BINARY && v->op == '+')))
+                (v->kind == EX_LIST || v->kind == EX_COMP || (v->kind == EX_BINARY && v->op == '+') ||
+                 (v->kind == EX_NAME && lookup(s, v->u.s) && is_seq(lookup(s, v->u.s)))))
                 return list_seq(e, s, v, inst, depth);   /* ModuleList([...]), as torch writes it */
             if (!arg->name && x->nargs == 1 && !strcmp(class_name(x), "ModuleDict") && v->kind == EX_CALL &&
                 v->a->kind == EX_NAME && !strcmp(v->a->u.s, "dict")) {
@@ -985,7 +1173,8 @@ static int list_seq(Elab *e, const Scope *s, const Expr *x, size_t inst, int dep
     case EX_COMP: {
         Val *rows;
         size_t n, width;
-        if (iter_rows(e, s, x->b, &rows, &n, &width) < 0 || targets_fit(e, x->args, x->nargs, x->b, width) < 0)
+        if (iter_rows(e, s, x->b, &rows, &n, &width) < 0 ||
+            targets_fit(e, x->args, x->nargs, x->b, &rows, n, &width) < 0)
             return -1;
         for (size_t k = 0; k < n; k++) {
             Scope *inner = ARENA_NEW(e->a, Scope);   /* kept: the items' forwards may see it */
@@ -1011,6 +1200,12 @@ static int list_seq(Elab *e, const Scope *s, const Expr *x, size_t inst, int dep
             return -1;
         const Expr *pick = val_truthy(&c) ? x->b : x->c;
         return pick->kind == EX_NONE ? 0 : list_seq(e, s, pick, inst, depth);
+    }
+    case EX_NAME: {   /* Sequential(*layers): a list the body built */
+        const Val *v = lookup(s, x->u.s);
+        if (v && is_seq(v))
+            return list_vals(e, v, inst, depth);
+        break;
     }
     default: break;
     }
@@ -1088,6 +1283,65 @@ static int item_pattern(Elab *e, const Scope *s, const Expr *pat, Instance *L, c
     return L->item_pre && L->item_post ? 0 : -1;
 }
 
+/* A literal for a configuration value (a partial's keyword, bound once). */
+static Expr *val_expr(Elab *e, const Val *v, Span sp)
+{
+    Arena *a = e->a;
+    switch (v->kind) {
+    case VAL_NONE: return ast_none(a, sp);
+    case VAL_BOOL: return ast_bool(a, sp, (int)v->i);
+    case VAL_INT: return ast_int(a, sp, v->i);
+    case VAL_FLOAT: return ast_float(a, sp, v->f);
+    case VAL_STR: return ast_str(a, sp, v->s);
+    case VAL_INTS: {
+        Arg *items = arena_array(a, v->n + 1, sizeof *items);
+        for (size_t i = 0; items && i < v->n; i++)
+            if (!(items[i].value = ast_int(a, sp, v->ints[i])))
+                return NULL;
+        return items ? ast_tuple(a, sp, items, v->n) : NULL;
+    }
+    default: return NULL;
+    }
+}
+
+/* cls(args) where cls is a class given as a value, perhaps a partial:
+ * the call made with the class's name, the partial's keywords added
+ * (evaluated where the partial was written) unless the call gives them. */
+static int class_call(Elab *e, const Scope *s, const Expr *x, const Val *cls, const char *path, size_t parent,
+                      Span name_span, int depth)
+{
+    const Expr *p = cls->x;
+    size_t extra = p ? p->nargs - 1 : 0;
+    Expr *call = arena_array(e->a, 1, sizeof *call);
+    Arg *args = arena_array(e->a, x->nargs + extra + 1, sizeof *args);
+    if (!call || !args)
+        return -1;
+    *call = *x;
+    call->a = ast_name(e->a, x->a->span, cls->s);
+    if (!call->a)
+        return -1;
+    memcpy(args, x->args, x->nargs * sizeof *args);
+    size_t n = x->nargs;
+    for (size_t k = 1; p && k < p->nargs; k++) {
+        int given = 0;
+        for (size_t i = 0; i < x->nargs; i++)
+            given |= x->args[i].name && !strcmp(x->args[i].name, p->args[k].name);
+        if (given)
+            continue;
+        Val v;
+        if (eval(e, cls->scope, p->args[k].value, &v) < 0)
+            return -1;
+        Expr *lit = val_expr(e, &v, p->args[k].value->span);
+        if (!lit)
+            return err_at(e, p->args[k].value->span, "partial(): a %s keyword is not supported here",
+                          val_kind_name(v.kind));
+        args[n++] = (Arg){p->args[k].name, p->args[k].name_span, lit};
+    }
+    call->args = args;
+    call->nargs = n;
+    return instantiate(e, s, call, path, parent, name_span, depth);
+}
+
 static int is_list_expr(const Expr *x)
 {
     return x->kind == EX_LIST || x->kind == EX_COMP || (x->kind == EX_BINARY && x->op == '+') ||
@@ -1119,6 +1373,25 @@ static int instantiate(Elab *e, const Scope *s, const Expr *x, const char *path,
         if (pattern && item_pattern(e, s, pattern, &e->insts[in], NULL) < 0)
             return -1;
         return list_seq(e, s, x, in, depth);
+    }
+    if (x->kind == EX_NAME) {   /* a module the caller made: Sequential(conv, downsample) */
+        const Val *v = lookup(s, x->u.s);
+        if (v && v->kind == VAL_MODULE)
+            return instantiate(e, v->scope, v->x, path, parent, name_span, depth);
+        if (v && v->kind == VAL_NONE)
+            return 0;
+        if (v && is_seq(v)) {   /* self.layers = layers, a list of modules */
+            size_t in = new_inst(e, path, "list", parent, x->span, name_span);
+            if (in == (size_t)-1)
+                return -1;
+            e->insts[in].list = 1;
+            return list_vals(e, v, in, depth);
+        }
+    }
+    if (x->kind == EX_CALL && x->a->kind == EX_NAME) {   /* norm_layer(width): a class given as a value */
+        const Val *v = lookup(s, x->a->u.s);
+        if (v && v->kind == VAL_CLASS)
+            return class_call(e, s, x, v, path, parent, name_span, depth);
     }
     if (x->kind == EX_CALL && class_name(x)) {
         const char *cls = class_name(x);
@@ -1175,14 +1448,53 @@ static int raw_tensor(Elab *e, const Scope *s, const Stmt *st, const char *path,
                       st->span);
 }
 
+/* layers.append(Block(...)), layers.extend([...]) in a body: the list a
+ * name holds grows (its modules are made where it is assigned: layer1 =
+ * Sequential(*layers)). */
+static int list_grow(Elab *e, Scope *s, const Expr *x)
+{
+    const Expr *fx = x->a;
+    const Val *cur = lookup(s, fx->a->u.s);
+    if (!cur || !is_seq(cur))
+        return err_at(e, fx->a->span, "'%s' is not a list (start it with %s = [])", fx->a->u.s, fx->a->u.s);
+    if (x->nargs != 1 || x->args[0].name)
+        return err_at(e, x->span, "%s() takes one argument", fx->u.s);
+    const Expr *arg = x->args[0].value;
+    Val v;
+    memset(&v, 0, sizeof v);
+    if (is_module_expr(e, arg) && fx->u.s[0] == 'a') {
+        v.kind = VAL_MODULE;
+        v.x = arg;
+        v.scope = snapshot(e, s);
+    } else if (eval(e, s, arg, &v) < 0) {
+        return -1;
+    }
+    Seq q = {0};
+    if (seq_push_all(e, &q, cur) < 0)
+        return -1;
+    if (fx->u.s[0] == 'e') {
+        if (!is_seq(&v))
+            return err_at(e, arg->span, "extend() takes a list, not a %s", val_kind_name(v.kind));
+        if (seq_push_all(e, &q, &v) < 0)
+            return -1;
+    } else if (seq_push(e, &q, &v) < 0) {
+        return err_at(e, x->span, "a list holds at most %d items", MAX_ITEMS);
+    }
+    Val grown;
+    return seq_make(e, q.v, q.n, &grown) < 0 ? -1 : bind(e, s, fx->a->u.s, &grown);
+}
+
 /* features.add_module("denseblock{i+1}", DenseBlock(...)) in a body, as
  * torch's __init__ extends a container it made (self.add_module: the
  * module itself); the name is a pattern of configuration values. */
-static int add_module(Elab *e, const Scope *s, const Expr *x, size_t inst, int depth)
+static int add_module(Elab *e, Scope *s, const Expr *x, size_t inst, int depth)
 {
     const Expr *fx = x->kind == EX_CALL ? x->a : NULL;
+    if (fx && fx->kind == EX_ATTR && fx->a->kind == EX_NAME && (!strcmp(fx->u.s, "append") || !strcmp(fx->u.s, "extend")))
+        return list_grow(e, s, x);
     if (!fx || fx->kind != EX_ATTR || strcmp(fx->u.s, "add_module") != 0)
-        return err_at(e, x->span, "a module body declares (name = ...); only add_module(name, module) is called");
+        return err_at(e, x->span, "a module body declares (name = ...); only add_module(name, module), and "
+                      "append or extend on a list, are called");
     const Expr *on = fx->a;
     const char *target = on->kind == EX_NAME ? on->u.s : NULL;
     if (on->kind == EX_ATTR && on->a->kind == EX_NAME && !strcmp(on->a->u.s, "self"))
@@ -1211,6 +1523,19 @@ static int add_module(Elab *e, const Scope *s, const Expr *x, size_t inst, int d
                        depth + 1);
 }
 
+/* A name the body itself assigned a value to goes on holding values:
+ *   downsample = None
+ *   if stride != 1 { downsample = Sequential(...) }   # a module, made later
+ *   layers = []; layers = layers + [Block(...)]        # a list of them
+ * as torch's __init__ keeps modules in locals before it assigns them to
+ * self.  (A block parameter of the same name is not such a local: `norm =
+ * norm(64)` declares the child norm.) */
+static int holds_value(const Scope *s, const Stmt *st)
+{
+    const Binding *b = st->name ? lookup_binding(s, st->name) : NULL;
+    return b && b->local;
+}
+
 /* A body, in order: raw tensors, constants, submodules, conditionals. */
 static int elab_body(Elab *e, Scope *s, Stmt **body, size_t n, const char *path, size_t inst, int depth)
 {
@@ -1226,10 +1551,12 @@ static int elab_body(Elab *e, Scope *s, Stmt **body, size_t n, const char *path,
         case ST_ASSIGN:
             if (st->nnames > 1) {
                 r = err_at(e, st->span, "several targets are only for forward statements");
+            } else if (st->owner && (st->owner->kind != EX_NAME || strcmp(st->owner->u.s, "self") != 0)) {
+                r = err_at(e, st->owner->span, "a body assigns to its own attributes only: self.%s = ...", st->name);
             } else if (st->quoted && !is_module_expr(e, st->value)) {
                 r = err_at(e, st->name_span, "a quoted name declares a module; a configuration value needs a plain "
                            "name");
-            } else if (is_module_expr(e, st->value)) {
+            } else if (is_module_expr(e, st->value) && (st->owner || !holds_value(s, st))) {
                 /* `self = Sequential(...)`: the module is itself that
                  * container, its children's keys directly under it. */
                 const char *name = st->name;
@@ -1250,8 +1577,15 @@ static int elab_body(Elab *e, Scope *s, Stmt **body, size_t n, const char *path,
                 Val v;
                 if (eval(e, s, st->value, &v) < 0)
                     r = -1;
-                else if (bind(e, s, st->name, &v) < 0)
+                else if (v.kind == VAL_MODULE && (st->owner || !holds_value(s, st))) {   /* self.downsample = downsample */
+                    const char *sub = !strcmp(st->name, "self") ? path : join(e, path, st->name);
+                    if (instantiate(e, v.scope, v.x, sub, inst, st->name_span, depth) < 0)
+                        r = -1;
+                } else if (bind(e, s, st->name, &v) < 0) {
                     return -1;
+                } else {
+                    s->head->local = 1;
+                }
             }
             break;
         case ST_IF: {
@@ -1270,15 +1604,13 @@ static int elab_body(Elab *e, Scope *s, Stmt **body, size_t n, const char *path,
         case ST_FOR: {   /* torch's __init__ loops: add_module("denseblock%d" % (i + 1), ...) */
             Val *rows;
             size_t nrows, width;
-            Arg targets[2];
-            if (st->nnames > 2) {
-                r = err_at(e, st->name_spans[2], "a loop takes one or two names");
-                break;
-            }
+            Arg *targets = arena_array(e->a, st->nnames + 1, sizeof *targets);
+            if (!targets)
+                return -1;
             for (size_t k = 0; k < st->nnames; k++)
                 targets[k] = (Arg){st->names[k], st->name_spans[k], NULL};
             if (iter_rows(e, s, st->value, &rows, &nrows, &width) < 0 ||
-                targets_fit(e, targets, st->nnames, st->value, width) < 0) {
+                targets_fit(e, targets, st->nnames, st->value, &rows, nrows, &width) < 0) {
                 r = -1;
                 break;
             }

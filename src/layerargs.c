@@ -80,6 +80,9 @@ void la_fmt_val(const Val *v, int collapse, char *buf, size_t cap)
         if (k < cap)
             snprintf(buf + k, cap - k, v->n == 1 ? ",)" : ")");
         break;
+    case VAL_MODULE: snprintf(buf, cap, "a module"); break;
+    case VAL_CLASS: snprintf(buf, cap, "%s", v->s); break;
+    case VAL_LIST: snprintf(buf, cap, "a list of %zu", v->n); break;
     }
 }
 
@@ -92,6 +95,9 @@ const char *la_kind_words(ValKind k)
     case VAL_FLOAT: return "a number";
     case VAL_STR: return "a string";
     case VAL_INTS: return "an integer or a tuple of integers";
+    case VAL_MODULE: return "a module";
+    case VAL_CLASS: return "a class";
+    case VAL_LIST: return "a list";
     }
     return "?";
 }

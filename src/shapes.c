@@ -268,6 +268,20 @@ static int raw_tensor(const Sh *s, size_t inst, const char *name, SV *out)
     return 0;
 }
 
+/* A configuration list as a tuple value: its modules are not values in a
+ * forward (their modules are the children made from them). */
+static SV conf_list(Sh *s, const Val *list)
+{
+    SV t = sh_tuple_of(s, list->n);
+    for (size_t i = 0; i < t.n; i++) {
+        t.items[i] = mk(V_CONF);
+        t.items[i].c = list->items[i];
+        if (list->items[i].kind == VAL_LIST) t.items[i] = conf_list(s, &list->items[i]);
+        else if (list->items[i].kind == VAL_MODULE || list->items[i].kind == VAL_CLASS) t.items[i] = mk(V_ANY);
+    }
+    return t;
+}
+
 /* The module a forward calls `self`: the block, or the container it is
  * itself (`self = [...]`), whose items are its children. */
 static long self_of(const Sh *s, size_t inst)
@@ -292,8 +306,8 @@ static SV member(Sh *s, long mod, const char *name, int *found)
         if (raw_tensor(s, (size_t)m, name, &t)) return t;
     }
     const Instance *in = &e->insts[mod];
-    SV v = mk(V_CONF);
-    if (elab_conf(e, (size_t)mod, name, &v.c)) return v;
+    SV v = mk(V_CONF);   /* a module or class argument is not a value here: its module is the child */
+    if (elab_conf(e, (size_t)mod, name, &v.c) && v.c.kind != VAL_MODULE && v.c.kind != VAL_CLASS) return v;
     for (size_t k = 0; in->layer && k < in->layer->nargs; k++)
         if (!strcmp(in->layer->args[k].name, name)) {
             SV v = mk(V_CONF);
@@ -332,7 +346,8 @@ static SV lookup(Sh *s, Env *env, const Expr *x)
     if (!strcmp(name, "self")) return mk_mod(self_of(s, env->inst));
     int found;
     SV v = mk(V_CONF);   /* a forward's bare names are Python's: its own, then the block's arguments */
-    if (elab_conf(s->e, env->inst, name, &v.c)) return v;
+    if (elab_conf(s->e, env->inst, name, &v.c) && v.c.kind != VAL_MODULE && v.c.kind != VAL_CLASS)
+        return v.c.kind == VAL_LIST ? conf_list(s, &v.c) : v;
     v = member(s, (long)env->inst, name, &found);
     if (found) return v;
     SV t;
@@ -581,6 +596,7 @@ static int iterate(Sh *s, Env *env, const Expr *x, SV *out)
         for (size_t i = 0; i < out->n; i++) out->items[i] = mk_int(v.c.ints[i]);
         return 0;
     }
+    if (v.kind == V_CONF && v.c.kind == VAL_LIST) return *out = conf_list(s, &v.c), 0;
     if (v.kind == V_MOD && s->e->insts[v.mod].list) {
         const Instance *L = &s->e->insts[v.mod];
         *out = sh_tuple_of(s, L->nitems);
@@ -607,9 +623,9 @@ static SV comprehension(Sh *s, Env *env, const Expr *x)
     SV items, out = sh_tuple_of(s, 0);
     int r = iterate(s, env, x->b, &items);
     if (r < 0) return mk(r == -2 ? V_ANY : V_ERR);
-    const char *names[2];
-    Span spans[2];
-    if (x->nargs > 2) return sh_fail(s, x->args[2].name_span, "a loop takes one or two names");
+    const char *names[8];
+    Span spans[8];
+    if (x->nargs > 8) return sh_fail(s, x->args[8].name_span, "a loop takes at most 8 names");
     for (size_t k = 0; k < x->nargs; k++) names[k] = x->args[k].name, spans[k] = x->args[k].name_span;
     for (size_t i = 0; i < items.n; i++) {
         Env inner = *env;
@@ -1038,8 +1054,10 @@ static int exec(Sh *s, Env *env, Stmt **body, size_t n, SV *ret)
         const Stmt *st = body[i];
         switch (st->kind) {
         case ST_ASSIGN: {
-            if (st->quoted) {
-                sh_err(s, st->name_span, "a quoted name declares a module; in a forward, assign to a plain name");
+            if (st->quoted || st->owner) {
+                sh_err(s, st->name_span, "%s", st->owner ? "a forward does not assign to a module's attributes"
+                                                         : "a quoted name declares a module; in a forward, assign "
+                                                           "to a plain name");
                 break;
             }
             SV v = eval(s, env, st->value);
@@ -1063,10 +1081,6 @@ static int exec(Sh *s, Env *env, Stmt **body, size_t n, SV *ret)
             SV items;
             int r = iterate(s, env, st->value, &items);
             if (r < 0) break;
-            if (st->nnames > 2) {
-                sh_err(s, st->name_spans[2], "a loop takes one or two names");
-                break;
-            }
             if (s->nloops > MAX_CALL_DEPTH) {
                 sh_err(s, st->span, "loops nested deeper than %d", MAX_CALL_DEPTH);
                 break;

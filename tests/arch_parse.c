@@ -238,7 +238,13 @@ static void stmt(const Dumper *p, const Stmt *s, int depth)
     span(p, s->span);
     switch (s->kind) {
     case ST_ASSIGN:
-        if (s->name && s->quoted) {
+        if (s->name && s->owner) {   /* self.layer1 = ... */
+            fputs(" (.", out);
+            span(p, s->span);
+            fputc(' ', out);
+            expr(p, s->owner);
+            fprintf(out, " %s)", s->name);
+        } else if (s->name && s->quoted) {
             fputc(' ', out);
             quoted(out, s->name);
         } else if (s->name) {

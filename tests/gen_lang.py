@@ -18,6 +18,7 @@ import os
 import sys
 import warnings
 from collections import OrderedDict
+from functools import partial
 
 import torch
 import torch.nn as nn
@@ -163,11 +164,67 @@ class Patterns(nn.Module):
         return torch.cat(outs, len(self.heads) - 2)
 
 
+class Block(nn.Module):
+    """torchvision's Bottleneck, cut down: a downsample and a norm layer passed in."""
+    def __init__(self, inplanes, planes, stride=1, downsample=None, norm_layer=None):
+        super().__init__()
+        if norm_layer is None:
+            norm_layer = nn.BatchNorm2d
+        self.conv1 = nn.Conv2d(inplanes, planes, 3, stride, 1, bias=False)
+        self.bn1 = norm_layer(planes)
+        self.relu = nn.ReLU(inplace=True)
+        self.downsample = downsample
+
+    def forward(self, x):
+        identity = x
+        out = self.relu(self.bn1(self.conv1(x)))
+        if self.downsample is not None:
+            identity = self.downsample(x)
+        out += identity
+        return self.relu(out)
+
+
+class Builders(nn.Module):
+    """__init__ as torchvision writes it: a settings table, VGG's cfg list,
+    lists of modules built up and handed to nn.Sequential, partial()."""
+    def __init__(self, num_classes=4):
+        super().__init__()
+        norm_layer = partial(nn.BatchNorm2d, eps=0.001)
+        cfg = [8, "M", 8]
+        layers = []
+        in_channels = 3
+        for v in cfg:
+            if v == "M":
+                layers += [nn.MaxPool2d(kernel_size=2, stride=2)]
+            else:
+                layers += [nn.Conv2d(in_channels, v, kernel_size=3, padding=1), nn.ReLU(inplace=True)]
+                in_channels = v
+        self.stem = nn.Sequential(*layers)
+        setting = [[8, 1, 1], [16, 2, 2]]
+        inplanes = 8
+        blocks = []
+        for planes, n, s in setting:
+            for i in range(n):
+                stride = s if i == 0 else 1
+                downsample = None
+                if stride != 1 or inplanes != planes:
+                    downsample = nn.Sequential(nn.Conv2d(inplanes, planes, 1, stride, bias=False), norm_layer(planes))
+                blocks.append(Block(inplanes, planes, stride, downsample, norm_layer))
+                inplanes = planes
+        self.layers = nn.Sequential(*blocks)
+        self.fc = nn.Linear(inplanes, num_classes)
+
+    def forward(self, x):
+        x = self.layers(self.stem(x))
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+
+
 MODELS = {
     "dense": (Dense, {"x": ("f32", (2, 3, 8, 8))}, {"N": 2}),
     "gpt": (TinyGPT, {"idx": ("i64", (2, 8), 32)}, {"N": 2}),
     "bert": (Bertish, {"x": ("f32", (2, 5, 8))}, {"N": 2, "T": 5}),
     "patterns": (Patterns, {"x": ("f32", (2, 6))}, {"N": 2}),
+    "builders": (Builders, {"x": ("f32", (2, 3, 16, 16))}, {"N": 2}),
 }
 
 

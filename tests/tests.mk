@@ -202,6 +202,7 @@ TESTS = \
 	tests/specs/lang_gpt.spec \
 	tests/specs/lang_bert.spec \
 	tests/specs/lang_patterns.spec \
+	tests/specs/lang_builders.spec \
 	tests/check/fwd_block_arity.check \
 	tests/check/fwd_broadcast.check \
 	tests/check/fwd_broadcast_ones.check \
