@@ -136,6 +136,17 @@ static void item_name(const Instance *L, size_t i, char *buf, size_t cap)
              L->item_post ? L->item_post : "");
 }
 
+/* The index of the item of list L (whose path is pl bytes long) a key
+ * lies under, or -1. */
+static int64_t item_of(const Instance *L, size_t pl, const char *key)
+{
+    if (pl && (strncmp(key, L->path, pl) != 0 || key[pl] != '.'))
+        return -1;
+    const char *end;
+    int64_t idx = elab_item_index(L, key + (pl ? pl + 1 : 0), &end);
+    return idx >= 0 && *end == '.' ? idx : -1;
+}
+
 /* A list of blocks whose length differs from the file's: one error. */
 static void list_depths(Ctx *c)
 {
@@ -149,22 +160,12 @@ static void list_depths(Ctx *c)
          * ReLU or pooling has none (AlexNet's features end with two). */
         int64_t file_max = -1, spec_max = -1;
         for (size_t k = 0; k < c->nfk; k++) {
-            const char *key = c->fk[k].key;
-            if (pl && (strncmp(key, L->path, pl) != 0 || key[pl] != '.'))
-                continue;
-            const char *end;
-            int64_t idx = elab_item_index(L, key + (pl ? pl + 1 : 0), &end);
-            if (idx > file_max && *end == '.')
-                file_max = idx;
+            int64_t idx = item_of(L, pl, c->fk[k].key);
+            file_max = idx > file_max ? idx : file_max;
         }
         for (size_t i = 0; i < e->ntensors; i++) {
-            const char *key = e->tensors[i].key;
-            if (pl && (strncmp(key, L->path, pl) != 0 || key[pl] != '.'))
-                continue;
-            const char *end;
-            int64_t idx = elab_item_index(L, key + (pl ? pl + 1 : 0), &end);
-            if (idx > spec_max && *end == '.')
-                spec_max = idx;
+            int64_t idx = item_of(L, pl, e->tensors[i].key);
+            spec_max = idx > spec_max ? idx : spec_max;
         }
         size_t have = (size_t)(file_max + 1);
         if (file_max < 0 || file_max == spec_max || (spec_max < 0 && have <= L->nitems))
@@ -183,24 +184,12 @@ static void list_depths(Ctx *c)
         c->mismatch = 1;
         /* The keys past the shorter side are explained by this. */
         size_t lo = have < L->nitems ? have : L->nitems;
-        for (size_t k = 0; k < c->nfk; k++) {
-            const char *key = c->fk[k].key;
-            if (pl && (strncmp(key, L->path, pl) != 0 || key[pl] != '.'))
-                continue;
-            const char *end;
-            int64_t idx = elab_item_index(L, key + (pl ? pl + 1 : 0), &end);
-            if (idx >= 0 && (size_t)idx >= lo)
+        for (size_t k = 0; k < c->nfk; k++)
+            if (item_of(L, pl, c->fk[k].key) >= (int64_t)lo)
                 c->quiet_fk[k] = 1;
-        }
-        for (size_t i = 0; i < e->ntensors; i++) {
-            const char *key = e->tensors[i].key;
-            if (pl && (strncmp(key, L->path, pl) != 0 || key[pl] != '.'))
-                continue;
-            const char *end;
-            int64_t idx = elab_item_index(L, key + (pl ? pl + 1 : 0), &end);
-            if (idx >= 0 && (size_t)idx >= lo)
+        for (size_t i = 0; i < e->ntensors; i++)
+            if (item_of(L, pl, e->tensors[i].key) >= (int64_t)lo)
                 c->quiet_exp[i] = 1;
-        }
     }
 }
 

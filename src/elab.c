@@ -176,6 +176,8 @@ static int is_module_expr(const Elab *e, const Expr *x);
 static int conf_call(Elab *e, const Scope *s, const Expr *x, Val *out);
 static int targets_fit(Elab *e, const Arg *targets, size_t nt, const Expr *iter, Val **rows, size_t n,
                        size_t *width);
+static int comp_rows(Elab *e, const Scope *s, const Expr *comp, Val **rows, size_t *n, size_t *width);
+static const Scope *comp_scope(Elab *e, const Scope *s, const Expr *comp, const Val *row, size_t width);
 
 static int eval_int(Elab *e, const Scope *s, const Expr *x, int64_t *out)
 {
@@ -435,18 +437,13 @@ static int eval(Elab *e, const Scope *s, const Expr *x, Val *out)
     case EX_COMP: {
         Val *rows;
         size_t n, width;
-        if (iter_rows(e, s, x->b, &rows, &n, &width) < 0 ||
-            targets_fit(e, x->args, x->nargs, x->b, &rows, n, &width) < 0)
+        if (comp_rows(e, s, x, &rows, &n, &width) < 0)
             return -1;
         Seq q = {0};
         for (size_t r = 0; r < n; r++) {
-            Scope *inner = ARENA_NEW(e->a, Scope);   /* kept: a module item made later sees it */
+            const Scope *inner = comp_scope(e, s, x, &rows[r * width], width);   /* a module item made later sees it */
             if (!inner)
                 return -1;
-            *inner = *s;
-            for (size_t k = 0; k < width; k++)
-                if (bind(e, inner, x->args[k].name, &rows[r * width + k]) < 0)
-                    return -1;
             Val v;
             memset(&v, 0, sizeof v);
             if (is_module_expr(e, x->a)) {
@@ -720,6 +717,27 @@ static int targets_fit(Elab *e, const Arg *targets, size_t nt, const Expr *iter,
     err_at(e, targets[0].name_span, "this loop gives %zu value%s per step, not %zu", w, w == 1 ? "" : "s", nt);
     return diag(e->d, DG_HELP, iter->span, w == 2 ? "write two names: for i, x in ..."
                                                       : "write one name, or enumerate(...) for the index too"), -1;
+}
+
+/* A comprehension's rows, its targets fitted to them. */
+static int comp_rows(Elab *e, const Scope *s, const Expr *comp, Val **rows, size_t *n, size_t *width)
+{
+    return iter_rows(e, s, comp->b, rows, n, width) < 0 ||
+                   targets_fit(e, comp->args, comp->nargs, comp->b, rows, *n, width) < 0 ? -1 : 0;
+}
+
+/* The scope of one row of a comprehension: s, its targets bound to the row
+ * (arena-owned and kept: what is made from the row later sees it). */
+static const Scope *comp_scope(Elab *e, const Scope *s, const Expr *comp, const Val *row, size_t width)
+{
+    Scope *inner = ARENA_NEW(e->a, Scope);
+    if (!inner)
+        return NULL;
+    *inner = *s;
+    for (size_t k = 0; k < width; k++)
+        if (bind(e, inner, comp->args[k].name, &row[k]) < 0)
+            return NULL;
+    return inner;
 }
 
 int elab_iter(Elab *e, size_t inst, const Expr *x, Val **rows, size_t *n, size_t *width)
@@ -1173,17 +1191,12 @@ static int list_seq(Elab *e, const Scope *s, const Expr *x, size_t inst, int dep
     case EX_COMP: {
         Val *rows;
         size_t n, width;
-        if (iter_rows(e, s, x->b, &rows, &n, &width) < 0 ||
-            targets_fit(e, x->args, x->nargs, x->b, &rows, n, &width) < 0)
+        if (comp_rows(e, s, x, &rows, &n, &width) < 0)
             return -1;
         for (size_t k = 0; k < n; k++) {
-            Scope *inner = ARENA_NEW(e->a, Scope);   /* kept: the items' forwards may see it */
+            const Scope *inner = comp_scope(e, s, x, &rows[k * width], width);   /* the items' forwards see it */
             if (!inner)
                 return -1;
-            *inner = *s;
-            for (size_t t = 0; t < width; t++)
-                if (bind(e, inner, x->args[t].name, &rows[k * width + t]) < 0)
-                    return -1;
             if (list_item(e, inner, x->a, inst, depth) < 0)
                 r = -1;
         }
