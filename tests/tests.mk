@@ -200,4 +200,11 @@ TESTS = \
 	tests/check/fwd_not_module.check \
 	tests/check/fwd_reshape_numel.check \
 	tests/check/fwd_reshape_twice.check \
-	tests/check/fwd_unknown_fn.check
+	tests/check/fwd_unknown_fn.check \
+	tests/kernels/test_act$(EXEEXT) \
+	tests/kernels/test_conv$(EXEEXT) \
+	tests/kernels/test_embed$(EXEEXT) \
+	tests/kernels/test_gemm$(EXEEXT) \
+	tests/kernels/test_norm$(EXEEXT) \
+	tests/kernels/test_pool$(EXEEXT) \
+	tests/kernels/test_resize$(EXEEXT)
