@@ -201,6 +201,7 @@ TESTS = \
 	tests/check/fwd_reshape_numel.check \
 	tests/check/fwd_reshape_twice.check \
 	tests/check/fwd_unknown_fn.check \
+	tests/kernels-text.sh \
 	tests/kernels/test_act$(EXEEXT) \
 	tests/kernels/test_conv$(EXEEXT) \
 	tests/kernels/test_embed$(EXEEXT) \
