@@ -251,4 +251,12 @@ TESTS = \
 	tests/check/fn_einsum_clean.check \
 	tests/check/fn_attention_clean.check \
 	tests/fn-shapes.sh \
-	tests/fn-sigs.sh
+	tests/fn-sigs.sh \
+	tests/kernels-text.sh \
+	tests/kernels/test_act$(EXEEXT) \
+	tests/kernels/test_conv$(EXEEXT) \
+	tests/kernels/test_embed$(EXEEXT) \
+	tests/kernels/test_gemm$(EXEEXT) \
+	tests/kernels/test_norm$(EXEEXT) \
+	tests/kernels/test_pool$(EXEEXT) \
+	tests/kernels/test_resize$(EXEEXT)

@@ -41,7 +41,7 @@ static inline float rk_apply_act(rk_act a, float v)
 {
     switch (a) {
     case RK_ACT_NONE: return v;
-    case RK_ACT_RELU: return v > 0.0f ? v : 0.0f;
+    case RK_ACT_RELU: return v < 0.0f ? 0.0f : v;   /* NaN passes, as in torch */
     case RK_ACT_RELU6: return v < 0.0f ? 0.0f : v > 6.0f ? 6.0f : v;
     case RK_ACT_GELU: return 0.5f * v * (1.0f + erff(v * 0.70710678118654752f));
     case RK_ACT_GELU_TANH: {
