@@ -59,9 +59,12 @@ typedef struct kt_case {
     kt_tensor t[KT_MAXT];
 } kt_case;
 
+/* Every helper is marked unused: each test program uses a different subset. */
+#define KT_FN static __attribute__((unused))
+
 static int kt_passed, kt_failed;
 
-static void *kt_xmalloc(size_t n)
+KT_FN void *kt_xmalloc(size_t n)
 {
     void *p = malloc(n ? n : 1);
     if (!p) {
@@ -71,14 +74,14 @@ static void *kt_xmalloc(size_t n)
     return p;
 }
 
-static void kt_die(const char *what, const char *arg)
+KT_FN void kt_die(const char *what, const char *arg)
 {
     fprintf(stderr, "kt: %s%s%s\n", what, arg ? ": " : "", arg ? arg : "");
     printf("%d passed, %d failed\n", kt_passed, kt_failed + 1);
     exit(1);
 }
 
-static size_t kt_elsize(const char *dt)
+KT_FN size_t kt_elsize(const char *dt)
 {
     if (!strcmp(dt, "f32")) return 4;
     if (!strcmp(dt, "i64")) return 8;
@@ -87,7 +90,7 @@ static size_t kt_elsize(const char *dt)
 }
 
 /* The tensor NAME of case c (dies when missing: the fixture is broken). */
-static kt_tensor *kt_t(kt_case *c, const char *name)
+KT_FN kt_tensor *kt_t(kt_case *c, const char *name)
 {
     for (int i = 0; i < c->nt; i++)
         if (!strcmp(c->t[i].name, name)) return &c->t[i];
@@ -96,21 +99,21 @@ static kt_tensor *kt_t(kt_case *c, const char *name)
     return NULL;
 }
 
-static int kt_has_t(const kt_case *c, const char *name)
+KT_FN int kt_has_t(const kt_case *c, const char *name)
 {
     for (int i = 0; i < c->nt; i++)
         if (!strcmp(c->t[i].name, name)) return 1;
     return 0;
 }
 
-static kt_param *kt_find_p(kt_case *c, const char *key)
+KT_FN kt_param *kt_find_p(kt_case *c, const char *key)
 {
     for (int i = 0; i < c->np; i++)
         if (!strcmp(c->p[i].key, key)) return &c->p[i];
     return NULL;
 }
 
-static kt_param *kt_p(kt_case *c, const char *key)
+KT_FN kt_param *kt_p(kt_case *c, const char *key)
 {
     kt_param *p = kt_find_p(c, key);
     if (!p) {
@@ -120,11 +123,11 @@ static kt_param *kt_p(kt_case *c, const char *key)
     return p;
 }
 
-static int64_t kt_i(kt_case *c, const char *key) { return (int64_t)kt_p(c, key)->v[0]; }
-static double kt_f(kt_case *c, const char *key) { return kt_p(c, key)->v[0]; }
+KT_FN int64_t kt_i(kt_case *c, const char *key) { return (int64_t)kt_p(c, key)->v[0]; }
+KT_FN double kt_f(kt_case *c, const char *key) { return kt_p(c, key)->v[0]; }
 
 /* Parameter KEY as int64 values into out[] (at most cap); returns the count. */
-static int kt_iv(kt_case *c, const char *key, int64_t *out, int cap)
+KT_FN int kt_iv(kt_case *c, const char *key, int64_t *out, int cap)
 {
     kt_param *p = kt_p(c, key);
     int n = p->n < cap ? p->n : cap;
@@ -133,7 +136,7 @@ static int kt_iv(kt_case *c, const char *key, int64_t *out, int cap)
 }
 
 /* Reads the whole manifest; returns the number of cases in *cases. */
-static int kt_load(const char *dir, kt_case **cases)
+KT_FN int kt_load(const char *dir, kt_case **cases)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/data.bin", dir);
@@ -221,7 +224,7 @@ static int kt_load(const char *dir, kt_case **cases)
     return n;
 }
 
-static void kt_free(kt_case *cs, int n)
+KT_FN void kt_free(kt_case *cs, int n)
 {
     for (int i = 0; i < n; i++)
         for (int j = 0; j < cs[i].nt; j++) free(cs[i].t[j].data);
@@ -229,7 +232,7 @@ static void kt_free(kt_case *cs, int n)
 }
 
 /* The fixture folder: argv[1], else $FIXTURES/kernels/<family>. */
-static const char *kt_dir(int argc, char **argv, const char *family)
+KT_FN const char *kt_dir(int argc, char **argv, const char *family)
 {
     static char buf[4096];
     if (argc > 1) return argv[1];
@@ -239,7 +242,7 @@ static const char *kt_dir(int argc, char **argv, const char *family)
     return buf;
 }
 
-static void kt_result(const kt_case *c, int ok, const char *fmt, double v)
+KT_FN void kt_result(const kt_case *c, int ok, const char *fmt, double v)
 {
     printf("%-40s %-20s ", c->name, c->op);
     printf(fmt, v);
@@ -249,14 +252,14 @@ static void kt_result(const kt_case *c, int ok, const char *fmt, double v)
 }
 
 /* A case that could not run (the kernel refused valid input, or accepted bad). */
-static void kt_fail(const kt_case *c, const char *why)
+KT_FN void kt_fail(const kt_case *c, const char *why)
 {
     printf("%-40s %-20s %s  FAIL\n", c->name, c->op, why);
     kt_failed++;
 }
 
 /* max|got-want| / max|want| over n floats; NaN must meet NaN, inf the same inf. */
-static double kt_relerr(const float *got, const float *want, int64_t n)
+KT_FN double kt_relerr(const float *got, const float *want, int64_t n)
 {
     double den = 0, num = 0;
     for (int64_t i = 0; i < n; i++)
@@ -275,7 +278,7 @@ static double kt_relerr(const float *got, const float *want, int64_t n)
 }
 
 /* Float output against torch's tensor NAME, to KT_TOL. */
-static void kt_check_f32(kt_case *c, const float *got, const char *name)
+KT_FN void kt_check_f32(kt_case *c, const float *got, const char *name)
 {
     kt_tensor *w = kt_t(c, name);
     double e = kt_relerr(got, (const float *)w->data, w->numel);
@@ -283,7 +286,7 @@ static void kt_check_f32(kt_case *c, const float *got, const char *name)
 }
 
 /* Output that must equal torch's tensor NAME byte for byte. */
-static void kt_check_exact(kt_case *c, const void *got, const char *name)
+KT_FN void kt_check_exact(kt_case *c, const void *got, const char *name)
 {
     kt_tensor *w = kt_t(c, name);
     int64_t bad = 0;
@@ -296,7 +299,7 @@ static void kt_check_exact(kt_case *c, const void *got, const char *name)
 /* An output buffer of exactly the size of torch's tensor NAME, filled
  * with 0xff bytes (NaN, -1, 255) so that an element the kernel forgot to
  * write cannot pass for torch's zero. */
-static void *kt_out(kt_case *c, const char *name)
+KT_FN void *kt_out(kt_case *c, const char *name)
 {
     kt_tensor *w = kt_t(c, name);
     void *p = kt_xmalloc(w->nbytes);
@@ -304,7 +307,7 @@ static void *kt_out(kt_case *c, const char *name)
     return p;
 }
 
-static int kt_finish(void)
+KT_FN int kt_finish(void)
 {
     printf("%d passed, %d failed\n", kt_passed, kt_failed);
     return kt_failed ? 1 : 0;
