@@ -30,7 +30,7 @@
 #include <string.h>
 
 #define KT_MAXP 32
-#define KT_MAXT 16
+#define KT_MAXT 48
 #define KT_MAXV 64
 #define KT_TOL 1e-4
 
@@ -242,13 +242,22 @@ KT_FN const char *kt_dir(int argc, char **argv, const char *family)
     return buf;
 }
 
-KT_FN void kt_result(const kt_case *c, int ok, const char *fmt, double v)
+/* One result line: case, op (and the output tensor when not "out"), measure. */
+KT_FN void kt_result_of(const kt_case *c, const char *tensor, int ok, const char *fmt, double v)
 {
-    printf("%-40s %-20s ", c->name, c->op);
+    char what[96];
+    if (tensor && strcmp(tensor, "out")) snprintf(what, sizeof what, "%s:%s", c->op, tensor);
+    else snprintf(what, sizeof what, "%s", c->op);
+    printf("%-40s %-20s ", c->name, what);
     printf(fmt, v);
     printf("  %s\n", ok ? "ok" : "FAIL");
     if (ok) kt_passed++;
     else kt_failed++;
+}
+
+KT_FN void kt_result(const kt_case *c, int ok, const char *fmt, double v)
+{
+    kt_result_of(c, NULL, ok, fmt, v);
 }
 
 /* A case that could not run (the kernel refused valid input, or accepted bad). */
@@ -282,7 +291,7 @@ KT_FN void kt_check_f32(kt_case *c, const float *got, const char *name)
 {
     kt_tensor *w = kt_t(c, name);
     double e = kt_relerr(got, (const float *)w->data, w->numel);
-    kt_result(c, e <= KT_TOL, "maxrel %.3g", e);
+    kt_result_of(c, name, e <= KT_TOL, "maxrel %.3g", e);
 }
 
 /* Output that must equal torch's tensor NAME byte for byte. */
@@ -293,7 +302,7 @@ KT_FN void kt_check_exact(kt_case *c, const void *got, const char *name)
     size_t es = kt_elsize(w->dtype);
     for (int64_t i = 0; i < w->numel; i++)
         if (memcmp((const char *)got + (size_t)i * es, (const char *)w->data + (size_t)i * es, es)) bad++;
-    kt_result(c, bad == 0, "exact, %g differ", (double)bad);
+    kt_result_of(c, name, bad == 0, "exact, %g differ", (double)bad);
 }
 
 /* An output buffer of exactly the size of torch's tensor NAME, filled
