@@ -200,4 +200,10 @@ TESTS = \
 	tests/check/fwd_not_module.check \
 	tests/check/fwd_reshape_numel.check \
 	tests/check/fwd_reshape_twice.check \
-	tests/check/fwd_unknown_fn.check
+	tests/check/fwd_unknown_fn.check \
+	tests/kernels/test_layout \
+	tests/kernels/test_elem \
+	tests/kernels/test_reduce \
+	tests/kernels/test_matmul \
+	tests/kernels/test_attn \
+	tests/kernels/test_rnn
