@@ -20,7 +20,7 @@
  * [B, H, T, D] tensors, [B, T, H, D] ones (before HF's transpose) and the
  * packed [T, N, 3E] projections of MultiheadAttention are all read in
  * place.  Cost: 2 * Tq * Tk * (D + Dv) flops per head at OpenBLAS's speed,
- * plus one exp per score (a vectorisable polynomial, rk_attn_exp).
+ * plus one exp per score (a polynomial that gcc -O2 vectorises, rk_attn_exp).
  *
  * A row whose every key is masked (-inf everywhere) gives NaN, as
  * torch's softmax does.  Dropout is not applied (inference).
@@ -70,18 +70,20 @@ static int rk_sdpa_mask(rk_attn_mask *m, const float *add, const uint8_t *bits, 
     return 0;
 }
 
-/* exp(x) for softmax, vectorisable: x = n ln2 + r with |r| <= ln2/2, e^r
- * by Cephes' degree-6 expf polynomial (about 1 ulp), 2^n put into the
- * exponent bits.  Below -87.3 the result is 0 (so exp(-inf) = 0); NaN
- * gives NaN. */
+/* exp(x) for x in [-87.3, 88] without a branch, so that a loop of it
+ * vectorises (gcc -O2 vectorises a loop only when its trip count is a
+ * known multiple of the vector width and its body has no branch left;
+ * a clamp inside would be jump-threaded into one): x = n ln2 + r with
+ * |r| <= ln2/2, e^r by Cephes' degree-6 expf polynomial (about 1 ulp),
+ * 2^n put into the exponent bits.  Callers clamp first, in a pass of
+ * their own.  NaN gives NaN. */
 static inline float rk_attn_exp(float x)
 {
-    float xc = x < -87.3f ? -87.3f : x > 88.0f ? 88.0f : x;
-    float t = xc * 1.44269504088896341f + 12582912.0f;   /* 1.5 * 2^23: rounds to an integer */
+    float t = x * 1.44269504088896341f + 12582912.0f;    /* 1.5 * 2^23: rounds to an integer */
     float n = t - 12582912.0f;
     uint32_t tb;
     memcpy(&tb, &t, sizeof tb);
-    float r = xc - n * 0.693359375f + n * 2.12194440e-4f;
+    float r = x - n * 0.693359375f + n * 2.12194440e-4f;
     float p = 1.9875691500e-4f;
     p = p * r + 1.3981999507e-3f;
     p = p * r + 8.3334519073e-3f;
@@ -92,16 +94,19 @@ static inline float rk_attn_exp(float x)
     uint32_t eb = (tb - 0x4B400000u + 127u) << 23;
     float s;
     memcpy(&s, &eb, sizeof s);
-    return x < -87.3f ? 0.0f : p * s;
+    return p * s;
 }
 
-/* softmax in place over row[0, n); NaN everywhere when all are -inf. */
+/* softmax in place over row[0, n); NaN everywhere when all are -inf.
+ * Each pass runs first over the multiple of 8 (vectorised at -O2), then
+ * the tail.  exp of a shifted score below -87.3 (a masked key: -inf, or
+ * HF's finfo.min) is taken as 0, as torch's exp underflows there too. */
 static void rk_attn_softmax_row(float *row, int64_t n)
 {
-    float mx[8];
-    int64_t j = 0;
+    float mx[8], sp[8];
+    int64_t n8 = n & ~(int64_t)7, j;
     for (int k = 0; k < 8; k++) mx[k] = -INFINITY;
-    for (; j + 8 <= n; j += 8)
+    for (j = 0; j < n8; j += 8)
         for (int k = 0; k < 8; k++) mx[k] = row[j + k] > mx[k] ? row[j + k] : mx[k];
     for (; j < n; j++) mx[0] = row[j] > mx[0] ? row[j] : mx[0];
     float m = mx[0];
@@ -110,13 +115,31 @@ static void rk_attn_softmax_row(float *row, int64_t n)
         for (j = 0; j < n; j++) row[j] = NAN;
         return;
     }
-    float sum = 0.0f;
-    for (j = 0; j < n; j++) {
-        row[j] = rk_attn_exp(row[j] - m);
-        sum += row[j];
+    for (j = 0; j < n8; j++) {
+        float x = row[j] - m;
+        row[j] = x < -87.3f ? -87.3f : x;
     }
-    float inv = 1.0f / sum;
-    for (j = 0; j < n; j++) row[j] *= inv;
+    for (; j < n; j++) {
+        float x = row[j] - m;
+        row[j] = x < -87.3f ? -87.3f : x;
+    }
+    for (j = 0; j < n8; j++) row[j] = rk_attn_exp(row[j]);
+    for (; j < n; j++) row[j] = rk_attn_exp(row[j]);
+    for (int k = 0; k < 8; k++) sp[k] = 0.0f;
+    for (j = 0; j < n8; j += 8)
+        for (int k = 0; k < 8; k++) {
+            float e = row[j + k] < 1.3e-38f ? 0.0f : row[j + k];   /* e^-87.3: the clamped ones */
+            row[j + k] = e;
+            sp[k] += e;
+        }
+    for (; j < n; j++) {
+        float e = row[j] < 1.3e-38f ? 0.0f : row[j];
+        row[j] = e;
+        sp[0] += e;
+    }
+    float inv = 1.0f / (((sp[0] + sp[4]) + (sp[1] + sp[5])) + ((sp[2] + sp[6]) + (sp[3] + sp[7])));
+    for (j = 0; j < n8; j++) row[j] *= inv;
+    for (; j < n; j++) row[j] *= inv;
 }
 
 static void rk_attn_apply_mask(float *row, int64_t n, const rk_attn_mask *m, int64_t b, int64_t h, int64_t i)

@@ -97,7 +97,8 @@ static void run_mha(kt_case *c)
 }
 
 /* rk_attn_exp against libm's expf over the range softmax uses (not a
- * torch comparison: the kernel's own approximation, 2 ulp allowed). */
+ * torch comparison: the kernel's own approximation, 2 ulp allowed), and
+ * rk_attn_softmax_row's -inf and NaN rules. */
 static void check_exp(void)
 {
     double worst = 0;
@@ -105,7 +106,12 @@ static void check_exp(void)
         double e = fabs((double)rk_attn_exp(x) - (double)expf(x)) / (double)expf(x);
         if (e > worst) worst = e;
     }
-    int ok = worst <= 2.4e-7 && rk_attn_exp(-INFINITY) == 0.0f && isnan(rk_attn_exp(NAN));
+    float row[11] = {1.0f, -INFINITY, 0.5f, -INFINITY, 2.0f, -1e30f, 0.0f, 1.0f, -INFINITY, 3.0f, -2.0f};
+    rk_attn_softmax_row(row, 11);
+    float allinf[3] = {-INFINITY, -INFINITY, -INFINITY};
+    rk_attn_softmax_row(allinf, 3);
+    int ok = worst <= 2.4e-7 && isnan(rk_attn_exp(NAN)) && row[1] == 0.0f && row[3] == 0.0f && row[5] == 0.0f &&
+             row[8] == 0.0f && isnan(allinf[0]) && isnan(allinf[2]);
     printf("%-40s %-20s maxrel %.3g  %s\n", "attn_exp_vs_expf", "(self-check)", worst, ok ? "ok" : "FAIL");
     if (ok) kt_passed++;
     else kt_failed++;
