@@ -55,56 +55,76 @@ static inline float rk_elem_remainder(float a, float b)
     return m;
 }
 
+/* A loop over [0, n) in two parts: the multiple of 8 first, then the
+ * tail.  gcc -O2 (its "very cheap" vectoriser) vectorises only loops
+ * whose trip count is a known multiple of the vector width and that need
+ * no run-time alias check, hence this split and the restrict variants. */
+#define RK_ELEM_LOOP(BODY)                                                                            \
+    do {                                                                                              \
+        int64_t n8_ = n & ~(int64_t)7, i;                                                             \
+        for (i = 0; i < n8_; i++) { BODY; }                                                           \
+        for (; i < n; i++) { BODY; }                                                                  \
+    } while (0)
+
 /* The four stride cases of one row: y[i] = EXPR(a, b). */
 #define RK_ELEM_ROW(T, EXPR)                                                                          \
     do {                                                                                              \
         if (sa == 1 && sb == 1) {                                                                     \
-            for (int64_t i = 0; i < n; i++) { float a = A[i], b = B[i]; Y[i] = (T)(EXPR); }          \
+            RK_ELEM_LOOP(float a = A[i]; float b = B[i]; Y[i] = (T)(EXPR));                           \
         } else if (sa == 1 && sb == 0) {                                                              \
             float b = B[0];                                                                           \
-            for (int64_t i = 0; i < n; i++) { float a = A[i]; Y[i] = (T)(EXPR); }                    \
+            RK_ELEM_LOOP(float a = A[i]; Y[i] = (T)(EXPR));                                           \
         } else if (sa == 0 && sb == 1) {                                                              \
             float a = A[0];                                                                           \
-            for (int64_t i = 0; i < n; i++) { float b = B[i]; Y[i] = (T)(EXPR); }                    \
+            RK_ELEM_LOOP(float b = B[i]; Y[i] = (T)(EXPR));                                           \
         } else {                                                                                      \
-            for (int64_t i = 0; i < n; i++) { float a = A[i * sa], b = B[i * sb]; Y[i] = (T)(EXPR); } \
+            /* (a plain loop: split like the others, gcc merges it with them) */                   \
+            for (int64_t i = 0; i < n; i++) { float a = A[i * sa]; float b = B[i * sb]; Y[i] = (T)(EXPR); } \
         }                                                                                             \
     } while (0)
 
-static void rk_elem_row_bin(rk_binop op, float *Y, const float *A, int64_t sa, const float *B, int64_t sb,
-                            int64_t n)
-{
-    switch (op) {
-    case RK_BIN_ADD: RK_ELEM_ROW(float, a + b); break;
-    case RK_BIN_SUB: RK_ELEM_ROW(float, a - b); break;
-    case RK_BIN_MUL: RK_ELEM_ROW(float, a * b); break;
-    case RK_BIN_DIV: RK_ELEM_ROW(float, a / b); break;
-    case RK_BIN_POW:
-        /* torch's own special cases for x ** 2 and x ** 0.5 */
-        if (sb == 0 && B[0] == 2.0f) for (int64_t i = 0; i < n; i++) Y[i] = A[i * sa] * A[i * sa];
-        else if (sb == 0 && B[0] == 0.5f) for (int64_t i = 0; i < n; i++) Y[i] = sqrtf(A[i * sa]);
-        else RK_ELEM_ROW(float, powf(a, b));
-        break;
-    case RK_BIN_MAXIMUM: RK_ELEM_ROW(float, (a > b || a != a) ? a : b); break;
-    case RK_BIN_MINIMUM: RK_ELEM_ROW(float, (a < b || a != a) ? a : b); break;
-    case RK_BIN_FLOOR_DIVIDE: RK_ELEM_ROW(float, rk_elem_floordiv(a, b)); break;
-    case RK_BIN_REMAINDER: RK_ELEM_ROW(float, rk_elem_remainder(a, b)); break;
-    case RK_BIN_ATAN2: RK_ELEM_ROW(float, atan2f(a, b)); break;
+/* Each row function is defined twice: with restrict pointers (the
+ * output overlaps no input: vectorised at -O2) and without (in place). */
+#define RK_ELEM_DEFINE_BIN(NAME, Q)                                                                   \
+    static void NAME(rk_binop op, float *Q Y, const float *Q A, int64_t sa, const float *Q B, int64_t sb, \
+                     int64_t n)                                                                       \
+    {                                                                                                 \
+        switch (op) {                                                                                 \
+        case RK_BIN_ADD: RK_ELEM_ROW(float, a + b); break;                                           \
+        case RK_BIN_SUB: RK_ELEM_ROW(float, a - b); break;                                           \
+        case RK_BIN_MUL: RK_ELEM_ROW(float, a * b); break;                                           \
+        case RK_BIN_DIV: RK_ELEM_ROW(float, a / b); break;                                           \
+        case RK_BIN_POW: /* torch's own special cases for x ** 2 and x ** 0.5 */                     \
+            if (sb == 0 && B[0] == 2.0f) RK_ELEM_LOOP(Y[i] = A[i * sa] * A[i * sa]);                  \
+            else if (sb == 0 && B[0] == 0.5f) RK_ELEM_LOOP(Y[i] = sqrtf(A[i * sa]));                  \
+            else RK_ELEM_ROW(float, powf(a, b));                                                      \
+            break;                                                                                    \
+        case RK_BIN_MAXIMUM: RK_ELEM_ROW(float, ((a > b) | (a != a)) ? a : b); break;                  \
+        case RK_BIN_MINIMUM: RK_ELEM_ROW(float, ((a < b) | (a != a)) ? a : b); break;                  \
+        case RK_BIN_FLOOR_DIVIDE: RK_ELEM_ROW(float, rk_elem_floordiv(a, b)); break;                 \
+        case RK_BIN_REMAINDER: RK_ELEM_ROW(float, rk_elem_remainder(a, b)); break;                   \
+        case RK_BIN_ATAN2: RK_ELEM_ROW(float, atan2f(a, b)); break;                                  \
+        }                                                                                             \
     }
-}
 
-static void rk_elem_row_cmp(rk_cmpop op, uint8_t *Y, const float *A, int64_t sa, const float *B, int64_t sb,
-                            int64_t n)
-{
-    switch (op) {
-    case RK_CMP_EQ: RK_ELEM_ROW(uint8_t, a == b); break;
-    case RK_CMP_NE: RK_ELEM_ROW(uint8_t, a != b); break;
-    case RK_CMP_LT: RK_ELEM_ROW(uint8_t, a < b); break;
-    case RK_CMP_LE: RK_ELEM_ROW(uint8_t, a <= b); break;
-    case RK_CMP_GT: RK_ELEM_ROW(uint8_t, a > b); break;
-    case RK_CMP_GE: RK_ELEM_ROW(uint8_t, a >= b); break;
+#define RK_ELEM_DEFINE_CMP(NAME, Q)                                                                   \
+    static void NAME(rk_cmpop op, uint8_t *Q Y, const float *Q A, int64_t sa, const float *Q B, int64_t sb, \
+                     int64_t n)                                                                       \
+    {                                                                                                 \
+        switch (op) {                                                                                 \
+        case RK_CMP_EQ: RK_ELEM_ROW(uint8_t, a == b); break;                                         \
+        case RK_CMP_NE: RK_ELEM_ROW(uint8_t, a != b); break;                                         \
+        case RK_CMP_LT: RK_ELEM_ROW(uint8_t, a < b); break;                                          \
+        case RK_CMP_LE: RK_ELEM_ROW(uint8_t, a <= b); break;                                         \
+        case RK_CMP_GT: RK_ELEM_ROW(uint8_t, a > b); break;                                          \
+        case RK_CMP_GE: RK_ELEM_ROW(uint8_t, a >= b); break;                                         \
+        }                                                                                             \
     }
-}
+
+RK_ELEM_DEFINE_BIN(rk_elem_row_bin, )
+RK_ELEM_DEFINE_BIN(rk_elem_row_bin_nr, restrict)
+RK_ELEM_DEFINE_CMP(rk_elem_row_cmp, )
+RK_ELEM_DEFINE_CMP(rk_elem_row_cmp_nr, restrict)
 
 static void rk_elem_row_log(rk_logop op, uint8_t *Y, const uint8_t *A, int64_t sa, const uint8_t *B, int64_t sb,
                             int64_t n)
@@ -114,6 +134,13 @@ static void rk_elem_row_log(rk_logop op, uint8_t *Y, const uint8_t *A, int64_t s
     case RK_LOG_OR: RK_ELEM_ROW(uint8_t, (a != 0) | (b != 0)); break;
     case RK_LOG_XOR: RK_ELEM_ROW(uint8_t, (a != 0) ^ (b != 0)); break;
     }
+}
+
+/* Whether [p, p + n) and [q, q + m) (bytes) share a byte. */
+static int rk_elem_overlap(const void *p, size_t n, const void *q, size_t m)
+{
+    uintptr_t a = (uintptr_t)p, b = (uintptr_t)q;
+    return a < b + m && b < a + n;
 }
 
 enum { RK_ELEM_BIN, RK_ELEM_CMP, RK_ELEM_LOG };
@@ -137,7 +164,13 @@ static int rk_elem_walk(int kind, int op, void *y, int ny, const int64_t *ysize,
     int64_t *st[2] = {sa, sb};
     n = rk_coalesce(n, sz, 2, st);
     int64_t L = n ? sz[n - 1] : 1, ia = n ? sa[n - 1] : 0, ib = n ? sb[n - 1] : 0;
-    int64_t yo = 0;
+    int64_t yo = 0, ny_el = 1, na_el = 1, nb_el = 1;
+    for (int i = 0; i < ny; i++) ny_el *= ysize[i];
+    for (int i = 0; i < na; i++) na_el *= asize[i];
+    for (int i = 0; i < nb; i++) nb_el *= bsize[i];
+    size_t ye = kind == RK_ELEM_BIN ? 4 : 1, xe = kind == RK_ELEM_LOG ? 1 : 4;
+    int sep = !rk_elem_overlap(y, (size_t)ny_el * ye, a, (size_t)na_el * xe) &&
+              !rk_elem_overlap(y, (size_t)ny_el * ye, b, (size_t)nb_el * xe);
     for (;;) {
         int64_t oa = 0, ob = 0;
         for (int i = 0; i < n - 1; i++) {
@@ -146,11 +179,12 @@ static int rk_elem_walk(int kind, int op, void *y, int ny, const int64_t *ysize,
         }
         switch (kind) {
         case RK_ELEM_BIN:
-            rk_elem_row_bin((rk_binop)op, (float *)y + yo, (const float *)a + oa, ia, (const float *)b + ob, ib, L);
+            (sep ? rk_elem_row_bin_nr : rk_elem_row_bin)((rk_binop)op, (float *)y + yo, (const float *)a + oa, ia,
+                                                          (const float *)b + ob, ib, L);
             break;
         case RK_ELEM_CMP:
-            rk_elem_row_cmp((rk_cmpop)op, (uint8_t *)y + yo, (const float *)a + oa, ia, (const float *)b + ob, ib,
-                            L);
+            (sep ? rk_elem_row_cmp_nr : rk_elem_row_cmp)((rk_cmpop)op, (uint8_t *)y + yo, (const float *)a + oa, ia,
+                                                          (const float *)b + ob, ib, L);
             break;
         default:
             rk_elem_row_log((rk_logop)op, (uint8_t *)y + yo, (const uint8_t *)a + oa, ia, (const uint8_t *)b + ob,
@@ -196,13 +230,14 @@ static void rk_logical_not(uint8_t *y, const uint8_t *a, int64_t n)
  * (torch's rsub, 1 / x as s / x, 2 ** x).  y may be x. */
 static void rk_binary_scalar(rk_binop op, float *y, const float *x, int64_t n, float s, int scalar_first)
 {
-    if (scalar_first) rk_elem_row_bin(op, y, &s, 0, x, 1, n);
-    else rk_elem_row_bin(op, y, x, 1, &s, 0, n);
+    int sep = !rk_elem_overlap(y, (size_t)n * 4, x, (size_t)n * 4);
+    if (scalar_first) (sep ? rk_elem_row_bin_nr : rk_elem_row_bin)(op, y, &s, 0, x, 1, n);
+    else (sep ? rk_elem_row_bin_nr : rk_elem_row_bin)(op, y, x, 1, &s, 0, n);
 }
 
 static void rk_compare_scalar(rk_cmpop op, uint8_t *y, const float *x, int64_t n, float s)
 {
-    rk_elem_row_cmp(op, y, x, 1, &s, 0, n);
+    rk_elem_row_cmp_nr(op, y, x, 1, &s, 0, n);      /* a mask never aliases its float input */
 }
 
 /* x + alpha * b as torch.add(x, b, alpha=alpha) for same-shape operands. */
@@ -211,10 +246,7 @@ static void rk_add_scaled(float *y, const float *a, const float *b, int64_t n, f
     for (int64_t i = 0; i < n; i++) y[i] = a[i] + alpha * b[i];
 }
 
-#define RK_UN_LOOP(EXPR)                                                                              \
-    do {                                                                                              \
-        for (int64_t i = 0; i < n; i++) { float a = x[i]; y[i] = (EXPR); }                           \
-    } while (0)
+#define RK_UN_LOOP(EXPR) RK_ELEM_LOOP(float a = x[i]; y[i] = (EXPR))
 
 /* Unary math over n elements (y may be x).  round is torch's: half to even. */
 static void rk_unary(rk_unop op, float *y, const float *x, int64_t n)
