@@ -3,7 +3,8 @@
  *
  * requires: rk_layout.c
  *
- * torch.matmul: the last two dims are the matrices (a 1-d operand is a
+ * torch.matmul (rk_matmul_nd; "_nd" keeps the name clear of a 2-d
+ * matmul in rk_gemm.c): the last two dims are the matrices (a 1-d operand is a
  * row or a column that disappears from the result), the dims before them
  * broadcast.  When b has no batch dims (x @ W on a [B, T, C] activation),
  * the batch folds into the rows of a single GEMM; otherwise one GEMM per
@@ -61,7 +62,7 @@ static void rk_baddbmm(float *y, const float *c, int c_batched, const float *a, 
 
 /* The shape of torch.matmul(a, b); returns its rank, -1 when the inner
  * sizes differ or the batch dims do not broadcast. */
-static int rk_matmul_shape(int na, const int64_t *asize, int nb, const int64_t *bsize, int64_t *out)
+static int rk_matmul_nd_shape(int na, const int64_t *asize, int nb, const int64_t *bsize, int64_t *out)
 {
     if (na < 1 || nb < 1 || na > RK_MAXDIM || nb > RK_MAXDIM) return -1;
     int64_t K = asize[na - 1], Kb = nb >= 2 ? bsize[nb - 2] : bsize[0];
@@ -77,13 +78,13 @@ static int rk_matmul_shape(int na, const int64_t *asize, int nb, const int64_t *
     return n;
 }
 
-/* y = torch.matmul(a, b), y dense in rk_matmul_shape's shape.  -1 on
+/* y = torch.matmul(a, b), y dense in rk_matmul_nd_shape's shape.  -1 on
  * mismatched shapes. */
-static int rk_matmul(float *y, const float *a, int na, const int64_t *asize, const float *b, int nb,
+static int rk_matmul_nd(float *y, const float *a, int na, const int64_t *asize, const float *b, int nb,
                      const int64_t *bsize)
 {
     int64_t out[RK_MAXDIM], bat[RK_MAXDIM], sa[RK_MAXDIM], sb[RK_MAXDIM], idx[RK_MAXDIM] = {0};
-    if (rk_matmul_shape(na, asize, nb, bsize, out) < 0) return -1;
+    if (rk_matmul_nd_shape(na, asize, nb, bsize, out) < 0) return -1;
     int64_t M = na >= 2 ? asize[na - 2] : 1, K = asize[na - 1], N = nb >= 2 ? bsize[nb - 1] : 1;
     int nba = na > 2 ? na - 2 : 0, nbb = nb > 2 ? nb - 2 : 0;
     int nbat = nba || nbb ? rk_broadcast_shape(nba, asize, nbb, bsize, bat) : 0;

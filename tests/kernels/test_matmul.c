@@ -1,7 +1,7 @@
 /* test_matmul.c — src/kernels/rk_matmul.c against torch (tests/gen_kernels_matmul.py).
  *
  * Usage: test_matmul [FIXTURE_DIR]  (default $FIXTURES/kernels/matmul).
- * Results within 1e-4; output shapes (rk_matmul_shape, rk_einsum_shape)
+ * Results within 1e-4; output shapes (rk_matmul_nd_shape, rk_einsum_shape)
  * must be torch's; einsum gets exactly rk_einsum_scratch floats of
  * scratch (under ASan, using more is caught), and the forms it does not
  * support must be refused.
@@ -29,9 +29,9 @@ static void run(kt_case *c)
 
     if (!strcmp(op, "matmul")) {
         kt_tensor *a = kt_t(c, "a"), *b = kt_t(c, "b");
-        if (!same_shape(c, rk_matmul_shape(a->ndim, a->size, b->ndim, b->size, s), s)) return;
+        if (!same_shape(c, rk_matmul_nd_shape(a->ndim, a->size, b->ndim, b->size, s), s)) return;
         float *y = kt_out(c, "out");
-        if (rk_matmul(y, a->data, a->ndim, a->size, b->data, b->ndim, b->size)) kt_fail(c, "refused");
+        if (rk_matmul_nd(y, a->data, a->ndim, a->size, b->data, b->ndim, b->size)) kt_fail(c, "refused");
         else kt_check_f32(c, y, "out");
         free(y);
     } else if (!strcmp(op, "bmm")) {
