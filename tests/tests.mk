@@ -259,4 +259,10 @@ TESTS = \
 	tests/kernels/test_gemm$(EXEEXT) \
 	tests/kernels/test_norm$(EXEEXT) \
 	tests/kernels/test_pool$(EXEEXT) \
-	tests/kernels/test_resize$(EXEEXT)
+	tests/kernels/test_resize$(EXEEXT) \
+	tests/kernels/test_layout \
+	tests/kernels/test_elem \
+	tests/kernels/test_reduce \
+	tests/kernels/test_matmul \
+	tests/kernels/test_attn \
+	tests/kernels/test_rnn

@@ -31,6 +31,12 @@
 #include <stdint.h>
 #include <string.h>
 
+/* How a convolution's padding_mode or F.pad's mode fills outside the input
+ * (zeros and constant are one mode: F.pad's value is its argument). */
+typedef enum rk_pad_mode {
+    RK_PAD_ZEROS = 0, RK_PAD_CONSTANT = 0, RK_PAD_REFLECT, RK_PAD_REPLICATE, RK_PAD_CIRCULAR
+} rk_pad_mode;
+
 /* Activations fused into an epilogue (a GEMM's bias + activation). */
 typedef enum rk_act {
     RK_ACT_NONE, RK_ACT_RELU, RK_ACT_RELU6, RK_ACT_GELU, RK_ACT_GELU_TANH, RK_ACT_SILU,

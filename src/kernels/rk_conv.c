@@ -34,7 +34,6 @@
 
 #include "rk_common.h"
 
-typedef enum rk_pad_mode { RK_PAD_ZEROS, RK_PAD_REFLECT, RK_PAD_REPLICATE, RK_PAD_CIRCULAR } rk_pad_mode;
 
 /* A 2-d convolution's shape: input (N, C, H, W), weight (O, C/groups, kh, kw)
  * (conv_transpose2d: (C, O/groups, kh, kw)), stride, dilation, padding
