@@ -146,6 +146,11 @@ const ZipEntry *zip_find(const Zip *z, const char *rel);
 /* Writes the entry's usize bytes to dst (copy or inflate), checking the
  * inflated size exactly and the CRC-32 when it is non-zero. */
 int zip_extract(const Zip *z, const ZipEntry *e, uint8_t *dst, Err *err);
+/* Checks the entry's payload as zip_extract would (inflated size exact,
+ * CRC-32 when non-zero; the same messages as zip_data), streaming: memory
+ * stays fixed whatever the record's size.  release: base is rcc's own
+ * read-only mmap, whose pages may be given back once read. */
+int zip_check(const Zip *z, const ZipEntry *e, int release, Err *err);
 /* The entry's bytes: borrowed from the mapping for a stored record, or
  * inflated into *owned (caller frees); CRC-32 checked as zip_extract does. */
 const uint8_t *zip_data(const Zip *z, const ZipEntry *e, uint8_t **owned, Err *err);

@@ -273,14 +273,13 @@ int rcc_verify(const rcc_file *f, char *errbuf, size_t errlen)
         const rcc_tensor *t = rcc_tensor_at(f, k);
         const Zip *z;
         const ZipEntry *rec = pt_storage_record(f, t, &z);
-        uint8_t *owned = NULL;
         if (done[t->storage])
             continue;
         done[t->storage] = 1;
         if (!rec)
             err_set(&err, "%s: its bytes are lost (damaged file)", t->name);
-        else if (zip_data(z, rec, &owned, &err))
-            free(owned);
+        else
+            zip_check(z, rec, f->mapped, &err);   /* streams: no buffer the size of the record */
     }
     free(done);
     if (!err.set)
