@@ -33,6 +33,11 @@ static size_t cells(const char *s)
     const unsigned char *p = (const unsigned char *)s;
     size_t n = 0;
     while (*p) {
+        if (*p < 0x80) {   /* ASCII: one cell, no table to search */
+            n++;
+            p++;
+            continue;
+        }
         uint32_t cp = *p;
         int len = cp < 0x80 ? 1 : cp < 0xE0 ? 2 : cp < 0xF0 ? 3 : 4;
         if (len > 1)
@@ -144,6 +149,20 @@ static void json_modules(const rcc_file *f)
     fputs(rcc_module_count(f) ? "\n ],\n" : "],\n", stdout);
 }
 
+/* "  " then s, padded with spaces to width (which fits the row: no column
+ * is wider than its longest entry, each bounded by DIMS_CAP). */
+static char *cell(char *o, const char *s, size_t width)
+{
+    size_t n = strlen(s);
+    *o++ = ' ';
+    *o++ = ' ';
+    memcpy(o, s, n);
+    o += n;
+    for (; n < width; n++)
+        *o++ = ' ';
+    return o;
+}
+
 static void print_table(const rcc_file *f, const DumpOpts *o)
 {
     size_t n = rcc_tensor_count(f), wname = 4, wshape = 5, wstor = 7, wstride = 7;
@@ -185,12 +204,24 @@ static void print_table(const rcc_file *f, const DumpOpts *o)
     for (size_t i = 0; i < n; i++) {
         const rcc_tensor *t = rcc_tensor_at(f, i);
         const rcc_storage *s = rcc_storage_at(f, t->storage);
-        char stor[64];
+        /* The row after the name (whose length is the file's choice) is
+         * bounded: it is assembled here and written at once, printf's
+         * parsing of ten conversions per row being most of a large
+         * dump's output time. */
+        char row[DIMS_CAP * 2 + 256], stor[64], num[32], *o = row;
         snprintf(stor, sizeof stor, "%s%s", s->key, s->users > 1 ? "*" : "");
-        printf("%s%*s  %-5s  %-*s  %-*s  %-7" PRId64 "  %-*s  %" PRIu64 "%s\n", t->name,
-               (int)(wname - cells(t->name)), "", rcc_dtype_name(t->dtype), (int)wshape, util_dims(a, sizeof a, t->shape, (size_t)t->ndim), (int)wstor, stor,
-               t->storage_offset, (int)wstride, util_dims(a2, sizeof a2, t->strides, (size_t)t->ndim), t->nbytes,
-               is_view(f, t) ? "  (view)" : "");
+        fputs(t->name, stdout);
+        for (size_t k = cells(t->name); k < wname; k++)
+            putchar(' ');
+        o = cell(o, rcc_dtype_name(t->dtype), 5);
+        o = cell(o, util_dims(a, sizeof a, t->shape, (size_t)t->ndim), wshape);
+        o = cell(o, stor, wstor < sizeof stor ? wstor : sizeof stor);
+        snprintf(num, sizeof num, "%" PRId64, t->storage_offset);
+        o = cell(o, num, 7);
+        o = cell(o, util_dims(a2, sizeof a2, t->strides, (size_t)t->ndim), wstride);
+        o += snprintf(o, sizeof row - (size_t)(o - row), "  %" PRIu64 "%s\n", t->nbytes,
+                      is_view(f, t) ? "  (view)" : "");
+        fwrite(row, 1, (size_t)(o - row), stdout);
     }
     printf("%zu tensor%s, %s elements, %s bytes (%.1f MiB) in %" PRIu64 " storage%s", n, n == 1 ? "" : "s",
            grouped(b, elems), grouped(c, bytes), (double)bytes / (1024.0 * 1024.0), used, used == 1 ? "" : "s");
