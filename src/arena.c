@@ -16,7 +16,12 @@ struct ArenaChunk {
     _Alignas(16) unsigned char data[];
 };
 
-enum { CHUNK_MIN = 64 * 1024 };
+/* Chunks grow with the arena (a quarter of what it holds so far, between
+ * 64 KiB and 4 MiB), so a file of many small values costs few chunks; and
+ * they come from calloc, which hands out fresh memory from the kernel
+ * already zeroed, so allocations need no memset of their own (the arena
+ * never reuses memory). */
+enum { CHUNK_MIN = 64 * 1024, CHUNK_MAX = 4 * 1024 * 1024 };
 
 void *arena_alloc(Arena *a, size_t n)
 {
@@ -25,17 +30,20 @@ void *arena_alloc(Arena *a, size_t n)
         return NULL;
     ArenaChunk *c = a->head;
     if (!c || c->cap - c->used < need) {
-        size_t cap = need > CHUNK_MIN ? need : CHUNK_MIN;
+        size_t grow = a->total / 4;
+        grow = grow < CHUNK_MIN ? CHUNK_MIN : grow > CHUNK_MAX ? CHUNK_MAX : grow;
+        size_t cap = need > grow ? need : grow;
         if (cap > SIZE_MAX - sizeof(ArenaChunk))
             return NULL;
-        c = malloc(sizeof(ArenaChunk) + cap);
+        c = calloc(1, sizeof(ArenaChunk) + cap);
         if (!c)
             return NULL;
         c->used = 0;
         c->cap = cap;
+        a->total += cap;
         /* A big block gets a chunk of its own behind the current one, so the
          * current chunk's free space is not wasted. */
-        if (a->head && cap == need && need > CHUNK_MIN) {
+        if (a->head && cap == need && need > grow) {
             c->next = a->head->next;
             a->head->next = c;
         } else {
@@ -45,7 +53,6 @@ void *arena_alloc(Arena *a, size_t n)
     }
     void *p = c->data + c->used;
     c->used += need;
-    memset(p, 0, n);
     return p;
 }
 
@@ -113,4 +120,5 @@ void arena_free(Arena *a)
         c = next;
     }
     a->head = NULL;
+    a->total = 0;
 }

@@ -45,17 +45,51 @@ void pt_summary(rcc_file *f, const char *fmt, ...)
 
 /* ------------------------------------------------------------- storages */
 
+/* Storages by key: open addressing over f->storages, slot = index + 1 (0
+ * is free), at most half full.  Legacy files key storages by object ids
+ * ("94823948234") and archives look every key up on first sight, so a scan
+ * per lookup would make opening a file quadratic in its storages. */
+static uint64_t key_hash(const char *s)
+{
+    return util_hash(s, strlen(s));
+}
+
 PtStorage *pt_storage_find(const rcc_file *f, const char *key)
 {
-    /* torch.save numbers keys "0", "1", ... in order of first use. */
-    char *end;
-    unsigned long long k = strtoull(key, &end, 10);
-    if (*end == 0 && k < f->nstorages && strcmp(f->storages[k]->key, key) == 0)
-        return f->storages[k];
-    for (size_t i = 0; i < f->nstorages; i++)
-        if (strcmp(f->storages[i]->key, key) == 0)
-            return f->storages[i];
+    if (!f->storage_slots)
+        return NULL;
+    size_t mask = f->storage_slots_cap - 1;
+    for (size_t j = (size_t)key_hash(key) & mask; f->storage_slots[j]; j = (j + 1) & mask) {
+        PtStorage *st = f->storages[f->storage_slots[j] - 1];
+        if (strcmp(st->key, key) == 0)
+            return st;
+    }
     return NULL;
+}
+
+/* Puts storages [0, nstorages) in the table, growing it first if needed. */
+static int index_storage(rcc_file *f)
+{
+    size_t n = f->nstorages;
+    if (n * 2 > f->storage_slots_cap) {
+        size_t cap = f->storage_slots_cap ? f->storage_slots_cap * 2 : 64;
+        size_t *slots = arena_array(&f->arena, cap, sizeof *slots);   /* the old table stays in the arena */
+        if (!slots)
+            return -1;
+        f->storage_slots = slots;
+        f->storage_slots_cap = cap;
+        for (size_t i = 0; i + 1 < n; i++) {
+            size_t j = (size_t)key_hash(f->storages[i]->key) & (cap - 1);
+            while (slots[j])
+                j = (j + 1) & (cap - 1);
+            slots[j] = i + 1;
+        }
+    }
+    size_t mask = f->storage_slots_cap - 1, j = (size_t)key_hash(f->storages[n - 1]->key) & mask;
+    while (f->storage_slots[j])
+        j = (j + 1) & mask;
+    f->storage_slots[j] = n;
+    return 0;
 }
 
 PtStorage *pt_storage_new(rcc_file *f, const char *key, rcc_dtype dt, int untyped, uint64_t numel,
@@ -77,6 +111,10 @@ PtStorage *pt_storage_new(rcc_file *f, const char *key, rcc_dtype dt, int untype
     }
     st->index = f->nstorages;
     f->storages[f->nstorages++] = st;
+    if (index_storage(f) < 0) {
+        err_set(err, "out of memory");
+        return NULL;
+    }
     return st;
 }
 
@@ -98,6 +136,14 @@ const ZipEntry *pt_raw_record(rcc_file *f, const char *name, uint64_t off, uint6
 }
 
 /* ----------------------------------------------------------- state dict */
+
+int pt_sd_reserve(rcc_file *f, size_t more, Err *err)
+{
+    size_t need = f->ntensors + more;
+    if (need < more || arena_grow(&f->arena, (void **)&f->tensors, &f->tensors_cap, need, sizeof *f->tensors) < 0)
+        return err_set(err, "out of memory");
+    return 0;
+}
 
 int pt_sd_add(rcc_file *f, const char *name, const PtTensor *t, Err *err)
 {

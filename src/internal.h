@@ -66,6 +66,21 @@ void util_json_string(FILE *out, const char *str);
  * counting one), for did-you-mean hints; SIZE_MAX past 120 bytes. */
 size_t str_distance(const char *a, const char *b);
 
+/* A hash of n bytes (FNV-1a) for the reader's tables; keys from a file are
+ * hashed, never trusted to be spread out, so the tables stay half empty. */
+uint64_t util_hash(const void *p, size_t n);
+
+/* A set of pointers (open addressing, malloc'ed; {0} is empty): the
+ * containers a walk over a value graph has seen, so that shared children
+ * are visited once. */
+typedef struct PtrSet {
+    const void **slots;
+    size_t       cap, n;
+} PtrSet;
+/* 1 added, 0 already there, -1 out of memory. */
+int  ptrset_add(PtrSet *s, const void *p);
+void ptrset_free(PtrSet *s);
+
 /* Checked arithmetic: each returns 1 on overflow (and leaves *r unspecified). */
 static inline int mul_u64(uint64_t a, uint64_t b, uint64_t *r) { return __builtin_mul_overflow(a, b, r); }
 static inline int add_u64(uint64_t a, uint64_t b, uint64_t *r) { return __builtin_add_overflow(a, b, r); }
@@ -85,6 +100,7 @@ static inline uint64_t rd_u64(const uint8_t *p) { return rd_u32(p) | (uint64_t)r
 typedef struct ArenaChunk ArenaChunk;
 typedef struct Arena {
     ArenaChunk *head;
+    size_t      total;   /* bytes in its chunks */
 } Arena;
 
 void *arena_alloc(Arena *a, size_t n);
@@ -119,7 +135,8 @@ typedef struct Zip {
     size_t         n;
     const char    *prefix;  /* arena: the archive folder with its '/', e.g. "archive/" */
     size_t         prefix_len;
-    const void    *index;   /* arena: lookup table built by zip_open */
+    const uint32_t *lookup; /* arena: zip_find's hash table (entry index + 1) */
+    size_t         lookup_cap;
 } Zip;
 
 /* Parses and cross-checks the central directory and every local header.
@@ -192,6 +209,7 @@ struct Pv {
         struct {                        /* PV_DICT: insertion order */
             PvVec keys, vals;
             int   ordered;              /* an OrderedDict */
+            int   indexed;              /* pickle.c: its keys are in the VM's key index */
         } dict;
         struct {                        /* PV_GLOBAL */
             const Global *known;        /* static table entry; NULL if unknown */
@@ -309,6 +327,8 @@ struct rcc_file {
     Pv            *root;        /* the pickle's value, for pickle formats */
     PtStorage    **storages;    /* arena, in order of first reference */
     size_t         nstorages, storages_cap;
+    size_t        *storage_slots;   /* arena: hash index by key (file.c) */
+    size_t         storage_slots_cap;
     rcc_storage   *pub_storages;
     rcc_tensor    *tensors;     /* arena: the state dict, in order */
     size_t         ntensors, tensors_cap;
@@ -326,9 +346,13 @@ struct rcc_file {
 /* A new storage (the caller has checked the key is unused). */
 PtStorage *pt_storage_new(rcc_file *f, const char *key, rcc_dtype dt, int untyped, uint64_t numel,
                           const ZipEntry *rec, Err *err);
+/* The storage with that key, or NULL: a hash lookup, O(1). */
 PtStorage *pt_storage_find(const rcc_file *f, const char *key);
 /* A record for bytes [off, off + n) of the file that are not a zip entry. */
 const ZipEntry *pt_raw_record(rcc_file *f, const char *name, uint64_t off, uint64_t n, Err *err);
+/* Makes room for more state-dict entries at once, when the count is known:
+ * growing by doubling in the arena would leave each old copy behind. */
+int  pt_sd_reserve(rcc_file *f, size_t more, Err *err);
 /* Appends name -> t to the state dict. */
 int  pt_sd_add(rcc_file *f, const char *name, const PtTensor *t, Err *err);
 void pt_warn(rcc_file *f, const char *fmt, ...) RCC_PRINTF(2, 3);

@@ -359,6 +359,8 @@ size_t md_count(const Pv *root)
 int md_build(rcc_file *f, const Pv *root, const Zip *code, Err *err)
 {
     Walk w = {.f = f, .code = code, .adding = 1, .budget = 100000, .err = err};
+    if (pt_sd_reserve(f, md_count(root), err) < 0)
+        return -1;
     return walk(&w, root, "", "", 0);
 }
 

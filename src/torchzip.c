@@ -202,14 +202,13 @@ int tz_open(rcc_file *f, const rcc_open_options *opt, Err *err)
         return err_set(err, "archive has no %sdata.pkl record", f->zip.prefix);
     if (pkl->usize > ((uint64_t)1 << 31))
         return err_set(err, "data.pkl is %llu bytes, more than 2 GiB", (unsigned long long)pkl->usize);
-    uint8_t *buf = malloc(pkl->usize ? (size_t)pkl->usize : 1);
-    if (!buf)
-        return err_set(err, "out of memory");
+    uint8_t *owned = NULL;   /* a stored pickle is read in place, a deflated one inflated */
+    const uint8_t *bytes = zip_data(&f->zip, pkl, &owned, err);
     PkHooks h = {.ctx = f, .persistent_load = persistent_load, .warn = warn_hook};
     f->format = "zip";
-    if (zip_extract(&f->zip, pkl, buf, err) == 0)
-        f->root = pk_load(buf, (size_t)pkl->usize, &f->arena, &h, NULL, err);
-    free(buf);
+    if (bytes)
+        f->root = pk_load(bytes, (size_t)pkl->usize, &f->arena, &h, NULL, err);
+    free(owned);
     if (!f->root)
         return -1;
     /* torch.jit.save archives carry constants.pkl (and code/); their

@@ -334,9 +334,10 @@ static int read_entry(Zip *z, uint64_t *pos, uint64_t cd_end, uint64_t cd_off, s
 
 /* ------------------------------------------------------- cross-entry checks */
 
-/* miniz looks names up case-insensitively (ASCII only), so uniqueness and
- * the lookup index both use ASCII case-folded order.  With folded names
- * unique, that order is total and one sorted array serves both. */
+/* miniz looks names up case-insensitively (ASCII only), so uniqueness is
+ * checked in ASCII case-folded order: one sort, n log n.  Lookups are
+ * exact (zip_find) and go through a hash table of the names past the
+ * archive folder: opening an archive looks up every storage record. */
 static int fold(unsigned char c) { return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c; }
 
 static int fold_cmp(const char *x, const char *y)
@@ -368,6 +369,31 @@ static int by_offset(const void *pa, const void *pb)
     return (a->i > b->i) - (a->i < b->i);
 }
 
+static size_t name_slot(const char *rel, size_t cap)
+{
+    return (size_t)util_hash(rel, strlen(rel)) & (cap - 1);
+}
+
+/* The table for zip_find: entry index + 1 (0: free), at most half full. */
+static int build_lookup(Zip *z, Arena *a, Err *err)
+{
+    size_t cap = 64;
+    while (cap < 2 * z->n)
+        cap *= 2;
+    uint32_t *slots = arena_array(a, cap, sizeof *slots);
+    if (!slots)
+        return err_set(err, "out of memory");
+    for (size_t i = 0; i < z->n; i++) {   /* n <= MAX_ENTRIES: fits uint32_t */
+        size_t j = name_slot(z->entries[i].name + z->prefix_len, cap);
+        while (slots[j])
+            j = (j + 1) & (cap - 1);
+        slots[j] = (uint32_t)i + 1;
+    }
+    z->lookup = slots;
+    z->lookup_cap = cap;
+    return 0;
+}
+
 /* what: "central directory entries", or "records" when zip_scan found them. */
 static int check_unique(Zip *z, const char *what, Arena *a, Err *err)
 {
@@ -386,8 +412,7 @@ static int check_unique(Zip *z, const char *what, Arena *a, Err *err)
                            strcmp(ix[k - 1]->name, ix[k]->name) ? " (ignoring case)" : "");
         }
     }
-    z->index = ix;
-    return 0;
+    return build_lookup(z, a, err);
 }
 
 /* Records that share bytes (a zip bomb's trick, or a record hidden inside
@@ -460,22 +485,15 @@ int zip_open(Zip *z, const uint8_t *base, uint64_t size, Arena *a, Err *err)
 
 const ZipEntry *zip_find(const Zip *z, const char *rel)
 {
-    const ZipEntry *const *ix = z->index;
-    if (!ix || !rel)
+    if (!z->lookup || !rel)
         return NULL;
-    /* Every name starts with the same prefix bytes, so ordering the rest
-     * of the names orders the whole names. */
-    size_t lo = 0, hi = z->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        const char *name = ix[mid]->name + z->prefix_len;
-        int r = fold_cmp(name, rel);
-        if (r == 0)
-            return strcmp(name, rel) == 0 ? ix[mid] : NULL;
-        if (r < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
+    /* Every name starts with the archive folder (zip_open and zip_scan
+     * refuse any other), so the table hashes what follows it. */
+    size_t mask = z->lookup_cap - 1;
+    for (size_t j = name_slot(rel, z->lookup_cap); z->lookup[j]; j = (j + 1) & mask) {
+        const ZipEntry *e = &z->entries[z->lookup[j] - 1];
+        if (strcmp(e->name + z->prefix_len, rel) == 0)
+            return e;
     }
     return NULL;
 }
