@@ -341,6 +341,7 @@ struct rcc_file {
     int            damaged;     /* read from local headers (salvage mode) */
     rcc_module    *modules;     /* arena: the module tree, pre-order */
     size_t         nmodules, modules_cap;
+    rcc_module   **modules_by_path;   /* arena: sorted by path, for rcc_find_module */
 };
 
 /* A new storage (the caller has checked the key is unused). */
