@@ -387,7 +387,9 @@ int sd_from_pickle(rcc_file *f, const char *key, Err *err);
 
 /* An nn.Module pickled whole, or a TorchScript module object. */
 int    md_is_module(const Pv *v);
-/* How many tensors the module's state dict holds (0 if malformed). */
+/* How many tensors the module's state dict holds; SIZE_MAX when its tree
+ * is too deep or too large to walk (md_build then fails saying which), so
+ * that such a module is chosen, and refused, rather than overlooked. */
 size_t md_count(const Pv *root);
 /* Adds the module's state dict and module tree to f; code is the
  * TorchScript archive whose code/ records say which attributes are

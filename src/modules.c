@@ -508,7 +508,7 @@ size_t md_count(const Pv *root)
 {
     Err err = {0};
     Walk w = {.adding = 0, .budget = MD_BUDGET, .err = &err};
-    return walk(&w, root, "", "", 0) == 0 ? w.count : 0;
+    return walk(&w, root, "", "", 0) == 0 ? w.count : SIZE_MAX;
 }
 
 static int by_path(const void *pa, const void *pb)
@@ -520,9 +520,12 @@ static int by_path(const void *pa, const void *pb)
 
 int md_build(rcc_file *f, const Pv *root, const Zip *code, Err *err)
 {
-    Walk w = {.f = f, .code = code, .adding = 1, .budget = MD_BUDGET, .err = err};
-    if (pt_sd_reserve(f, md_count(root), err) < 0)
+    /* Counted first: a tree too deep or too large fails before anything
+     * is built, and the state dict is allocated once. */
+    Walk c = {.adding = 0, .budget = MD_BUDGET, .err = err};
+    if (walk(&c, root, "", "", 0) < 0 || pt_sd_reserve(f, c.count, err) < 0)
         return -1;
+    Walk w = {.f = f, .code = code, .adding = 1, .budget = MD_BUDGET, .err = err};
     int r = walk(&w, root, "", "", 0);
     free_code(w.files, w.nfiles);
     if (r < 0)
