@@ -149,6 +149,30 @@ static void json_modules(const rcc_file *f)
     fputs(rcc_module_count(f) ? "\n ],\n" : "],\n", stdout);
 }
 
+/* strlen(util_dims(v, n)) without writing it: "[", the numbers, ", "
+ * between them, "]" (DIMS_CAP holds any RCC_MAX_NDIM of them whole). */
+static size_t dims_width(const int64_t *v, int n)
+{
+    size_t w = 2;
+    for (int i = 0; i < n; i++) {
+        uint64_t u = v[i] < 0 ? 0 - (uint64_t)v[i] : (uint64_t)v[i];
+        w += (i ? 2 : 0) + (v[i] < 0);
+        do {
+            w++;
+            u /= 10;
+        } while (u);
+    }
+    return w;
+}
+
+static void pad(size_t n)
+{
+    static const char spaces[32] = "                                ";   /* no NUL: sized to fit */
+    for (; n > sizeof spaces; n -= sizeof spaces)
+        fwrite(spaces, 1, sizeof spaces, stdout);
+    fwrite(spaces, 1, n, stdout);
+}
+
 /* "  " then s, padded with spaces to width (which fits the row: no column
  * is wider than its longest entry, each bounded by DIMS_CAP). */
 static char *cell(char *o, const char *s, size_t width)
@@ -168,13 +192,16 @@ static void print_table(const rcc_file *f, const DumpOpts *o)
     size_t n = rcc_tensor_count(f), wname = 4, wshape = 5, wstor = 7, wstride = 7;
     char a[DIMS_CAP], a2[DIMS_CAP], b[32], c[32];
     uint64_t elems = 0, bytes = 0, shared = 0, used = 0;
+    size_t *namew = malloc((n + 1) * sizeof *namew);   /* each name's cells, or NULL: counted again */
     for (size_t i = 0; i < n; i++) {
         const rcc_tensor *t = rcc_tensor_at(f, i);
         size_t l = cells(t->name);
+        if (namew)
+            namew[i] = l;
         wname = l > wname ? l : wname;
-        l = strlen(util_dims(a, sizeof a, t->shape, (size_t)t->ndim));
+        l = dims_width(t->shape, t->ndim);
         wshape = l > wshape ? l : wshape;
-        l = strlen(util_dims(a, sizeof a, t->strides, (size_t)t->ndim));
+        l = dims_width(t->strides, t->ndim);
         wstride = l > wstride ? l : wstride;
         l = strlen(rcc_storage_at(f, t->storage)->key) + 1;
         wstor = l > wstor ? l : wstor;
@@ -211,8 +238,7 @@ static void print_table(const rcc_file *f, const DumpOpts *o)
         char row[DIMS_CAP * 2 + 256], stor[64], num[32], *o = row;
         snprintf(stor, sizeof stor, "%s%s", s->key, s->users > 1 ? "*" : "");
         fputs(t->name, stdout);
-        for (size_t k = cells(t->name); k < wname; k++)
-            putchar(' ');
+        pad(wname - (namew ? namew[i] : cells(t->name)));
         o = cell(o, rcc_dtype_name(t->dtype), 5);
         o = cell(o, util_dims(a, sizeof a, t->shape, (size_t)t->ndim), wshape);
         o = cell(o, stor, wstor < sizeof stor ? wstor : sizeof stor);
@@ -223,6 +249,7 @@ static void print_table(const rcc_file *f, const DumpOpts *o)
                       is_view(f, t) ? "  (view)" : "");
         fwrite(row, 1, (size_t)(o - row), stdout);
     }
+    free(namew);
     printf("%zu tensor%s, %s elements, %s bytes (%.1f MiB) in %" PRIu64 " storage%s", n, n == 1 ? "" : "s",
            grouped(b, elems), grouped(c, bytes), (double)bytes / (1024.0 * 1024.0), used, used == 1 ? "" : "s");
     if (rcc_storage_count(f) > used)

@@ -45,50 +45,57 @@ void pt_summary(rcc_file *f, const char *fmt, ...)
 
 /* ------------------------------------------------------------- storages */
 
-/* Storages by key: open addressing over f->storages, slot = index + 1 (0
- * is free), at most half full.  Legacy files key storages by object ids
- * ("94823948234") and archives look every key up on first sight, so a scan
- * per lookup would make opening a file quadratic in its storages. */
-static uint64_t key_hash(const char *s)
+/* Names by hash: open addressing, at most half full; a slot holds the
+ * name, its hash and its index, so that a probe touches no other record.
+ * Storages are looked up by key on every reference (legacy files key them
+ * by object ids, "94823948234"; archives look each key up on first
+ * sight), and tensors by name (rcc_find_tensor, duplicate keys): a scan
+ * per lookup would make opening a file quadratic in its tensors. */
+static void slot_put(NameSlot *slots, size_t cap, const char *name, uint32_t h, size_t index)
 {
-    return util_hash(s, strlen(s));
+    size_t j = h & (cap - 1);   /* cap <= 2^32: the stored bits are enough to place it */
+    while (slots[j].name)
+        j = (j + 1) & (cap - 1);
+    slots[j] = (NameSlot){name, h, (uint32_t)index};
+}
+
+/* The slot holding name, or NULL. */
+static const NameSlot *slot_find(const NameSlot *slots, size_t cap, const char *name)
+{
+    if (!slots)
+        return NULL;
+    uint32_t h = (uint32_t)util_hash(name, strlen(name));
+    for (size_t j = h & (cap - 1); slots[j].name; j = (j + 1) & (cap - 1))
+        if (slots[j].hash == h && strcmp(slots[j].name, name) == 0)
+            return &slots[j];
+    return NULL;
 }
 
 PtStorage *pt_storage_find(const rcc_file *f, const char *key)
 {
-    if (!f->storage_slots)
-        return NULL;
-    size_t mask = f->storage_slots_cap - 1;
-    for (size_t j = (size_t)key_hash(key) & mask; f->storage_slots[j]; j = (j + 1) & mask) {
-        PtStorage *st = f->storages[f->storage_slots[j] - 1];
-        if (strcmp(st->key, key) == 0)
-            return st;
-    }
-    return NULL;
+    const NameSlot *s = slot_find(f->storage_slots, f->storage_slots_cap, key);
+    return s ? f->storages[s->index] : NULL;
 }
 
-/* Puts storages [0, nstorages) in the table, growing it first if needed. */
+/* Puts storage nstorages - 1 in the table, growing it first if needed. */
 static int index_storage(rcc_file *f)
 {
     size_t n = f->nstorages;
+    if (n > UINT32_MAX)
+        return -1;
     if (n * 2 > f->storage_slots_cap) {
         size_t cap = f->storage_slots_cap ? f->storage_slots_cap * 2 : 64;
-        size_t *slots = arena_array(&f->arena, cap, sizeof *slots);   /* the old table stays in the arena */
+        NameSlot *slots = arena_array(&f->arena, cap, sizeof *slots);   /* the old table stays in the arena */
         if (!slots)
             return -1;
+        for (size_t i = 0; i < f->storage_slots_cap; i++)
+            if (f->storage_slots[i].name)
+                slot_put(slots, cap, f->storage_slots[i].name, f->storage_slots[i].hash, f->storage_slots[i].index);
         f->storage_slots = slots;
         f->storage_slots_cap = cap;
-        for (size_t i = 0; i + 1 < n; i++) {
-            size_t j = (size_t)key_hash(f->storages[i]->key) & (cap - 1);
-            while (slots[j])
-                j = (j + 1) & (cap - 1);
-            slots[j] = i + 1;
-        }
     }
-    size_t mask = f->storage_slots_cap - 1, j = (size_t)key_hash(f->storages[n - 1]->key) & mask;
-    while (f->storage_slots[j])
-        j = (j + 1) & mask;
-    f->storage_slots[j] = n;
+    const char *key = f->storages[n - 1]->key;
+    slot_put(f->storage_slots, f->storage_slots_cap, key, (uint32_t)util_hash(key, strlen(key)), n - 1);
     return 0;
 }
 
@@ -189,20 +196,43 @@ static void sort_names(const rcc_tensor *t, size_t *idx, size_t *tmp, size_t n)
 }
 
 
+/* The first name (in sorted order) that the state dict has twice: what
+ * the message names when there are several.  Sorting costs n log n, paid
+ * only when the hash has found a duplicate. */
+static const char *first_duplicate(rcc_file *f)
+{
+    size_t *idx = arena_array(&f->arena, f->ntensors + 1, sizeof *idx);
+    size_t *tmp = arena_array(&f->arena, f->ntensors + 1, sizeof *tmp);
+    if (!idx || !tmp)
+        return NULL;
+    for (size_t i = 0; i < f->ntensors; i++)
+        idx[i] = i;
+    sort_names(f->tensors, idx, tmp, f->ntensors);
+    for (size_t i = 1; i < f->ntensors; i++)
+        if (strcmp(f->tensors[idx[i]].name, f->tensors[idx[i - 1]].name) == 0)
+            return f->tensors[idx[i]].name;
+    return NULL;
+}
+
 /* The name index for rcc_find_tensor and the public storage table.  A
  * duplicate name would make the state dict ambiguous, so it is refused. */
 static int sd_finish(rcc_file *f, Err *err)
 {
-    size_t *tmp = arena_array(&f->arena, f->ntensors + 1, sizeof *tmp);
-    if (!(f->by_name = arena_array(&f->arena, f->ntensors + 1, sizeof *f->by_name)) || !tmp ||
+    size_t cap = 64;
+    while (cap < 2 * f->ntensors)
+        cap *= 2;
+    if (f->ntensors > UINT32_MAX || !(f->name_slots = arena_array(&f->arena, cap, sizeof *f->name_slots)) ||
         !(f->pub_storages = arena_array(&f->arena, f->nstorages + 1, sizeof *f->pub_storages)))
         return err_set(err, "out of memory");
-    for (size_t i = 0; i < f->ntensors; i++)
-        f->by_name[i] = i;
-    sort_names(f->tensors, f->by_name, tmp, f->ntensors);
-    for (size_t i = 1; i < f->ntensors; i++)
-        if (strcmp(f->tensors[f->by_name[i]].name, f->tensors[f->by_name[i - 1]].name) == 0)
-            return err_set(err, "state dict has the key '%s' twice", f->tensors[f->by_name[i]].name);
+    f->name_slots_cap = cap;
+    for (size_t i = 0; i < f->ntensors; i++) {
+        const char *name = f->tensors[i].name;
+        if (slot_find(f->name_slots, cap, name)) {
+            const char *dup = first_duplicate(f);
+            return dup ? err_set(err, "state dict has the key '%s' twice", dup) : err_set(err, "out of memory");
+        }
+        slot_put(f->name_slots, cap, name, (uint32_t)util_hash(name, strlen(name)), i);
+    }
     for (size_t i = 0; i < f->nstorages; i++) {
         const PtStorage *st = f->storages[i];
         rcc_storage *o = &f->pub_storages[i];
@@ -348,18 +378,8 @@ const char *rcc_warning_at(const rcc_file *f, size_t i) { return i < f->nwarning
 
 const rcc_tensor *rcc_find_tensor(const rcc_file *f, const char *name)
 {
-    size_t lo = 0, hi = f->ntensors;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(f->tensors[f->by_name[mid]].name, name);
-        if (c == 0)
-            return &f->tensors[f->by_name[mid]];
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return NULL;
+    const NameSlot *s = name ? slot_find(f->name_slots, f->name_slots_cap, name) : NULL;
+    return s ? &f->tensors[s->index] : NULL;
 }
 
 const ZipEntry *pt_storage_record(const rcc_file *f, const rcc_tensor *t, const Zip **z)

@@ -369,33 +369,9 @@ static int by_offset(const void *pa, const void *pb)
     return (a->i > b->i) - (a->i < b->i);
 }
 
-static size_t name_slot(const char *rel, size_t cap)
-{
-    return (size_t)util_hash(rel, strlen(rel)) & (cap - 1);
-}
-
-/* The table for zip_find: entry index + 1 (0: free), at most half full. */
-static int build_lookup(Zip *z, Arena *a, Err *err)
-{
-    size_t cap = 64;
-    while (cap < 2 * z->n)
-        cap *= 2;
-    uint32_t *slots = arena_array(a, cap, sizeof *slots);
-    if (!slots)
-        return err_set(err, "out of memory");
-    for (size_t i = 0; i < z->n; i++) {   /* n <= MAX_ENTRIES: fits uint32_t */
-        size_t j = name_slot(z->entries[i].name + z->prefix_len, cap);
-        while (slots[j])
-            j = (j + 1) & (cap - 1);
-        slots[j] = (uint32_t)i + 1;
-    }
-    z->lookup = slots;
-    z->lookup_cap = cap;
-    return 0;
-}
-
-/* what: "central directory entries", or "records" when zip_scan found them. */
-static int check_unique(Zip *z, const char *what, Arena *a, Err *err)
+/* The message for names that repeat (ignoring case): the first pair in
+ * folded order. */
+static int report_duplicate(const Zip *z, const char *what, Arena *a, Err *err)
 {
     const ZipEntry **ix = arena_array(a, z->n, sizeof *ix);
     if (!ix)
@@ -412,7 +388,52 @@ static int check_unique(Zip *z, const char *what, Arena *a, Err *err)
                            strcmp(ix[k - 1]->name, ix[k]->name) ? " (ignoring case)" : "");
         }
     }
-    return build_lookup(z, a, err);
+    return err_set(err, "%s: duplicate names", what);   /* not reached: the hash found two */
+}
+
+/* The hash of a name with ASCII letters folded to lower case. */
+static uint64_t folded_hash(const char *s)
+{
+    uint64_t h = 0xcbf29ce484222325u;   /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (uint64_t)fold((unsigned char)*s)) * 0x100000001b3u;
+    return h ^ (h >> 29);
+}
+
+/* what: "central directory entries", or "records" when zip_scan found them.
+ * Names are unique ignoring ASCII case, and then zip_find's table of exact
+ * names is built.  Uniqueness is checked by a hash of the folded names;
+ * only when that finds two equal does a sort find the pair to name (the
+ * first in folded order, whatever the number of duplicates). */
+static int check_unique(Zip *z, const char *what, Arena *a, Err *err)
+{
+    size_t cap = 64;
+    while (cap < 2 * z->n)
+        cap *= 2;
+    ZipSlot *folded = calloc(cap, sizeof *folded), *exact = arena_array(a, cap, sizeof *exact);
+    int dup = 0;
+    if (!folded || !exact) {
+        free(folded);
+        return err_set(err, "out of memory");
+    }
+    for (size_t i = 0; i < z->n && !dup; i++) {   /* n <= MAX_ENTRIES: fits uint32_t */
+        const char *name = z->entries[i].name;
+        uint32_t h = (uint32_t)folded_hash(name);
+        size_t j = h & (cap - 1);
+        for (; folded[j].index && !dup; j = (j + 1) & (cap - 1))
+            dup = folded[j].hash == h && fold_cmp(z->entries[folded[j].index - 1].name, name) == 0;
+        folded[j] = (ZipSlot){h, (uint32_t)i + 1};
+        h = (uint32_t)util_hash(name + z->prefix_len, strlen(name + z->prefix_len));
+        for (j = h & (cap - 1); exact[j].index; j = (j + 1) & (cap - 1))
+            ;
+        exact[j] = (ZipSlot){h, (uint32_t)i + 1};
+    }
+    free(folded);
+    if (dup)
+        return report_duplicate(z, what, a, err);
+    z->lookup = exact;
+    z->lookup_cap = cap;
+    return 0;
 }
 
 /* Records that share bytes (a zip bomb's trick, or a record hidden inside
@@ -489,10 +510,11 @@ const ZipEntry *zip_find(const Zip *z, const char *rel)
         return NULL;
     /* Every name starts with the archive folder (zip_open and zip_scan
      * refuse any other), so the table hashes what follows it. */
+    uint32_t h = (uint32_t)util_hash(rel, strlen(rel));
     size_t mask = z->lookup_cap - 1;
-    for (size_t j = name_slot(rel, z->lookup_cap); z->lookup[j]; j = (j + 1) & mask) {
-        const ZipEntry *e = &z->entries[z->lookup[j] - 1];
-        if (strcmp(e->name + z->prefix_len, rel) == 0)
+    for (size_t j = h & mask; z->lookup[j].index; j = (j + 1) & mask) {
+        const ZipEntry *e = &z->entries[z->lookup[j].index - 1];
+        if (z->lookup[j].hash == h && strcmp(e->name + z->prefix_len, rel) == 0)
             return e;
     }
     return NULL;
