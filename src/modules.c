@@ -198,7 +198,9 @@ static int listed(ScriptClass *c, int bufs, const char *name)
         c->lists = 1;
     }
     Name key = {name, strlen(name)};
-    return bsearch(&key, bufs ? c->bufs : c->params, bufs ? c->nbufs : c->nparams, sizeof key, by_name) != NULL;
+    const Name *v = bufs ? c->bufs : c->params;
+    size_t n = bufs ? c->nbufs : c->nparams;
+    return n && bsearch(&key, v, n, sizeof key, by_name) != NULL;   /* bsearch may not see NULL */
 }
 
 static void free_code(CodeFile *files, size_t n)
@@ -466,7 +468,7 @@ static int walk(Walk *w, const Pv *obj, const char *prefix, const char *path, in
             if (k->kind != PV_STR)
                 continue;
             Name key = {k->u.str.s, k->u.str.len};
-            if (!bsearch(&key, skip, nskip, sizeof key, by_name))
+            if (!nskip || !bsearch(&key, skip, nskip, sizeof key, by_name))
                 r = emit(w, prefix, k, bufs->u.dict.vals.v[i]);
         }
         free(skip);

@@ -334,10 +334,10 @@ static int read_entry(Zip *z, uint64_t *pos, uint64_t cd_end, uint64_t cd_off, s
 
 /* ------------------------------------------------------- cross-entry checks */
 
-/* miniz looks names up case-insensitively (ASCII only), so uniqueness is
- * checked in ASCII case-folded order: one sort, n log n.  Lookups are
- * exact (zip_find) and go through a hash table of the names past the
- * archive folder: opening an archive looks up every storage record. */
+/* miniz looks names up case-insensitively (ASCII only), so names must be
+ * unique with ASCII letters folded.  Lookups are exact (zip_find) and go
+ * through a hash table of the names past the archive folder: opening an
+ * archive looks up every storage record. */
 static int fold(unsigned char c) { return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c; }
 
 static int fold_cmp(const char *x, const char *y)
