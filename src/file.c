@@ -77,14 +77,15 @@ PtStorage *pt_storage_find(const rcc_file *f, const char *key)
     return s ? f->storages[s->index] : NULL;
 }
 
-/* Puts storage nstorages - 1 in the table, growing it first if needed. */
-static int index_storage(rcc_file *f)
+/* Makes the table hold n storages at most half full. */
+static int storage_room(rcc_file *f, size_t n)
 {
-    size_t n = f->nstorages;
     if (n > UINT32_MAX)
         return -1;
     if (n * 2 > f->storage_slots_cap) {
         size_t cap = f->storage_slots_cap ? f->storage_slots_cap * 2 : 64;
+        while (cap < n * 2)
+            cap *= 2;
         NameSlot *slots = arena_array(&f->arena, cap, sizeof *slots);   /* the old table stays in the arena */
         if (!slots)
             return -1;
@@ -94,6 +95,20 @@ static int index_storage(rcc_file *f)
         f->storage_slots = slots;
         f->storage_slots_cap = cap;
     }
+    return 0;
+}
+
+int pt_storage_expect(rcc_file *f, size_t n, Err *err)
+{
+    return storage_room(f, n) < 0 ? err_set(err, "out of memory") : 0;
+}
+
+/* Puts storage nstorages - 1 in the table, growing it first if needed. */
+static int index_storage(rcc_file *f)
+{
+    size_t n = f->nstorages;
+    if (storage_room(f, n) < 0)
+        return -1;
     const char *key = f->storages[n - 1]->key;
     slot_put(f->storage_slots, f->storage_slots_cap, key, (uint32_t)util_hash(key, strlen(key)), n - 1);
     return 0;

@@ -196,8 +196,8 @@ typedef struct PtTensor PtTensor;
 typedef struct Global Global;
 
 typedef struct PvVec {
-    Pv   **v;   /* arena */
-    size_t n, cap;
+    Pv     **v;        /* arena */
+    uint32_t n, cap;   /* 32 bits keep a Pv at 48 bytes: a file holds millions */
 } PvVec;
 
 struct Pv {
@@ -362,6 +362,9 @@ struct rcc_file {
 /* A new storage (the caller has checked the key is unused). */
 PtStorage *pt_storage_new(rcc_file *f, const char *key, rcc_dtype dt, int untyped, uint64_t numel,
                           const ZipEntry *rec, Err *err);
+/* Sizes the storage index for about n storages at once (an archive has
+ * one record per storage), sparing its regrowths. */
+int pt_storage_expect(rcc_file *f, size_t n, Err *err);
 /* The storage with that key, or NULL: a hash lookup, O(1). */
 PtStorage *pt_storage_find(const rcc_file *f, const char *key);
 /* A record for bytes [off, off + n) of the file that are not a zip entry. */

@@ -43,8 +43,10 @@ Pv *pv_str(Arena *a, const char *s, size_t len)
 
 int pv_push(Arena *a, PvVec *v, Pv *x)
 {
-    if (arena_grow(a, (void **)&v->v, &v->cap, v->n + 1, sizeof(Pv *)) < 0)
+    size_t cap = v->cap;
+    if (v->n == UINT32_MAX || arena_grow(a, (void **)&v->v, &cap, (size_t)v->n + 1, sizeof(Pv *)) < 0)
         return -1;
+    v->cap = cap > UINT32_MAX ? UINT32_MAX : (uint32_t)cap;
     v->v[v->n++] = x;
     return 0;
 }
@@ -283,7 +285,11 @@ static Pv *make_seq(Vm *vm, PvKind k, Pv **items, size_t n)
         if (!(t->u.seq.v = arena_array(vm->a, n, sizeof(Pv *))))
             return NULL;
         memcpy(t->u.seq.v, items, n * sizeof(Pv *));
-        t->u.seq.n = t->u.seq.cap = n;
+        if (n > UINT32_MAX) {
+            fail(vm, "container of more than 2^32 items");
+            return NULL;
+        }
+        t->u.seq.n = t->u.seq.cap = (uint32_t)n;
         for (size_t i = 0; i < n; i++)
             if (items[i]->depth > depth)
                 depth = items[i]->depth;

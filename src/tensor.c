@@ -110,7 +110,7 @@ PtTensor *pt_tensor_new(Arena *a, PtStorage *st, rcc_dtype dt, Pv *offset, Pv *s
         return NULL;
     }
     if (stride->u.seq.n != nd) {
-        err_set(err, "tensor has %zu sizes but %zu strides", nd, stride->u.seq.n);
+        err_set(err, "tensor has %zu sizes but %zu strides", nd, (size_t)stride->u.seq.n);
         return NULL;
     }
     int64_t sh[RCC_MAX_NDIM], sd[RCC_MAX_NDIM];

@@ -202,6 +202,8 @@ int tz_open(rcc_file *f, const rcc_open_options *opt, Err *err)
         return err_set(err, "archive has no %sdata.pkl record", f->zip.prefix);
     if (pkl->usize > ((uint64_t)1 << 31))
         return err_set(err, "data.pkl is %llu bytes, more than 2 GiB", (unsigned long long)pkl->usize);
+    if (pt_storage_expect(f, f->zip.n, err) < 0)
+        return -1;
     uint8_t *owned = NULL;   /* a stored pickle is read in place, a deflated one inflated */
     const uint8_t *bytes = zip_data(&f->zip, pkl, &owned, err);
     PkHooks h = {.ctx = f, .persistent_load = persistent_load, .warn = warn_hook};

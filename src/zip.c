@@ -448,8 +448,12 @@ static int check_disjoint(const Zip *z, Arena *a, Err *err)
         s[i].hi = z->entries[i].data_off + z->entries[i].csize;  /* <= cd_off: no overflow */
         s[i].i = i;
     }
-    qsort(s, z->n, sizeof *s, by_offset);
-    for (size_t k = 1; k < z->n; k++) {
+    size_t k = 1;
+    while (k < z->n && s[k - 1].lo < s[k].lo)   /* writers lay records out in directory order */
+        k++;
+    if (k < z->n)
+        qsort(s, z->n, sizeof *s, by_offset);
+    for (k = 1; k < z->n; k++) {
         if (s[k - 1].hi > s[k].lo) {
             char s1[128], s2[128];
             return err_set(err, "central directory entries %zu (%s) and %zu (%s): records overlap",
