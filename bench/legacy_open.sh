@@ -9,11 +9,13 @@
 # tensors, each on its own storage):
 #   many_legacy.pt  torch.save(..., _use_new_zipfile_serialization=False)
 #   many_zip.pt     torch.save(...)
-# For each file: rcc dump's wall time (whole process, bash's $EPOCHREALTIME,
-# median of 5) and peak RSS (GNU time %M, one more run), beside torch.load's
-# (time.perf_counter around torch.load plus listing every name, dtype and
-# shape, inside python: no interpreter start or torch import; median of 3),
-# and the ratio. Both sides run warm: one untimed run each first.
+# For each file, in 5 rounds, each round one run of each side one after the
+# other (so that a busy machine slows both alike): rcc dump's wall time
+# (whole process, bash's $EPOCHREALTIME) and torch.load's (time.perf_counter
+# around torch.load plus listing every name, dtype and shape, inside python:
+# no interpreter start or torch import). Printed: the best and the median
+# of each, and their ratios; rcc's peak RSS (GNU time %M, one more run).
+# Both sides run warm: one untimed run each first.
 set -eu
 export LC_ALL=C
 
@@ -55,21 +57,25 @@ print("%.3f" % ms, file=open(sys.argv[2], "a"))
 '
 median() { sort -n "$1" | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
-printf '%-16s %8s %12s %12s %14s %8s\n' "file" "tensors" "rcc dump ms" "rcc peak MB" "torch.load ms" "ratio"
+printf '%-16s %8s %9s %9s %9s %9s %9s %8s %8s\n' "file" "tensors" "rcc best" "rcc med" "rcc MB" \
+  "torch best" "torch med" "best x" "med x"
 for w in many_legacy many_zip; do
   f=$dir/$w.pt
   "$RCC" dump "$f" >/dev/null || { echo "legacy_open.sh: rcc dump $f failed" >&2; exit 1; }
+  "$PY" -c "$torch_list" "$f" /dev/null >/dev/null      # warm-up
   : >"$tmp/rcc"
+  : >"$tmp/torch"
   for _ in 1 2 3 4 5; do
     t0=${EPOCHREALTIME/./}
     "$RCC" dump "$f" >/dev/null
     t1=${EPOCHREALTIME/./}
     awk -v d="$(( t1 - t0 ))" 'BEGIN { printf "%.3f\n", d / 1000 }' >>"$tmp/rcc"
+    "$PY" -c "$torch_list" "$f" "$tmp/torch" >/dev/null
   done
   /usr/bin/time -f %M -o "$tmp/rss" "$RCC" dump "$f" >/dev/null
-  "$PY" -c "$torch_list" "$f" /dev/null >/dev/null      # warm-up
-  : >"$tmp/torch"
-  for _ in 1 2 3; do "$PY" -c "$torch_list" "$f" "$tmp/torch" >/dev/null; done
-  awk -v w="$w.pt" -v n="$N" -v r="$(median "$tmp/rcc")" -v kb="$(cat "$tmp/rss")" -v t="$(median "$tmp/torch")" \
-    'BEGIN { printf "%-16s %8d %12.2f %12.1f %14.2f %7.1fx\n", w, n, r, kb / 1024, t, t / r }'
+  rb=$(sort -n "$tmp/rcc" | head -1) tb=$(sort -n "$tmp/torch" | head -1)
+  awk -v w="$w.pt" -v n="$N" -v rb="$rb" -v rm="$(median "$tmp/rcc")" -v kb="$(cat "$tmp/rss")" \
+      -v tb="$tb" -v tm="$(median "$tmp/torch")" \
+    'BEGIN { printf "%-16s %8d %9.2f %9.2f %9.1f %9.2f %9.2f %7.1fx %7.1fx\n", w, n, rb, rm, kb / 1024, tb, tm, tb / rb, tm / rm }'
 done
+echo "(wall ms; best and median of 5 interleaved rounds; ratio = torch.load / rcc dump)"

@@ -46,35 +46,41 @@ void pt_summary(rcc_file *f, const char *fmt, ...)
 /* ------------------------------------------------------------- storages */
 
 /* Names by hash: open addressing, at most half full; a slot holds the
- * name, its hash and its index, so that a probe touches no other record.
- * Storages are looked up by key on every reference (legacy files key them
- * by object ids, "94823948234"; archives look each key up on first
- * sight), and tensors by name (rcc_find_tensor, duplicate keys): a scan
- * per lookup would make opening a file quadratic in its tensors. */
-static void slot_put(NameSlot *slots, size_t cap, const char *name, uint32_t h, size_t index)
+ * name's hash and its index + 1, 8 bytes, so that a table of 20,000 names
+ * stays in cache and a probe reads the name itself only when the hashes
+ * agree.  Storages are looked up by key on every reference (legacy files
+ * key them by object ids, "94823948234"; archives look each key up on
+ * first sight), and tensors by name (rcc_find_tensor, duplicate keys): a
+ * scan per lookup would make opening a file quadratic in its tensors. */
+typedef const char *(*NameOf)(const rcc_file *f, size_t i);
+
+static const char *storage_key(const rcc_file *f, size_t i) { return f->storages[i]->key; }
+static const char *tensor_name(const rcc_file *f, size_t i) { return f->tensors[i].name; }
+
+static void slot_put(HashSlot *slots, size_t cap, uint32_t h, size_t index)
 {
     size_t j = h & (cap - 1);   /* cap <= 2^32: the stored bits are enough to place it */
-    while (slots[j].name)
+    while (slots[j].index)
         j = (j + 1) & (cap - 1);
-    slots[j] = (NameSlot){name, h, (uint32_t)index};
+    slots[j] = (HashSlot){h, (uint32_t)index + 1};
 }
 
-/* The slot holding name, or NULL. */
-static const NameSlot *slot_find(const NameSlot *slots, size_t cap, const char *name)
+/* The index of name in the table, or SIZE_MAX. */
+static size_t slot_find(const rcc_file *f, const HashSlot *slots, size_t cap, NameOf name_of, const char *name)
 {
     if (!slots)
-        return NULL;
+        return SIZE_MAX;
     uint32_t h = (uint32_t)util_hash(name, strlen(name));
-    for (size_t j = h & (cap - 1); slots[j].name; j = (j + 1) & (cap - 1))
-        if (slots[j].hash == h && strcmp(slots[j].name, name) == 0)
-            return &slots[j];
-    return NULL;
+    for (size_t j = h & (cap - 1); slots[j].index; j = (j + 1) & (cap - 1))
+        if (slots[j].hash == h && strcmp(name_of(f, slots[j].index - 1), name) == 0)
+            return slots[j].index - 1;
+    return SIZE_MAX;
 }
 
 PtStorage *pt_storage_find(const rcc_file *f, const char *key)
 {
-    const NameSlot *s = slot_find(f->storage_slots, f->storage_slots_cap, key);
-    return s ? f->storages[s->index] : NULL;
+    size_t i = slot_find(f, f->storage_slots, f->storage_slots_cap, storage_key, key);
+    return i != SIZE_MAX ? f->storages[i] : NULL;
 }
 
 /* Makes the table hold n storages at most half full. */
@@ -86,12 +92,12 @@ static int storage_room(rcc_file *f, size_t n)
         size_t cap = f->storage_slots_cap ? f->storage_slots_cap * 2 : 64;
         while (cap < n * 2)
             cap *= 2;
-        NameSlot *slots = arena_array(&f->arena, cap, sizeof *slots);   /* the old table stays in the arena */
+        HashSlot *slots = arena_array(&f->arena, cap, sizeof *slots);   /* the old table stays in the arena */
         if (!slots)
             return -1;
         for (size_t i = 0; i < f->storage_slots_cap; i++)
-            if (f->storage_slots[i].name)
-                slot_put(slots, cap, f->storage_slots[i].name, f->storage_slots[i].hash, f->storage_slots[i].index);
+            if (f->storage_slots[i].index)
+                slot_put(slots, cap, f->storage_slots[i].hash, f->storage_slots[i].index - 1);
         f->storage_slots = slots;
         f->storage_slots_cap = cap;
     }
@@ -110,7 +116,7 @@ static int index_storage(rcc_file *f)
     if (storage_room(f, n) < 0)
         return -1;
     const char *key = f->storages[n - 1]->key;
-    slot_put(f->storage_slots, f->storage_slots_cap, key, (uint32_t)util_hash(key, strlen(key)), n - 1);
+    slot_put(f->storage_slots, f->storage_slots_cap, (uint32_t)util_hash(key, strlen(key)), n - 1);
     return 0;
 }
 
@@ -242,11 +248,11 @@ static int sd_finish(rcc_file *f, Err *err)
     f->name_slots_cap = cap;
     for (size_t i = 0; i < f->ntensors; i++) {
         const char *name = f->tensors[i].name;
-        if (slot_find(f->name_slots, cap, name)) {
+        if (slot_find(f, f->name_slots, cap, tensor_name, name) != SIZE_MAX) {
             const char *dup = first_duplicate(f);
             return dup ? err_set(err, "state dict has the key '%s' twice", dup) : err_set(err, "out of memory");
         }
-        slot_put(f->name_slots, cap, name, (uint32_t)util_hash(name, strlen(name)), i);
+        slot_put(f->name_slots, cap, (uint32_t)util_hash(name, strlen(name)), i);
     }
     for (size_t i = 0; i < f->nstorages; i++) {
         const PtStorage *st = f->storages[i];
@@ -393,8 +399,8 @@ const char *rcc_warning_at(const rcc_file *f, size_t i) { return i < f->nwarning
 
 const rcc_tensor *rcc_find_tensor(const rcc_file *f, const char *name)
 {
-    const NameSlot *s = name ? slot_find(f->name_slots, f->name_slots_cap, name) : NULL;
-    return s ? &f->tensors[s->index] : NULL;
+    size_t i = name ? slot_find(f, f->name_slots, f->name_slots_cap, tensor_name, name) : SIZE_MAX;
+    return i != SIZE_MAX ? &f->tensors[i] : NULL;
 }
 
 const ZipEntry *pt_storage_record(const rcc_file *f, const rcc_tensor *t, const Zip **z)

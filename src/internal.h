@@ -128,11 +128,12 @@ typedef struct ZipEntry {
                               CRC-32 (or does not inflate): its bytes are lost */
 } ZipEntry;
 
-/* A slot of zip.c's name tables; index 0: free. */
-typedef struct ZipSlot {
+/* A slot of the reader's name tables (zip names, storage keys, tensor
+ * names): open addressing over an array of records; index 0: free. */
+typedef struct HashSlot {
     uint32_t hash;    /* the low bits of the name's hash */
-    uint32_t index;   /* entry index + 1 */
-} ZipSlot;
+    uint32_t index;   /* the record's index + 1 */
+} HashSlot;
 
 typedef struct Zip {
     const uint8_t *base;    /* mapping */
@@ -141,7 +142,7 @@ typedef struct Zip {
     size_t         n;
     const char    *prefix;  /* arena: the archive folder with its '/', e.g. "archive/" */
     size_t         prefix_len;
-    const ZipSlot *lookup;  /* arena: zip_find's hash table */
+    const HashSlot *lookup; /* arena: zip_find's hash table */
     size_t         lookup_cap;
 } Zip;
 
@@ -320,14 +321,6 @@ struct PtTensor {
     int        requires_grad, is_parameter;
 };
 
-/* A slot of file.c's name indexes (storages by key, tensors by name);
- * name NULL: free. */
-typedef struct NameSlot {
-    const char *name;    /* arena */
-    uint32_t    hash;    /* the low bits of util_hash(name) */
-    uint32_t    index;   /* in the storage or tensor table */
-} NameSlot;
-
 /* An open weight file.  A format reader (torchzip.c, legacy.c,
  * safetensors.c) fills storages and, through pt_sd_add, the state dict;
  * file.c then indexes it. */
@@ -341,12 +334,12 @@ struct rcc_file {
     Pv            *root;        /* the pickle's value, for pickle formats */
     PtStorage    **storages;    /* arena, in order of first reference */
     size_t         nstorages, storages_cap;
-    NameSlot      *storage_slots;   /* arena: storages by key (file.c) */
+    HashSlot      *storage_slots;   /* arena: storages by key (file.c) */
     size_t         storage_slots_cap;
     rcc_storage   *pub_storages;
     rcc_tensor    *tensors;     /* arena: the state dict, in order */
     size_t         ntensors, tensors_cap;
-    NameSlot      *name_slots;  /* arena: tensors by name (file.c) */
+    HashSlot      *name_slots;  /* arena: tensors by name (file.c) */
     size_t         name_slots_cap;
     const char    *sd_path;
     char         **summary;     /* arena */

@@ -410,7 +410,7 @@ static int check_unique(Zip *z, const char *what, Arena *a, Err *err)
     size_t cap = 64;
     while (cap < 2 * z->n)
         cap *= 2;
-    ZipSlot *folded = calloc(cap, sizeof *folded), *exact = arena_array(a, cap, sizeof *exact);
+    HashSlot *folded = calloc(cap, sizeof *folded), *exact = arena_array(a, cap, sizeof *exact);
     int dup = 0;
     if (!folded || !exact) {
         free(folded);
@@ -422,11 +422,11 @@ static int check_unique(Zip *z, const char *what, Arena *a, Err *err)
         size_t j = h & (cap - 1);
         for (; folded[j].index && !dup; j = (j + 1) & (cap - 1))
             dup = folded[j].hash == h && fold_cmp(z->entries[folded[j].index - 1].name, name) == 0;
-        folded[j] = (ZipSlot){h, (uint32_t)i + 1};
+        folded[j] = (HashSlot){h, (uint32_t)i + 1};
         h = (uint32_t)util_hash(name + z->prefix_len, strlen(name + z->prefix_len));
         for (j = h & (cap - 1); exact[j].index; j = (j + 1) & (cap - 1))
             ;
-        exact[j] = (ZipSlot){h, (uint32_t)i + 1};
+        exact[j] = (HashSlot){h, (uint32_t)i + 1};
     }
     free(folded);
     if (dup)
