@@ -165,6 +165,18 @@ static size_t dims_width(const int64_t *v, int n)
     return w;
 }
 
+/* v in decimal, in buf[24]; returns where the digits start. */
+static const char *decimal(char *buf, uint64_t v)
+{
+    char *p = buf + 23;
+    *p = 0;
+    do {
+        *--p = (char)('0' + (int)(v % 10));
+        v /= 10;
+    } while (v);
+    return p;
+}
+
 static void pad(size_t n)
 {
     static const char spaces[32] = "                                ";   /* no NUL: sized to fit */
@@ -235,18 +247,24 @@ static void print_table(const rcc_file *f, const DumpOpts *o)
          * bounded: it is assembled here and written at once, printf's
          * parsing of ten conversions per row being most of a large
          * dump's output time. */
-        char row[DIMS_CAP * 2 + 256], stor[64], num[32], *o = row;
-        snprintf(stor, sizeof stor, "%s%s", s->key, s->users > 1 ? "*" : "");
+        char row[DIMS_CAP * 2 + 256], stor[64], num[24], *o = row;
+        size_t kl = strlen(s->key);
+        kl = kl < sizeof stor - 2 ? kl : sizeof stor - 2;   /* keys are decimal: 20 digits at most */
+        memcpy(stor, s->key, kl);
+        if (s->users > 1)
+            stor[kl++] = '*';
+        stor[kl] = 0;
         fputs(t->name, stdout);
         pad(wname - (namew ? namew[i] : cells(t->name)));
         o = cell(o, rcc_dtype_name(t->dtype), 5);
         o = cell(o, util_dims(a, sizeof a, t->shape, (size_t)t->ndim), wshape);
         o = cell(o, stor, wstor < sizeof stor ? wstor : sizeof stor);
-        snprintf(num, sizeof num, "%" PRId64, t->storage_offset);
-        o = cell(o, num, 7);
+        o = cell(o, decimal(num, t->storage_offset), 7);   /* >= 0: checked when the tensor was made */
         o = cell(o, util_dims(a2, sizeof a2, t->strides, (size_t)t->ndim), wstride);
-        o += snprintf(o, sizeof row - (size_t)(o - row), "  %" PRIu64 "%s\n", t->nbytes,
-                      is_view(f, t) ? "  (view)" : "");
+        o = cell(o, decimal(num, t->nbytes), 0);
+        if (is_view(f, t))
+            o = cell(o, "(view)", 0);
+        *o++ = '\n';
         fwrite(row, 1, (size_t)(o - row), stdout);
     }
     free(namew);

@@ -217,7 +217,7 @@ typedef struct Vm {
     Memo           memo;
     KeyIndex       keys;
     size_t         op_at;   /* offset of the opcode being run, for messages */
-    Pv            *small_ints[256], *bools[2], *none;   /* arena: shared_value */
+    Pv            *small_ints[256], *bools[2], *none, *empty_tuple;   /* arena: shared values */
 } Vm;
 
 static int fail(Vm *vm, const char *what)
@@ -460,9 +460,10 @@ static int list_append(Vm *vm, Pv *l, Pv *v)
 
 /* ---------------------------------------------------- operand decoders */
 
-/* Ints, bools and None are never changed once made, so the common ones
- * are made once per pickle and shared: torch.save writes four small ints
- * and a bool per tensor, and every value costs 64 bytes of arena. */
+/* Ints, bools, None and () are never changed once made (BUILD on one
+ * fails the whole pickle), so the common ones are made once per pickle
+ * and shared: torch.save writes four small ints, a bool and () per tensor,
+ * and every value costs 48 bytes of arena. */
 static Pv *shared_value(Vm *vm, Pv **slot, PvKind k, int64_t i)
 {
     if (*slot)
@@ -713,8 +714,10 @@ static int step(Vm *vm, int op)
         return push(vm, string_value(vm, u, is_str ? PV_STR : PV_BYTES));
     }
 
-    case OP_EMPTY_TUPLE:
-        return push(vm, make_seq(vm, PV_TUPLE, NULL, 0));
+    case OP_EMPTY_TUPLE:   /* () is as immutable as an int: shared too */
+        if (!vm->empty_tuple)
+            vm->empty_tuple = make_seq(vm, PV_TUPLE, NULL, 0);
+        return push(vm, vm->empty_tuple);
     case OP_TUPLE1:
     case OP_TUPLE2:
     case OP_TUPLE3: {

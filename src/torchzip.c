@@ -71,8 +71,10 @@ Pv *tz_storage_pid(rcc_file *f, Pv *pid, size_t nfields, const char *rec_prefix,
     } else {
         const ZipEntry *rec = NULL;
         if (rec_prefix) {
-            char rel[40];
-            snprintf(rel, sizeof rel, "%s%s", rec_prefix, key->u.str.s);
+            char rel[40];   /* a prefix and a key of at most 20 digits (is_decimal_key) */
+            size_t pl = strlen(rec_prefix);
+            memcpy(rel, rec_prefix, pl);
+            memcpy(rel + pl, key->u.str.s, key->u.str.len + 1);
             rec = zip_find(&f->zip, rel);
             if (f->damaged && rec && rec->corrupt)
                 rec = NULL;   /* a damaged archive: the storage is lost */
