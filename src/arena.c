@@ -32,7 +32,7 @@ enum { CHUNK_MIN = 64 * 1024, CHUNK_MAP = 256 * 1024, CHUNK_MAX = 1024 * 1024 };
 static ArenaChunk *new_chunk(size_t cap)
 {
     size_t bytes = sizeof(ArenaChunk) + cap;
-    if (cap >= CHUNK_MAP) {
+    if (cap >= CHUNK_MAP && cap <= CHUNK_MAX) {   /* a block larger than that may be filled lazily */
         void *m = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
         if (m != MAP_FAILED) {
             ArenaChunk *c = m;
