@@ -402,6 +402,12 @@ int    md_is_module(const Pv *v);
  * is too deep or too large to walk (md_build then fails saying which), so
  * that such a module is chosen, and refused, rather than overlooked. */
 size_t md_count(const Pv *root);
+/* The same, charging the walk to *budget (modules plus their entries), so
+ * that counting many candidates costs no more than one large model; when
+ * *budget runs out before the walk ends, it is left 0 (and SIZE_MAX
+ * returned): the candidates can no longer be compared. */
+enum { MD_MAX_WORK = 10000000 };
+size_t md_count_within(const Pv *root, size_t *budget);
 /* Adds the module's state dict and module tree to f; code is the
  * TorchScript archive whose code/ records say which attributes are
  * parameters and buffers, or NULL. */

@@ -224,6 +224,7 @@ typedef struct Walk {
     int         adding;   /* 0: only count tensors */
     size_t      count;
     size_t      budget;   /* modules visited and their entries: shared submodules repeat */
+    int         out_of_budget;
     Err        *err;
     CodeFile   *files;    /* malloc'ed: the code/ records read so far */
     size_t      nfiles, files_cap;
@@ -448,8 +449,10 @@ static int walk(Walk *w, const Pv *obj, const char *prefix, const char *path, in
      * for each name it has, as torch's state_dict() does, and a small
      * hostile file could otherwise name a large one a million times. */
     size_t cost = 1 + dict_size(st) + dict_size(params) + dict_size(bufs);
-    if (w->budget < cost)
+    if (w->budget < cost) {
+        w->out_of_budget = 1;
         return err_set(w->err, "module tree too large (shared submodules?)");
+    }
     w->budget -= cost;
     ScriptClass *sc = script && w->adding ? script_class(w, obj) : NULL;
     int r = 0;
@@ -504,13 +507,24 @@ static int walk(Walk *w, const Pv *obj, const char *prefix, const char *path, in
     return r;
 }
 
-enum { MD_BUDGET = 10000000 };   /* modules plus their entries, per walk */
+enum { MD_BUDGET = MD_MAX_WORK };   /* modules plus their entries, per walk */
+
+size_t md_count_within(const Pv *root, size_t *budget)
+{
+    Err err = {0};
+    size_t cap = *budget < MD_BUDGET ? *budget : MD_BUDGET;
+    Walk w = {.adding = 0, .budget = cap, .err = &err};
+    int r = walk(&w, root, "", "", 0);
+    /* Out of a budget smaller than one walk's: the tree may be fine alone,
+     * but the caller can no longer compare candidates. */
+    *budget = r < 0 && w.out_of_budget && cap < MD_BUDGET ? 0 : *budget - (cap - w.budget);
+    return r == 0 ? w.count : SIZE_MAX;
+}
 
 size_t md_count(const Pv *root)
 {
-    Err err = {0};
-    Walk w = {.adding = 0, .budget = MD_BUDGET, .err = &err};
-    return walk(&w, root, "", "", 0) == 0 ? w.count : SIZE_MAX;
+    size_t budget = MD_BUDGET;
+    return md_count_within(root, &budget);
 }
 
 static int by_path(const void *pa, const void *pb)

@@ -108,12 +108,15 @@ static Node *realloc_nodes(Node *q, size_t *cap)
 
 /* Finds the container with the most tensors under root (a module counts
  * its state dict); ties go to the shallower, then the earlier.  Returns
- * its queue node (*q is the caller's to free), or SIZE_MAX. */
+ * its queue node (*q is the caller's to free), or SIZE_MAX.  *oom: 1 out
+ * of memory, -1 the module trees under root are too large to weigh (their
+ * walks share one budget, or a file of many modules naming one large
+ * submodule could cost the budget once per module). */
 static size_t search(const Pv *root, size_t cap, Node **qout, int *oom)
 {
     PtrSet seen = {0};
     Node *q = malloc(64 * sizeof *q);
-    size_t qn = 0, qcap = 64, budget = 1000000;
+    size_t qn = 0, qcap = 64, budget = 1000000, work = MD_MAX_WORK;   /* nodes; module entries counted */
     Best b = {SIZE_MAX, 0, 0};
     *oom = !q || ptrset_add(&seen, root) < 0;
     if (!*oom)
@@ -121,7 +124,11 @@ static size_t search(const Pv *root, size_t cap, Node **qout, int *oom)
     for (size_t k = 0; k < qn && budget > 0 && !*oom; k++, budget--) {
         const Pv *v = q[k].v;
         int module = md_is_module(v);
-        size_t n = module ? md_count(v) : tensor_count(v);
+        size_t n = module ? md_count_within(v, &work) : tensor_count(v);
+        if (module && work == 0) {
+            *oom = -1;   /* the modules under root are too many to weigh */
+            break;
+        }
         if (n > b.score || (n == b.score && n && q[k].depth < b.depth))
             b = (Best){k, n, q[k].depth};
         if (module || q[k].depth >= 32)   /* a whole model: its state dict is all it offers */
@@ -281,6 +288,9 @@ int sd_from_pickle(rcc_file *f, const char *key, Err *err)
             node_path(q, best, path, PATH_CAP);
         }
         free(q);
+        if (oom < 0)
+            return err_set(err, "the pickle's modules hold more than %d entries in all: too many to search "
+                           "for the state dict (--key names one)", MD_MAX_WORK);
         if (best == SIZE_MAX && !oom)
             return err_set(err, "no tensors found: the pickle holds a %s without any state dict",
                            pv_kind_name(f->root->kind));

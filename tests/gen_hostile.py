@@ -110,6 +110,16 @@ def main(argv):
                     + b"".join(_u("m%d" % i) + b"j\x00\x00\x00\x00" for i in range(1, n - 10)) + b"u") + b".",
                     [("0", F6)])
 
+    # 10,000 modules side by side in a list, each naming one module of
+    # 10,000 parameters twice: 2 * 10^8 entries to weigh from 1.2 MB.  The
+    # state-dict search counts every candidate within one shared budget.
+    big = module(b"}(" + b"".join(_u("p%d" % i) + (tensor_pickle("0", 6, [6], [1]) + b"q\x01" if i == 0
+                                                    else b"h\x01") for i in range(10000)) + b"u", b"}")
+    torch_style_zip("bad_h_module_candidates.pt", b"\x80\x02](" + module(b"}", b"}(" + _u("a") + big
+                    + b"r\x00\x00\x00\x00" + _u("b") + b"j\x00\x00\x00\x00u")
+                    + b"".join(module(b"}", b"}(" + _u("a") + b"j\x00\x00\x00\x00" + _u("b") + b"j\x00\x00\x00\x00u")
+                               for _ in range(9999)) + b"e.", [("0", F6)])
+
     # Tensor metadata.
     torch_style_zip("bad_h_negative_size.pt", sd_pickle(
         ("w", tensor_pickle("0", 6, [2, 3], [3, 1]).replace(b"(K\x02K\x03t", b"(J" + struct.pack("<i", -2) + b"K\x03t"))),

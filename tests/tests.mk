@@ -66,6 +66,7 @@ TESTS = \
 	tests/bad/bad_h_zip_bomb.bad \
 	tests/bad/bad_h_shared_dag.bad \
 	tests/bad/bad_h_module_bomb.bad \
+	tests/bad/bad_h_module_candidates.bad \
 	tests/parity/st_mlp.parity \
 	tests/parity/st_dtypes.parity \
 	tests/parity/st_transformer.parity \
