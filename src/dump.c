@@ -33,6 +33,11 @@ static size_t cells(const char *s)
     const unsigned char *p = (const unsigned char *)s;
     size_t n = 0;
     while (*p) {
+        if (*p < 0x80) {   /* ASCII: one cell, no table to search */
+            n++;
+            p++;
+            continue;
+        }
         uint32_t cp = *p;
         int len = cp < 0x80 ? 1 : cp < 0xE0 ? 2 : cp < 0xF0 ? 3 : 4;
         if (len > 1)
@@ -144,18 +149,71 @@ static void json_modules(const rcc_file *f)
     fputs(rcc_module_count(f) ? "\n ],\n" : "],\n", stdout);
 }
 
+/* strlen(util_dims(v, n)) without writing it: "[", the numbers, ", "
+ * between them, "]" (DIMS_CAP holds any RCC_MAX_NDIM of them whole). */
+static size_t dims_width(const int64_t *v, int n)
+{
+    size_t w = 2;
+    for (int i = 0; i < n; i++) {
+        uint64_t u = v[i] < 0 ? 0 - (uint64_t)v[i] : (uint64_t)v[i];
+        w += (i ? 2 : 0) + (v[i] < 0);
+        do {
+            w++;
+            u /= 10;
+        } while (u);
+    }
+    return w;
+}
+
+/* v in decimal, in buf[24]; returns where the digits start. */
+static const char *decimal(char *buf, uint64_t v)
+{
+    char *p = buf + 23;
+    *p = 0;
+    do {
+        *--p = (char)('0' + (int)(v % 10));
+        v /= 10;
+    } while (v);
+    return p;
+}
+
+static void pad(size_t n)
+{
+    static const char spaces[32] = "                                ";   /* no NUL: sized to fit */
+    for (; n > sizeof spaces; n -= sizeof spaces)
+        fwrite(spaces, 1, sizeof spaces, stdout);
+    fwrite(spaces, 1, n, stdout);
+}
+
+/* "  " then s, padded with spaces to width (which fits the row: no column
+ * is wider than its longest entry, each bounded by DIMS_CAP). */
+static char *cell(char *o, const char *s, size_t width)
+{
+    size_t n = strlen(s);
+    *o++ = ' ';
+    *o++ = ' ';
+    memcpy(o, s, n);
+    o += n;
+    for (; n < width; n++)
+        *o++ = ' ';
+    return o;
+}
+
 static void print_table(const rcc_file *f, const DumpOpts *o)
 {
     size_t n = rcc_tensor_count(f), wname = 4, wshape = 5, wstor = 7, wstride = 7;
     char a[DIMS_CAP], a2[DIMS_CAP], b[32], c[32];
     uint64_t elems = 0, bytes = 0, shared = 0, used = 0;
+    size_t *namew = malloc((n + 1) * sizeof *namew);   /* each name's cells, or NULL: counted again */
     for (size_t i = 0; i < n; i++) {
         const rcc_tensor *t = rcc_tensor_at(f, i);
         size_t l = cells(t->name);
+        if (namew)
+            namew[i] = l;
         wname = l > wname ? l : wname;
-        l = strlen(util_dims(a, sizeof a, t->shape, (size_t)t->ndim));
+        l = dims_width(t->shape, t->ndim);
         wshape = l > wshape ? l : wshape;
-        l = strlen(util_dims(a, sizeof a, t->strides, (size_t)t->ndim));
+        l = dims_width(t->strides, t->ndim);
         wstride = l > wstride ? l : wstride;
         l = strlen(rcc_storage_at(f, t->storage)->key) + 1;
         wstor = l > wstor ? l : wstor;
@@ -185,13 +243,31 @@ static void print_table(const rcc_file *f, const DumpOpts *o)
     for (size_t i = 0; i < n; i++) {
         const rcc_tensor *t = rcc_tensor_at(f, i);
         const rcc_storage *s = rcc_storage_at(f, t->storage);
-        char stor[64];
-        snprintf(stor, sizeof stor, "%s%s", s->key, s->users > 1 ? "*" : "");
-        printf("%s%*s  %-5s  %-*s  %-*s  %-7" PRId64 "  %-*s  %" PRIu64 "%s\n", t->name,
-               (int)(wname - cells(t->name)), "", rcc_dtype_name(t->dtype), (int)wshape, util_dims(a, sizeof a, t->shape, (size_t)t->ndim), (int)wstor, stor,
-               t->storage_offset, (int)wstride, util_dims(a2, sizeof a2, t->strides, (size_t)t->ndim), t->nbytes,
-               is_view(f, t) ? "  (view)" : "");
+        /* The row after the name (whose length is the file's choice) is
+         * bounded: it is assembled here and written at once, printf's
+         * parsing of ten conversions per row being most of a large
+         * dump's output time. */
+        char row[DIMS_CAP * 2 + 256], stor[64], num[24], *o = row;
+        size_t kl = strlen(s->key);
+        kl = kl < sizeof stor - 2 ? kl : sizeof stor - 2;   /* keys are decimal: 20 digits at most */
+        memcpy(stor, s->key, kl);
+        if (s->users > 1)
+            stor[kl++] = '*';
+        stor[kl] = 0;
+        fputs(t->name, stdout);
+        pad(wname - (namew ? namew[i] : cells(t->name)));
+        o = cell(o, rcc_dtype_name(t->dtype), 5);
+        o = cell(o, util_dims(a, sizeof a, t->shape, (size_t)t->ndim), wshape);
+        o = cell(o, stor, wstor < sizeof stor ? wstor : sizeof stor);
+        o = cell(o, decimal(num, t->storage_offset), 7);   /* >= 0: checked when the tensor was made */
+        o = cell(o, util_dims(a2, sizeof a2, t->strides, (size_t)t->ndim), wstride);
+        o = cell(o, decimal(num, t->nbytes), 0);
+        if (is_view(f, t))
+            o = cell(o, "(view)", 0);
+        *o++ = '\n';
+        fwrite(row, 1, (size_t)(o - row), stdout);
     }
+    free(namew);
     printf("%zu tensor%s, %s elements, %s bytes (%.1f MiB) in %" PRIu64 " storage%s", n, n == 1 ? "" : "s",
            grouped(b, elems), grouped(c, bytes), (double)bytes / (1024.0 * 1024.0), used, used == 1 ? "" : "s");
     if (rcc_storage_count(f) > used)

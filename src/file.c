@@ -45,17 +45,79 @@ void pt_summary(rcc_file *f, const char *fmt, ...)
 
 /* ------------------------------------------------------------- storages */
 
+/* Names by hash: open addressing, at most half full; a slot holds the
+ * name's hash and its index + 1, 8 bytes, so that a table of 20,000 names
+ * stays in cache and a probe reads the name itself only when the hashes
+ * agree.  Storages are looked up by key on every reference (legacy files
+ * key them by object ids, "94823948234"; archives look each key up on
+ * first sight), and tensors by name (rcc_find_tensor, duplicate keys): a
+ * scan per lookup would make opening a file quadratic in its tensors. */
+typedef const char *(*NameOf)(const rcc_file *f, size_t i);
+
+static const char *storage_key(const rcc_file *f, size_t i) { return f->storages[i]->key; }
+static const char *tensor_name(const rcc_file *f, size_t i) { return f->tensors[i].name; }
+
+static void slot_put(HashSlot *slots, size_t cap, uint32_t h, size_t index)
+{
+    size_t j = h & (cap - 1);   /* cap <= 2^32: the stored bits are enough to place it */
+    while (slots[j].index)
+        j = (j + 1) & (cap - 1);
+    slots[j] = (HashSlot){h, (uint32_t)index + 1};
+}
+
+/* The index of name in the table, or SIZE_MAX. */
+static size_t slot_find(const rcc_file *f, const HashSlot *slots, size_t cap, NameOf name_of, const char *name)
+{
+    if (!slots)
+        return SIZE_MAX;
+    uint32_t h = (uint32_t)util_hash(name, strlen(name));
+    for (size_t j = h & (cap - 1); slots[j].index; j = (j + 1) & (cap - 1))
+        if (slots[j].hash == h && strcmp(name_of(f, slots[j].index - 1), name) == 0)
+            return slots[j].index - 1;
+    return SIZE_MAX;
+}
+
 PtStorage *pt_storage_find(const rcc_file *f, const char *key)
 {
-    /* torch.save numbers keys "0", "1", ... in order of first use. */
-    char *end;
-    unsigned long long k = strtoull(key, &end, 10);
-    if (*end == 0 && k < f->nstorages && strcmp(f->storages[k]->key, key) == 0)
-        return f->storages[k];
-    for (size_t i = 0; i < f->nstorages; i++)
-        if (strcmp(f->storages[i]->key, key) == 0)
-            return f->storages[i];
-    return NULL;
+    size_t i = slot_find(f, f->storage_slots, f->storage_slots_cap, storage_key, key);
+    return i != SIZE_MAX ? f->storages[i] : NULL;
+}
+
+/* Makes the table hold n storages at most half full. */
+static int storage_room(rcc_file *f, size_t n)
+{
+    if (n > UINT32_MAX)
+        return -1;
+    if (n * 2 > f->storage_slots_cap) {
+        size_t cap = f->storage_slots_cap ? f->storage_slots_cap * 2 : 64;
+        while (cap < n * 2)
+            cap *= 2;
+        HashSlot *slots = arena_array(&f->arena, cap, sizeof *slots);   /* the old table stays in the arena */
+        if (!slots)
+            return -1;
+        for (size_t i = 0; i < f->storage_slots_cap; i++)
+            if (f->storage_slots[i].index)
+                slot_put(slots, cap, f->storage_slots[i].hash, f->storage_slots[i].index - 1);
+        f->storage_slots = slots;
+        f->storage_slots_cap = cap;
+    }
+    return 0;
+}
+
+int pt_storage_expect(rcc_file *f, size_t n, Err *err)
+{
+    return storage_room(f, n) < 0 ? err_set(err, "out of memory") : 0;
+}
+
+/* Puts storage nstorages - 1 in the table, growing it first if needed. */
+static int index_storage(rcc_file *f)
+{
+    size_t n = f->nstorages;
+    if (storage_room(f, n) < 0)
+        return -1;
+    const char *key = f->storages[n - 1]->key;
+    slot_put(f->storage_slots, f->storage_slots_cap, (uint32_t)util_hash(key, strlen(key)), n - 1);
+    return 0;
 }
 
 PtStorage *pt_storage_new(rcc_file *f, const char *key, rcc_dtype dt, int untyped, uint64_t numel,
@@ -77,6 +139,10 @@ PtStorage *pt_storage_new(rcc_file *f, const char *key, rcc_dtype dt, int untype
     }
     st->index = f->nstorages;
     f->storages[f->nstorages++] = st;
+    if (index_storage(f) < 0) {
+        err_set(err, "out of memory");
+        return NULL;
+    }
     return st;
 }
 
@@ -98,6 +164,14 @@ const ZipEntry *pt_raw_record(rcc_file *f, const char *name, uint64_t off, uint6
 }
 
 /* ----------------------------------------------------------- state dict */
+
+int pt_sd_reserve(rcc_file *f, size_t more, Err *err)
+{
+    size_t need = f->ntensors + more;
+    if (need < more || arena_grow(&f->arena, (void **)&f->tensors, &f->tensors_cap, need, sizeof *f->tensors) < 0)
+        return err_set(err, "out of memory");
+    return 0;
+}
 
 int pt_sd_add(rcc_file *f, const char *name, const PtTensor *t, Err *err)
 {
@@ -143,20 +217,43 @@ static void sort_names(const rcc_tensor *t, size_t *idx, size_t *tmp, size_t n)
 }
 
 
+/* The first name (in sorted order) that the state dict has twice: what
+ * the message names when there are several.  Sorting costs n log n, paid
+ * only when the hash has found a duplicate. */
+static const char *first_duplicate(rcc_file *f)
+{
+    size_t *idx = arena_array(&f->arena, f->ntensors + 1, sizeof *idx);
+    size_t *tmp = arena_array(&f->arena, f->ntensors + 1, sizeof *tmp);
+    if (!idx || !tmp)
+        return NULL;
+    for (size_t i = 0; i < f->ntensors; i++)
+        idx[i] = i;
+    sort_names(f->tensors, idx, tmp, f->ntensors);
+    for (size_t i = 1; i < f->ntensors; i++)
+        if (strcmp(f->tensors[idx[i]].name, f->tensors[idx[i - 1]].name) == 0)
+            return f->tensors[idx[i]].name;
+    return NULL;
+}
+
 /* The name index for rcc_find_tensor and the public storage table.  A
  * duplicate name would make the state dict ambiguous, so it is refused. */
 static int sd_finish(rcc_file *f, Err *err)
 {
-    size_t *tmp = arena_array(&f->arena, f->ntensors + 1, sizeof *tmp);
-    if (!(f->by_name = arena_array(&f->arena, f->ntensors + 1, sizeof *f->by_name)) || !tmp ||
+    size_t cap = 64;
+    while (cap < 2 * f->ntensors)
+        cap *= 2;
+    if (f->ntensors > UINT32_MAX || !(f->name_slots = arena_array(&f->arena, cap, sizeof *f->name_slots)) ||
         !(f->pub_storages = arena_array(&f->arena, f->nstorages + 1, sizeof *f->pub_storages)))
         return err_set(err, "out of memory");
-    for (size_t i = 0; i < f->ntensors; i++)
-        f->by_name[i] = i;
-    sort_names(f->tensors, f->by_name, tmp, f->ntensors);
-    for (size_t i = 1; i < f->ntensors; i++)
-        if (strcmp(f->tensors[f->by_name[i]].name, f->tensors[f->by_name[i - 1]].name) == 0)
-            return err_set(err, "state dict has the key '%s' twice", f->tensors[f->by_name[i]].name);
+    f->name_slots_cap = cap;
+    for (size_t i = 0; i < f->ntensors; i++) {
+        const char *name = f->tensors[i].name;
+        if (slot_find(f, f->name_slots, cap, tensor_name, name) != SIZE_MAX) {
+            const char *dup = first_duplicate(f);
+            return dup ? err_set(err, "state dict has the key '%s' twice", dup) : err_set(err, "out of memory");
+        }
+        slot_put(f->name_slots, cap, (uint32_t)util_hash(name, strlen(name)), i);
+    }
     for (size_t i = 0; i < f->nstorages; i++) {
         const PtStorage *st = f->storages[i];
         rcc_storage *o = &f->pub_storages[i];
@@ -302,18 +399,8 @@ const char *rcc_warning_at(const rcc_file *f, size_t i) { return i < f->nwarning
 
 const rcc_tensor *rcc_find_tensor(const rcc_file *f, const char *name)
 {
-    size_t lo = 0, hi = f->ntensors;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(f->tensors[f->by_name[mid]].name, name);
-        if (c == 0)
-            return &f->tensors[f->by_name[mid]];
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return NULL;
+    size_t i = name ? slot_find(f, f->name_slots, f->name_slots_cap, tensor_name, name) : SIZE_MAX;
+    return i != SIZE_MAX ? &f->tensors[i] : NULL;
 }
 
 const ZipEntry *pt_storage_record(const rcc_file *f, const rcc_tensor *t, const Zip **z)

@@ -119,7 +119,7 @@ static Pv *arg(const Pv *args, size_t i) { return args->u.seq.v[i]; }
 static int arity(const Pv *fn, const Pv *args, size_t lo, size_t hi, Err *err)
 {
     if (args->u.seq.n < lo || args->u.seq.n > hi)
-        return err_set(err, "%s called with %zu arguments", fn->u.glob.qualname, args->u.seq.n);
+        return err_set(err, "%s called with %zu arguments", fn->u.glob.qualname, (size_t)args->u.seq.n);
     return 0;
 }
 

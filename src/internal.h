@@ -66,6 +66,21 @@ void util_json_string(FILE *out, const char *str);
  * counting one), for did-you-mean hints; SIZE_MAX past 120 bytes. */
 size_t str_distance(const char *a, const char *b);
 
+/* A hash of n bytes (FNV-1a) for the reader's tables; keys from a file are
+ * hashed, never trusted to be spread out, so the tables stay half empty. */
+uint64_t util_hash(const void *p, size_t n);
+
+/* A set of pointers (open addressing, malloc'ed; {0} is empty): the
+ * containers a walk over a value graph has seen, so that shared children
+ * are visited once. */
+typedef struct PtrSet {
+    const void **slots;
+    size_t       cap, n;
+} PtrSet;
+/* 1 added, 0 already there, -1 out of memory. */
+int  ptrset_add(PtrSet *s, const void *p);
+void ptrset_free(PtrSet *s);
+
 /* Checked arithmetic: each returns 1 on overflow (and leaves *r unspecified). */
 static inline int mul_u64(uint64_t a, uint64_t b, uint64_t *r) { return __builtin_mul_overflow(a, b, r); }
 static inline int add_u64(uint64_t a, uint64_t b, uint64_t *r) { return __builtin_add_overflow(a, b, r); }
@@ -85,6 +100,7 @@ static inline uint64_t rd_u64(const uint8_t *p) { return rd_u32(p) | (uint64_t)r
 typedef struct ArenaChunk ArenaChunk;
 typedef struct Arena {
     ArenaChunk *head;
+    size_t      total;   /* bytes in its chunks */
 } Arena;
 
 void *arena_alloc(Arena *a, size_t n);
@@ -112,6 +128,13 @@ typedef struct ZipEntry {
                               CRC-32 (or does not inflate): its bytes are lost */
 } ZipEntry;
 
+/* A slot of the reader's name tables (zip names, storage keys, tensor
+ * names): open addressing over an array of records; index 0: free. */
+typedef struct HashSlot {
+    uint32_t hash;    /* the low bits of the name's hash */
+    uint32_t index;   /* the record's index + 1 */
+} HashSlot;
+
 typedef struct Zip {
     const uint8_t *base;    /* mapping */
     uint64_t       size;
@@ -119,7 +142,8 @@ typedef struct Zip {
     size_t         n;
     const char    *prefix;  /* arena: the archive folder with its '/', e.g. "archive/" */
     size_t         prefix_len;
-    const void    *index;   /* arena: lookup table built by zip_open */
+    const HashSlot *lookup; /* arena: zip_find's hash table */
+    size_t         lookup_cap;
 } Zip;
 
 /* Parses and cross-checks the central directory and every local header.
@@ -146,6 +170,11 @@ const ZipEntry *zip_find(const Zip *z, const char *rel);
 /* Writes the entry's usize bytes to dst (copy or inflate), checking the
  * inflated size exactly and the CRC-32 when it is non-zero. */
 int zip_extract(const Zip *z, const ZipEntry *e, uint8_t *dst, Err *err);
+/* Checks the entry's payload as zip_extract would (inflated size exact,
+ * CRC-32 when non-zero; the same messages as zip_data), streaming: memory
+ * stays fixed whatever the record's size.  release: base is rcc's own
+ * read-only mmap, whose pages may be given back once read. */
+int zip_check(const Zip *z, const ZipEntry *e, int release, Err *err);
 /* The entry's bytes: borrowed from the mapping for a stored record, or
  * inflated into *owned (caller frees); CRC-32 checked as zip_extract does. */
 const uint8_t *zip_data(const Zip *z, const ZipEntry *e, uint8_t **owned, Err *err);
@@ -168,8 +197,8 @@ typedef struct PtTensor PtTensor;
 typedef struct Global Global;
 
 typedef struct PvVec {
-    Pv   **v;   /* arena */
-    size_t n, cap;
+    Pv     **v;        /* arena */
+    uint32_t n, cap;   /* 32 bits keep a Pv at 48 bytes: a file holds millions */
 } PvVec;
 
 struct Pv {
@@ -187,6 +216,7 @@ struct Pv {
         struct {                        /* PV_DICT: insertion order */
             PvVec keys, vals;
             int   ordered;              /* an OrderedDict */
+            int   indexed;              /* pickle.c: its keys are in the VM's key index */
         } dict;
         struct {                        /* PV_GLOBAL */
             const Global *known;        /* static table entry; NULL if unknown */
@@ -304,10 +334,13 @@ struct rcc_file {
     Pv            *root;        /* the pickle's value, for pickle formats */
     PtStorage    **storages;    /* arena, in order of first reference */
     size_t         nstorages, storages_cap;
+    HashSlot      *storage_slots;   /* arena: storages by key (file.c) */
+    size_t         storage_slots_cap;
     rcc_storage   *pub_storages;
     rcc_tensor    *tensors;     /* arena: the state dict, in order */
     size_t         ntensors, tensors_cap;
-    size_t        *by_name;     /* arena: tensor indices sorted by name */
+    HashSlot      *name_slots;  /* arena: tensors by name (file.c) */
+    size_t         name_slots_cap;
     const char    *sd_path;
     char         **summary;     /* arena */
     size_t         nsummary, summary_cap;
@@ -316,14 +349,22 @@ struct rcc_file {
     int            damaged;     /* read from local headers (salvage mode) */
     rcc_module    *modules;     /* arena: the module tree, pre-order */
     size_t         nmodules, modules_cap;
+    rcc_module   **modules_by_path;   /* arena: sorted by path, for rcc_find_module */
 };
 
 /* A new storage (the caller has checked the key is unused). */
 PtStorage *pt_storage_new(rcc_file *f, const char *key, rcc_dtype dt, int untyped, uint64_t numel,
                           const ZipEntry *rec, Err *err);
+/* Sizes the storage index for about n storages at once (an archive has
+ * one record per storage), sparing its regrowths. */
+int pt_storage_expect(rcc_file *f, size_t n, Err *err);
+/* The storage with that key, or NULL: a hash lookup, O(1). */
 PtStorage *pt_storage_find(const rcc_file *f, const char *key);
 /* A record for bytes [off, off + n) of the file that are not a zip entry. */
 const ZipEntry *pt_raw_record(rcc_file *f, const char *name, uint64_t off, uint64_t n, Err *err);
+/* Makes room for more state-dict entries at once, when the count is known:
+ * growing by doubling in the arena would leave each old copy behind. */
+int  pt_sd_reserve(rcc_file *f, size_t more, Err *err);
 /* Appends name -> t to the state dict. */
 int  pt_sd_add(rcc_file *f, const char *name, const PtTensor *t, Err *err);
 void pt_warn(rcc_file *f, const char *fmt, ...) RCC_PRINTF(2, 3);
@@ -357,8 +398,16 @@ int sd_from_pickle(rcc_file *f, const char *key, Err *err);
 
 /* An nn.Module pickled whole, or a TorchScript module object. */
 int    md_is_module(const Pv *v);
-/* How many tensors the module's state dict holds (0 if malformed). */
+/* How many tensors the module's state dict holds; SIZE_MAX when its tree
+ * is too deep or too large to walk (md_build then fails saying which), so
+ * that such a module is chosen, and refused, rather than overlooked. */
 size_t md_count(const Pv *root);
+/* The same, charging the walk to *budget (modules plus their entries), so
+ * that counting many candidates costs no more than one large model; when
+ * *budget runs out before the walk ends, it is left 0 (and SIZE_MAX
+ * returned): the candidates can no longer be compared. */
+enum { MD_MAX_WORK = 10000000 };
+size_t md_count_within(const Pv *root, size_t *budget);
 /* Adds the module's state dict and module tree to f; code is the
  * TorchScript archive whose code/ records say which attributes are
  * parameters and buffers, or NULL. */

@@ -116,8 +116,8 @@ int lg_open(rcc_file *f, const rcc_open_options *opt, Err *err)
         if (st->nbytes > f->size - pos)
             return err_set(err, "legacy file: storage '%s' needs %llu bytes, %llu remain (file truncated?)",
                            k->u.str.s, (unsigned long long)st->nbytes, (unsigned long long)(f->size - pos));
-        char name[64];
-        snprintf(name, sizeof name, "storage %s", st->key);
+        char name[64] = "storage ";   /* keys are decimal, 20 digits at most (tz_storage_pid) */
+        memcpy(name + 8, st->key, strlen(st->key) + 1);
         if (!(st->rec = pt_raw_record(f, name, pos, st->nbytes, err)))
             return -1;
         pos += st->nbytes;

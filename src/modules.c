@@ -45,35 +45,100 @@ int md_is_module(const Pv *v) { return is_torch_module(v) || is_script_module(v)
 
 /* ----------------------------------------------- TorchScript class text */
 
+/* A code/ record is read once per walk, however many module instances
+ * its classes have, and its classes are indexed by name in one pass: a
+ * scan of the record per instance would make a TorchScript model of n
+ * mangled classes (one per instance, in one file) cost n^2.  Likewise
+ * the __parameters__ and __buffers__ lists of a class are parsed once
+ * into sorted names, not searched again for every attribute. */
+
+typedef struct Name {
+    const char *s;   /* borrowed from the record's text */
+    size_t      n;
+} Name;
+
 /* What the code/ record says of one TorchScript class. */
 typedef struct ScriptClass {
-    const char *text;        /* the class body (borrowed from the inflated record) */
+    Name        name;
+    const char *text;        /* the class body (borrowed from the record) */
     size_t      len;
-    int         found;
+    size_t      at;          /* where its line starts: the first of a name wins */
+    int         lists;       /* params and bufs are parsed */
+    Name       *params, *bufs;   /* malloc'ed, sorted */
+    size_t      nparams, nbufs;
 } ScriptClass;
 
-/* Finds "class NAME(" at the start of a line and the body after it: the
- * lines that are blank or indented. */
-static ScriptClass find_class(const char *src, size_t n, const char *name)
+/* A code/ record and its classes, sorted by name. */
+typedef struct CodeFile {
+    const ZipEntry *e;
+    uint8_t        *owned;   /* the inflated record, or NULL (borrowed from the mapping) */
+    ScriptClass    *classes; /* malloc'ed */
+    size_t          nclasses;
+} CodeFile;
+
+static int name_cmp(const Name *a, const Name *b)
 {
-    ScriptClass c = {0};
-    size_t nl = strlen(name);
-    for (size_t i = 0; i + 6 + nl < n; i++) {
-        if ((i > 0 && src[i - 1] != '\n') || memcmp(src + i, "class ", 6) != 0 ||
-            memcmp(src + i + 6, name, nl) != 0 || (src[i + 6 + nl] != '(' && src[i + 6 + nl] != ':'))
+    int c = memcmp(a->s, b->s, a->n < b->n ? a->n : b->n);
+    return c ? c : (a->n > b->n) - (a->n < b->n);
+}
+
+static int by_class_name(const void *pa, const void *pb)
+{
+    const ScriptClass *a = pa, *b = pb;
+    int c = name_cmp(&a->name, &b->name);
+    return c ? c : (a->at > b->at) - (a->at < b->at);
+}
+
+static int by_name(const void *pa, const void *pb) { return name_cmp(pa, pb); }
+
+/* Every "class NAME(" (or "class NAME:") at the start of a line, with its
+ * body: the lines after it that are blank or indented.  -1: out of memory. */
+static int index_classes(CodeFile *cf, const char *src, size_t n)
+{
+    size_t cap = 0;
+    for (size_t i = 0; i + 6 < n; i++) {
+        if ((i > 0 && src[i - 1] != '\n') || memcmp(src + i, "class ", 6) != 0)
             continue;
-        const char *eol = memchr(src + i, '\n', n - i);
+        size_t k = i + 6;
+        while (k < n && src[k] != '(' && src[k] != ':' && src[k] != '\n')
+            k++;
+        if (k == n || src[k] == '\n' || k == i + 6)
+            continue;
+        const char *eol = memchr(src + k, '\n', n - k);
         size_t j = eol ? (size_t)(eol - src) : n, start = j;
         while (j + 1 < n && (src[j + 1] == ' ' || src[j + 1] == '\n')) {
             eol = memchr(src + j + 1, '\n', n - j - 1);
             j = eol ? (size_t)(eol - src) : n;
         }
-        c.text = src + start;
-        c.len = j - start;
-        c.found = 1;
-        break;
+        if (cf->nclasses == cap) {
+            ScriptClass *nc = cap > SIZE_MAX / 4 / sizeof *nc ? NULL
+                            : realloc(cf->classes, (cap * 2 + 8) * sizeof *nc);
+            if (!nc)
+                return -1;
+            cf->classes = nc;
+            cap = cap * 2 + 8;
+        }
+        cf->classes[cf->nclasses++] = (ScriptClass){.name = {src + i + 6, k - i - 6}, .text = src + start,
+                                                   .len = j - start, .at = i};
+        i = k;
     }
-    return c;
+    if (cf->nclasses > 1)
+        qsort(cf->classes, cf->nclasses, sizeof *cf->classes, by_class_name);
+    return 0;
+}
+
+static const ScriptClass *find_class(const CodeFile *cf, const char *name)
+{
+    Name key = {name, strlen(name)};
+    size_t lo = 0, hi = cf->nclasses;
+    while (lo < hi) {   /* the first of equal names: the earliest in the text */
+        size_t mid = lo + (hi - lo) / 2;
+        if (name_cmp(&cf->classes[mid].name, &key) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < cf->nclasses && name_cmp(&cf->classes[lo].name, &key) == 0 ? &cf->classes[lo] : NULL;
 }
 
 /* The line of the class body that starts (after indentation) with key. */
@@ -95,18 +160,60 @@ static const char *class_line(const ScriptClass *c, const char *key, size_t *len
     return NULL;
 }
 
-/* 1 if name is in the line's list: __parameters__ = ["a", "b", ] */
-static int listed(const ScriptClass *c, const char *key, const char *name)
+/* The quoted names of the line key = ["a", "b", ], sorted.  -1: out of memory. */
+static int parse_list(const ScriptClass *c, const char *key, Name **out, size_t *nout)
 {
-    size_t len;
+    size_t len, n = 0;
     const char *l = class_line(c, key, &len);
-    if (!l)
+    *out = NULL;
+    *nout = 0;
+    for (size_t i = 0; l && i < len; i++)
+        n += l[i] == '"';
+    if (n < 2)
         return 0;
-    size_t nl = strlen(name);
-    for (size_t i = 0; i + nl + 2 <= len; i++)
-        if (l[i] == '"' && memcmp(l + i + 1, name, nl) == 0 && l[i + 1 + nl] == '"')
-            return 1;
+    Name *v = malloc(n / 2 * sizeof *v);
+    if (!v)
+        return -1;
+    size_t k = 0;
+    for (size_t i = 0; i < len; i++) {
+        const char *close = l[i] == '"' ? memchr(l + i + 1, '"', len - i - 1) : NULL;
+        if (!close)
+            continue;
+        v[k++] = (Name){l + i + 1, (size_t)(close - l - i - 1)};
+        i = (size_t)(close - l);
+    }
+    qsort(v, k, sizeof *v, by_name);
+    *out = v;
+    *nout = k;
     return 0;
+}
+
+/* 1 if name is in the class's list (params or bufs), 0 if not, -1 out of memory. */
+static int listed(ScriptClass *c, int bufs, const char *name)
+{
+    if (!c->lists) {
+        if (parse_list(c, "__parameters__", &c->params, &c->nparams) < 0 ||
+            parse_list(c, "__buffers__", &c->bufs, &c->nbufs) < 0)
+            return -1;
+        c->lists = 1;
+    }
+    Name key = {name, strlen(name)};
+    const Name *v = bufs ? c->bufs : c->params;
+    size_t n = bufs ? c->nbufs : c->nparams;
+    return n && bsearch(&key, v, n, sizeof key, by_name) != NULL;   /* bsearch may not see NULL */
+}
+
+static void free_code(CodeFile *files, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        for (size_t k = 0; k < files[i].nclasses; k++) {
+            free(files[i].classes[k].params);
+            free(files[i].classes[k].bufs);
+        }
+        free(files[i].classes);
+        free(files[i].owned);
+    }
+    free(files);
 }
 
 /* ------------------------------------------------------------ the walk */
@@ -116,8 +223,11 @@ typedef struct Walk {
     const Zip  *code;     /* TorchScript archive, for code/ records; or NULL */
     int         adding;   /* 0: only count tensors */
     size_t      count;
-    size_t      budget;   /* modules visited: shared submodules repeat */
+    size_t      budget;   /* modules visited and their entries: shared submodules repeat */
+    int         out_of_budget;
     Err        *err;
+    CodeFile   *files;    /* malloc'ed: the code/ records read so far */
+    size_t      nfiles, files_cap;
 } Walk;
 
 static rcc_attr_kind attr_of(Arena *a, rcc_attr *at, const Pv *v)
@@ -230,7 +340,7 @@ static int add_module(Walk *w, const Pv *obj, const char *path, int depth, const
         at->kind = attr_of(a, at, v);
         at->repr = sm_describe(a, v, NULL, 0);
     }
-    for (size_t i = 0; sc && sc->found && i < sc->len && n < cap; i++) {
+    for (size_t i = 0; sc && i < sc->len && n < cap; i++) {
         if (sc->text[i] != '\n')
             continue;
         const char *l = sc->text + i + 1;
@@ -263,77 +373,125 @@ static int emit(Walk *w, const char *prefix, const Pv *name, const Pv *t)
     return full ? pt_sd_add(w->f, full, t->u.tensor, w->err) : err_set(w->err, "out of memory");
 }
 
-static int in_set(const Pv *set, const Pv *name)
+/* _non_persistent_buffers_set as sorted names (malloc'ed, or NULL when
+ * empty); -1 out of memory. */
+static int set_names(const Pv *set, Name **out, size_t *n)
 {
-    if (!set || (set->kind != PV_SET && set->kind != PV_LIST && set->kind != PV_TUPLE))
+    *out = NULL;
+    *n = 0;
+    if (!set || (set->kind != PV_SET && set->kind != PV_LIST && set->kind != PV_TUPLE) || !set->u.seq.n)
         return 0;
+    Name *v = malloc(set->u.seq.n * sizeof *v);
+    if (!v)
+        return -1;
     for (size_t i = 0; i < set->u.seq.n; i++)
-        if (pv_is_str(set->u.seq.v[i], name->u.str.s))
-            return 1;
+        if (set->u.seq.v[i]->kind == PV_STR)
+            v[(*n)++] = (Name){set->u.seq.v[i]->u.str.s, set->u.seq.v[i]->u.str.len};
+    qsort(v, *n, sizeof *v, by_name);
+    *out = v;
     return 0;
 }
 
-/* The TorchScript class text for an object's class, from code/. */
-static ScriptClass script_class(Walk *w, const Pv *obj, uint8_t **owned)
+/* The TorchScript class of an object, from code/ (read and indexed on
+ * first use; the walk's distinct records are few, one per Python module
+ * of the model); NULL when there is none. */
+static ScriptClass *script_class(Walk *w, const Pv *obj)
 {
-    ScriptClass none = {0};
     const char *q = obj->u.obj.qualname, *dot = strrchr(q, '.');
     char rel[512];
-    *owned = NULL;
     if (!w->code || !dot || (size_t)(dot - q) + 10 > sizeof rel)
-        return none;
+        return NULL;
     int n = snprintf(rel, sizeof rel, "code/%.*s.py", (int)(dot - q), q);
     for (int i = 5; i < n - 3; i++)
         if (rel[i] == '.')
             rel[i] = '/';
     const ZipEntry *e = zip_find(w->code, rel);
-    Err ignored = {0};
     if (!e || e->usize > (64u << 20))
-        return none;
-    const uint8_t *src = zip_data(w->code, e, owned, &ignored);
-    return src ? find_class((const char *)src, (size_t)e->usize, dot + 1) : none;
+        return NULL;
+    CodeFile *cf = NULL;
+    for (size_t i = 0; i < w->nfiles && !cf; i++)
+        if (w->files[i].e == e)
+            cf = &w->files[i];
+    if (!cf) {
+        if (w->nfiles == w->files_cap) {
+            CodeFile *nf = realloc(w->files, (w->files_cap * 2 + 4) * sizeof *nf);
+            if (!nf)
+                return NULL;
+            w->files = nf;
+            w->files_cap = w->files_cap * 2 + 4;
+        }
+        cf = &w->files[w->nfiles++];
+        *cf = (CodeFile){.e = e};
+        Err ignored = {0};
+        const uint8_t *src = zip_data(w->code, e, &cf->owned, &ignored);
+        if (src && index_classes(cf, (const char *)src, (size_t)e->usize) < 0)
+            return NULL;
+    }
+    return (ScriptClass *)find_class(cf, dot + 1);
 }
+
+static size_t dict_size(const Pv *d) { return d && d->kind == PV_DICT ? d->u.dict.keys.n : 0; }
 
 static int walk(Walk *w, const Pv *obj, const char *prefix, const char *path, int depth)
 {
     if (depth > MD_MAX_DEPTH)
         return err_set(w->err, "modules nested deeper than %d", MD_MAX_DEPTH);
-    if (w->budget == 0)
-        return err_set(w->err, "module tree too large (shared submodules?)");
-    w->budget--;
     const Pv *st = obj->u.obj.state;
     int script = !is_torch_module(obj);
-    uint8_t *owned = NULL;
-    ScriptClass sc = script && w->adding ? script_class(w, obj, &owned) : (ScriptClass){0};
+    const Pv *params = NULL, *bufs = NULL, *np = NULL;
+    if (!script) {
+        params = pv_dict_get(st, "_parameters");
+        bufs = pv_dict_get(st, "_buffers");
+        np = pv_dict_get(st, "_non_persistent_buffers_set");
+        st = pv_dict_get(st, "_modules");
+    }
+    /* The budget counts entries too: a shared submodule is walked again
+     * for each name it has, as torch's state_dict() does, and a small
+     * hostile file could otherwise name a large one a million times. */
+    size_t cost = 1 + dict_size(st) + dict_size(params) + dict_size(bufs);
+    if (w->budget < cost) {
+        w->out_of_budget = 1;
+        return err_set(w->err, "module tree too large (shared submodules?)");
+    }
+    w->budget -= cost;
+    ScriptClass *sc = script && w->adding ? script_class(w, obj) : NULL;
     int r = 0;
     if (w->adding)
-        r = add_module(w, obj, path, depth, &sc);
+        r = add_module(w, obj, path, depth, sc);
     if (!script) {   /* nn.Module: _parameters, persistent _buffers, _modules */
-        const Pv *params = pv_dict_get(st, "_parameters"), *bufs = pv_dict_get(st, "_buffers");
-        const Pv *np = pv_dict_get(st, "_non_persistent_buffers_set"), *mods = pv_dict_get(st, "_modules");
+        Name *skip = NULL;
+        size_t nskip = 0;
         for (size_t i = 0; r == 0 && i < params->u.dict.keys.n; i++)
             if (params->u.dict.keys.v[i]->kind == PV_STR)
                 r = emit(w, prefix, params->u.dict.keys.v[i], params->u.dict.vals.v[i]);
-        for (size_t i = 0; r == 0 && bufs && bufs->kind == PV_DICT && i < bufs->u.dict.keys.n; i++)
-            if (bufs->u.dict.keys.v[i]->kind == PV_STR && !in_set(np, bufs->u.dict.keys.v[i]))
-                r = emit(w, prefix, bufs->u.dict.keys.v[i], bufs->u.dict.vals.v[i]);
-        st = mods;
+        if (r == 0 && dict_size(bufs) && set_names(np, &skip, &nskip) < 0)
+            r = err_set(w->err, "out of memory");
+        for (size_t i = 0; r == 0 && i < dict_size(bufs); i++) {
+            const Pv *k = bufs->u.dict.keys.v[i];
+            if (k->kind != PV_STR)
+                continue;
+            Name key = {k->u.str.s, k->u.str.len};
+            if (!nskip || !bsearch(&key, skip, nskip, sizeof key, by_name))
+                r = emit(w, prefix, k, bufs->u.dict.vals.v[i]);
+        }
+        free(skip);
     } else {         /* TorchScript: parameters, then buffers, by the class text */
         for (int pass = 0; pass < 2 && r == 0; pass++)
             for (size_t i = 0; r == 0 && i < st->u.dict.keys.n; i++) {
                 const Pv *k = st->u.dict.keys.v[i], *v = st->u.dict.vals.v[i];
                 if (k->kind != PV_STR || v->kind != PV_TENSOR)
                     continue;
-                int is_param = sc.found ? listed(&sc, "__parameters__", k->u.str.s) : v->u.tensor->requires_grad;
-                int is_buf = sc.found ? listed(&sc, "__buffers__", k->u.str.s) : !v->u.tensor->requires_grad;
-                if (pass == 0 ? is_param : is_buf)
+                int is_param = sc ? listed(sc, 0, k->u.str.s) : v->u.tensor->requires_grad;
+                int is_buf = sc ? listed(sc, 1, k->u.str.s) : !v->u.tensor->requires_grad;
+                if (is_param < 0 || is_buf < 0)
+                    r = err_set(w->err, "out of memory");
+                else if (pass == 0 ? is_param : is_buf)
                     r = emit(w, prefix, k, v);
                 else if (pass == 1 && !is_param && w->adding)
                     pt_warn(w->f, "TorchScript attribute '%s%s' is a tensor but neither a parameter nor a buffer: "
                             "not in the state dict", prefix, k->u.str.s);
             }
     }
-    free(owned);
     for (size_t i = 0; r == 0 && i < st->u.dict.keys.n; i++) {
         const Pv *k = st->u.dict.keys.v[i], *v = st->u.dict.vals.v[i];
         if (k->kind != PV_STR || !md_is_module(v))
@@ -349,17 +507,53 @@ static int walk(Walk *w, const Pv *obj, const char *prefix, const char *path, in
     return r;
 }
 
-size_t md_count(const Pv *root)
+enum { MD_BUDGET = MD_MAX_WORK };   /* modules plus their entries, per walk */
+
+size_t md_count_within(const Pv *root, size_t *budget)
 {
     Err err = {0};
-    Walk w = {.adding = 0, .budget = 100000, .err = &err};
-    return walk(&w, root, "", "", 0) == 0 ? w.count : 0;
+    size_t cap = *budget < MD_BUDGET ? *budget : MD_BUDGET;
+    Walk w = {.adding = 0, .budget = cap, .err = &err};
+    int r = walk(&w, root, "", "", 0);
+    /* Out of a budget smaller than one walk's: the tree may be fine alone,
+     * but the caller can no longer compare candidates. */
+    *budget = r < 0 && w.out_of_budget && cap < MD_BUDGET ? 0 : *budget - (cap - w.budget);
+    return r == 0 ? w.count : SIZE_MAX;
+}
+
+size_t md_count(const Pv *root)
+{
+    size_t budget = MD_BUDGET;
+    return md_count_within(root, &budget);
+}
+
+static int by_path(const void *pa, const void *pb)
+{
+    const rcc_module *a = *(const rcc_module *const *)pa, *b = *(const rcc_module *const *)pb;
+    int c = strcmp(a->path, b->path);
+    return c ? c : (a > b) - (a < b);
 }
 
 int md_build(rcc_file *f, const Pv *root, const Zip *code, Err *err)
 {
-    Walk w = {.f = f, .code = code, .adding = 1, .budget = 100000, .err = err};
-    return walk(&w, root, "", "", 0);
+    /* Counted first: a tree too deep or too large fails before anything
+     * is built, and the state dict is allocated once. */
+    Walk c = {.adding = 0, .budget = MD_BUDGET, .err = err};
+    if (walk(&c, root, "", "", 0) < 0 || pt_sd_reserve(f, c.count, err) < 0)
+        return -1;
+    Walk w = {.f = f, .code = code, .adding = 1, .budget = MD_BUDGET, .err = err};
+    int r = walk(&w, root, "", "", 0);
+    free_code(w.files, w.nfiles);
+    if (r < 0)
+        return -1;
+    /* rcc_find_module's index: paths sorted (a shared submodule's paths
+     * differ, so the first of equal paths is as good as any). */
+    if (!(f->modules_by_path = arena_array(&f->arena, f->nmodules + 1, sizeof *f->modules_by_path)))
+        return err_set(err, "out of memory");
+    for (size_t i = 0; i < f->nmodules; i++)
+        f->modules_by_path[i] = &f->modules[i];
+    qsort(f->modules_by_path, f->nmodules, sizeof *f->modules_by_path, by_path);
+    return 0;
 }
 
 /* ------------------------------------------------------------ accessors */
@@ -373,8 +567,14 @@ const rcc_module *rcc_module_at(const rcc_file *f, size_t i)
 
 const rcc_module *rcc_find_module(const rcc_file *f, const char *path)
 {
-    for (size_t i = 0; i < f->nmodules; i++)
-        if (strcmp(f->modules[i].path, path) == 0)
-            return &f->modules[i];
-    return NULL;
+    size_t lo = 0, hi = f->modules_by_path ? f->nmodules : 0;
+    while (lo < hi) {   /* the first of equal paths: the earliest module */
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(f->modules_by_path[mid]->path, path) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < f->nmodules && f->modules_by_path && strcmp(f->modules_by_path[lo]->path, path) == 0
+               ? f->modules_by_path[lo] : NULL;
 }

@@ -11,7 +11,8 @@
  *
  * Every length is checked against the bytes that remain before anything
  * is allocated; the value stack, the mark stack and container nesting are
- * bounded; the memo is a hash map, so LONG_BINPUT 0xFFFFFFFF costs one slot.
+ * bounded; the memo is an array with a hash map for sparse keys, so
+ * LONG_BINPUT 0xFFFFFFFF costs one slot.
  * Values live in the caller's arena and may be cyclic (a list that contains
  * itself through the memo), so consumers bound their own walks.
  */
@@ -42,8 +43,10 @@ Pv *pv_str(Arena *a, const char *s, size_t len)
 
 int pv_push(Arena *a, PvVec *v, Pv *x)
 {
-    if (arena_grow(a, (void **)&v->v, &v->cap, v->n + 1, sizeof(Pv *)) < 0)
+    size_t cap = v->cap;
+    if (v->n == UINT32_MAX || arena_grow(a, (void **)&v->v, &cap, (size_t)v->n + 1, sizeof(Pv *)) < 0)
         return -1;
+    v->cap = cap > UINT32_MAX ? UINT32_MAX : (uint32_t)cap;
     v->v[v->n++] = x;
     return 0;
 }
@@ -77,46 +80,98 @@ const char *pv_kind_name(PvKind k)
 
 /* ------------------------------------------------------------------ memo */
 
-/* Open addressing on the 32-bit memo index; a slot with v == NULL is free. */
+/* Pickles number their memo slots 0, 1, 2, ... as they go, so a slot
+ * number below twice the entry count (plus slack) lives in a dense array,
+ * 8 bytes an entry and no hashing: torch.save memoizes some 15 values per
+ * tensor, and a hash table there was a fifth of the time to open a file of
+ * many small tensors.  Any other number (LONG_BINPUT 0xFFFFFFFF) goes to
+ * an open-addressing table, so a sparse memo still costs one slot per
+ * entry.  When the dense array grows over numbers already in the table,
+ * they move into it: a key is in one place only. */
 typedef struct MemoSlot {
     uint32_t key;
-    Pv      *v;
+    Pv      *v;   /* NULL: a free slot */
 } MemoSlot;
 
 typedef struct Memo {
-    MemoSlot *slots;   /* malloc'ed: grows often, so not in the arena */
-    size_t    cap, n;
+    Pv      **dense;   /* malloc'ed: keys [0, ndense) */
+    size_t    ndense;
+    MemoSlot *slots;   /* malloc'ed: keys >= ndense */
+    size_t    cap, nslots;
+    size_t    n;       /* entries in all (MEMOIZE's next key) */
 } Memo;
+
+enum { MEMO_SLACK = 1024 };
 
 static size_t memo_hash(uint32_t k, size_t cap)
 {
     return (size_t)(k * 2654435761u) & (cap - 1);
 }
 
+static void slot_put(MemoSlot *slots, size_t cap, uint32_t key, Pv *v)
+{
+    size_t j = memo_hash(key, cap);
+    while (slots[j].v && slots[j].key != key)
+        j = (j + 1) & (cap - 1);
+    slots[j].key = key;
+    slots[j].v = v;
+}
+
+/* Rebuilds the table at ncap slots, moving the keys below ndense to the
+ * dense array. */
+static int memo_rehash(Memo *m, size_t ncap)
+{
+    MemoSlot *ns = calloc(ncap, sizeof *ns);
+    if (!ns)
+        return -1;
+    size_t kept = 0;
+    for (size_t i = 0; i < m->cap; i++) {
+        MemoSlot *s = &m->slots[i];
+        if (!s->v)
+            continue;
+        if (s->key < m->ndense) {
+            m->dense[s->key] = s->v;
+        } else {
+            slot_put(ns, ncap, s->key, s->v);
+            kept++;
+        }
+    }
+    free(m->slots);
+    m->slots = ns;
+    m->cap = ncap;
+    m->nslots = kept;
+    return 0;
+}
+
 static int memo_put(Memo *m, uint32_t key, Pv *v)
 {
-    if ((m->n + 1) * 2 > m->cap) {
-        size_t ncap = m->cap ? m->cap * 2 : 64;
-        MemoSlot *ns = calloc(ncap, sizeof *ns);
-        if (!ns)
+    if (key >= m->ndense && key < 2 * m->n + MEMO_SLACK) {
+        size_t nd = m->ndense ? m->ndense * 2 : MEMO_SLACK;
+        if (nd <= key)
+            nd = (size_t)key + 1;
+        Pv **d = realloc(m->dense, nd * sizeof *d);
+        if (!d)
             return -1;
-        for (size_t i = 0; i < m->cap; i++) {
-            if (!m->slots[i].v)
-                continue;
-            size_t j = memo_hash(m->slots[i].key, ncap);
-            while (ns[j].v)
-                j = (j + 1) & (ncap - 1);
-            ns[j] = m->slots[i];
-        }
-        free(m->slots);
-        m->slots = ns;
-        m->cap = ncap;
+        memset(d + m->ndense, 0, (nd - m->ndense) * sizeof *d);
+        m->dense = d;
+        m->ndense = nd;
+        if (m->nslots && memo_rehash(m, m->cap) < 0)
+            return -1;
     }
+    if (key < m->ndense) {
+        m->n += !m->dense[key];
+        m->dense[key] = v;
+        return 0;
+    }
+    if ((m->nslots + 1) * 2 > m->cap && memo_rehash(m, m->cap ? m->cap * 2 : 64) < 0)
+        return -1;
     size_t j = memo_hash(key, m->cap);
     while (m->slots[j].v && m->slots[j].key != key)
         j = (j + 1) & (m->cap - 1);
-    if (!m->slots[j].v)
+    if (!m->slots[j].v) {
         m->n++;
+        m->nslots++;
+    }
     m->slots[j].key = key;
     m->slots[j].v = v;
     return 0;
@@ -124,6 +179,8 @@ static int memo_put(Memo *m, uint32_t key, Pv *v)
 
 static Pv *memo_get(const Memo *m, uint32_t key)
 {
+    if (key < m->ndense)
+        return m->dense[key];
     if (!m->cap)
         return NULL;
     size_t j = memo_hash(key, m->cap);
@@ -137,6 +194,18 @@ static Pv *memo_get(const Memo *m, uint32_t key)
 
 /* -------------------------------------------------------------------- VM */
 
+/* The VM's index of dict keys (see dict_set): open addressing, malloc'ed. */
+typedef struct KeySlot {
+    const Pv *dict;   /* NULL: a free slot */
+    uint32_t  pos;    /* the key's position in dict's entries */
+    uint32_t  hash;   /* the low bits of key_hash */
+} KeySlot;
+
+typedef struct KeyIndex {
+    KeySlot *slots;
+    size_t   cap, n;
+} KeyIndex;
+
 typedef struct Vm {
     const uint8_t *p, *end, *start;
     Arena         *a;
@@ -146,7 +215,9 @@ typedef struct Vm {
     size_t        *marks;   /* malloc'ed, PK_MAX_MARKS */
     size_t         nmarks;
     Memo           memo;
+    KeyIndex       keys;
     size_t         op_at;   /* offset of the opcode being run, for messages */
+    Pv            *small_ints[256], *bools[2], *none, *empty_tuple;   /* arena: shared values */
 } Vm;
 
 static int fail(Vm *vm, const char *what)
@@ -214,7 +285,11 @@ static Pv *make_seq(Vm *vm, PvKind k, Pv **items, size_t n)
         if (!(t->u.seq.v = arena_array(vm->a, n, sizeof(Pv *))))
             return NULL;
         memcpy(t->u.seq.v, items, n * sizeof(Pv *));
-        t->u.seq.n = t->u.seq.cap = n;
+        if (n > UINT32_MAX) {
+            fail(vm, "container of more than 2^32 items");
+            return NULL;
+        }
+        t->u.seq.n = t->u.seq.cap = (uint32_t)n;
         for (size_t i = 0; i < n; i++)
             if (items[i]->depth > depth)
                 depth = items[i]->depth;
@@ -237,6 +312,103 @@ static int nest(Vm *vm, Pv *parent, const Pv *child)
     return 0;
 }
 
+/* ------------------------------------------------------------ dict keys */
+
+/* dict[k] = v must find an existing key k, as Python does: the entry keeps
+ * its first position and takes the last value.  A scan per insertion would
+ * make a dict of n keys cost n^2 (a state dict of 20,000 tensors, or a
+ * hostile pickle), so past DICT_SCAN entries a dict's str and int keys go
+ * in one hash index per VM, keyed by (dict, key) and holding the entry's
+ * position.  Other key kinds (tuples, floats, ...) are appended as they
+ * come: torch never repeats them, and Python's equality across kinds
+ * (1 == 1.0 == True) is not modelled. */
+enum { DICT_SCAN = 16 };
+
+static int dedup_kind(const Pv *k) { return k->kind == PV_STR || k->kind == PV_INT; }
+
+static int key_eq(const Pv *a, const Pv *b)
+{
+    if (a->kind != b->kind)
+        return 0;
+    if (a->kind == PV_INT)
+        return a->u.i == b->u.i;
+    return a->u.str.len == b->u.str.len && memcmp(a->u.str.s, b->u.str.s, a->u.str.len) == 0;
+}
+
+/* The hash of (dict, key): a slot holds it, so that probing and growing
+ * never read the keys themselves (each a cache miss). */
+static uint64_t key_hash(const Pv *d, const Pv *k)
+{
+    uint64_t h = k->kind == PV_INT ? util_hash(&k->u.i, sizeof k->u.i) : util_hash(k->u.str.s, k->u.str.len);
+    h ^= (uint64_t)(uintptr_t)d * 0x9e3779b97f4a7c15u;
+    return h ^ (h >> 32);
+}
+
+static int keys_grow(KeyIndex *ix)
+{
+    size_t cap = ix->cap ? ix->cap * 2 : 256;
+    KeySlot *ns = calloc(cap, sizeof *ns);
+    if (!ns)
+        return -1;
+    for (size_t i = 0; i < ix->cap; i++) {
+        const KeySlot *o = &ix->slots[i];
+        if (!o->dict)
+            continue;
+        size_t j = o->hash & (cap - 1);
+        while (ns[j].dict)
+            j = (j + 1) & (cap - 1);
+        ns[j] = *o;
+    }
+    free(ix->slots);
+    ix->slots = ns;
+    ix->cap = cap;
+    return 0;
+}
+
+/* The position of key k in the indexed dict d; when it is absent, records
+ * it at position pos and returns SIZE_MAX (also when *oom is set). */
+static size_t keys_find_or_add(KeyIndex *ix, const Pv *d, const Pv *k, size_t pos, int *oom)
+{
+    if (pos > UINT32_MAX || ((ix->n + 1) * 2 > ix->cap && keys_grow(ix) < 0)) {
+        *oom = 1;
+        return SIZE_MAX;
+    }
+    uint64_t h = key_hash(d, k);
+    size_t j = h & (ix->cap - 1);
+    for (; ix->slots[j].dict; j = (j + 1) & (ix->cap - 1)) {
+        const KeySlot *o = &ix->slots[j];
+        if (o->hash == (uint32_t)h && o->dict == d && key_eq(d->u.dict.keys.v[o->pos], k))
+            return o->pos;
+    }
+    ix->slots[j] = (KeySlot){.dict = d, .pos = (uint32_t)pos, .hash = (uint32_t)h};
+    ix->n++;
+    return SIZE_MAX;
+}
+
+/* Indexes d's keys, merging repeated ones the way Python builds a dict
+ * (OrderedDict(pairs) may repeat them): the first position, the last
+ * value. */
+static int dict_index(Vm *vm, Pv *d)
+{
+    PvVec *keys = &d->u.dict.keys, *vals = &d->u.dict.vals;
+    size_t out = 0;
+    int oom = 0;
+    d->u.dict.indexed = 1;
+    for (size_t i = 0; i < keys->n; i++) {
+        size_t at = dedup_kind(keys->v[i]) ? keys_find_or_add(&vm->keys, d, keys->v[i], out, &oom) : SIZE_MAX;
+        if (oom)
+            return fail(vm, "out of memory");
+        if (at != SIZE_MAX) {
+            vals->v[at] = vals->v[i];
+            continue;
+        }
+        keys->v[out] = keys->v[i];   /* the index reads keys->v[out]: move first */
+        vals->v[out++] = vals->v[i];
+    }
+    keys->n = vals->n = out;
+    return 0;
+}
+
 /* dict[k] = v with Python's semantics: an existing key keeps its position. */
 static int dict_set(Vm *vm, Pv *d, Pv *k, Pv *v)
 {
@@ -247,17 +419,27 @@ static int dict_set(Vm *vm, Pv *d, Pv *k, Pv *v)
         return fail(vm, "dict key of an unhashable type");
     if (nest(vm, d, v) < 0)
         return -1;
-    /* Keys are nearly always fresh and str: compare from the back only for
-     * small dicts; large dicts are built by torch.save with unique keys, and a
-     * duplicate there would only shadow an earlier entry, as Python does. */
-    if (k->kind == PV_STR && d->u.dict.keys.n <= 64) {
-        for (size_t i = 0; i < d->u.dict.keys.n; i++) {
-            Pv *ki = d->u.dict.keys.v[i];
-            if (ki->kind == PV_STR && ki->u.str.len == k->u.str.len &&
-                memcmp(ki->u.str.s, k->u.str.s, k->u.str.len) == 0) {
-                d->u.dict.vals.v[i] = v;
-                return 0;
-            }
+    size_t n = d->u.dict.keys.n;
+    if (!d->u.dict.indexed && n >= DICT_SCAN && dict_index(vm, d) < 0)
+        return -1;
+    n = d->u.dict.keys.n;
+    if (dedup_kind(k)) {
+        size_t at = SIZE_MAX;
+        int oom = 0;
+        if (d->u.dict.indexed) {
+            /* A new key is recorded at position n, where the push below
+             * puts it (if that fails, so does the pickle). */
+            at = keys_find_or_add(&vm->keys, d, k, n, &oom);
+            if (oom)
+                return fail(vm, "out of memory");
+        } else {
+            for (size_t i = 0; i < n && at == SIZE_MAX; i++)
+                if (key_eq(d->u.dict.keys.v[i], k))
+                    at = i;
+        }
+        if (at != SIZE_MAX) {
+            d->u.dict.vals.v[at] = v;
+            return 0;
         }
     }
     if (pv_push(vm->a, &d->u.dict.keys, k) < 0 || pv_push(vm->a, &d->u.dict.vals, v) < 0)
@@ -278,8 +460,26 @@ static int list_append(Vm *vm, Pv *l, Pv *v)
 
 /* ---------------------------------------------------- operand decoders */
 
+/* Ints, bools, None and () are never changed once made (BUILD on one
+ * fails the whole pickle), so the common ones are made once per pickle
+ * and shared: torch.save writes four small ints, a bool and () per tensor,
+ * and every value costs 48 bytes of arena. */
+static Pv *shared_value(Vm *vm, Pv **slot, PvKind k, int64_t i)
+{
+    if (*slot)
+        return *slot;
+    Pv *v = pv_new(vm->a, k);
+    if (v && k == PV_INT)
+        v->u.i = i;
+    else if (v && k == PV_BOOL)
+        v->u.b = (int)i;
+    return *slot = v;
+}
+
 static Pv *int_value(Vm *vm, int64_t i)
 {
+    if (i >= 0 && i < (int64_t)(sizeof vm->small_ints / sizeof *vm->small_ints))
+        return shared_value(vm, &vm->small_ints[i], PV_INT, i);
     Pv *v = pv_new(vm->a, PV_INT);
     if (v)
         v->u.i = i;
@@ -411,6 +611,8 @@ static int call(Vm *vm, Pv *args)
     if (fn->kind != PV_GLOBAL)
         return fail(vm, "call of something that is not a global");
     Pv *r = gl_call(vm->a, vm->h, fn, args, vm->err);
+    if (r && r->kind == PV_DICT && r->u.dict.keys.n > 1 && dict_index(vm, r) < 0)   /* OrderedDict(pairs) */
+        return -1;
     if (!r) {
         if (!vm->err->set)
             fail(vm, "out of memory");
@@ -457,12 +659,10 @@ static int step(Vm *vm, int op)
         return (v = top(vm)) ? push(vm, v) : -1;
 
     case OP_NONE:
-        return push(vm, pv_new(vm->a, PV_NONE));
+        return push(vm, shared_value(vm, &vm->none, PV_NONE, 0));
     case OP_NEWTRUE:
     case OP_NEWFALSE:
-        if ((v = pv_new(vm->a, PV_BOOL)))
-            v->u.b = op == OP_NEWTRUE;
-        return push(vm, v);
+        return push(vm, shared_value(vm, &vm->bools[op == OP_NEWTRUE], PV_BOOL, op == OP_NEWTRUE));
     case OP_BININT:
         if (need(vm, 4) < 0)
             return -1;
@@ -514,8 +714,10 @@ static int step(Vm *vm, int op)
         return push(vm, string_value(vm, u, is_str ? PV_STR : PV_BYTES));
     }
 
-    case OP_EMPTY_TUPLE:
-        return push(vm, make_seq(vm, PV_TUPLE, NULL, 0));
+    case OP_EMPTY_TUPLE:   /* () is as immutable as an int: shared too */
+        if (!vm->empty_tuple)
+            vm->empty_tuple = make_seq(vm, PV_TUPLE, NULL, 0);
+        return push(vm, vm->empty_tuple);
     case OP_TUPLE1:
     case OP_TUPLE2:
     case OP_TUPLE3: {
@@ -699,5 +901,7 @@ Pv *pk_load(const uint8_t *data, size_t len, Arena *a, const PkHooks *h, size_t 
         *consumed = (size_t)(vm.p - vm.start);
     free(vm.marks);
     free(vm.memo.slots);
+    free(vm.memo.dense);
+    free(vm.keys.slots);
     return result;
 }

@@ -903,6 +903,8 @@ static int has_surrogates(const uint8_t *s, size_t n)
 static int make_tensors(StReader *r, uint64_t data_off)
 {
     rcc_file *f = r->f;
+    if (pt_sd_reserve(f, r->nents, r->err) < 0)
+        return -1;
     for (size_t i = 0; i < r->nents; i++) {
         StEntry *e = &r->ents[i];
         char key[24];

@@ -19,13 +19,27 @@ static const char *const non_model_keys[] = {"optimizer", "optim", "optimizer_st
                                              "scheduler", "lr_scheduler", "scaler", "amp"};
 
 
-/* A walk over the value graph, bounded in depth and visiting each
- * container once (values may share children or form cycles). */
-typedef struct Best {
+/* The search is breadth first over the value graph and enters each
+ * container once: values may share children (the same dict under 'model'
+ * and 'ema') or form cycles, and a walk that re-entered a shared dict of n
+ * entries from each of n references would be quadratic, or worse for a
+ * hostile file.  Breadth first also reaches every container first by its
+ * shortest path, and at that depth by the path that comes first in the
+ * file's order: the one the search reports when two candidates tie. */
+typedef struct Node {
     const Pv *v;
-    size_t    score;
+    size_t    parent;   /* queue index of the container it was found in (root: itself) */
+    const Pv *key;      /* the dict key it was found under, or NULL */
+    size_t    index;    /* its position in a list or tuple */
+    int       seg;      /* 1 if it adds a segment to the path (not an object's state) */
     unsigned  depth;
-    char      path[512];
+    size_t    plen;     /* length of its dotted path */
+} Node;
+
+typedef struct Best {
+    size_t   node;      /* queue index, or SIZE_MAX for none yet */
+    size_t   score;
+    unsigned depth;
 } Best;
 
 static size_t tensor_count(const Pv *v)
@@ -49,60 +63,111 @@ static int is_non_model_key(const Pv *k)
     return 0;
 }
 
-static void search(const Pv *v, unsigned depth, char *path, size_t plen, size_t cap, Best *b, size_t *budget)
+/* A node's own path segment: a str key, an int key or a list index. */
+static size_t seg_text(const Node *n, char *buf, size_t cap)
 {
-    /* Shared children make the graph a DAG that a naive walk visits
-     * exponentially often: the budget bounds the whole walk. */
-    if (depth > 32 || *budget == 0)
-        return;
-    --*budget;
-    int module = md_is_module(v);
-    size_t n = module ? md_count(v) : tensor_count(v);
-    if (n > b->score || (n == b->score && n && depth < b->depth)) {
-        b->v = v;
-        b->score = n;
-        b->depth = depth;
-        snprintf(b->path, sizeof b->path, "%.*s", (int)plen, path);
-    }
-    if (module)   /* a whole model: its state dict is all it offers */
-        return;
-    size_t count = v->kind == PV_DICT ? v->u.dict.vals.n
-                 : (v->kind == PV_LIST || v->kind == PV_TUPLE) ? v->u.seq.n
-                 : v->kind == PV_OBJECT && v->u.obj.state ? 1 : 0;
-    for (size_t i = 0; i < count; i++) {
-        const Pv *child, *key = NULL;
-        char seg[64];
-        if (v->kind == PV_DICT) {
-            key = v->u.dict.keys.v[i];
-            child = v->u.dict.vals.v[i];
-            if (is_non_model_key(key))
-                continue;
-            if (key->kind == PV_STR)
-                snprintf(seg, sizeof seg, "%s", key->u.str.s);
-            else if (key->kind == PV_INT)
-                snprintf(seg, sizeof seg, "%lld", (long long)key->u.i);
-            else
-                continue;
-        } else if (v->kind == PV_OBJECT) {
-            child = v->u.obj.state;
-            seg[0] = 0;
-        } else {
-            child = v->u.seq.v[i];
-            snprintf(seg, sizeof seg, "%zu", i);
-        }
-        if (child->kind != PV_DICT && child->kind != PV_LIST && child->kind != PV_TUPLE && child->kind != PV_OBJECT)
+    if (!n->seg)
+        return 0;
+    if (n->key && n->key->kind == PV_STR)
+        return (size_t)snprintf(buf, cap, "%s", n->key->u.str.s) < cap ? strlen(buf) : cap - 1;
+    if (n->key)
+        return (size_t)snprintf(buf, cap, "%lld", (long long)n->key->u.i);
+    return (size_t)snprintf(buf, cap, "%zu", n->index);
+}
+
+/* The dotted path of queue node k into path[cap]. */
+static void node_path(const Node *q, size_t k, char *path, size_t cap)
+{
+    size_t chain[40], n = 0, at = 0;
+    for (; q[k].parent != k && n < sizeof chain / sizeof *chain; k = q[k].parent)
+        chain[n++] = k;
+    path[0] = 0;
+    while (n-- > 0) {
+        char seg[512];
+        size_t sl = seg_text(&q[chain[n]], seg, sizeof seg);
+        if (!sl)
             continue;
-        size_t sl = strlen(seg), nl = plen;
-        if (sl && plen + sl + 2 >= cap)
-            continue;   /* a path too long to report is not a place to look */
-        if (sl) {
-            if (plen)
-                path[nl++] = '.';
-            memcpy(path + nl, seg, sl);
-            nl += sl;
-        }
-        search(child, depth + 1, path, nl, cap, b, budget);
+        at += (size_t)snprintf(path + at, cap - at, "%s%s", at ? "." : "", seg);
+        if (at >= cap)
+            break;
     }
+}
+
+enum { PATH_CAP = 512 };   /* a state dict's dotted path, with its NUL */
+
+static Node *realloc_nodes(Node *q, size_t *cap)
+{
+    Node *nq = *cap > SIZE_MAX / 2 / sizeof *nq ? NULL : realloc(q, *cap * 2 * sizeof *nq);
+    if (!nq) {
+        free(q);
+        return NULL;
+    }
+    *cap *= 2;
+    return nq;
+}
+
+/* Finds the container with the most tensors under root (a module counts
+ * its state dict); ties go to the shallower, then the earlier.  Returns
+ * its queue node (*q is the caller's to free), or SIZE_MAX.  *oom: 1 out
+ * of memory, -1 the module trees under root are too large to weigh (their
+ * walks share one budget, or a file of many modules naming one large
+ * submodule could cost the budget once per module). */
+static size_t search(const Pv *root, size_t cap, Node **qout, int *oom)
+{
+    PtrSet seen = {0};
+    Node *q = malloc(64 * sizeof *q);
+    size_t qn = 0, qcap = 64, budget = 1000000, work = MD_MAX_WORK;   /* nodes; module entries counted */
+    Best b = {SIZE_MAX, 0, 0};
+    *oom = !q || ptrset_add(&seen, root) < 0;
+    if (!*oom)
+        q[qn++] = (Node){.v = root, .parent = 0};
+    for (size_t k = 0; k < qn && budget > 0 && !*oom; k++, budget--) {
+        const Pv *v = q[k].v;
+        int module = md_is_module(v);
+        size_t n = module ? md_count_within(v, &work) : tensor_count(v);
+        if (module && work == 0) {
+            *oom = -1;   /* the modules under root are too many to weigh */
+            break;
+        }
+        if (n > b.score || (n == b.score && n && q[k].depth < b.depth))
+            b = (Best){k, n, q[k].depth};
+        if (module || q[k].depth >= 32)   /* a whole model: its state dict is all it offers */
+            continue;
+        size_t count = v->kind == PV_DICT ? v->u.dict.vals.n
+                     : (v->kind == PV_LIST || v->kind == PV_TUPLE) ? v->u.seq.n
+                     : v->kind == PV_OBJECT && v->u.obj.state ? 1 : 0;
+        for (size_t i = 0; i < count; i++) {
+            Node c = {.parent = k, .seg = 1, .depth = q[k].depth + 1, .index = i};
+            if (v->kind == PV_DICT) {
+                c.key = v->u.dict.keys.v[i];
+                c.v = v->u.dict.vals.v[i];
+                if ((c.key->kind != PV_STR && c.key->kind != PV_INT) || is_non_model_key(c.key))
+                    continue;
+            } else if (v->kind == PV_OBJECT) {
+                c.v = v->u.obj.state;
+                c.seg = 0;
+            } else {
+                c.v = v->u.seq.v[i];
+            }
+            if (c.v->kind != PV_DICT && c.v->kind != PV_LIST && c.v->kind != PV_TUPLE && c.v->kind != PV_OBJECT)
+                continue;
+            char seg[24];
+            size_t sl = c.key && c.key->kind == PV_STR ? c.key->u.str.len : seg_text(&c, seg, sizeof seg);
+            if (sl && q[k].plen + sl + 2 >= cap)
+                continue;   /* a path too long to report is not a place to look */
+            c.plen = q[k].plen + (sl ? sl + (q[k].plen > 0) : 0);
+            int r = ptrset_add(&seen, c.v);
+            if (r < 0 || (r && qn == qcap && !(q = realloc_nodes(q, &qcap)))) {
+                *oom = 1;
+                break;
+            }
+            if (r)
+                q[qn++] = c;
+        }
+    }
+    ptrset_free(&seen);
+    *qout = q;
+    return b.node;
 }
 
 /* --key: follow a dotted path of dict keys and list indices. */
@@ -153,6 +218,8 @@ static const Pv *follow(const Pv *v, const char *path, Err *err)
 static int collect(rcc_file *f, const Pv *sd, Err *err)
 {
     size_t n = sd->kind == PV_DICT ? sd->u.dict.vals.n : sd->kind == PV_TENSOR ? 1 : sd->u.seq.n;
+    if (pt_sd_reserve(f, n, err) < 0)
+        return -1;
     for (size_t i = 0; i < n; i++) {
         const Pv *v;
         const char *name;
@@ -212,15 +279,24 @@ int sd_from_pickle(rcc_file *f, const char *key, Err *err)
         sd = f->root;
         f->sd_path = "";
     } else {
-        Best b = {0};
-        char path[512];
-        size_t budget = 1000000;
-        search(f->root, 0, path, 0, sizeof path, &b, &budget);
-        if (!b.v)
+        Node *q = NULL;
+        int oom = 0;
+        size_t best = search(f->root, PATH_CAP, &q, &oom);
+        char *path = oom || best == SIZE_MAX ? NULL : arena_alloc(&f->arena, PATH_CAP);
+        if (path) {
+            sd = q[best].v;
+            node_path(q, best, path, PATH_CAP);
+        }
+        free(q);
+        if (oom < 0)
+            return err_set(err, "the pickle's modules hold more than %d entries in all: too many to search "
+                           "for the state dict (--key names one)", MD_MAX_WORK);
+        if (best == SIZE_MAX && !oom)
             return err_set(err, "no tensors found: the pickle holds a %s without any state dict",
                            pv_kind_name(f->root->kind));
-        sd = b.v;
-        f->sd_path = arena_strndup(&f->arena, b.path, strlen(b.path));
+        if (!path)
+            return err_set(err, "out of memory");
+        f->sd_path = path;
     }
     int r = md_is_module(sd) ? md_build(f, sd, strcmp(f->format, "torchscript") == 0 ? &f->zip : NULL, err)
                              : collect(f, sd, err);

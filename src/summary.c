@@ -177,7 +177,7 @@ static void describe(Buf *b, const Pv *v, int depth)
     case PV_DICT: {
         const Pv *st = pv_dict_get(v, "state"), *pg = pv_dict_get(v, "param_groups");
         if (st && pg && st->kind == PV_DICT && pg->kind == PV_LIST) {
-            putf(b, "%zu param group%s, %zu state tensors", pg->u.seq.n,
+            putf(b, "%zu param group%s, %zu state tensors", (size_t)pg->u.seq.n,
                  pg->u.seq.n == 1 ? "" : "s", count_tensors(st, NULL));
             if (pg->u.seq.n) {
                 const Pv *lr = pv_dict_get(pg->u.seq.v[0], "lr");

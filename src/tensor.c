@@ -110,7 +110,7 @@ PtTensor *pt_tensor_new(Arena *a, PtStorage *st, rcc_dtype dt, Pv *offset, Pv *s
         return NULL;
     }
     if (stride->u.seq.n != nd) {
-        err_set(err, "tensor has %zu sizes but %zu strides", nd, stride->u.seq.n);
+        err_set(err, "tensor has %zu sizes but %zu strides", nd, (size_t)stride->u.seq.n);
         return NULL;
     }
     int64_t sh[RCC_MAX_NDIM], sd[RCC_MAX_NDIM];
@@ -273,14 +273,13 @@ int rcc_verify(const rcc_file *f, char *errbuf, size_t errlen)
         const rcc_tensor *t = rcc_tensor_at(f, k);
         const Zip *z;
         const ZipEntry *rec = pt_storage_record(f, t, &z);
-        uint8_t *owned = NULL;
         if (done[t->storage])
             continue;
         done[t->storage] = 1;
         if (!rec)
             err_set(&err, "%s: its bytes are lost (damaged file)", t->name);
-        else if (zip_data(z, rec, &owned, &err))
-            free(owned);
+        else
+            zip_check(z, rec, f->mapped, &err);   /* streams: no buffer the size of the record */
     }
     free(done);
     if (!err.set)

@@ -71,8 +71,10 @@ Pv *tz_storage_pid(rcc_file *f, Pv *pid, size_t nfields, const char *rec_prefix,
     } else {
         const ZipEntry *rec = NULL;
         if (rec_prefix) {
-            char rel[40];
-            snprintf(rel, sizeof rel, "%s%s", rec_prefix, key->u.str.s);
+            char rel[40];   /* a prefix and a key of at most 20 digits (is_decimal_key) */
+            size_t pl = strlen(rec_prefix);
+            memcpy(rel, rec_prefix, pl);
+            memcpy(rel + pl, key->u.str.s, key->u.str.len + 1);
             rec = zip_find(&f->zip, rel);
             if (f->damaged && rec && rec->corrupt)
                 rec = NULL;   /* a damaged archive: the storage is lost */
@@ -202,14 +204,15 @@ int tz_open(rcc_file *f, const rcc_open_options *opt, Err *err)
         return err_set(err, "archive has no %sdata.pkl record", f->zip.prefix);
     if (pkl->usize > ((uint64_t)1 << 31))
         return err_set(err, "data.pkl is %llu bytes, more than 2 GiB", (unsigned long long)pkl->usize);
-    uint8_t *buf = malloc(pkl->usize ? (size_t)pkl->usize : 1);
-    if (!buf)
-        return err_set(err, "out of memory");
+    if (pt_storage_expect(f, f->zip.n, err) < 0)
+        return -1;
+    uint8_t *owned = NULL;   /* a stored pickle is read in place, a deflated one inflated */
+    const uint8_t *bytes = zip_data(&f->zip, pkl, &owned, err);
     PkHooks h = {.ctx = f, .persistent_load = persistent_load, .warn = warn_hook};
     f->format = "zip";
-    if (zip_extract(&f->zip, pkl, buf, err) == 0)
-        f->root = pk_load(buf, (size_t)pkl->usize, &f->arena, &h, NULL, err);
-    free(buf);
+    if (bytes)
+        f->root = pk_load(bytes, (size_t)pkl->usize, &f->arena, &h, NULL, err);
+    free(owned);
     if (!f->root)
         return -1;
     /* torch.jit.save archives carry constants.pkl (and code/); their

@@ -149,10 +149,85 @@ char *util_read_file(const char *path, size_t *len)
 
 const char *util_dims(char *buf, size_t cap, const int64_t *v, size_t n)
 {
-    size_t k = (size_t)snprintf(buf, cap, "[");
-    for (size_t i = 0; i < n && k < cap; i++)
-        k += (size_t)snprintf(buf + k, cap - k, i ? ", %lld" : "%lld", (long long)v[i]);
-    if (k < cap)
-        snprintf(buf + k, cap - k, "]");
+    /* Digits by hand, not one snprintf per number: dump formats two of
+     * these per tensor.  Cut short (still terminated) when cap is small. */
+    size_t k = 0;
+    if (cap == 0)
+        return buf;
+#define PUT(c) (k + 1 < cap ? (void)(buf[k++] = (c)) : (void)0)
+    PUT('[');
+    for (size_t i = 0; i < n; i++) {
+        char d[24];
+        size_t nd = 0;
+        uint64_t u = v[i] < 0 ? 0 - (uint64_t)v[i] : (uint64_t)v[i];
+        do {
+            d[nd++] = (char)('0' + (int)(u % 10));
+            u /= 10;
+        } while (u);
+        if (i) {
+            PUT(',');
+            PUT(' ');
+        }
+        if (v[i] < 0)
+            PUT('-');
+        while (nd)
+            PUT(d[--nd]);
+    }
+    PUT(']');
+#undef PUT
+    buf[k] = 0;
     return buf;
+}
+
+uint64_t util_hash(const void *p, size_t n)
+{
+    const unsigned char *s = p;
+    uint64_t h = 0xcbf29ce484222325u;   /* FNV-1a */
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ s[i]) * 0x100000001b3u;
+    return h ^ (h >> 29);   /* the tables index by the low bits */
+}
+
+static size_t ptr_slot(const void *p, size_t cap)
+{
+    uint64_t x = (uint64_t)(uintptr_t)p;
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdu;
+    x ^= x >> 33;
+    return (size_t)x & (cap - 1);
+}
+
+int ptrset_add(PtrSet *s, const void *p)
+{
+    if ((s->n + 1) * 2 > s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 64;
+        const void **slots = calloc(cap, sizeof *slots);
+        if (!slots)
+            return -1;
+        for (size_t i = 0; i < s->cap; i++) {
+            if (!s->slots[i])
+                continue;
+            size_t j = ptr_slot(s->slots[i], cap);
+            while (slots[j])
+                j = (j + 1) & (cap - 1);
+            slots[j] = s->slots[i];
+        }
+        free(s->slots);
+        s->slots = slots;
+        s->cap = cap;
+    }
+    size_t j = ptr_slot(p, s->cap);
+    for (; s->slots[j]; j = (j + 1) & (s->cap - 1))
+        if (s->slots[j] == p)
+            return 0;
+    s->slots[j] = p;
+    s->n++;
+    return 1;
+}
+
+void ptrset_free(PtrSet *s)
+{
+    free(s->slots);
+    s->slots = NULL;
+    s->cap = s->n = 0;
 }

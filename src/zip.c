@@ -29,6 +29,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "internal.h"
@@ -332,9 +334,10 @@ static int read_entry(Zip *z, uint64_t *pos, uint64_t cd_end, uint64_t cd_off, s
 
 /* ------------------------------------------------------- cross-entry checks */
 
-/* miniz looks names up case-insensitively (ASCII only), so uniqueness and
- * the lookup index both use ASCII case-folded order.  With folded names
- * unique, that order is total and one sorted array serves both. */
+/* miniz looks names up case-insensitively (ASCII only), so names must be
+ * unique with ASCII letters folded.  Lookups are exact (zip_find) and go
+ * through a hash table of the names past the archive folder: opening an
+ * archive looks up every storage record. */
 static int fold(unsigned char c) { return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c; }
 
 static int fold_cmp(const char *x, const char *y)
@@ -366,8 +369,9 @@ static int by_offset(const void *pa, const void *pb)
     return (a->i > b->i) - (a->i < b->i);
 }
 
-/* what: "central directory entries", or "records" when zip_scan found them. */
-static int check_unique(Zip *z, const char *what, Arena *a, Err *err)
+/* The message for names that repeat (ignoring case): the first pair in
+ * folded order. */
+static int report_duplicate(const Zip *z, const char *what, Arena *a, Err *err)
 {
     const ZipEntry **ix = arena_array(a, z->n, sizeof *ix);
     if (!ix)
@@ -384,7 +388,51 @@ static int check_unique(Zip *z, const char *what, Arena *a, Err *err)
                            strcmp(ix[k - 1]->name, ix[k]->name) ? " (ignoring case)" : "");
         }
     }
-    z->index = ix;
+    return err_set(err, "%s: duplicate names", what);   /* not reached: the hash found two */
+}
+
+/* The hash of a name with ASCII letters folded to lower case. */
+static uint64_t folded_hash(const char *s)
+{
+    uint64_t h = 0xcbf29ce484222325u;   /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (uint64_t)fold((unsigned char)*s)) * 0x100000001b3u;
+    return h ^ (h >> 29);
+}
+
+/* what: "central directory entries", or "records" when zip_scan found them.
+ * Names are unique ignoring ASCII case, and then zip_find's table of exact
+ * names is built.  Uniqueness is checked by a hash of the folded names;
+ * only when that finds two equal does a sort find the pair to name (the
+ * first in folded order, whatever the number of duplicates). */
+static int check_unique(Zip *z, const char *what, Arena *a, Err *err)
+{
+    size_t cap = 64;
+    while (cap < 2 * z->n)
+        cap *= 2;
+    HashSlot *folded = calloc(cap, sizeof *folded), *exact = arena_array(a, cap, sizeof *exact);
+    int dup = 0;
+    if (!folded || !exact) {
+        free(folded);
+        return err_set(err, "out of memory");
+    }
+    for (size_t i = 0; i < z->n && !dup; i++) {   /* n <= MAX_ENTRIES: fits uint32_t */
+        const char *name = z->entries[i].name;
+        uint32_t h = (uint32_t)folded_hash(name);
+        size_t j = h & (cap - 1);
+        for (; folded[j].index && !dup; j = (j + 1) & (cap - 1))
+            dup = folded[j].hash == h && fold_cmp(z->entries[folded[j].index - 1].name, name) == 0;
+        folded[j] = (HashSlot){h, (uint32_t)i + 1};
+        h = (uint32_t)util_hash(name + z->prefix_len, strlen(name + z->prefix_len));
+        for (j = h & (cap - 1); exact[j].index; j = (j + 1) & (cap - 1))
+            ;
+        exact[j] = (HashSlot){h, (uint32_t)i + 1};
+    }
+    free(folded);
+    if (dup)
+        return report_duplicate(z, what, a, err);
+    z->lookup = exact;
+    z->lookup_cap = cap;
     return 0;
 }
 
@@ -400,8 +448,12 @@ static int check_disjoint(const Zip *z, Arena *a, Err *err)
         s[i].hi = z->entries[i].data_off + z->entries[i].csize;  /* <= cd_off: no overflow */
         s[i].i = i;
     }
-    qsort(s, z->n, sizeof *s, by_offset);
-    for (size_t k = 1; k < z->n; k++) {
+    size_t k = 1;
+    while (k < z->n && s[k - 1].lo < s[k].lo)   /* writers lay records out in directory order */
+        k++;
+    if (k < z->n)
+        qsort(s, z->n, sizeof *s, by_offset);
+    for (k = 1; k < z->n; k++) {
         if (s[k - 1].hi > s[k].lo) {
             char s1[128], s2[128];
             return err_set(err, "central directory entries %zu (%s) and %zu (%s): records overlap",
@@ -458,123 +510,222 @@ int zip_open(Zip *z, const uint8_t *base, uint64_t size, Arena *a, Err *err)
 
 const ZipEntry *zip_find(const Zip *z, const char *rel)
 {
-    const ZipEntry *const *ix = z->index;
-    if (!ix || !rel)
+    if (!z->lookup || !rel)
         return NULL;
-    /* Every name starts with the same prefix bytes, so ordering the rest
-     * of the names orders the whole names. */
-    size_t lo = 0, hi = z->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        const char *name = ix[mid]->name + z->prefix_len;
-        int r = fold_cmp(name, rel);
-        if (r == 0)
-            return strcmp(name, rel) == 0 ? ix[mid] : NULL;
-        if (r < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
+    /* Every name starts with the archive folder (zip_open and zip_scan
+     * refuse any other), so the table hashes what follows it. */
+    uint32_t h = (uint32_t)util_hash(rel, strlen(rel));
+    size_t mask = z->lookup_cap - 1;
+    for (size_t j = h & mask; z->lookup[j].index; j = (j + 1) & mask) {
+        const ZipEntry *e = &z->entries[z->lookup[j].index - 1];
+        if (z->lookup[j].hash == h && strcmp(e->name + z->prefix_len, rel) == 0)
+            return e;
     }
     return NULL;
 }
 
 /* ---------------------------------------------------------------- payloads */
 
-/* zlib counts in uInt; feed it in pieces so records past 4 GiB work. */
-#define PIECE ((uint64_t)1 << 30)
+/* zlib counts in uInt; feed it in pieces so records past 4 GiB work.  A
+ * piece is small enough that the pages of one already read can be given
+ * back (drop_pages) before the next is touched. */
+#define PIECE ((uint64_t)1 << 22)
+#define INFLATE_CHUNK ((size_t)1 << 16)
 
-static uint32_t crc_of(const uint8_t *p, uint64_t n)
+/* Gives back the whole pages of the mapping inside [p, p + n): they were
+ * read and are not needed again now, and the kernel refetches them from
+ * the file if they are.  Only for rcc's own read-only mapping (release):
+ * otherwise a record's pages would all stay resident while it is read,
+ * and reading a large record would cost as much memory as the record. */
+static void drop_pages(int release, const uint8_t *p, uint64_t n)
+{
+    static uintptr_t page;
+    if (!release || n == 0)
+        return;
+    if (!page) {
+        long ps = sysconf(_SC_PAGESIZE);
+        page = ps > 0 ? (uintptr_t)ps : 4096;
+    }
+    uintptr_t lo = ((uintptr_t)p + page - 1) & ~(page - 1), hi = ((uintptr_t)p + (uintptr_t)n) & ~(page - 1);
+    if (hi > lo)
+        madvise((void *)lo, hi - lo, MADV_DONTNEED);   /* advice: a failure only costs memory */
+}
+
+static uint32_t crc_of(const uint8_t *p, uint64_t n, int release)
 {
     uLong crc = crc32(0L, Z_NULL, 0);
     while (n > 0) {
         uInt k = (uInt)(n < PIECE ? n : PIECE);
         crc = crc32(crc, p, k);
+        drop_pages(release, p, k);
         p += k;
         n -= k;
     }
     return (uint32_t)crc;
 }
 
-/* Inflates exactly e->usize bytes.  Once dst is full, inflate gets a
- * one-byte scratch buffer: if anything lands there the stream is longer
- * than declared. */
-static int inflate_exact(const Zip *z, const ZipEntry *e, uint8_t *dst, const char *shown, Err *err)
+/* How a raw deflate stream ended (inflate_run). */
+typedef enum InfEnd {
+    INF_END,        /* a complete stream */
+    INF_TRUNCATED,  /* the input ran out inside the stream */
+    INF_CORRUPT,    /* not a valid deflate stream (msg says why) */
+    INF_OVER,       /* it inflates to more than the limit */
+    INF_NOMEM,      /* zlib could not get memory */
+} InfEnd;
+
+typedef struct Inflated {
+    uint64_t    consumed, produced;   /* input read, output made */
+    uint32_t    crc;                  /* CRC-32 of the output */
+    const char *msg;                  /* zlib's static message for INF_CORRUPT */
+} Inflated;
+
+/* The one inflater: every deflated record is read through it, into memory
+ * or not.  Inflates the raw deflate stream in[0..len) and computes the
+ * CRC-32 of its output as it goes by.  With dst, the output lands in
+ * dst[0..limit); without, it passes through a fixed 64 KiB buffer and is
+ * dropped, so that checking a record costs no memory for its size.
+ * Either way it stops (INF_OVER) as soon as the stream makes more than
+ * limit bytes: past dst's end inflate gets a one-byte scratch buffer,
+ * which a longer stream fills.  release: see drop_pages (input side). */
+static InfEnd inflate_run(const uint8_t *in, uint64_t len, uint8_t *dst, uint64_t limit, int release,
+                          Inflated *r)
 {
+    uint8_t *buf = dst ? NULL : malloc(INFLATE_CHUNK), scratch[1];
     z_stream s;
     memset(&s, 0, sizeof s);
-    if (inflateInit2(&s, -15) != Z_OK)
-        return err_set(err, "record %s: cannot initialise zlib", shown);
-    const uint8_t *in = z->base + e->data_off;
-    uint64_t in_left = e->csize, out_left = e->usize;
-    uint8_t scratch[1];
-    int rc, over = 0;
+    memset(r, 0, sizeof *r);
+    if ((!dst && !buf) || inflateInit2(&s, -15) != Z_OK) {
+        free(buf);
+        return INF_NOMEM;
+    }
+    uLong crc = crc32(0L, Z_NULL, 0);
+    const uint8_t *fed = in;   /* the input before this was handed to zlib */
+    uint64_t in_left = len, out_left = limit;
+    InfEnd end;
     for (;;) {
         if (s.avail_in == 0 && in_left > 0) {
+            drop_pages(release, fed, (uint64_t)(in - fed));
+            fed = in;
             uInt k = (uInt)(in_left < PIECE ? in_left : PIECE);
-            s.next_in = (Bytef *)(uintptr_t)in;  /* zlib never writes through next_in */
+            s.next_in = (Bytef *)(uintptr_t)in;   /* zlib never writes through next_in */
             s.avail_in = k;
             in += k;
             in_left -= k;
         }
         if (s.avail_out == 0) {
-            if (out_left > 0) {
+            if (!dst) {
+                s.next_out = buf;
+                s.avail_out = (uInt)INFLATE_CHUNK;
+            } else if (out_left > 0) {
                 uInt k = (uInt)(out_left < PIECE ? out_left : PIECE);
                 s.next_out = dst;
                 s.avail_out = k;
                 dst += k;
                 out_left -= k;
-            } else if (!over) {
+            } else {
                 s.next_out = scratch;
                 s.avail_out = 1;
-                over = 1;
             }
         }
-        rc = inflate(&s, Z_NO_FLUSH);
-        if (over && s.avail_out == 0) {
-            inflateEnd(&s);
-            return err_set(err, "deflated record %s expands past its declared size (%llu bytes)",
-                           shown, (unsigned long long)e->usize);
-        }
-        if (rc == Z_STREAM_END)
+        uint8_t *out = s.next_out;
+        uInt room = s.avail_out, avail_in = s.avail_in;
+        int rc = inflate(&s, Z_NO_FLUSH);
+        uInt got = room - s.avail_out;
+        crc = crc32(crc, out, got);
+        r->produced += got;
+        if (r->produced > limit) {
+            end = INF_OVER;
             break;
-        if (rc == Z_BUF_ERROR) {  /* no progress: the input ran out */
-            inflateEnd(&s);
-            return err_set(err, "deflated record %s: stream truncated", shown);
         }
-        if (rc != Z_OK) {
-            inflateEnd(&s);
-            return err_set(err, "deflated record %s: corrupt deflate stream (%s)", shown,
-                           s.msg ? s.msg : "zlib error");
+        if (rc == Z_STREAM_END) {
+            end = INF_END;
+            break;
+        }
+        if (rc == Z_BUF_ERROR && s.avail_in == 0 && in_left == 0) {
+            end = INF_TRUNCATED;
+            break;
+        }
+        if (rc == Z_BUF_ERROR && got == 0 && s.avail_in == avail_in && s.avail_in > 0 && s.avail_out > 0) {
+            end = INF_CORRUPT;   /* no progress with room on both sides: cannot happen, never loop on it */
+            r->msg = "inflate made no progress";
+            break;
+        }
+        if (rc != Z_OK && rc != Z_BUF_ERROR) {
+            end = rc == Z_MEM_ERROR ? INF_NOMEM : INF_CORRUPT;
+            r->msg = s.msg ? s.msg : "zlib error";
+            break;
         }
     }
-    uint64_t unused_in = s.avail_in + in_left;
-    int short_out = !over && (s.avail_out > 0 || out_left > 0);
+    r->consumed = len - in_left - s.avail_in;
+    r->crc = (uint32_t)crc;
+    drop_pages(release, fed, (uint64_t)(in - fed));
     inflateEnd(&s);
-    if (short_out)
+    free(buf);
+    return end;
+}
+
+/* Inflates a deflated record to exactly e->usize bytes: into dst, or
+ * (dst NULL) only to check it.  *crc gets the output's CRC-32. */
+static int inflate_exact(const Zip *z, const ZipEntry *e, uint8_t *dst, int release, uint32_t *crc,
+                         const char *shown, Err *err)
+{
+    Inflated r;
+    switch (inflate_run(z->base + e->data_off, e->csize, dst, e->usize, release, &r)) {
+    case INF_NOMEM:
+        return err_set(err, "record %s: out of memory for zlib", shown);
+    case INF_OVER:
+        return err_set(err, "deflated record %s expands past its declared size (%llu bytes)",
+                       shown, (unsigned long long)e->usize);
+    case INF_TRUNCATED:
+        return err_set(err, "deflated record %s: stream truncated", shown);
+    case INF_CORRUPT:
+        return err_set(err, "deflated record %s: corrupt deflate stream (%s)", shown, r.msg);
+    case INF_END:
+        break;
+    }
+    if (r.produced < e->usize)
         return err_set(err, "deflated record %s ends before its declared size (%llu bytes)",
                        shown, (unsigned long long)e->usize);
-    if (unused_in > 0)
+    if (r.consumed < e->csize)
         return err_set(err, "deflated record %s has %llu bytes after the end of its stream",
-                       shown, (unsigned long long)unused_in);
+                       shown, (unsigned long long)(e->csize - r.consumed));
+    *crc = r.crc;
     return 0;
 }
 
-int zip_extract(const Zip *z, const ZipEntry *e, uint8_t *dst, Err *err)
+/* zip_extract, and with dst NULL zip_check's deflated half. */
+static int extract(const Zip *z, const ZipEntry *e, uint8_t *dst, int release, Err *err)
 {
     char shown[128];
     show_str(shown, sizeof shown, e->name);
     if (e->corrupt)
         return err_set(err, "record %s is damaged (CRC-32 mismatch)", shown);
+    uint32_t crc = 0;
     if (e->method == 0) {
-        if (e->usize > 0)
+        if (dst && e->usize > 0)
             memcpy(dst, z->base + e->data_off, (size_t)e->usize);
-    } else if (inflate_exact(z, e, dst, shown, err) < 0) {
+        crc = e->crc ? crc_of(z->base + e->data_off, e->usize, release) : 0;
+    } else if (inflate_exact(z, e, dst, release, &crc, shown, err) < 0) {
         return -1;
     }
     /* crc 0 is what newer torch writes when CRC computation is turned off. */
-    if (e->crc != 0 && crc_of(dst, e->usize) != e->crc)
+    if (e->crc != 0 && crc != e->crc)
         return err_set(err, "record %s: CRC-32 mismatch", shown);
     return 0;
+}
+
+int zip_extract(const Zip *z, const ZipEntry *e, uint8_t *dst, Err *err)
+{
+    return extract(z, e, dst, 0, err);
+}
+
+int zip_check(const Zip *z, const ZipEntry *e, int release, Err *err)
+{
+    if (e->method == 0 && e->corrupt) {   /* zip_data's message for a stored record */
+        char shown[128];
+        return err_set(err, "record %s: CRC-32 mismatch", show_str(shown, sizeof shown, e->name));
+    }
+    return extract(z, e, NULL, release, err);
 }
 
 const uint8_t *zip_data(const Zip *z, const ZipEntry *e, uint8_t **owned, Err *err)
@@ -582,7 +733,7 @@ const uint8_t *zip_data(const Zip *z, const ZipEntry *e, uint8_t **owned, Err *e
     *owned = NULL;
     if (e->method == 0) {   /* borrowed from the mapping: no copy */
         const uint8_t *p = z->base + e->data_off;
-        if (e->corrupt || (e->crc != 0 && crc_of(p, e->usize) != e->crc)) {
+        if (e->corrupt || (e->crc != 0 && crc_of(p, e->usize, 0) != e->crc)) {
             char shown[128];
             return err_set(err, "record %s: CRC-32 mismatch", show_str(shown, sizeof shown, e->name)), NULL;
         }
@@ -599,7 +750,6 @@ const uint8_t *zip_data(const Zip *z, const ZipEntry *e, uint8_t **owned, Err *e
     }
     return *owned;
 }
-
 /* ------------------------------------------------------------ damaged files */
 
 /* zip_scan reads an archive whose central directory is gone from its local
@@ -620,7 +770,6 @@ const uint8_t *zip_data(const Zip *z, const ZipEntry *e, uint8_t **owned, Err *e
 #define SIG_DESCRIPTOR 0x08074b50u
 #define DESC_LEN       16u
 #define DESC64_LEN     24u
-#define INFLATE_CHUNK  ((size_t)1 << 16)
 
 /* 1 if a record may end at off: the file ends there or a zip structure
  * (local header, directory entry, zip64 or classic end record) starts. */
@@ -723,56 +872,17 @@ static int find_descriptor(const uint8_t *b, uint64_t size, uint64_t lho, uint64
 static int inflate_measure(const uint8_t *in, uint64_t len, int exact, uint64_t limit, uint64_t *csize,
                            uint64_t *usize, uint32_t *crc_out)
 {
-    uint8_t *out = malloc(INFLATE_CHUNK);
-    z_stream s;
-    memset(&s, 0, sizeof s);
-    if (!out || inflateInit2(&s, -15) != Z_OK) {
-        free(out);
-        return -2;
+    Inflated r;
+    InfEnd end = inflate_run(in, len, NULL, limit, 0, &r);
+    *csize = r.consumed;
+    *usize = r.produced;
+    *crc_out = r.crc;
+    switch (end) {
+    case INF_END: return exact && r.consumed != len ? -1 : 1;
+    case INF_TRUNCATED: return 0;
+    case INF_NOMEM: return -2;
+    default: return -1;
     }
-    uLong crc = crc32(0L, Z_NULL, 0);
-    uint64_t in_left = len, produced = 0;
-    int rc, result;
-    for (;;) {
-        if (s.avail_in == 0 && in_left > 0) {
-            uInt k = (uInt)(in_left < PIECE ? in_left : PIECE);
-            s.next_in = (Bytef *)(uintptr_t)in;
-            s.avail_in = k;
-            in += k;
-            in_left -= k;
-        }
-        s.next_out = out;
-        s.avail_out = (uInt)INFLATE_CHUNK;
-        rc = inflate(&s, Z_NO_FLUSH);
-        size_t got = INFLATE_CHUNK - s.avail_out;
-        crc = crc32(crc, out, (uInt)got);
-        produced += got;
-        if (produced > limit) {
-            result = -1;
-            break;
-        }
-        if (rc == Z_STREAM_END) {
-            result = 1;
-            break;
-        }
-        if (rc == Z_BUF_ERROR && s.avail_in == 0 && in_left == 0) {
-            result = 0;
-            break;
-        }
-        if (rc != Z_OK && rc != Z_BUF_ERROR) {
-            result = rc == Z_MEM_ERROR ? -2 : -1;
-            break;
-        }
-    }
-    uint64_t consumed = len - in_left - s.avail_in;
-    inflateEnd(&s);
-    free(out);
-    if (result == 1 && exact && consumed != len)
-        result = -1;
-    *csize = consumed;
-    *usize = produced;
-    *crc_out = (uint32_t)crc;
-    return result;
 }
 
 /* The end of a record at lho whose payload starts at data.  Returns 1
@@ -794,7 +904,7 @@ static int scan_record(const uint8_t *b, uint64_t size, uint64_t lho, uint64_t d
         uint32_t crc = rd_u32(l + 14);
         int ok;
         if (method == 0) {
-            ok = crc == 0 || crc_of(b + data, csize) == crc;
+            ok = crc == 0 || crc_of(b + data, csize, 0) == crc;
         } else {
             uint64_t cs, us;
             uint32_t got;
@@ -922,7 +1032,7 @@ int zip_verify(const Zip *z, const ZipEntry *e)
     if (e->corrupt)
         return 0;
     if (e->method == 0)
-        return e->crc == 0 || crc_of(z->base + e->data_off, e->usize) == e->crc;
+        return e->crc == 0 || crc_of(z->base + e->data_off, e->usize, 0) == e->crc;
     uint64_t cs, us;
     uint32_t crc;
     int r = inflate_measure(z->base + e->data_off, e->csize, 1, e->usize, &cs, &us, &crc);

@@ -15,6 +15,14 @@ reads back from the file):
   ckpt_whole                {'model': <whole model>, 'optimizer': ..., 'epoch': ...}
   ts_script, ts_trace       torch.jit.save of a scripted / traced module; the
                             expected state dict is torch.jit.load(...).state_dict()
+  many_legacy, many_zip     5,000 small tensors on 4,500 storages (every tenth
+                            a view of the one before), legacy and zip: the
+                            reader's lookups must not be quadratic, and names,
+                            order and storage sharing must still be torch's
+  dup_keys, dup_pairs       pickles written by hand whose dict repeats a key
+                            (SETITEMS into a 100-entry dict; OrderedDict(pairs)):
+                            torch.load keeps the first position and the last
+                            value, as Python does
 
 and, for the pickled whole models, NAME.modules.json: torch's own module
 tree, [{"path", "type", "attrs"}] in named_modules() order, attrs being the
@@ -100,6 +108,38 @@ def save(name, obj, key, sd, **kw):
     gf.write_expect(name, key, got)
 
 
+def many(n):
+    """n small tensors; every tenth views the tensor before it."""
+    torch.manual_seed(23)
+    sd = {}
+    prev = None
+    for i in range(n):
+        name = "blocks.%d.%s" % (i // 3, ("weight", "bias", "scale")[i % 3])
+        sd[name] = prev[1:] if i % 10 == 9 else torch.randn(3 + i % 5)
+        prev = sd[name]
+    return sd
+
+
+def dup_keys():
+    """Pickles whose dicts repeat a key: the raw opcodes of torch.save's
+    tensors (gen_fixtures.tensor_pickle), storages "0".."100" of 6 floats."""
+    import struct
+    records = [(str(i), struct.pack("<6f", *range(i, i + 6))) for i in range(101)]
+    names = ["k%d" % i for i in range(100)] + ["k7"]   # k7 again, with storage 100
+    items = [(gf._u(k), gf.tensor_pickle(str(i), 6, [2, 3], [3, 1])) for i, k in enumerate(names)]
+    # A plain dict filled by SETITEMS, past the size where rcc indexes keys.
+    gf.torch_style_zip("dup_keys.pt", b"\x80\x02}(" + b"".join(k + v for k, v in items) + b"u.", records)
+    # OrderedDict([(k, v), ...]): the pairs form of the same dict.
+    gf.torch_style_zip("dup_pairs.pt", b"\x80\x02" + gf._global("collections", "OrderedDict") + b"]("
+                       + b"".join(k + v + b"\x86" for k, v in items) + b"e\x85R.", records)
+    for name in ("dup_keys", "dup_pairs"):
+        sd = torch.load(os.path.join(gf.OUT, name + ".pt"), map_location="cpu")
+        got = gf.named_tensors(sd)
+        if len(got) != 100 or got[7][0] != "k7" or got[7][1][0, 0].item() != 100:
+            raise SystemExit("%s: torch reads back %s" % (name, [n for n, _ in got]))
+        gf.write_expect(name, "", got)
+
+
 def net():
     torch.manual_seed(21)
     m = Net()
@@ -154,6 +194,11 @@ def main(argv):
         sm.save(path)
         got = list(torch.jit.load(path).state_dict().items())
         gf.write_expect(name, "", got, parameters=False)   # (the pickle holds plain tensors)
+
+    sd = many(5000)
+    save("many_legacy", sd, "", sd, _use_new_zipfile_serialization=False)
+    save("many_zip", sd, "", sd)
+    dup_keys()
     return 0
 
 

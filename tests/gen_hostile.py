@@ -91,6 +91,35 @@ def main(argv):
     torch_style_zip("bad_h_binunicode_past_end.pt", b"\x80\x02X" + struct.pack("<I", 0xFFFFFFF0) + b"abc.", [])
     torch_style_zip("bad_h_binget_unset.pt", b"\x80\x02}(" + _u("w") + b"h\x05u.", [])
 
+    # Shared containers: one dict of 100,000 entries referenced 100,000
+    # times (0.9 MB).  A walk that entered it once per reference did 10^10
+    # steps; the state-dict search enters each container once.
+    n = 100000
+    torch_style_zip("bad_h_shared_dag.pt", b"\x80\x02}q\x00(" + b"".join(
+        b"J" + struct.pack("<i", i) + b"K\x00" for i in range(n)) + b"u0](" + b"h\x00" * n + b"e.", [])
+    # One module of 1,000 parameters named 99,990 times by its parent: a
+    # state dict of 10^8 entries from 1.5 MB (torch.load would build it),
+    # within a budget of 100,000 module visits.  The module walk's budget
+    # counts entries too.
+    def module(params, modules):
+        return (_global("__main__", "Net") + b")\x81" + b"}(" + _u("_parameters") + params
+                + _u("_buffers") + b"}" + _u("_modules") + modules + b"ub")
+    shared = module(b"}(" + b"".join(_u("p%d" % i) + (tensor_pickle("0", 6, [6], [1]) + b"q\x01" if i == 0
+                                                       else b"h\x01") for i in range(1000)) + b"u", b"}")
+    torch_style_zip("bad_h_module_bomb.pt", b"\x80\x02" + module(b"}", b"}(" + _u("m0") + shared + b"r\x00\x00\x00\x00"
+                    + b"".join(_u("m%d" % i) + b"j\x00\x00\x00\x00" for i in range(1, n - 10)) + b"u") + b".",
+                    [("0", F6)])
+
+    # 10,000 modules side by side in a list, each naming one module of
+    # 10,000 parameters twice: 2 * 10^8 entries to weigh from 1.2 MB.  The
+    # state-dict search counts every candidate within one shared budget.
+    big = module(b"}(" + b"".join(_u("p%d" % i) + (tensor_pickle("0", 6, [6], [1]) + b"q\x01" if i == 0
+                                                    else b"h\x01") for i in range(10000)) + b"u", b"}")
+    torch_style_zip("bad_h_module_candidates.pt", b"\x80\x02](" + module(b"}", b"}(" + _u("a") + big
+                    + b"r\x00\x00\x00\x00" + _u("b") + b"j\x00\x00\x00\x00u")
+                    + b"".join(module(b"}", b"}(" + _u("a") + b"j\x00\x00\x00\x00" + _u("b") + b"j\x00\x00\x00\x00u")
+                               for _ in range(9999)) + b"e.", [("0", F6)])
+
     # Tensor metadata.
     torch_style_zip("bad_h_negative_size.pt", sd_pickle(
         ("w", tensor_pickle("0", 6, [2, 3], [3, 1]).replace(b"(K\x02K\x03t", b"(J" + struct.pack("<i", -2) + b"K\x03t"))),

@@ -1,6 +1,7 @@
 ## tests.mk — the test list (included by Makefile.am)
 TESTS = \
 	tests/cli.sh \
+	tests/verify-stream.sh \
 	tests/corpus.sh \
 	tests/corpus-external.sh \
 	tests/man-examples.sh \
@@ -55,6 +56,10 @@ TESTS = \
 	tests/parity/ckpt_whole.parity \
 	tests/parity/ts_script.parity \
 	tests/parity/ts_trace.parity \
+	tests/parity/many_legacy.parity \
+	tests/parity/many_zip.parity \
+	tests/parity/dup_keys.parity \
+	tests/parity/dup_pairs.parity \
 	tests/bad/bad_h_binget_unset.bad \
 	tests/bad/bad_h_binunicode_past_end.bad \
 	tests/bad/bad_h_builtins_eval.bad \
@@ -70,6 +75,9 @@ TESTS = \
 	tests/bad/bad_h_stack_global.bad \
 	tests/bad/bad_h_subprocess_popen.bad \
 	tests/bad/bad_h_zip_bomb.bad \
+	tests/bad/bad_h_shared_dag.bad \
+	tests/bad/bad_h_module_bomb.bad \
+	tests/bad/bad_h_module_candidates.bad \
 	tests/parity/st_mlp.parity \
 	tests/parity/st_dtypes.parity \
 	tests/parity/st_transformer.parity \
