@@ -443,6 +443,8 @@ typedef struct Elab {
     size_t      ntensors, tensors_cap;
     Input      *inputs;
     size_t      ninputs, inputs_cap;
+    LayerTensor *scratch;    /* arena: a layer's tensors, sized to the largest layer yet */
+    size_t      scratch_cap;
 } Elab;
 
 /* Reads and parses path and everything it imports, then elaborates the

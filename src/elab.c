@@ -575,18 +575,34 @@ static int layer_call(Elab *e, const Scope *s, const Expr *x, const Layer *L, co
     e->insts[in].layer = L;
     e->insts[in].args = vals;
     e->insts[in].nargs = nf;
-    enum { MAX_LAYER_TENSORS = 4096 };   /* an LSTM of 400 bidirectional layers */
-    LayerTensor *lt = arena_array(e->a, MAX_LAYER_TENSORS, sizeof *lt);
+    /* The layer's tensors go to one buffer that every call reuses: most
+     * layers have a handful, and a model of thousands of layers must not
+     * pay for the largest layer at each.  expand fails both for arguments
+     * it rejects and for a buffer too small, so on failure the buffer
+     * grows and expand runs again, up to the bound; a rejection says the
+     * same at every size. */
+    enum { MIN_LAYER_TENSORS = 64, MAX_LAYER_TENSORS = 4096 };   /* 4096: an LSTM of 400 bidirectional layers */
     char msg[256] = "";
-    if (!lt)
+    int n = -1;
+    if (e->scratch_cap < MIN_LAYER_TENSORS &&
+        arena_grow(e->a, (void **)&e->scratch, &e->scratch_cap, MIN_LAYER_TENSORS, sizeof *e->scratch) < 0)
         return err_at(e, x->span, "out of memory");
-    int n = L->expand(vals, lt, MAX_LAYER_TENSORS, msg, sizeof msg);
+    for (;;) {
+        size_t cap = e->scratch_cap < MAX_LAYER_TENSORS ? e->scratch_cap : MAX_LAYER_TENSORS;
+        msg[0] = 0;
+        n = L->expand(vals, e->scratch, cap, msg, sizeof msg);
+        if (n >= 0 || cap >= MAX_LAYER_TENSORS)
+            break;
+        if (arena_grow(e->a, (void **)&e->scratch, &e->scratch_cap, cap * 2, sizeof *e->scratch) < 0)
+            return err_at(e, x->span, "out of memory");
+    }
     if (n < 0)
         return err_at(e, x->span, "%s: %s", L->name, msg[0] ? msg : "invalid arguments");
-    for (int i = 0; i < n; i++)
-        if (add_tensor(e, in, join(e, path, lt[i].name), lt[i].dtype, lt[i].ndim, lt[i].shape, lt[i].buffer,
-                       x->span) < 0)
+    for (int i = 0; i < n; i++) {
+        const LayerTensor *lt = &e->scratch[i];
+        if (add_tensor(e, in, join(e, path, lt->name), lt->dtype, lt->ndim, lt->shape, lt->buffer, x->span) < 0)
             return -1;
+    }
     return 0;
 }
 
