@@ -11,6 +11,7 @@
  *   catalog.c    the built-in layers: torch's parameter and buffer names,
  *                shapes and dtypes as functions of constructor arguments
  *   layerargs.c  what catalog.c's layer definitions share
+ *   names.c      string-keyed hash tables for scopes and declarations
  *   elab.c       elaboration: imports, blocks instantiated with their
  *                arguments, integer expressions, lists and repeats,
  *                conditionals, down to the flat list of expected keys
@@ -394,6 +395,24 @@ const LayerTensor *la_ft(const LayerTensor *f, size_t n, const char *name);
 int la_dims_ok(const LayerTensor *t, int ndim);
 int la_suggest_none(const Val *args, const LayerTensor *file, size_t n, char *buf, size_t cap);
 
+/* ---------------------------------------------------------------- names.c */
+
+/* A table from names (arena strings, not copied) to pointers; a zeroed
+ * NameTab is empty.  names_put replaces the value of a name already there;
+ * it returns 0, or -1 when out of memory. */
+typedef struct NameEnt {
+    const char *key;
+    void       *val;
+} NameEnt;
+
+typedef struct NameTab {
+    NameEnt *ent;            /* arena; cap slots, a power of two */
+    size_t   n, cap;
+} NameTab;
+
+void *names_get(const NameTab *t, const char *key);
+int   names_put(Arena *a, NameTab *t, const char *key, void *val);
+
 /* ----------------------------------------------------------------- elab.c */
 
 /* One state-dict entry the spec implies. */
@@ -443,6 +462,7 @@ typedef struct Elab {
     size_t      ntensors, tensors_cap;
     Input      *inputs;
     size_t      ninputs, inputs_cap;
+    NameTab     blocks, models;      /* declarations by name, the first one of each */
     LayerTensor *scratch;    /* arena: a layer's tensors, sized to the largest layer yet */
     size_t      scratch_cap;
 } Elab;

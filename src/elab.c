@@ -31,34 +31,26 @@ enum { MAX_DEPTH = 64, MAX_ITEMS = 100000 };
 /* ------------------------------------------------------------- scopes */
 
 /* The values a block body sees: its parameters and its local constants.
- * Blocks do not see their caller's names (as Python's __init__ does not). */
-typedef struct Binding {
-    const char     *name;
-    Val             v;
-    struct Binding *next;
-} Binding;
-
+ * Blocks do not see their caller's names (as Python's __init__ does not).
+ * A name bound again takes the new value. */
 typedef struct Scope {
-    Binding *head;
+    NameTab names;   /* name -> Val (arena) */
 } Scope;
 
 static const Val *lookup(const Scope *s, const char *name)
 {
-    for (const Binding *b = s->head; b; b = b->next)
-        if (strcmp(b->name, name) == 0)
-            return &b->v;
-    return NULL;
+    return names_get(&s->names, name);
 }
 
 static int bind(Elab *e, Scope *s, const char *name, const Val *v)
 {
-    Binding *b = ARENA_NEW(e->a, Binding);
-    if (!b)
-        return -1;
-    b->name = name;
-    b->v = *v;
-    b->next = s->head;
-    s->head = b;
+    Val *slot = names_get(&s->names, name);
+    if (!slot) {
+        slot = ARENA_NEW(e->a, Val);
+        if (!slot || names_put(e->a, &s->names, name, slot) < 0)
+            return -1;
+    }
+    *slot = *v;
     return 0;
 }
 
@@ -347,15 +339,23 @@ static int load(Elab *e, const char *path, Span from)
     return r;
 }
 
+/* The first block or model of that name, in the main file then its
+ * imports (indexed once everything is loaded). */
 static const Decl *find_decl(const Elab *e, const char *name, DeclKind kind)
+{
+    return names_get(kind == DECL_BLOCK ? &e->blocks : &e->models, name);
+}
+
+static int index_decls(Elab *e)
 {
     for (size_t i = 0; i < e->nprogs; i++)
         for (size_t k = 0; k < e->progs[i]->ndecls; k++) {
-            const Decl *dc = e->progs[i]->decls[k];
-            if (dc->kind == kind && strcmp(dc->name, name) == 0)
-                return dc;
+            Decl *dc = e->progs[i]->decls[k];
+            NameTab *t = dc->kind == DECL_BLOCK ? &e->blocks : dc->kind == DECL_MODEL ? &e->models : NULL;
+            if (t && !names_get(t, dc->name) && names_put(e->a, t, dc->name, dc) < 0)
+                return err_at(e, NO_SPAN, "out of memory");
         }
-    return NULL;
+    return 0;
 }
 
 /* -------------------------------------------------------- instances */
@@ -853,6 +853,8 @@ int elab_file(Elab *e, Diags *d, Arena *a, const char *path, const char *model_n
     e->d = d;
     e->a = a;
     if (load(e, path, NO_SPAN) < 0 && !e->nprogs)
+        return -1;
+    if (index_decls(e) < 0)
         return -1;
     /* The model: by name, or the main file's only one. */
     const Program *main = e->progs[0];

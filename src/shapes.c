@@ -46,14 +46,16 @@ typedef struct SV {
     long        mod;      /* V_MOD: the instance */
 } SV;
 
-typedef struct Bind { const char *name; SV v; struct Bind *next; } Bind;   /* a name the forward assigned */
-typedef struct Env { size_t inst; Bind *head; } Env;                      /* one forward being run */
-typedef struct Frame { Span call; size_t inst; } Frame;                   /* a block call */
+typedef struct Env { size_t inst; NameTab vars; } Env;   /* one forward being run: the names it assigned (SV) */
+typedef struct Frame { Span call; size_t inst; } Frame;  /* a block call */
 
 typedef struct Sh {
-    Elab  *e;
-    Frame  frames[MAX_CALL_DEPTH + 1];
-    int    depth;
+    Elab    *e;
+    Frame    frames[MAX_CALL_DEPTH + 1];
+    int      depth;
+    NameTab  given;        /* diagnostics given, for report(): see index_diags */
+    size_t   seen;         /* e->d->list[0..seen) is in given */
+    NameTab  defs[2];      /* per block (0) or model (1) name: a NameTab of the names its body defines */
 } Sh;
 
 #define UNKN INT64_MIN
@@ -149,19 +151,39 @@ static const char *ty(const SV *v)
 
 /* Reports msg at sp once (a block's instances repeat it), with a note at
  * decl (the layer concerned) and at each block call that led there. */
+/* What report() asks of the diagnostics so far, as keys of s->given:
+ * "E file lo hi msg" for each error, "N file lo" for each note.  Entries
+ * are added as they appear, so that no report scans them all. */
+static const char *given_key(Sh *s, DiagLevel lvl, Span sp, const char *msg)
+{
+    return lvl == DG_ERROR ? arena_printf(s->e->a, "E%u %u %u %s", sp.file, sp.lo, sp.hi, msg)
+         : lvl == DG_NOTE  ? arena_printf(s->e->a, "N%u %u", sp.file, sp.lo) : NULL;
+}
+
+static void index_diags(Sh *s)
+{
+    const Diags *d = s->e->d;
+    for (; s->seen < d->n; s->seen++) {
+        const char *k = given_key(s, d->list[s->seen].level, d->list[s->seen].span, d->list[s->seen].msg);
+        if (k) names_put(s->e->a, &s->given, k, s);
+    }
+}
+
+static int given(Sh *s, DiagLevel lvl, Span sp, const char *msg)
+{
+    index_diags(s);
+    const char *k = given_key(s, lvl, sp, msg);
+    return k && names_get(&s->given, k);
+}
+
 static void report(Sh *s, Span sp, const Instance *decl, const char *msg)
 {
     Diags *d = s->e->d;
-    for (size_t i = 0; i < d->n; i++)
-        if (d->list[i].level == DG_ERROR && d->list[i].span.file == sp.file && d->list[i].span.lo == sp.lo &&
-            d->list[i].span.hi == sp.hi && !strcmp(d->list[i].msg, msg))
-            return;
-    size_t first = d->n;
+    if (given(s, DG_ERROR, sp, msg))
+        return;
+    if (decl && given(s, DG_NOTE, decl->span, NULL))   /* the declaration is shown once */
+        decl = NULL;
     diag(d, DG_ERROR, sp, "%s", msg);
-    for (size_t i = 0; decl && i < first; i++)   /* the declaration is shown once */
-        if (d->list[i].level == DG_NOTE && d->list[i].span.lo == decl->span.lo &&
-            d->list[i].span.file == decl->span.file)
-            decl = NULL;
     if (decl) diag(d, DG_NOTE, decl->span, "'%s' is declared here", decl->path[0] ? decl->path : "self");
     for (int i = s->depth; i > 0; i--)
         diag(d, DG_NOTE, s->frames[i].call, "in the forward of %s '%s', called here",
@@ -385,13 +407,38 @@ static int body_defines(Stmt **body, size_t n, const char *name)
     return 0;
 }
 
-static int conf_defined(const Sh *s, size_t inst, const char *name)
+/* The names a body assigns, in both branches of its ifs. */
+static void add_defs(Sh *s, NameTab *t, Stmt **body, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const Stmt *st = body[i];
+        if (st->kind == ST_ASSIGN && st->name) names_put(s->e->a, t, st->name, s);
+        if (st->kind == ST_IF) {
+            add_defs(s, t, st->body, st->nbody);
+            add_defs(s, t, st->orelse, st->norelse);
+        }
+    }
+}
+
+/* Is name a block parameter or a constant of the declaration?  (Its
+ * names are gathered once per declaration.) */
+static int conf_defined(Sh *s, size_t inst, const char *name)
 {
     const Decl *dc = s->e->insts[inst].decl;
     if (!dc) return 0;
-    for (size_t k = 0; k < dc->nparams; k++)
-        if (!strcmp(dc->params[k].name, name)) return 1;
-    return body_defines(dc->body, dc->nbody, name);
+    NameTab *byname = &s->defs[dc->kind == DECL_MODEL];
+    NameTab *t = names_get(byname, dc->name);
+    if (!t) {
+        t = ARENA_NEW(s->e->a, NameTab);
+        if (!t || names_put(s->e->a, byname, dc->name, t) < 0) {   /* out of memory: the long way */
+            for (size_t k = 0; k < dc->nparams; k++)
+                if (!strcmp(dc->params[k].name, name)) return 1;
+            return body_defines(dc->body, dc->nbody, name);
+        }
+        for (size_t k = 0; k < dc->nparams; k++) names_put(s->e->a, t, dc->params[k].name, s);
+        add_defs(s, t, dc->body, dc->nbody);
+    }
+    return names_get(t, name) != NULL;
 }
 
 /* A raw param/buffer of inst used directly in the forward. */
@@ -415,8 +462,8 @@ static int raw_tensor(const Sh *s, size_t inst, const char *name, SV *out)
 static SV lookup(Sh *s, Env *env, const Expr *x)
 {
     const char *name = x->u.s;
-    for (Bind *b = env->head; b; b = b->next)
-        if (!strcmp(b->name, name)) return b->v;
+    const SV *b = names_get(&env->vars, name);
+    if (b) return *b;
     long c = elab_child(s->e, env->inst, name);
     if (c >= 0) return mk_mod(c);
     SV t;
@@ -431,12 +478,12 @@ static SV lookup(Sh *s, Env *env, const Expr *x)
 
 static void bind(Sh *s, Env *env, const char *name, const SV *v)
 {
-    Bind *b = ARENA_NEW(s->e->a, Bind);
-    if (!b) return;
-    b->name = name;
-    b->v = *v;
-    b->next = env->head;
-    env->head = b;
+    SV *b = names_get(&env->vars, name);
+    if (!b) {
+        b = ARENA_NEW(s->e->a, SV);
+        if (!b || names_put(s->e->a, &env->vars, name, b) < 0) return;
+    }
+    *b = *v;
 }
 
 static SV tuple_of(Sh *s, size_t n)
@@ -1212,7 +1259,7 @@ static SV block_fwd(Sh *s, long inst, const Args *a)
     if (!fw) return fail(s, a->span, "%s '%s' has no forward, so it cannot be called", in->type, in->path);
     if (s->depth >= MAX_CALL_DEPTH)
         return fail(s, a->span, "forward calls nested deeper than %d (a block that calls itself?)", MAX_CALL_DEPTH);
-    Env env = {(size_t)inst, NULL};
+    Env env = {(size_t)inst, {0}};
     int set[64] = {0};
     if (a->npos > fw->nparams || fw->nparams > 64)
         return fail(s, a->span, "the forward of %s takes %zu argument%s, got %zu", in->type, fw->nparams,
@@ -1265,8 +1312,8 @@ static SV call_module(Sh *s, long inst, const Args *a)
 
 static SV call(Sh *s, Env *env, const Expr *x)
 {
-    Args a;
-    memset(&a, 0, sizeof a);
+    Args a;   /* room for 32 values: only the npos + nkw given are set (and read), not 10 KB per call */
+    a.npos = a.nkw = 0;
     a.span = x->span;
     const Expr *fx = x->a;
     int method = fx->kind == EX_ATTR && !(fx->a->kind == EX_NAME &&
@@ -1307,12 +1354,10 @@ static SV call(Sh *s, Env *env, const Expr *x)
         if (!is_function(name)) return fail(s, fx->span, "unknown function '%s'", name);
         return bad ? mk(V_ERR) : fn_call(s, name, &a);
     } else if (fx->kind == EX_NAME) {
-        Bind *b;
-        for (b = env->head; b && strcmp(b->name, name) != 0; b = b->next)
-            ;
+        const SV *b = names_get(&env->vars, name);
         long c = b ? -1 : elab_child(s->e, env->inst, name);
         if (b) {
-            callee = b->v;
+            callee = *b;
         } else if (c >= 0) {
             callee = mk_mod(c);
         } else if (is_function(name)) {
@@ -1388,7 +1433,7 @@ int shapes_check(Elab *e)
     const Stmt *fw = root < e->ninsts ? find_forward(e->model) : NULL;
     if (!fw)
         return 0;   /* no forward: nothing to check */
-    Env env = {root, NULL};
+    Env env = {root, {0}};
     for (size_t i = 0; i < fw->nparams; i++) {
         const Input *inp = NULL;
         for (size_t k = 0; k < e->ninputs; k++)
