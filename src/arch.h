@@ -441,6 +441,8 @@ typedef struct Instance {
     size_t       nitems;     /* list: how many items the spec declares */
     const Decl  *decl;       /* a block instance or the model: its declaration */
     void        *scope;      /* its parameters and constants (elab.c's Scope) */
+    size_t       tensor0, ntens;   /* its own tensors: e->tensors[tensor0 .. +ntens) */
+    size_t       kid0, nkids;      /* its children: e->kids[kid0 .. +nkids), in the order made */
 } Instance;
 
 /* A model input: input x: f32[N, 3, 224, 224] (symbolic sizes kept). */
@@ -462,6 +464,12 @@ typedef struct Elab {
     size_t      ntensors, tensors_cap;
     Input      *inputs;
     size_t      ninputs, inputs_cap;
+    /* Indexes made once elaboration is done, so that no later lookup
+     * scans the model: */
+    size_t     *kids;        /* arena: instance numbers grouped by parent */
+    size_t     *by_path;     /* arena: instance numbers sorted by (path, number) */
+    size_t     *by_key;      /* arena: tensor numbers sorted by key */
+    /* During elaboration: */
     NameTab     blocks, models;      /* declarations by name, the first one of each */
     LayerTensor *scratch;    /* arena: a layer's tensors, sized to the largest layer yet */
     size_t      scratch_cap;
@@ -480,6 +488,11 @@ int  elab_value(Elab *e, size_t inst, const Expr *x, Val *out);
 /* The child of instance inst assigned to name ("self" for the container
  * the module is itself), or -1. */
 long elab_child(const Elab *e, size_t inst, const char *name);
+/* The tensor whose key is prefix.name (name alone for prefix ""), or -1. */
+long elab_find_key(const Elab *e, const char *prefix, const char *name);
+/* The instances whose path is the len bytes at s, in order: sets *n and
+ * returns where they start in e->by_path. */
+const size_t *elab_with_path(const Elab *e, const char *s, size_t len, size_t *n);
 
 /* --------------------------------------------------------------- shapes.c */
 

@@ -816,35 +816,79 @@ static void duplicate_keys(Elab *e)
 /* torch's state_dict() order: each module's own parameters, then its own
  * buffers, then its submodules in the order they were made.  Instances
  * are numbered in that (pre-)order already, so a stable sort by
- * (instance, buffer) gives it. */
-static void torch_order(Elab *e)
+ * (instance, buffer) gives it, and leaves each instance's tensors side by
+ * side (tensor0, ntens). */
+static int torch_order(Elab *e)
 {
     ExpTensor *sorted = arena_array(e->a, e->ntensors + 1, sizeof *sorted);
     if (!sorted)
-        return;
-    size_t *first = calloc(e->ninsts + 1, sizeof *first), *count = calloc(e->ninsts + 1, sizeof *count);
-    if (!first || !count) {
-        free(first);
-        free(count);
-        return;
-    }
+        return -1;
     for (size_t i = 0; i < e->ntensors; i++)
-        count[e->tensors[i].inst]++;
+        e->insts[e->tensors[i].inst].ntens++;
     for (size_t i = 0, acc = 0; i < e->ninsts; i++) {
-        first[i] = acc;
-        acc += count[i];
+        e->insts[i].tensor0 = acc;
+        acc += e->insts[i].ntens;
     }
+    size_t *next = calloc(e->ninsts + 1, sizeof *next);
+    if (!next)
+        return -1;
+    for (size_t i = 0; i < e->ninsts; i++)
+        next[i] = e->insts[i].tensor0;
     for (int buffer = 0; buffer < 2; buffer++)   /* a stable counting sort by (inst, buffer) */
         for (size_t i = 0; i < e->ntensors; i++)
             if (e->tensors[i].buffer == buffer && e->insts[e->tensors[i].inst].layer == NULL)
-                sorted[first[e->tensors[i].inst]++] = e->tensors[i];
+                sorted[next[e->tensors[i].inst]++] = e->tensors[i];
     for (size_t i = 0; i < e->ntensors; i++)   /* built-in layers keep the catalog's order */
         if (e->insts[e->tensors[i].inst].layer != NULL)
-            sorted[first[e->tensors[i].inst]++] = e->tensors[i];
+            sorted[next[e->tensors[i].inst]++] = e->tensors[i];
     if (e->ntensors)   /* (tensors is NULL for a model without any) */
         memcpy(e->tensors, sorted, e->ntensors * sizeof *sorted);
-    free(first);
-    free(count);
+    free(next);
+    return 0;
+}
+
+/* qsort has no context argument in C99: the Elab being indexed. */
+static const Elab *ix_elab;
+static int by_path_then_index(const void *pa, const void *pb)
+{
+    size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
+    int c = strcmp(ix_elab->insts[a].path, ix_elab->insts[b].path);
+    return c ? c : (a > b) - (a < b);
+}
+static int by_key(const void *pa, const void *pb)
+{
+    return strcmp(ix_elab->tensors[*(const size_t *)pa].key, ix_elab->tensors[*(const size_t *)pb].key);
+}
+
+/* The indexes later phases look things up in (Elab: kids, by_path,
+ * by_key).  Children are grouped by parent with a counting sort, which
+ * keeps them in the order they were made. */
+static int make_indexes(Elab *e)
+{
+    e->kids = arena_array(e->a, e->ninsts + 1, sizeof *e->kids);
+    e->by_path = arena_array(e->a, e->ninsts + 1, sizeof *e->by_path);
+    e->by_key = arena_array(e->a, e->ntensors + 1, sizeof *e->by_key);
+    if (!e->kids || !e->by_path || !e->by_key)
+        return -1;
+    for (size_t i = 1; i < e->ninsts; i++)
+        e->insts[e->insts[i].parent].nkids++;
+    for (size_t i = 0, acc = 0; i < e->ninsts; i++) {
+        e->insts[i].kid0 = acc;
+        acc += e->insts[i].nkids;
+        e->insts[i].nkids = 0;
+    }
+    for (size_t i = 1; i < e->ninsts; i++) {
+        Instance *p = &e->insts[e->insts[i].parent];
+        e->kids[p->kid0 + p->nkids++] = i;
+    }
+    for (size_t i = 0; i < e->ninsts; i++)
+        e->by_path[i] = i;
+    for (size_t i = 0; i < e->ntensors; i++)
+        e->by_key[i] = i;
+    ix_elab = e;
+    qsort(e->by_path, e->ninsts, sizeof *e->by_path, by_path_then_index);
+    qsort(e->by_key, e->ntensors, sizeof *e->by_key, by_key);
+    return 0;
 }
 
 int elab_file(Elab *e, Diags *d, Arena *a, const char *path, const char *model_name)
@@ -901,7 +945,8 @@ int elab_file(Elab *e, Diags *d, Arena *a, const char *path, const char *model_n
     e->insts[root].scope = s;
     elab_body(e, s, e->model->body, e->model->nbody, "", root, 0);
     duplicate_keys(e);
-    torch_order(e);
+    if (torch_order(e) < 0 || make_indexes(e) < 0)
+        return err_at(e, NO_SPAN, "out of memory");
     for (size_t i = 0; i < e->model->nbody; i++) {
         const Stmt *st = e->model->body[i];
         if (st->kind != ST_INPUT)
@@ -920,19 +965,85 @@ int elab_value(Elab *e, size_t inst, const Expr *x, Val *out)
     return eval(e, s, x, out);
 }
 
+/* strcmp of a against the string s[0..len) that has no NUL of its own. */
+static int cmp_n(const char *a, const char *s, size_t len)
+{
+    int c = strncmp(a, s, len);
+    return c ? c : (unsigned char)a[len] != 0;
+}
+
+const size_t *elab_with_path(const Elab *e, const char *s, size_t len, size_t *n)
+{
+    size_t lo = 0, hi = e->ninsts;
+    while (lo < hi) {   /* the first path >= s */
+        size_t mid = lo + (hi - lo) / 2;
+        if (cmp_n(e->insts[e->by_path[mid]].path, s, len) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    size_t end = lo;
+    while (end < e->ninsts && cmp_n(e->insts[e->by_path[end]].path, s, len) == 0)
+        end++;
+    *n = end - lo;
+    return e->by_path + lo;
+}
+
 long elab_child(const Elab *e, size_t inst, const char *name)
 {
     const char *pp = e->insts[inst].path;
-    size_t pl = strlen(pp);
-    for (size_t i = inst + 1; i < e->ninsts; i++) {
-        const Instance *c = &e->insts[i];
-        if (c->parent != inst)
-            continue;
-        if (strcmp(name, "self") == 0 ? strcmp(c->path, pp) == 0
-                                      : (pl ? strncmp(c->path, pp, pl) == 0 && c->path[pl] == '.' &&
-                                                  strcmp(c->path + pl + 1, name) == 0
-                                            : strcmp(c->path, name) == 0))
-            return (long)i;
+    size_t pl = strlen(pp), nl = strlen(name), n;
+    const size_t *c;
+    if (strcmp(name, "self") == 0) {
+        c = elab_with_path(e, pp, pl, &n);
+    } else {
+        char buf[256], *path = pl + nl + 2 <= sizeof buf ? buf : malloc(pl + nl + 2);
+        if (!path)
+            return -1;
+        size_t l = 0;   /* pp.name, or name under the model */
+        memcpy(path, pp, pl);
+        l += pl;
+        if (pl)
+            path[l++] = '.';
+        memcpy(path + l, name, nl);
+        l += nl;
+        c = elab_with_path(e, path, l, &n);
+        if (path != buf)
+            free(path);
+    }
+    for (size_t i = 0; i < n; i++)   /* in order: the first child made wins */
+        if (e->insts[c[i]].parent == inst)
+            return (long)c[i];
+    return -1;
+}
+
+/* strcmp of key against prefix.name (name alone for prefix ""). */
+static int cmp_key(const char *key, const char *prefix, const char *name)
+{
+    size_t pl = strlen(prefix);
+    if (pl) {
+        int c = strncmp(key, prefix, pl);
+        if (c)
+            return c;
+        if (key[pl] != '.')
+            return (unsigned char)key[pl] - '.';
+        key += pl + 1;
+    }
+    return strcmp(key, name);
+}
+
+long elab_find_key(const Elab *e, const char *prefix, const char *name)
+{
+    size_t lo = 0, hi = e->ntensors;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = cmp_key(e->tensors[e->by_key[mid]].key, prefix, name);
+        if (c == 0)
+            return (long)e->by_key[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     return -1;
 }

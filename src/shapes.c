@@ -445,18 +445,12 @@ static int conf_defined(Sh *s, size_t inst, const char *name)
 static int raw_tensor(const Sh *s, size_t inst, const char *name, SV *out)
 {
     const Elab *e = s->e;
-    const char *p = e->insts[inst].path;
-    size_t pl = strlen(p);
-    for (size_t i = 0; i < e->ntensors; i++) {
-        const ExpTensor *t = &e->tensors[i];
-        const char *k = t->key;
-        if (t->inst != inst || (pl && (strncmp(k, p, pl) != 0 || k[pl] != '.'))) continue;
-        if (strcmp(k + (pl ? pl + 1 : 0), name) != 0) continue;
-        *out = mk_tensor(rcc_dtype_name(t->dtype), t->ndim);
-        for (int d = 0; d < t->ndim && d < MAXR; d++) out->d[d] = exact(t->shape[d]);
-        return 1;
-    }
-    return 0;
+    long i = elab_find_key(e, e->insts[inst].path, name);
+    if (i < 0 || e->tensors[i].inst != inst) return 0;
+    const ExpTensor *t = &e->tensors[i];
+    *out = mk_tensor(rcc_dtype_name(t->dtype), t->ndim);
+    for (int d = 0; d < t->ndim && d < MAXR; d++) out->d[d] = exact(t->shape[d]);
+    return 1;
 }
 
 static SV lookup(Sh *s, Env *env, const Expr *x)
@@ -531,13 +525,10 @@ static SV index_value(Sh *s, Env *env, const Expr *x)
         }
         const Instance *in = &s->e->insts[base.mod];
         if (!in->list) return fail(s, x->span, "'%s' is not a list of modules", in->path);
-        long kids[1024];
-        size_t nk = 0;
-        for (size_t c = (size_t)base.mod + 1; c < s->e->ninsts && nk < 1024; c++)
-            if (s->e->insts[c].parent == (size_t)base.mod) kids[nk++] = (long)c;
-        int w = wrap(i, (int)nk);
+        size_t nk = in->nkids;
+        int w = nk > INT32_MAX ? -1 : wrap(i, (int)nk);
         if (w < 0) return fail(s, x->span, "index %lld out of range for a list of %zu modules", (long long)i, nk);
-        return mk_mod(kids[w]);
+        return mk_mod((long)s->e->kids[in->kid0 + (size_t)w]);
     }
     if (base.kind != V_TENSOR) return fail(s, x->a->span, "cannot index %s", ty(&base));
     if (base.rank < 0) return base;
@@ -1299,9 +1290,8 @@ static SV call_module(Sh *s, long inst, const Args *a)
         if (a->npos != 1 || a->nkw)
             return fail(s, a->span, "%s '%s' takes one input, got %zu", in->type, in->path, a->npos + a->nkw);
         Args b = *a;
-        for (size_t c = (size_t)inst + 1; c < s->e->ninsts; c++) {
-            if (s->e->insts[c].parent != (size_t)inst) continue;
-            SV y = call_module(s, (long)c, &b);
+        for (size_t k = 0; k < in->nkids; k++) {
+            SV y = call_module(s, (long)s->e->kids[in->kid0 + k], &b);
             if (y.kind == V_ERR || y.kind == V_ANY) return y;
             b.pos[0] = y;
         }
