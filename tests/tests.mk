@@ -191,4 +191,11 @@ TESTS = \
 	tests/check/fwd_not_module.check \
 	tests/check/fwd_reshape_numel.check \
 	tests/check/fwd_reshape_twice.check \
-	tests/check/fwd_unknown_fn.check
+	tests/check/fwd_unknown_fn.check \
+	tests/check/scale_clean.check \
+	tests/check/scale_dropped_key.check \
+	tests/check/scale_typo.check \
+	tests/check/scale_depth.check \
+	tests/check/scale_res_clean.check \
+	tests/check/scale_res_missing_block.check \
+	tests/check/scale_twice.check
