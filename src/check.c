@@ -45,7 +45,10 @@ typedef struct Ctx {
     size_t            *own_off;     /* per instance: where its unmatched file keys start in own */
     size_t            *own;         /* unmatched file keys grouped by owner, in file order */
     size_t            *cand;        /* unmatched expected tensors sorted by key */
+    const char       **cand_key;    /* their keys */
     size_t             ncand;
+    size_t             near_left;   /* steps the nearest-key searches may still take */
+    size_t             near_cut;    /* keys whose search was cut short */
     int                mismatch;
 } Ctx;
 
@@ -90,9 +93,18 @@ static size_t owner_of(const Elab *e, const char *key)
  * then the lowest tensor number, among the candidates the caller accepts.
  * The candidates (c->cand) are sorted, so a run of them sharing a prefix
  * is a node of a trie: one row of the edit-distance table per node, and a
- * node whose row is all over 2 is not entered (no longer key gets closer). */
+ * node whose row is all over 2 is not entered (no longer key gets closer).
+ *
+ * Keys that differ only in their numbers (layers.123.weight) are many
+ * nodes within 2 edits of each other, so one search can still visit
+ * thousands of nodes; thousands of them (every key of a large model
+ * renamed) would take seconds.  A budget of steps (NEAR_STEPS, about 0.1 s)
+ * bounds each phase's searches: past it no key is paired or suggested,
+ * and a note says how many keys were not searched.  The result never
+ * depends on timing, and no search is cut in any model that has fewer
+ * than some hundreds of keys in disagreement. */
 
-enum { NEAR_MAX = 2, NEAR_LEN = 120 };
+enum { NEAR_MAX = 2, NEAR_LEN = 120, NEAR_STEPS = 1000000 };
 
 typedef struct Near {
     const Ctx        *c;
@@ -100,6 +112,7 @@ typedef struct Near {
     size_t            m;
     const rcc_tensor *shape;      /* candidates must have this shape (or NULL: any) */
     int               loud_only;  /* skip candidates already explained */
+    size_t           *left;       /* the budget of steps (nodes entered) */
     unsigned char     row[NEAR_LEN + 2][NEAR_LEN + 1];   /* row[i][j]: prefix i of the node, j of q; capped at 3 */
     char              node[NEAR_LEN + 1];
     size_t            bestd;
@@ -142,17 +155,12 @@ static unsigned near_row(Near *n, size_t i)
     return lo;
 }
 
-static const char *cand_key(const Ctx *c, size_t k)
-{
-    return c->e->tensors[c->cand[k]].key;
-}
-
 /* The candidates [lo, hi) share their first depth bytes (node[0..depth)),
  * whose row is computed. */
 static void near_walk(Near *n, size_t lo, size_t hi, size_t depth)
 {
     const Ctx *c = n->c;
-    for (; lo < hi && cand_key(c, lo)[depth] == 0; lo++) {   /* keys that end here sort first */
+    for (; lo < hi && c->cand_key[lo][depth] == 0; lo++) {   /* keys that end here sort first */
         size_t d = depth <= n->m + NEAR_MAX ? cell(n, depth, n->m) : NEAR_MAX + 1, i = c->cand[lo];
         const ExpTensor *x = &c->e->tensors[i];
         if (d > NEAR_MAX || (n->loud_only && c->quiet_exp[i]))
@@ -168,15 +176,18 @@ static void near_walk(Near *n, size_t lo, size_t hi, size_t depth)
     if (depth >= NEAR_LEN)
         return;
     while (lo < hi) {
-        unsigned char ch = (unsigned char)cand_key(c, lo)[depth];
+        unsigned char ch = (unsigned char)c->cand_key[lo][depth];
         size_t a = lo + 1, b = hi;   /* the end of the run of ch: the first key with a greater byte */
         while (a < b) {
             size_t mid = a + (b - a) / 2;
-            if ((unsigned char)cand_key(c, mid)[depth] > ch)
+            if ((unsigned char)c->cand_key[mid][depth] > ch)
                 b = mid;
             else
                 a = mid + 1;
         }
+        if (!*n->left)
+            return;
+        --*n->left;
         n->node[depth] = (char)ch;
         if (near_row(n, depth + 1) <= NEAR_MAX)
             near_walk(n, lo, a, depth + 1);
@@ -185,12 +196,17 @@ static void near_walk(Near *n, size_t lo, size_t hi, size_t depth)
 }
 
 /* The nearest candidate to key within NEAR_MAX edits, or -1 (*dist: its
- * distance). */
-static long nearest(const Ctx *c, const char *key, const rcc_tensor *shape, int loud_only, size_t *dist)
+ * distance); -1 too when the budget c->near_left runs out (counted in
+ * c->near_cut: the search did not finish, so its best is not known). */
+static long nearest(Ctx *c, const char *key, const rcc_tensor *shape, int loud_only, size_t *dist)
 {
     size_t m = strlen(key);
     if (m > NEAR_LEN || !c->ncand)
         return -1;
+    if (!c->near_left) {
+        c->near_cut++;
+        return -1;
+    }
     Near *n = malloc(sizeof *n);
     if (!n)
         return -1;
@@ -199,13 +215,15 @@ static long nearest(const Ctx *c, const char *key, const rcc_tensor *shape, int 
     n->m = m;
     n->shape = shape;
     n->loud_only = loud_only;
+    n->left = &c->near_left;
     n->bestd = (size_t)-1;
     n->best = -1;
     for (size_t j = 0; j <= m && j <= NEAR_MAX; j++)
         n->row[0][j] = (unsigned char)j;
     near_walk(n, 0, c->ncand, 0);
-    long best = n->best;
+    long best = c->near_left ? n->best : -1;
     *dist = n->bestd;
+    c->near_cut += !c->near_left;
     free(n);
     return best;
 }
@@ -372,8 +390,9 @@ static void suggest(Ctx *c, size_t inst)
     /* The layer's expected tensors as the file has them, then the file's
      * other keys directly under the layer (an extra LSTM layer, a bias
      * the spec turned off), so that the suggestion accounts for them. */
-    size_t cap = 64 + in->ntens, nft = 0, pl = strlen(in->path);
-    LayerTensor *ft = arena_array(e->a, cap, sizeof *ft);
+    size_t owned = c->own_off[inst + 1] - c->own_off[inst];   /* at most 64 of them */
+    size_t cap = in->ntens + (owned < 64 ? owned : 64), nft = 0, pl = strlen(in->path);
+    LayerTensor *ft = calloc(cap + 1, sizeof *ft);
     if (!ft)
         return;
     for (size_t j = in->tensor0; j < in->tensor0 + in->ntens && nft < cap; j++) {
@@ -405,6 +424,7 @@ static void suggest(Ctx *c, size_t inst)
     diag_span_text(e->d, in->span, call, sizeof call);
     if (in->layer->suggest(in->args, ft, nft, fix, sizeof fix) && strcmp(fix, call) != 0)
         diag(e->d, DG_HELP, in->span, "did you mean %s?", fix);
+    free(ft);
 }
 
 /* Shapes and dtypes of the matched pairs, one report per module. */
@@ -594,7 +614,8 @@ int check_weights(Elab *e, const rcc_file *f, const char *wpath, const CheckOpti
     c.own_off = arena_array(e->a, e->ninsts + 2, sizeof *c.own_off);
     c.own = arena_array(e->a, c.nfk + 1, sizeof *c.own);
     c.cand = arena_array(e->a, e->ntensors + 1, sizeof *c.cand);
-    if (!c.fk || !c.exp_match || !c.quiet_fk || !c.quiet_exp || !c.own_off || !c.own || !c.cand) {
+    c.cand_key = arena_array(e->a, e->ntensors + 1, sizeof *c.cand_key);
+    if (!c.fk || !c.exp_match || !c.quiet_fk || !c.quiet_exp || !c.own_off || !c.own || !c.cand || !c.cand_key) {
         diag(e->d, DG_ERROR, NO_SPAN, "out of memory");
         return 1;
     }
@@ -622,14 +643,21 @@ int check_weights(Elab *e, const rcc_file *f, const char *wpath, const CheckOpti
         c.own_off[i] = c.own_off[i - 1];
     c.own_off[0] = 0;
     for (size_t j = 0; j < e->ntensors; j++)
-        if (c.exp_match[e->by_key[j]] < 0)
+        if (c.exp_match[e->by_key[j]] < 0) {
+            c.cand_key[c.ncand] = e->tensors[e->by_key[j]].key;
             c.cand[c.ncand++] = e->by_key[j];
+        }
     if (prefix_note(&c))
         return 1;
     list_depths(&c);
     compare_pairs(&c);
+    c.near_left = NEAR_STEPS;
     near_misses(&c);
     missing(&c);
+    c.near_left = NEAR_STEPS;
     unexpected(&c);
+    if (c.near_cut)
+        diag(e->d, DG_NOTE, NO_SPAN, "%zu key%s not searched for a near miss: too many keys of the file and the "
+             "spec disagree", c.near_cut, c.near_cut == 1 ? " was" : "s were");
     return c.mismatch;
 }
