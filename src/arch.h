@@ -470,6 +470,7 @@ typedef struct Elab {
     size_t     *by_path;     /* arena: instance numbers sorted by (path, number) */
     size_t     *by_key;      /* arena: tensor numbers sorted by key */
     /* During elaboration: */
+    NameTab     loaded;      /* the files parsed, by path */
     NameTab     blocks, models;      /* declarations by name, the first one of each */
     LayerTensor *scratch;    /* arena: a layer's tensors, sized to the largest layer yet */
     size_t      scratch_cap;

@@ -285,18 +285,10 @@ static int eval(Elab *e, const Scope *s, const Expr *x, Val *out)
 
 /* ------------------------------------------------------------ sources */
 
-static int already_loaded(const Elab *e, const char *path)
-{
-    for (size_t i = 0; i < e->nprogs; i++)
-        if (strcmp(e->d->files[e->progs[i]->file].path, path) == 0)
-            return 1;
-    return 0;
-}
-
 /* Loads path (and, recursively, its imports). */
 static int load(Elab *e, const char *path, Span from)
 {
-    if (already_loaded(e, path))
+    if (names_get(&e->loaded, path))   /* parsed already */
         return 0;
     size_t len;
     char *text = util_read_file(path, &len);
@@ -310,6 +302,8 @@ static int load(Elab *e, const char *path, Span from)
     if (arena_grow(e->a, (void **)&e->progs, &e->progs_cap, e->nprogs + 1, sizeof *e->progs) < 0)
         return -1;
     e->progs[e->nprogs++] = p;
+    if (names_put(e->a, &e->loaded, e->d->files[p->file].path, p) < 0)
+        return -1;
     int r = 0;
     for (size_t i = 0; i < p->ndecls; i++) {
         const Decl *dc = p->decls[i];
