@@ -14,6 +14,12 @@
  *
  * Every problem is a diagnostic at the expression that caused it; the
  * walk goes on where it can, so that one run reports them all.
+ *
+ * Cost follows the model: names are found in hash tables (names.c), a
+ * layer's tensors pass through one buffer sized to the largest layer, and
+ * once the walk is done the result is indexed (each instance's tensors and
+ * children as ranges, paths and keys sorted) so that the forward checker
+ * and check look things up instead of scanning the model.
  */
 #include <limits.h>
 #include <stdio.h>
