@@ -11,6 +11,7 @@
  *   catalog.c    the built-in layers: torch's parameter and buffer names,
  *                shapes and dtypes as functions of constructor arguments
  *   layerargs.c  what catalog.c's layer definitions share
+ *   names.c      string-keyed hash tables for scopes and declarations
  *   elab.c       elaboration: imports, blocks instantiated with their
  *                arguments, integer expressions, lists and repeats,
  *                conditionals, down to the flat list of expected keys
@@ -427,6 +428,24 @@ const LayerTensor *la_ft(const LayerTensor *f, size_t n, const char *name);
 int la_dims_ok(const LayerTensor *t, int ndim);
 int la_suggest_none(const Val *args, const LayerTensor *file, size_t n, char *buf, size_t cap);
 
+/* ---------------------------------------------------------------- names.c */
+
+/* A table from names (arena strings, not copied) to pointers; a zeroed
+ * NameTab is empty.  names_put replaces the value of a name already there;
+ * it returns 0, or -1 when out of memory. */
+typedef struct NameEnt {
+    const char *key;
+    void       *val;
+} NameEnt;
+
+typedef struct NameTab {
+    NameEnt *ent;            /* arena; cap slots, a power of two */
+    size_t   n, cap;
+} NameTab;
+
+void *names_get(const NameTab *t, const char *key);
+int   names_put(Arena *a, NameTab *t, const char *key, void *val);
+
 /* ----------------------------------------------------------------- elab.c */
 
 /* One state-dict entry the spec implies. */
@@ -460,6 +479,8 @@ typedef struct Instance {
     int64_t      item_off;
     const Decl  *decl;       /* a block instance or the model: its declaration */
     void        *scope;      /* its parameters and constants (elab.c's Scope) */
+    size_t       tensor0, ntens;   /* its own tensors: e->tensors[tensor0 .. +ntens) */
+    size_t       kid0, nkids;      /* its children: e->kids[kid0 .. +nkids), in the order made */
 } Instance;
 
 /* A model input: input x: f32[N, 3, 224, 224] (symbolic sizes kept). */
@@ -483,6 +504,16 @@ typedef struct Elab {
     size_t      ninputs, inputs_cap;
     const char *forward_sig; /* shapes.c: "(x: f32[N, 16]) -> f32[N, 10]",
                                 or NULL when there is no forward */
+    /* Indexes made once elaboration is done, so that no later lookup
+     * scans the model: */
+    size_t     *kids;        /* arena: instance numbers grouped by parent */
+    size_t     *by_path;     /* arena: instance numbers sorted by (path, number) */
+    size_t     *by_key;      /* arena: tensor numbers sorted by key */
+    /* During elaboration: */
+    NameTab     loaded;      /* the files parsed, by path */
+    NameTab     blocks, models;      /* declarations by name, the first one of each */
+    LayerTensor *scratch;    /* arena: a layer's tensors, sized to the largest layer yet */
+    size_t      scratch_cap;
 } Elab;
 
 /* Reads and parses path and everything it imports, then elaborates the
@@ -515,6 +546,11 @@ int64_t elab_item_index(const Instance *list, const char *seg, const char **end)
  * Sets *rows to n rows of *width values each (arena-owned).  -1 with a
  * diagnostic when x is none of those. */
 int elab_iter(Elab *e, size_t inst, const Expr *x, Val **rows, size_t *n, size_t *width);
+/* The tensor whose key is prefix.name (name alone for prefix ""), or -1. */
+long elab_find_key(const Elab *e, const char *prefix, const char *name);
+/* The instances whose path is the len bytes at s, in order: sets *n and
+ * returns where they start in e->by_path. */
+const size_t *elab_with_path(const Elab *e, const char *s, size_t len, size_t *n);
 
 /* --------------------------------------------------------------- shapes.c */
 

@@ -14,6 +14,12 @@
  *
  * Every problem is a diagnostic at the expression that caused it; the
  * walk goes on where it can, so that one run reports them all.
+ *
+ * Cost follows the model: names are found in hash tables (names.c), a
+ * layer's tensors pass through one buffer sized to the largest layer, and
+ * once the walk is done the result is indexed (each instance's tensors and
+ * children as ranges, paths and keys sorted) so that the forward checker
+ * and check look things up instead of scanning the model.
  */
 #include <limits.h>
 #include <math.h>
@@ -32,7 +38,13 @@ enum { MAX_DEPTH = 64, MAX_ITEMS = 100000 };
 /* ------------------------------------------------------------- scopes */
 
 /* The values a block body sees: its parameters and its local constants.
- * Blocks do not see their caller's names (as Python's __init__ does not). */
+ * Blocks do not see their caller's names (as Python's __init__ does not).
+ * A scope is a list of bindings, newest first, that is never changed in
+ * place: binding a name again puts a new binding in front, so a copy of
+ * the Scope is a snapshot of the names as they stand (what a module made
+ * later from this point must see, elab_snapshot), and a comprehension's
+ * row binds its names in a copy without touching the body's.  A body's
+ * names are a few dozen, so a lookup is a short walk. */
 typedef struct Binding {
     const char     *name;
     Val             v;
@@ -749,18 +761,10 @@ int elab_iter(Elab *e, size_t inst, const Expr *x, Val **rows, size_t *n, size_t
 
 /* ------------------------------------------------------------ sources */
 
-static int already_loaded(const Elab *e, const char *path)
-{
-    for (size_t i = 0; i < e->nprogs; i++)
-        if (strcmp(e->d->files[e->progs[i]->file].path, path) == 0)
-            return 1;
-    return 0;
-}
-
 /* Loads path (and, recursively, its imports). */
 static int load(Elab *e, const char *path, Span from)
 {
-    if (already_loaded(e, path))
+    if (names_get(&e->loaded, path))   /* parsed already */
         return 0;
     size_t len;
     char *text = util_read_file(path, &len);
@@ -774,6 +778,8 @@ static int load(Elab *e, const char *path, Span from)
     if (arena_grow(e->a, (void **)&e->progs, &e->progs_cap, e->nprogs + 1, sizeof *e->progs) < 0)
         return -1;
     e->progs[e->nprogs++] = p;
+    if (names_put(e->a, &e->loaded, e->d->files[p->file].path, p) < 0)
+        return -1;
     int r = 0;
     for (size_t i = 0; i < p->ndecls; i++) {
         const Decl *dc = p->decls[i];
@@ -803,15 +809,23 @@ static int load(Elab *e, const char *path, Span from)
     return r;
 }
 
+/* The first block or model of that name, in the main file then its
+ * imports (indexed once everything is loaded). */
 static const Decl *find_decl(const Elab *e, const char *name, DeclKind kind)
+{
+    return names_get(kind == DECL_BLOCK ? &e->blocks : &e->models, name);
+}
+
+static int index_decls(Elab *e)
 {
     for (size_t i = 0; i < e->nprogs; i++)
         for (size_t k = 0; k < e->progs[i]->ndecls; k++) {
-            const Decl *dc = e->progs[i]->decls[k];
-            if (dc->kind == kind && strcmp(dc->name, name) == 0)
-                return dc;
+            Decl *dc = e->progs[i]->decls[k];
+            NameTab *t = dc->kind == DECL_BLOCK ? &e->blocks : dc->kind == DECL_MODEL ? &e->models : NULL;
+            if (t && !names_get(t, dc->name) && names_put(e->a, t, dc->name, dc) < 0)
+                return err_at(e, NO_SPAN, "out of memory");
         }
-    return NULL;
+    return 0;
 }
 
 /* -------------------------------------------------------- instances */
@@ -1034,18 +1048,34 @@ static int layer_call(Elab *e, const Scope *s, const Expr *x, const Layer *L, co
     e->insts[in].layer = L;
     e->insts[in].args = vals;
     e->insts[in].nargs = nf;
-    enum { MAX_LAYER_TENSORS = 4096 };   /* an LSTM of 400 bidirectional layers */
-    LayerTensor *lt = arena_array(e->a, MAX_LAYER_TENSORS, sizeof *lt);
+    /* The layer's tensors go to one buffer that every call reuses: most
+     * layers have a handful, and a model of thousands of layers must not
+     * pay for the largest layer at each.  expand fails both for arguments
+     * it rejects and for a buffer too small, so on failure the buffer
+     * grows and expand runs again, up to the bound; a rejection says the
+     * same at every size. */
+    enum { MIN_LAYER_TENSORS = 64, MAX_LAYER_TENSORS = 4096 };   /* 4096: an LSTM of 400 bidirectional layers */
     char msg[256] = "";
-    if (!lt)
+    int n = -1;
+    if (e->scratch_cap < MIN_LAYER_TENSORS &&
+        arena_grow(e->a, (void **)&e->scratch, &e->scratch_cap, MIN_LAYER_TENSORS, sizeof *e->scratch) < 0)
         return err_at(e, x->span, "out of memory");
-    int n = L->expand(vals, lt, MAX_LAYER_TENSORS, msg, sizeof msg);
+    for (;;) {
+        size_t cap = e->scratch_cap < MAX_LAYER_TENSORS ? e->scratch_cap : MAX_LAYER_TENSORS;
+        msg[0] = 0;
+        n = L->expand(vals, e->scratch, cap, msg, sizeof msg);
+        if (n >= 0 || cap >= MAX_LAYER_TENSORS)
+            break;
+        if (arena_grow(e->a, (void **)&e->scratch, &e->scratch_cap, cap * 2, sizeof *e->scratch) < 0)
+            return err_at(e, x->span, "out of memory");
+    }
     if (n < 0)
         return err_at(e, x->span, "%s: %s", L->name, msg[0] ? msg : "invalid arguments");
-    for (int i = 0; i < n; i++)
-        if (add_tensor(e, in, join(e, path, lt[i].name), lt[i].dtype, lt[i].ndim, lt[i].shape, lt[i].buffer,
-                       x->span) < 0)
+    for (int i = 0; i < n; i++) {
+        const LayerTensor *lt = &e->scratch[i];
+        if (add_tensor(e, in, join(e, path, lt->name), lt->dtype, lt->ndim, lt->shape, lt->buffer, x->span) < 0)
             return -1;
+    }
     return 0;
 }
 
@@ -1676,47 +1706,41 @@ static void duplicate_keys(Elab *e)
 }
 
 /* torch's state_dict() order: each module's own parameters, then its own
- * buffers, then its submodules in the order they were made.  Instances
- * are numbered in that (pre-)order already, so a stable sort by
- * (instance, buffer) gives it. */
-static void torch_order(Elab *e)
+ * buffers, then its submodules in the order they were added.  A stable
+ * counting sort by (instance in tree order, buffer) gives it, and leaves
+ * each instance's tensors side by side (tensor0, ntens). */
+static int torch_order(Elab *e)
 {
     ExpTensor *sorted = arena_array(e->a, e->ntensors + 1, sizeof *sorted);
     if (!sorted)
-        return;
-    size_t *first = calloc(e->ninsts + 1, sizeof *first), *count = calloc(e->ninsts + 1, sizeof *count);
-    if (!first || !count) {
-        free(first);
-        free(count);
-        return;
-    }
+        return -1;
     /* Instances are made in preorder, except a module add_module()s to a
      * container declared earlier: walk the tree, each module's children in
-     * the order they were added. */
+     * the order they were added, to place each one's tensors. */
     size_t *kids = calloc(e->ninsts + 1, sizeof *kids), *kfirst = calloc(e->ninsts + 2, sizeof *kfirst),
-           *stack = calloc(e->ninsts + 1, sizeof *stack);
-    if (!kids || !kfirst || !stack) {
-        free(first), free(count), free(kids), free(kfirst), free(stack);
-        return;
+           *stack = calloc(e->ninsts + 1, sizeof *stack), *next = calloc(e->ninsts + 1, sizeof *next);
+    if (!kids || !kfirst || !stack || !next) {
+        free(kids), free(kfirst), free(stack), free(next);
+        return -1;
     }
     for (size_t i = 0; i < e->ninsts; i++)
         if (e->insts[i].parent != (size_t)-1)
             kfirst[e->insts[i].parent + 2]++;
     for (size_t i = 0; i < e->ninsts; i++)
         kfirst[i + 2] += kfirst[i + 1];
-    for (size_t i = 0; i < e->ninsts; i++)   /* kids[kfirst[p + 1] ...] are p's children, in order */
+    for (size_t i = 0; i < e->ninsts; i++)   /* kids[kfirst[p] .. kfirst[p + 1]) are p's children, in order */
         if (e->insts[i].parent != (size_t)-1)
             kids[kfirst[e->insts[i].parent + 1]++] = i;
     for (size_t i = 0; i < e->ntensors; i++)
-        count[e->tensors[i].inst]++;
+        e->insts[e->tensors[i].inst].ntens++;
     size_t sp = 0, acc = 0;
     for (size_t i = 0; i < e->ninsts; i++)
         if (e->insts[i].parent == (size_t)-1)
             stack[sp++] = i;
     while (sp) {
         size_t i = stack[--sp];
-        first[i] = acc;
-        acc += count[i];
+        e->insts[i].tensor0 = next[i] = acc;
+        acc += e->insts[i].ntens;
         for (size_t k = kfirst[i + 1]; k-- > kfirst[i];)   /* pushed last to first: popped in order */
             stack[sp++] = kids[k];
     }
@@ -1724,14 +1748,58 @@ static void torch_order(Elab *e)
     for (int buffer = 0; buffer < 2; buffer++)   /* a stable counting sort by (inst, buffer) */
         for (size_t i = 0; i < e->ntensors; i++)
             if (e->tensors[i].buffer == buffer && e->insts[e->tensors[i].inst].layer == NULL)
-                sorted[first[e->tensors[i].inst]++] = e->tensors[i];
+                sorted[next[e->tensors[i].inst]++] = e->tensors[i];
     for (size_t i = 0; i < e->ntensors; i++)   /* built-in layers keep the catalog's order */
         if (e->insts[e->tensors[i].inst].layer != NULL)
-            sorted[first[e->tensors[i].inst]++] = e->tensors[i];
+            sorted[next[e->tensors[i].inst]++] = e->tensors[i];
     if (e->ntensors)   /* (tensors is NULL for a model without any) */
         memcpy(e->tensors, sorted, e->ntensors * sizeof *sorted);
-    free(first);
-    free(count);
+    free(next);
+    return 0;
+}
+
+/* qsort has no context argument in C99: the Elab being indexed. */
+static const Elab *ix_elab;
+static int by_path_then_index(const void *pa, const void *pb)
+{
+    size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
+    int c = strcmp(ix_elab->insts[a].path, ix_elab->insts[b].path);
+    return c ? c : (a > b) - (a < b);
+}
+static int by_key(const void *pa, const void *pb)
+{
+    return strcmp(ix_elab->tensors[*(const size_t *)pa].key, ix_elab->tensors[*(const size_t *)pb].key);
+}
+
+/* The indexes later phases look things up in (Elab: kids, by_path,
+ * by_key).  Children are grouped by parent with a counting sort, which
+ * keeps them in the order they were made. */
+static int make_indexes(Elab *e)
+{
+    e->kids = arena_array(e->a, e->ninsts + 1, sizeof *e->kids);
+    e->by_path = arena_array(e->a, e->ninsts + 1, sizeof *e->by_path);
+    e->by_key = arena_array(e->a, e->ntensors + 1, sizeof *e->by_key);
+    if (!e->kids || !e->by_path || !e->by_key)
+        return -1;
+    for (size_t i = 1; i < e->ninsts; i++)
+        e->insts[e->insts[i].parent].nkids++;
+    for (size_t i = 0, acc = 0; i < e->ninsts; i++) {
+        e->insts[i].kid0 = acc;
+        acc += e->insts[i].nkids;
+        e->insts[i].nkids = 0;
+    }
+    for (size_t i = 1; i < e->ninsts; i++) {
+        Instance *p = &e->insts[e->insts[i].parent];
+        e->kids[p->kid0 + p->nkids++] = i;
+    }
+    for (size_t i = 0; i < e->ninsts; i++)
+        e->by_path[i] = i;
+    for (size_t i = 0; i < e->ntensors; i++)
+        e->by_key[i] = i;
+    ix_elab = e;
+    qsort(e->by_path, e->ninsts, sizeof *e->by_path, by_path_then_index);
+    qsort(e->by_key, e->ntensors, sizeof *e->by_key, by_key);
+    return 0;
 }
 
 int elab_file(Elab *e, Diags *d, Arena *a, const char *path, const char *model_name)
@@ -1740,6 +1808,8 @@ int elab_file(Elab *e, Diags *d, Arena *a, const char *path, const char *model_n
     e->d = d;
     e->a = a;
     if (load(e, path, NO_SPAN) < 0 && !e->nprogs)
+        return -1;
+    if (index_decls(e) < 0)
         return -1;
     /* The model: by name, or the main file's only one. */
     const Program *main = e->progs[0];
@@ -1784,7 +1854,8 @@ int elab_file(Elab *e, Diags *d, Arena *a, const char *path, const char *model_n
     e->insts[root].scope = s;
     elab_body(e, s, e->model->body, e->model->nbody, "", root, 0);
     duplicate_keys(e);
-    torch_order(e);
+    if (torch_order(e) < 0 || make_indexes(e) < 0)
+        return err_at(e, NO_SPAN, "out of memory");
     for (size_t i = 0; i < e->model->nbody; i++) {
         const Stmt *st = e->model->body[i];
         if (st->kind != ST_INPUT)
@@ -1803,22 +1874,101 @@ int elab_value(Elab *e, size_t inst, const Expr *x, Val *out)
     return eval(e, s, x, out);
 }
 
+/* strcmp of a against the string s[0..len) that has no NUL of its own. */
+static int cmp_n(const char *a, const char *s, size_t len)
+{
+    int c = strncmp(a, s, len);
+    return c ? c : (unsigned char)a[len] != 0;
+}
+
+const size_t *elab_with_path(const Elab *e, const char *s, size_t len, size_t *n)
+{
+    size_t lo = 0, hi = e->ninsts;
+    while (lo < hi) {   /* the first path >= s */
+        size_t mid = lo + (hi - lo) / 2;
+        if (cmp_n(e->insts[e->by_path[mid]].path, s, len) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    size_t end = lo;
+    while (end < e->ninsts && cmp_n(e->insts[e->by_path[end]].path, s, len) == 0)
+        end++;
+    *n = end - lo;
+    return e->by_path + lo;
+}
+
 long elab_child(const Elab *e, size_t inst, const char *name)
 {
     const char *pp = e->insts[inst].path;
-    size_t pl = strlen(pp);
-    long box = -1;   /* `self = ...`: the container that has the module's own path */
-    for (size_t i = inst + 1; i < e->ninsts; i++) {
-        const Instance *c = &e->insts[i];
-        if (c->parent != inst)
-            continue;
-        if (pl ? strncmp(c->path, pp, pl) == 0 && c->path[pl] == '.' && strcmp(c->path + pl + 1, name) == 0
-               : strcmp(c->path, name) == 0)
-            return (long)i;   /* a child of that name, even "self" (HF BERT's attention.self) */
-        if (box < 0 && strcmp(c->path, pp) == 0)
-            box = (long)i;
+    size_t pl = strlen(pp), nl = strlen(name), n;
+    if (!e->by_path) {   /* during elaboration (add_module): the children made so far */
+        long box = -1;   /* `self = ...`: the container that has the module's own path */
+        for (size_t i = inst + 1; i < e->ninsts; i++) {
+            const Instance *c = &e->insts[i];
+            if (c->parent != inst)
+                continue;
+            if (pl ? strncmp(c->path, pp, pl) == 0 && c->path[pl] == '.' && strcmp(c->path + pl + 1, name) == 0
+                   : strcmp(c->path, name) == 0)
+                return (long)i;   /* a child of that name, even "self" (HF BERT's attention.self) */
+            if (box < 0 && strcmp(c->path, pp) == 0)
+                box = (long)i;
+        }
+        return strcmp(name, "self") == 0 ? box : -1;
     }
-    return strcmp(name, "self") == 0 ? box : -1;
+    char buf[256], *path = pl + nl + 2 <= sizeof buf ? buf : malloc(pl + nl + 2);
+    if (!path)
+        return -1;
+    size_t l = 0;   /* pp.name, or name under the model */
+    memcpy(path, pp, pl);
+    l += pl;
+    if (pl)
+        path[l++] = '.';
+    memcpy(path + l, name, nl);
+    l += nl;
+    const size_t *c = elab_with_path(e, path, l, &n);
+    if (path != buf)
+        free(path);
+    for (size_t i = 0; i < n; i++)   /* in order: the first child made wins */
+        if (e->insts[c[i]].parent == inst)
+            return (long)c[i];   /* a child of that name, even "self" (HF BERT's attention.self) */
+    if (strcmp(name, "self") != 0)
+        return -1;
+    c = elab_with_path(e, pp, pl, &n);   /* the container that has the module's own path */
+    for (size_t i = 0; i < n; i++)
+        if (e->insts[c[i]].parent == inst)
+            return (long)c[i];
+    return -1;
+}
+/* strcmp of key against prefix.name (name alone for prefix ""). */
+static int cmp_key(const char *key, const char *prefix, const char *name)
+{
+    size_t pl = strlen(prefix);
+    if (pl) {
+        int c = strncmp(key, prefix, pl);
+        if (c)
+            return c;
+        if (key[pl] != '.')
+            return (unsigned char)key[pl] - '.';
+        key += pl + 1;
+    }
+    return strcmp(key, name);
+}
+
+long elab_find_key(const Elab *e, const char *prefix, const char *name)
+{
+    size_t lo = 0, hi = e->ntensors;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = cmp_key(e->tensors[e->by_key[mid]].key, prefix, name);
+        if (c == 0)
+            return (long)e->by_key[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return -1;
 }
 
 int elab_conf(const Elab *e, size_t inst, const char *name, Val *out)
@@ -1837,6 +1987,8 @@ long elab_item(const Elab *e, size_t inst, int64_t i)
         return -1;
     if (i < 0)
         i += (int64_t)L->nitems;
+    if (e->kids)   /* elaborated: the children index */
+        return (size_t)i < L->nkids ? (long)e->kids[L->kid0 + (size_t)i] : -1;
     for (size_t k = inst + 1; k < e->ninsts; k++)   /* items follow their list, in order */
         if (e->insts[k].parent == inst && i-- == 0)
             return (long)k;

@@ -71,20 +71,35 @@ const char *sh_ty(const SV *v)
 /* Reports msg at sp once (a block's instances repeat it), with help (a
  * fix) when there is one, a note at decl (the layer concerned) and at
  * each block call that led there. */
+/* What report() asks of the diagnostics so far, as keys of s->given:
+ * "E file lo hi msg" for each error, "N file lo" for each note.  Entries
+ * are added as they appear, so that no report scans them all. */
+static const char *given_key(Sh *s, DiagLevel lvl, Span sp, const char *msg)
+{
+    return lvl == DG_ERROR ? arena_printf(s->e->a, "E%u %u %u %s", sp.file, sp.lo, sp.hi, msg)
+         : lvl == DG_NOTE  ? arena_printf(s->e->a, "N%u %u", sp.file, sp.lo) : NULL;
+}
+
+static int given(Sh *s, DiagLevel lvl, Span sp, const char *msg)
+{
+    const Diags *d = s->e->d;
+    for (; s->seen < d->n; s->seen++) {
+        const char *k = given_key(s, d->list[s->seen].level, d->list[s->seen].span, d->list[s->seen].msg);
+        if (k) names_put(s->e->a, &s->given, k, s);
+    }
+    const char *k = given_key(s, lvl, sp, msg);
+    return k && names_get(&s->given, k);
+}
+
 static void report(Sh *s, Span sp, const Instance *decl, const char *msg, const char *help)
 {
     Diags *d = s->e->d;
-    for (size_t i = 0; i < d->n; i++)
-        if (d->list[i].level == DG_ERROR && d->list[i].span.file == sp.file && d->list[i].span.lo == sp.lo &&
-            d->list[i].span.hi == sp.hi && !strcmp(d->list[i].msg, msg))
-            return;
-    size_t first = d->n;
+    if (given(s, DG_ERROR, sp, msg))
+        return;
+    if (decl && given(s, DG_NOTE, decl->span, NULL))   /* the declaration is shown once */
+        decl = NULL;
     diag(d, DG_ERROR, sp, "%s", msg);
     if (help) diag(d, DG_HELP, NO_SPAN, "%s", help);
-    for (size_t i = 0; decl && i < first; i++)   /* the declaration is shown once */
-        if (d->list[i].level == DG_NOTE && d->list[i].span.lo == decl->span.lo &&
-            d->list[i].span.file == decl->span.file)
-            decl = NULL;
     if (decl) diag(d, DG_NOTE, decl->span, "'%s' is declared here", decl->path[0] ? decl->path : "self");
     for (int i = s->nloops - 1; i >= 0; i--)   /* the first iteration that fails is the one reported */
         diag(d, DG_NOTE, s->loops[i].over, "in iteration %zu of the loop over this", s->loops[i].iter);
@@ -254,18 +269,12 @@ static int conf_defined(const Sh *s, size_t inst, const char *name)
 static int raw_tensor(const Sh *s, size_t inst, const char *name, SV *out)
 {
     const Elab *e = s->e;
-    const char *p = e->insts[inst].path;
-    size_t pl = strlen(p);
-    for (size_t i = 0; i < e->ntensors; i++) {
-        const ExpTensor *t = &e->tensors[i];
-        const char *k = t->key;
-        if (pl && (strncmp(k, p, pl) != 0 || k[pl] != '.')) continue;
-        if (strcmp(k + (pl ? pl + 1 : 0), name) != 0) continue;
-        *out = mk_tensor(rcc_dtype_name(t->dtype), t->ndim);
-        for (int d = 0; d < t->ndim && d < MAXR; d++) out->d[d] = exact(t->shape[d]);
-        return 1;
-    }
-    return 0;
+    long i = elab_find_key(e, e->insts[inst].path, name);
+    if (i < 0) return 0;
+    const ExpTensor *t = &e->tensors[i];
+    *out = mk_tensor(rcc_dtype_name(t->dtype), t->ndim);
+    for (int d = 0; d < t->ndim && d < MAXR; d++) out->d[d] = exact(t->shape[d]);
+    return 1;
 }
 
 /* A configuration list as a tuple value: its modules are not values in a
@@ -858,8 +867,8 @@ static SV call_module(Sh *s, long inst, const Args *a)
         if (a->npos != 1 || a->nkw)
             return sh_fail(s, a->span, "%s '%s' takes one input, got %zu", in->type, in->path, a->npos + a->nkw);
         Args b = *a;
-        for (size_t c = (size_t)inst + 1; c < s->e->ninsts; c++) {
-            if (s->e->insts[c].parent != (size_t)inst) continue;
+        for (size_t k = 0; k < in->nkids; k++) {   /* the chain, in the order the items were made */
+            size_t c = s->e->kids[in->kid0 + k];
             SV y = call_module(s, (long)c, &b);
             if (y.kind == V_ERR || y.kind == V_ANY) return y;
             b.pos[0] = y;
@@ -934,8 +943,8 @@ static SV value_method(Sh *s, Env *env, const Expr *x, const SV *recv, const Arg
         if (a->npos || a->nkw) return sh_fail(s, x->span, "%s() takes no arguments", name);
         SV t = sh_tuple_of(s, 0);
         size_t pl = strlen(L->path);
-        for (size_t c = (size_t)box + 1; c < e->ninsts; c++) {
-            if (e->insts[c].parent != (size_t)box) continue;
+        for (size_t k = 0; k < L->nkids; k++) {
+            size_t c = e->kids[L->kid0 + k];
             SV m = mk_mod((long)c), item = m;
             if (name[0] == 'i') {
                 SV key = mk(V_CONF);

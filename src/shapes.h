@@ -49,6 +49,8 @@ typedef struct Sh {
     int    depth;
     Loop   loops[MAX_CALL_DEPTH + 1];   /* innermost last */
     int    nloops;
+    NameTab given;   /* the diagnostics so far, by what report() asks of them */
+    size_t  seen;    /* how many of e->d's entries are in given */
 } Sh;
 
 #define UNKN INT64_MIN

@@ -7,7 +7,9 @@ Each file is a state dict saved by torch.save, written as OUTDIR/chk_*.pt:
 the models specs/*.arch describe (built here exactly as gen_fixtures.py
 builds them), and mutations of them that `rcc check` must catch and
 locate: a dropped key, a reshaped tensor, an extra key, a renamed prefix,
-a missing block, a retyped tensor, a different layer width (out or in).
+a missing block, a retyped tensor, a different layer width (out or in);
+and the same at scale, for tests/check/specs/scale.arch (thousands of
+layers).
 """
 import os
 import sys
@@ -26,6 +28,46 @@ def transformer():
         warnings.simplefilter("ignore")
         layer = nn.TransformerEncoderLayer(d_model=32, nhead=4, dim_feedforward=64)
         return nn.TransformerEncoder(layer, num_layers=2, norm=nn.LayerNorm(32))
+
+
+class Deep(nn.Module):
+    """scale.arch's Deep: 2,000 layers of Linear(8, 8) in one Sequential."""
+    def __init__(self, n=2000):
+        super().__init__()
+        self.layers = nn.Sequential(*[nn.Linear(8, 8) for _ in range(n)])
+
+
+class Res(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.conv1 = nn.Conv2d(c, c, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(c)
+        self.conv2 = nn.Conv2d(c, c, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(c)
+
+
+class DeepRes(nn.Module):
+    """scale.arch's DeepRes: a stem and 500 residual blocks."""
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 4, 3, padding=1)
+        self.blocks = nn.ModuleList([Res(4) for _ in range(500)])
+
+
+def scale():
+    torch.manual_seed(5)
+    deep = Deep().state_dict()
+    save("chk_scale_deep", deep)
+    save("chk_scale_deep_dropped_key", {k: v for k, v in deep.items() if k != "layers.1234.bias"})
+    sd = dict(deep)
+    sd["layers.1777.wieght"] = sd.pop("layers.1777.weight")   # a near-miss name among 4,000
+    save("chk_scale_deep_typo", sd)
+    torch.manual_seed(5)
+    save("chk_scale_deep_2100", Deep(2100).state_dict())      # 100 layers more than the spec
+    torch.manual_seed(6)
+    res = DeepRes().state_dict()
+    save("chk_scale_res", res)
+    save("chk_scale_res_missing_block", {k: v for k, v in res.items() if not k.startswith("blocks.321.")})
 
 
 def save(name, sd):
@@ -81,6 +123,7 @@ def main(argv):
     torch.manual_seed(4)
     save("chk_lstm", nn.LSTM(input_size=8, hidden_size=16, num_layers=2, bidirectional=True).state_dict())
     save("chk_lstm_3_layers", nn.LSTM(input_size=8, hidden_size=16, num_layers=3, bidirectional=True).state_dict())
+    scale()
     return 0
 
 

@@ -273,4 +273,11 @@ TESTS = \
 	tests/kernels/test_reduce \
 	tests/kernels/test_matmul \
 	tests/kernels/test_attn \
-	tests/kernels/test_rnn
+	tests/kernels/test_rnn \
+	tests/check/scale_clean.check \
+	tests/check/scale_dropped_key.check \
+	tests/check/scale_typo.check \
+	tests/check/scale_depth.check \
+	tests/check/scale_res_clean.check \
+	tests/check/scale_res_missing_block.check \
+	tests/check/scale_twice.check
