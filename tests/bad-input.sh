@@ -39,12 +39,21 @@ if [ -f "$FIXTURES/$name.marker" ]; then
     esac
 fi
 # "args: --verify" in the .bad file: the damage is in tensor bytes, which
-# only --verify reads.
+# only --verify reads (and the runtime library's reads: readall, below).
 args=$(sed -n 's/^args:[[:space:]]*//p' "$1")
 # "expect: MESSAGE": the error line must be exactly "rcc: error: W: MESSAGE",
 # so that a different check firing first is a failure too.
 expect=$(sed -n 's/^expect:[[:space:]]*//p' "$1")
 [ -n "$expect" ] || fail "$1 has no 'expect: MESSAGE' line"
+
+# Damage in tensor bytes must also stop rcc_read/rcc_read_f32 (the path
+# generated code loads weights through), not only --verify.
+if [ "$args" = --verify ]; then
+    need_env RCC_READALL
+    run "$tmp/out" "$tmp/err" "$RCC_READALL" "$w" "$tmp/values" "$tmp/f32"
+    [ "$rc" -eq 2 ] || fail "readall $w: exit $rc, expected 2 (reading damaged tensor bytes)"
+    say "readall refuses it too: $(head -n 1 "$tmp/err")"
+fi
 
 status=0
 for mode in "" --json; do

@@ -187,10 +187,12 @@ class Block(nn.Module):
 class Builders(nn.Module):
     """__init__ as torchvision writes it: a settings table, VGG's cfg list,
     lists of modules built up and handed to nn.Sequential, partial()."""
-    def __init__(self, num_classes=4):
+    def __init__(self, num_classes=4, width=None):
         super().__init__()
         norm_layer = partial(nn.BatchNorm2d, eps=0.001)
-        cfg = [8, "M", 8]
+        if width is None:
+            width = 8
+        cfg = [width, "M", width]
         layers = []
         in_channels = 3
         for v in cfg:
@@ -200,8 +202,8 @@ class Builders(nn.Module):
                 layers += [nn.Conv2d(in_channels, v, kernel_size=3, padding=1), nn.ReLU(inplace=True)]
                 in_channels = v
         self.stem = nn.Sequential(*layers)
-        setting = [[8, 1, 1], [16, 2, 2]]
-        inplanes = 8
+        setting = [[width, 1, 1], [16, 2, 2]]
+        inplanes = width
         blocks = []
         for planes, n, s in setting:
             for i in range(n):
@@ -224,7 +226,7 @@ MODELS = {
     "gpt": (TinyGPT, {"idx": ("i64", (2, 8), 32)}, {"N": 2}),
     "bert": (Bertish, {"x": ("f32", (2, 5, 8))}, {"N": 2, "T": 5}),
     "patterns": (Patterns, {"x": ("f32", (2, 6))}, {"N": 2}),
-    "builders": (Builders, {"x": ("f32", (2, 3, 16, 16))}, {"N": 2}),
+    "builders": (lambda: Builders(width=6), {"x": ("f32", (2, 3, 16, 16))}, {"N": 2}),
 }
 
 
