@@ -38,10 +38,12 @@ suite() {
     failed=$((failed + ${f:-0} + ${e:-0} + ${x:-0}))
     skipped=$((skipped + ${s:-0}))
     if [ "${s:-0}" -ne 0 ]; then
-        # Each skipping driver's log ends with the one line that says why.
-        sed -n 's/^SKIP: \(.*\)$/\1/p' "$log" | while read -r t; do
-            why=$(grep -v '^\(SKIP\|PASS\|FAIL\|ERROR\):' "$top/$dir/${t%.*}.log" 2>/dev/null | tail -n 1)
-            echo "test.sh: $dir: skipped $t: $why" >&2
+        # A skipped test's .trs says so; its log's "SKIP: ..." line says why.
+        find "$top/$dir/tests" -name '*.trs' -exec grep -l '^:test-result: SKIP' {} + 2>/dev/null |
+        while read -r trs; do
+            why=$(sed -n 's/^SKIP: //p' "${trs%.trs}.log" | head -n 1)
+            t=${trs%.trs}
+            echo "test.sh: $dir: skipped ${t#"$top/$dir/"}: ${why:-no reason given}" >&2
         done
     fi
     if [ "${f:-0}${e:-0}${x:-0}" != 000 ] && [ "${CI:-}" = true ]; then
