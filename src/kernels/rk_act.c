@@ -32,17 +32,6 @@
 
 /* ------------------------------------------------------------ reductions */
 
-/* sum of x (n), eight interleaved partial sums. */
-static float rk_act_sum(const float *x, int64_t n)
-{
-    float s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int j = 0; j < 8; j++) s[j] += x[i + j];
-    float t = ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
-    for (; i < n; i++) t += x[i];
-    return t;
-}
 
 /* max of x (n), n >= 1; NaN is ignored unless everything is NaN (the
  * callers' next pass propagates it). */
@@ -370,7 +359,7 @@ static void rk_softmax_any(float *restrict y, const float *restrict x,
             float *yr = y + o * D;
             float m = rk_act_max(xr, D);
             rk_act_exp_shift(yr, xr, D, &m, 1);
-            float s = rk_act_sum(yr, D);
+            float s = rk_sum8(yr, D);
             if (log) {
                 float ls = logf(s); /* (x - max) - log(sum), torch's order: exact near a large max */
                 int64_t d = 0;

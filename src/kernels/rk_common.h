@@ -74,4 +74,18 @@ static inline void rk_epilogue(float *y, int64_t rows, int64_t n, const float *b
         }
 }
 
+/* Shared by the kernels that vectorise their inner loops at -O2. */
+
+/* sum of x (n), eight interleaved partial sums. */
+static inline float rk_sum8(const float *x, int64_t n)
+{
+    float s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++) s[j] += x[i + j];
+    float t = ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
+    for (; i < n; i++) t += x[i];
+    return t;
+}
+
 #endif /* RK_COMMON_H */

@@ -21,19 +21,14 @@
 static void rk_norm_moments(const float *x, int64_t n, float eps, float *mean, float *rstd)
 {
     float s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    const float m = rk_sum8(x, n) / (float)n;
     int64_t i = 0;
     for (; i + 8 <= n; i += 8)
-        for (int j = 0; j < 8; j++) s[j] += x[i + j];
-    float t = ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
-    for (; i < n; i++) t += x[i];
-    const float m = t / (float)n;
-    for (int j = 0; j < 8; j++) s[j] = 0.0f;
-    for (i = 0; i + 8 <= n; i += 8)
         for (int j = 0; j < 8; j++) {
             float d = x[i + j] - m;
             s[j] += d * d;
         }
-    t = ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
+    float t = ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
     for (; i < n; i++) t += (x[i] - m) * (x[i] - m);
     *mean = m;
     *rstd = 1.0f / sqrtf(t / (float)n + eps);
