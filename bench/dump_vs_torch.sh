@@ -14,24 +14,13 @@
 set -eu
 export LC_ALL=C
 
-RCC=${1:-./src/rcc}
 PY=/usr/bin/python3
 BENCH_DIR=${BENCH_DIR:-bench-data}
 W=$BENCH_DIR/vgg11.pt
 here=$(cd "$(dirname "$0")" && pwd)
 
-if [ ! -x /usr/bin/time ]; then
-  echo "dump_vs_torch.sh: /usr/bin/time not found; apt-get install time" >&2
-  exit 2
-fi
-if [ $# -gt 1 ]; then
-  echo "usage: dump_vs_torch.sh [RCC_BINARY]" >&2
-  exit 2
-fi
-if [ ! -x "$RCC" ]; then
-  echo "dump_vs_torch.sh: $RCC: not an executable (build rcc, or pass its path)" >&2
-  exit 2
-fi
+. "$here/common.sh"
+bench_start dump_vs_torch.sh "$@"
 if [ ! -f "$W" ]; then
   echo "making $W ..." >&2
   mkdir -p "$BENCH_DIR"

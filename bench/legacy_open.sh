@@ -19,24 +19,13 @@
 set -eu
 export LC_ALL=C
 
-RCC=${1:-./src/rcc}
 PY=/usr/bin/python3
 BENCH_DIR=${BENCH_DIR:-bench-data}
 N=${MANY_N:-20000}
 here=$(cd "$(dirname "$0")" && pwd)
 
-if [ ! -x /usr/bin/time ]; then
-  echo "legacy_open.sh: /usr/bin/time not found; apt-get install time" >&2
-  exit 2
-fi
-if [ $# -gt 1 ]; then
-  echo "usage: legacy_open.sh [RCC_BINARY]" >&2
-  exit 2
-fi
-if [ ! -x "$RCC" ]; then
-  echo "legacy_open.sh: $RCC: not an executable (build rcc, or pass its path)" >&2
-  exit 2
-fi
+. "$here/common.sh"
+bench_start legacy_open.sh "$@"
 dir=$BENCH_DIR/many-$N
 if [ ! -f "$dir/many_zip.pt" ] || [ ! -f "$dir/many_legacy.pt" ]; then
   echo "making $dir/many_legacy.pt and many_zip.pt ..." >&2

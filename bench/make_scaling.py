@@ -29,17 +29,16 @@ import sys
 import time
 
 import torch
-import torch.nn as nn
+
+# The models are the test suite's scale models (tests/gen_check.py), at
+# other sizes: Deep(n) is Sequential(Linear(8, 8) * n), DeepRes(b) a stem
+# and b residual blocks.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
+from gen_check import Deep, DeepRes  # noqa: E402
 
 DUMP_SIZES = [1000, 10000, 20000, 100000]
 LIN_SIZES = [100, 1000, 1500, 5000]
 RES_SIZES = [100, 1000, 5000]
-
-
-class LinStack(nn.Module):
-    def __init__(self, n):
-        super().__init__()
-        self.layers = nn.Sequential(*[nn.Linear(8, 8) for _ in range(n)])
 
 
 LIN_SPEC = """# lin-{n}: Sequential(Linear(8, 8) * {n}) (bench/make_scaling.py)
@@ -51,22 +50,6 @@ model LinStack {{
   }}
 }}
 """
-
-
-class Res(nn.Module):
-    def __init__(self, c):
-        super().__init__()
-        self.conv1 = nn.Conv2d(c, c, 3, padding=1, bias=False)
-        self.bn1 = nn.BatchNorm2d(c)
-        self.conv2 = nn.Conv2d(c, c, 3, padding=1, bias=False)
-        self.bn2 = nn.BatchNorm2d(c)
-
-
-class ResStack(nn.Module):
-    def __init__(self, n):
-        super().__init__()
-        self.stem = nn.Conv2d(3, 4, 3, padding=1)
-        self.blocks = nn.ModuleList([Res(4) for _ in range(n // 4)])
 
 
 RES_SPEC = """# res-{n}: {b} residual blocks of 4 layers (bench/make_scaling.py)
@@ -95,8 +78,8 @@ model ResStack {{
 def cases():
     """(kind, name, size, model constructor or None, spec text or None)"""
     out = [("dump", "dump-%d" % n, n, None, None) for n in DUMP_SIZES]
-    out += [("check", "lin-%d" % n, n, (lambda n=n: LinStack(n)), LIN_SPEC.format(n=n)) for n in LIN_SIZES]
-    out += [("check", "res-%d" % n, n, (lambda n=n: ResStack(n)), RES_SPEC.format(n=n, b=n // 4))
+    out += [("check", "lin-%d" % n, n, (lambda n=n: Deep(n)), LIN_SPEC.format(n=n)) for n in LIN_SIZES]
+    out += [("check", "res-%d" % n, n, (lambda n=n: DeepRes(n // 4)), RES_SPEC.format(n=n, b=n // 4))
             for n in RES_SIZES]
     return out
 

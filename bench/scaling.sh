@@ -29,24 +29,13 @@
 set -eu
 export LC_ALL=C
 
-RCC=${1:-./src/rcc}
 PY=/usr/bin/python3
 BENCH_DIR=${BENCH_DIR:-bench-data}
 D=$BENCH_DIR/scaling
 here=$(cd "$(dirname "$0")" && pwd)
 
-if [ $# -gt 1 ]; then
-  echo "usage: scaling.sh [RCC_BINARY]" >&2
-  exit 2
-fi
-if [ ! -x /usr/bin/time ]; then
-  echo "scaling.sh: /usr/bin/time not found; apt-get install time" >&2
-  exit 2
-fi
-if [ ! -x "$RCC" ]; then
-  echo "scaling.sh: $RCC: not an executable (build rcc, or pass its path)" >&2
-  exit 2
-fi
+. "$here/common.sh"
+bench_start scaling.sh "$@"
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

@@ -16,25 +16,14 @@
 set -eu
 export LC_ALL=C
 
-RCC=${1:-./src/rcc}
 PY=/usr/bin/python3
 BENCH_DIR=${BENCH_DIR:-bench-data}
 BOUND_MB=${VERIFY_BOUND_MB:-64}
 here=$(cd "$(dirname "$0")" && pwd)
 gen=$here/../tests/gen_big_record.py
 
-if [ ! -x /usr/bin/time ]; then
-  echo "verify_memory.sh: /usr/bin/time not found; apt-get install time" >&2
-  exit 2
-fi
-if [ $# -gt 1 ]; then
-  echo "usage: verify_memory.sh [RCC_BINARY]" >&2
-  exit 2
-fi
-if [ ! -x "$RCC" ]; then
-  echo "verify_memory.sh: $RCC: not an executable (build rcc, or pass its path)" >&2
-  exit 2
-fi
+. "$here/common.sh"
+bench_start verify_memory.sh "$@"
 mkdir -p "$BENCH_DIR"
 if [ ! -f "$BENCH_DIR/big_deflated.pt" ]; then
   echo "making $BENCH_DIR/big_deflated.pt ..." >&2

@@ -983,14 +983,6 @@ SV sh_matmul(Sh *s, Span sp, const SV *a, const SV *b)
 
 /* ------------------------------------------------ the evaluator's hooks */
 
-static SV conf_float(double f)
-{
-    SV v = mk(V_CONF);
-    v.c.kind = VAL_FLOAT;
-    v.c.f = f;
-    return v;
-}
-
 static SV conf_str(const char *s)
 {
     SV v = mk(V_CONF);

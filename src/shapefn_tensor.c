@@ -58,14 +58,6 @@ SV r_unary(Call *c)
     return x;
 }
 
-static SV conf_float(double f)
-{
-    SV v = mk(V_CONF);
-    v.c.kind = VAL_FLOAT;
-    v.c.f = f;
-    return v;
-}
-
 SV r_mathfn(Call *c)
 {
     const SV *in = fn_v(c, c->pn[0]);

@@ -74,6 +74,14 @@ static inline SV mk_int(int64_t i)
     return v;
 }
 
+static inline SV conf_float(double f)
+{
+    SV v = mk(V_CONF);
+    v.c.kind = VAL_FLOAT;
+    v.c.f = f;
+    return v;
+}
+
 static inline SV mk_mod(long inst)
 {
     SV v = mk(V_MOD);

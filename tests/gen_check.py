@@ -31,7 +31,8 @@ def transformer():
 
 
 class Deep(nn.Module):
-    """scale.arch's Deep: 2,000 layers of Linear(8, 8) in one Sequential."""
+    """scale.arch's Deep: 2,000 layers of Linear(8, 8) in one Sequential
+    (bench/make_scaling.py makes other counts)."""
     def __init__(self, n=2000):
         super().__init__()
         self.layers = nn.Sequential(*[nn.Linear(8, 8) for _ in range(n)])
@@ -47,11 +48,12 @@ class Res(nn.Module):
 
 
 class DeepRes(nn.Module):
-    """scale.arch's DeepRes: a stem and 500 residual blocks."""
-    def __init__(self):
+    """scale.arch's DeepRes: a stem and 500 residual blocks (bench/make_scaling.py
+    makes other counts)."""
+    def __init__(self, blocks=500):
         super().__init__()
         self.stem = nn.Conv2d(3, 4, 3, padding=1)
-        self.blocks = nn.ModuleList([Res(4) for _ in range(500)])
+        self.blocks = nn.ModuleList([Res(4) for _ in range(blocks)])
 
 
 def scale():
