@@ -21,7 +21,7 @@ blas=$(pkg-config --cflags --libs openblas 2>/dev/null || echo -lopenblas)
 for opt in "-O2" "-O3 -march=native"; do
     tag=$(echo "$opt" | tr -d ' =-')
     # shellcheck disable=SC2086
-    gcc -std=gnu11 $opt -I"$top/src/kernels" "$here/kernels_attn_rnn.c" -o "$tmp/bench_$tag" $blas -lm
+    gcc -std=gnu11 $opt -I"$top/src/gen/kernels" "$here/kernels_attn_rnn.c" -o "$tmp/bench_$tag" $blas -lm
     "$tmp/bench_$tag" >"$tmp/rcc_$tag.txt"
 done
 "${PYTHON:-/usr/bin/python3}" "$here/kernels_attn_rnn_torch.py" >"$tmp/torch.txt"

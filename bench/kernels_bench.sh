@@ -19,7 +19,7 @@ blas_libs=$(pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
 # Twice: -O2 alone (SSE2, what any x86-64 runs) and -O2 -march=native (AVX2/AVX-512 here).
 for arch in "" "-march=native"; do
     # shellcheck disable=SC2086  # word lists
-    $cc -std=gnu11 -O2 $arch -Wall -Wextra -Wno-unused-function -I"$top/src/kernels" $blas_cflags \
+    $cc -std=gnu11 -O2 $arch -Wall -Wextra -Wno-unused-function -I"$top/src/gen/kernels" $blas_cflags \
         "$top/bench/kernels_bench.c" -o "$out/kernels_bench" $blas_libs -lm
     echo "== rcc kernels ($cc -O2 $arch, OPENBLAS_NUM_THREADS=1)"
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS=1 "$out/kernels_bench"

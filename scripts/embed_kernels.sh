@@ -1,22 +1,22 @@
 #!/bin/sh
 # scripts/embed_kernels.sh — the kernels' text as C strings, for `rcc gen`.
 #
-#   scripts/embed_kernels.sh src/kernels/rk_common.h src/kernels/rk_*.c > src/kernels_text.c
+#   scripts/embed_kernels.sh src/gen/kernels/rk_common.h src/gen/kernels/rk_*.c > src/gen/kernels_text.c
 #
-# Writes a C file defining rk_sources[] (src/kernels.h): for each file
+# Writes a C file defining rk_sources[] (src/gen/kernels.h): for each file
 # given, in the order given, its base name, its text byte for byte as a
 # string literal, and its "requires:" list (the words after a line
 # " * requires: rk_x.c ..." of the file's opening comment, "" when it has
 # none).  Run by make
-# (Makefile.am) over every src/kernels/rk_*.c, sorted, so the output
+# (Makefile.am) over every src/gen/kernels/rk_*.c, sorted, so the output
 # depends only on the files.  POSIX sh, sed and awk; no Python at build
-# time.  src/kernels/README.md describes the whole mechanism.
+# time.  src/gen/kernels/README.md describes the whole mechanism.
 set -eu
 LC_ALL=C
 export LC_ALL
 
 [ $# -gt 0 ] || { echo "usage: embed_kernels.sh FILE..." >&2; exit 2; }
-printf '/* Generated from src/kernels/ by scripts/embed_kernels.sh: do not edit. */\n'
+printf '/* Generated from src/gen/kernels/ by scripts/embed_kernels.sh: do not edit. */\n'
 printf '#include "kernels.h"\n\nconst rk_source rk_sources[] = {\n'
 for f in "$@"; do
     [ -f "$f" ] || { echo "embed_kernels.sh: no file $f" >&2; exit 1; }

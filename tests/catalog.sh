@@ -1,5 +1,5 @@
 #!/bin/sh
-# tests/catalog.sh — src/catalog.c, the built-in layers, against torch.
+# tests/catalog.sh — src/lang/catalog.c, the built-in layers, against torch.
 #
 #  1. the table's invariants (catalog_dump --list: every entry complete and
 #     found by name, argument names unique, defaults readable);

@@ -1,4 +1,4 @@
-/* catalog_dump.c — test program for src/catalog.c, the built-in layers.
+/* catalog_dump.c — test program for src/lang/catalog.c, the built-in layers.
  *
  *   catalog_dump [FILE]      reads FILE (or stdin), writes the results
  *   catalog_dump --list      checks the table and prints every layer's name

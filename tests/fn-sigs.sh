@@ -1,5 +1,5 @@
 #!/bin/sh
-# tests/fn-sigs.sh — the forward's function table (src/shapefn.c) against
+# tests/fn-sigs.sh — the forward's function table (src/lang/shapefn.c) against
 # torch: every function exists in each namespace the table spells it in,
 # with torch's signature (tests/fn_sigs.py, run with torch).
 . "$(dirname "$0")/setup.sh"

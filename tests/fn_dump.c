@@ -1,4 +1,4 @@
-/* fn_dump.c — prints the forward's function table (src/shapefn.c), one
+/* fn_dump.c — prints the forward's function table (src/lang/shapefn.c), one
  * row a line: name, namespace flags (NS_*), signature, tab-separated, for
  * tests/fn_sigs.py to compare with torch's signatures. */
 #include <stdio.h>

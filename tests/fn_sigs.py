@@ -3,7 +3,7 @@
 
 Usage:  /usr/bin/python3 tests/fn_sigs.py TABLE   (TABLE: tests/fn_dump's output)
 
-Each row of src/shapefn.c's table names a function, the namespaces that
+Each row of src/lang/shapefn.c's table names a function, the namespaces that
 spell it (torch.X, F.X, x.X(...), math.X, torchvision's) and the signature
 rcc binds calls with.  For every namespace of a row, the function must
 exist there in torch 1.13 (Debian's python3-torch), and one of torch's

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """gen_catalog.py OUTDIR — what torch.nn's constructors really build, for
-src/catalog.c's layer table (tests/catalog.sh compares).
+src/lang/catalog.c's layer table (tests/catalog.sh compares).
 
 For every call of the sweep below, constructs the module with torch (1.13,
 Debian's python3-torch; StochasticDepth from torchvision.ops) and writes to

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """gen_kernels_act.py OUTDIR — torch's activations and softmax for
-tests/kernels/test_act.c (src/kernels/rk_act.c).
+tests/kernels/test_act.c (src/gen/kernels/rk_act.c).
 
 Writes OUTDIR/act/{data.bin,manifest.txt} (tests/kernels/kcases.py): every
 rk_act of rk_common.h through rk_act_n (gelu exact and tanh among them),

@@ -1,4 +1,4 @@
-"""gen_kernels_attn.py OUTDIR — attention for src/kernels/rk_attn.c.
+"""gen_kernels_attn.py OUTDIR — attention for src/gen/kernels/rk_attn.c.
 
 Writes OUTDIR/kernels/attn/ (kcase.py's format) with torch 1.13's results:
 

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """gen_kernels_conv.py OUTDIR — torch's conv1d, conv2d and conv_transpose2d
-for tests/kernels/test_conv.c (src/kernels/rk_conv.c).
+for tests/kernels/test_conv.c (src/gen/kernels/rk_conv.c).
 
 Writes OUTDIR/conv/{data.bin,manifest.txt} (tests/kernels/kcases.py).  Each
 case holds the input x, weight w, bias b (when the layer has one) and
@@ -22,7 +22,7 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "kernels"))
 from kcases import Cases  # noqa: E402
 
-# rk_act of src/kernels/rk_common.h, in its order.
+# rk_act of src/gen/kernels/rk_common.h, in its order.
 ACTS = ["none", "relu", "relu6", "gelu", "gelu_tanh", "silu", "sigmoid", "tanh", "hardswish", "hardsigmoid"]
 ACT_FN = {
     "none": lambda t: t, "relu": F.relu, "relu6": F.relu6, "gelu": F.gelu,

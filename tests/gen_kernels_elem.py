@@ -1,4 +1,4 @@
-"""gen_kernels_elem.py OUTDIR — elementwise ops for src/kernels/rk_elem.c.
+"""gen_kernels_elem.py OUTDIR — elementwise ops for src/gen/kernels/rk_elem.c.
 
 Writes OUTDIR/kernels/elem/ (kcase.py's format) with torch 1.13's results:
 binary ops under broadcasting of tensors of different ranks ([N,1,C] with

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """gen_kernels_embed.py OUTDIR — torch's embedding for tests/kernels/test_embed.c
-(src/kernels/rk_embed.c).
+(src/gen/kernels/rk_embed.c).
 
 Writes OUTDIR/embed/{data.bin,manifest.txt} (tests/kernels/kcases.py):
 F.embedding of int64 ids (repeated ids, the first and last rows, a

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """gen_kernels_gemm.py OUTDIR — torch's linear and matmul for
-tests/kernels/test_gemm.c (src/kernels/rk_gemm.c).
+tests/kernels/test_gemm.c (src/gen/kernels/rk_gemm.c).
 
 Writes OUTDIR/gemm/{data.bin,manifest.txt} (tests/kernels/kcases.py):
 F.linear for one row (the sgemv path) and many, with and without bias,

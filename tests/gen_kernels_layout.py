@@ -1,4 +1,4 @@
-"""gen_kernels_layout.py OUTDIR — torch's data-movement ops for src/kernels/rk_layout.c.
+"""gen_kernels_layout.py OUTDIR — torch's data-movement ops for src/gen/kernels/rk_layout.c.
 
 Writes OUTDIR/kernels/layout/{data.bin,manifest.txt} (kcase.py's format)
 with torch 1.13's results: permute (including one that needs the tiled

@@ -1,4 +1,4 @@
-"""gen_kernels_matmul.py OUTDIR — torch.matmul, bmm/baddbmm and einsum for src/kernels/rk_matmul.c.
+"""gen_kernels_matmul.py OUTDIR — torch.matmul, bmm/baddbmm and einsum for src/gen/kernels/rk_matmul.c.
 
 Writes OUTDIR/kernels/matmul/ (kcase.py's format) with torch 1.13's
 results: every rank combination of torch.matmul (1-d operands, batch

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """gen_kernels_norm.py OUTDIR — torch's normalisations for
-tests/kernels/test_norm.c (src/kernels/rk_norm.c).
+tests/kernels/test_norm.c (src/gen/kernels/rk_norm.c).
 
 Writes OUTDIR/norm/{data.bin,manifest.txt} (tests/kernels/kcases.py):
 batch_norm in eval mode (with and without affine, fused activation),

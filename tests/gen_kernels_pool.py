@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """gen_kernels_pool.py OUTDIR — torch's pooling for tests/kernels/test_pool.c
-(src/kernels/rk_pool.c).
+(src/gen/kernels/rk_pool.c).
 
 Writes OUTDIR/pool/{data.bin,manifest.txt} (tests/kernels/kcases.py):
 max_pool1d/2d (kernel, stride, padding, dilation, ceil_mode, including

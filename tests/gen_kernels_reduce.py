@@ -1,4 +1,4 @@
-"""gen_kernels_reduce.py OUTDIR — reductions for src/kernels/rk_reduce.c.
+"""gen_kernels_reduce.py OUTDIR — reductions for src/gen/kernels/rk_reduce.c.
 
 Writes OUTDIR/kernels/reduce/ (kcase.py's format) with torch 1.13's
 results: sum/mean/prod/amax/amin/norm over the last, a middle, several

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """gen_kernels_resize.py OUTDIR — torch's interpolate and pixel shuffles for
-tests/kernels/test_resize.c (src/kernels/rk_resize.c).
+tests/kernels/test_resize.c (src/gen/kernels/rk_resize.c).
 
 Writes OUTDIR/resize/{data.bin,manifest.txt} (tests/kernels/kcases.py):
 F.interpolate in modes nearest, nearest-exact, bilinear (align_corners

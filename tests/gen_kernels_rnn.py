@@ -1,4 +1,4 @@
-"""gen_kernels_rnn.py OUTDIR — torch.nn.LSTM, GRU and RNN for src/kernels/rk_rnn.c.
+"""gen_kernels_rnn.py OUTDIR — torch.nn.LSTM, GRU and RNN for src/gen/kernels/rk_rnn.c.
 
 Writes OUTDIR/kernels/rnn/ (kcase.py's format): for each case the module's
 parameters (torch's own initialisation, named as in its state dict), the

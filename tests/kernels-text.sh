@@ -1,10 +1,10 @@
 #!/bin/sh
 # tests/kernels-text.sh — the kernels' text as rcc embeds it for `rcc gen`.
 #
-# Through tests/kernels/kernel_text (src/kernels.c over the generated
-# src/kernels_text.c), checks that
+# Through tests/kernels/kernel_text (src/gen/kernels.c over the generated
+# src/gen/kernels_text.c), checks that
 #   - the embedded files are exactly rk_common.h and every
-#     src/kernels/rk_*.c, byte for byte (a stale or partial embedding fails);
+#     src/gen/kernels/rk_*.c, byte for byte (a stale or partial embedding fails);
 #   - each kernel file, pasted after what its requires: line names (as the
 #     generator will paste it), compiles alone as C99 with -pedantic
 #     -Wall -Wextra -Werror (a missing requires: line, a stray include, a
@@ -18,17 +18,17 @@
 need_env RCC_KERNEL_TEXT RK_CC srcdir
 need_exe "$RCC_KERNEL_TEXT" RCC_KERNEL_TEXT
 kt=$RCC_KERNEL_TEXT
-kdir=$srcdir/src/kernels
+kdir=$srcdir/src/gen/kernels
 [ -d "$kdir" ] || fail "no $kdir"
 
 # shellcheck disable=SC2012  # names are rk_*.c, no odd characters
 { echo rk_common.h; ls "$kdir" | grep '^rk_.*\.c$' | sort; } >"$tmp/want"
 "$kt" --list >"$tmp/list" || fail "kernel_text --list failed"
-diff -u "$tmp/want" "$tmp/list" || fail "the embedded files are not src/kernels/rk_common.h + rk_*.c"
+diff -u "$tmp/want" "$tmp/list" || fail "the embedded files are not src/gen/kernels/rk_common.h + rk_*.c"
 n=0
 while read -r f; do
     "$kt" --raw "$f" >"$tmp/raw" || fail "kernel_text --raw $f failed"
-    cmp -s "$tmp/raw" "$kdir/$f" || fail "$f: embedded text differs from $kdir/$f (stale src/kernels_text.c?)"
+    cmp -s "$tmp/raw" "$kdir/$f" || fail "$f: embedded text differs from $kdir/$f (stale src/gen/kernels_text.c?)"
     n=$((n + 1))
 done <"$tmp/list"
 say "ok   $n files embedded byte for byte"

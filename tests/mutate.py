@@ -14,7 +14,7 @@ LIST (tests/mutants/list.txt) holds one record per mutant:
 
     [NAME]
     attacks: the guarantee the mutant breaks (free text)
-    file: src/check.c
+    file: src/lang/check.c
     from: an exact snippet of that file, found exactly once
     to: its replacement (may be empty: the snippet is deleted)
     tests: the tests that must fail, as tests/tests.mk names them

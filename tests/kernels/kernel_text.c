@@ -1,4 +1,4 @@
-/* kernel_text.c — the kernels' text as rcc embeds it (src/kernels.h), for
+/* kernel_text.c — the kernels' text as rcc embeds it (src/gen/kernels.h), for
  * tests/kernels-text.sh.
  *
  *   kernel_text --list          the embedded file names, one per line

@@ -1,4 +1,4 @@
-/* test_act.c — src/kernels/rk_act.c against torch (tests/gen_kernels_act.py).
+/* test_act.c — src/gen/kernels/rk_act.c against torch (tests/gen_kernels_act.py).
  *
  * Activations out of place and in place (y == x), prelu, and softmax /
  * log_softmax with the dimension split by rk_split_dim from torch's shape

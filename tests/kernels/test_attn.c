@@ -1,4 +1,4 @@
-/* test_attn.c — src/kernels/rk_attn.c against torch (tests/gen_kernels_attn.py).
+/* test_attn.c — src/gen/kernels/rk_attn.c against torch (tests/gen_kernels_attn.py).
  *
  * Usage: test_attn [FIXTURE_DIR]  (default $FIXTURES/kernels/attn).
  * Every output within 1e-4 of torch's (NaN rows where torch has them);

@@ -1,4 +1,4 @@
-/* test_conv.c — src/kernels/rk_conv.c against torch (tests/gen_kernels_conv.py).
+/* test_conv.c — src/gen/kernels/rk_conv.c against torch (tests/gen_kernels_conv.py).
  *
  * Each case runs rk_conv2d, rk_conv1d or rk_conv_transpose2d on torch's
  * inputs with exactly the scratch the kernel's formula asks for, and

@@ -1,4 +1,4 @@
-/* test_elem.c — src/kernels/rk_elem.c against torch (tests/gen_kernels_elem.py).
+/* test_elem.c — src/gen/kernels/rk_elem.c against torch (tests/gen_kernels_elem.py).
  *
  * Usage: test_elem [FIXTURE_DIR]  (default $FIXTURES/kernels/elem).
  * Arithmetic within 1e-4 (NaN where torch has NaN); masks bit-exact.

@@ -1,4 +1,4 @@
-/* test_embed.c — src/kernels/rk_embed.c against torch (tests/gen_kernels_embed.py).
+/* test_embed.c — src/gen/kernels/rk_embed.c against torch (tests/gen_kernels_embed.py).
  *
  * Good ids: the rows bit for bit.  Ids torch refuses: rk_embedding must
  * return -1 and leave its output as it was (the NaN fill of kt_out).

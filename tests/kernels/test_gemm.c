@@ -1,4 +1,4 @@
-/* test_gemm.c — src/kernels/rk_gemm.c against torch (tests/gen_kernels_gemm.py). */
+/* test_gemm.c — src/gen/kernels/rk_gemm.c against torch (tests/gen_kernels_gemm.py). */
 #include "kt.h"
 
 #include "rk_act.c"

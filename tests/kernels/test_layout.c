@@ -1,4 +1,4 @@
-/* test_layout.c — src/kernels/rk_layout.c against torch (tests/gen_kernels_layout.py).
+/* test_layout.c — src/gen/kernels/rk_layout.c against torch (tests/gen_kernels_layout.py).
  *
  * Usage: test_layout [FIXTURE_DIR]  (default $FIXTURES/kernels/layout).
  * Copies must be bit-exact; arange and cumsum (arithmetic) within 1e-4.

@@ -1,4 +1,4 @@
-/* test_matmul.c — src/kernels/rk_matmul.c against torch (tests/gen_kernels_matmul.py).
+/* test_matmul.c — src/gen/kernels/rk_matmul.c against torch (tests/gen_kernels_matmul.py).
  *
  * Usage: test_matmul [FIXTURE_DIR]  (default $FIXTURES/kernels/matmul).
  * Results within 1e-4; output shapes (rk_matmul_nd_shape, rk_einsum_shape)

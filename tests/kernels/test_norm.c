@@ -1,4 +1,4 @@
-/* test_norm.c — src/kernels/rk_norm.c against torch (tests/gen_kernels_norm.py).
+/* test_norm.c — src/gen/kernels/rk_norm.c against torch (tests/gen_kernels_norm.py).
  *
  * The normalisations at 1e-4; BatchNorm folding twice: rk_fold_bn's
  * weights and bias bit for bit against torch's fuse_conv_bn_weights, and

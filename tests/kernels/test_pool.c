@@ -1,4 +1,4 @@
-/* test_pool.c — src/kernels/rk_pool.c against torch (tests/gen_kernels_pool.py).
+/* test_pool.c — src/gen/kernels/rk_pool.c against torch (tests/gen_kernels_pool.py).
  *
  * The output size rule is checked against torch's output shape, maxima bit
  * for bit (they are copies, NaN included), averages at 1e-4.

@@ -1,4 +1,4 @@
-/* test_reduce.c — src/kernels/rk_reduce.c against torch (tests/gen_kernels_reduce.py).
+/* test_reduce.c — src/gen/kernels/rk_reduce.c against torch (tests/gen_kernels_reduce.py).
  *
  * Usage: test_reduce [FIXTURE_DIR]  (default $FIXTURES/kernels/reduce).
  * Values within 1e-4 (NaN where torch has NaN); argmax/argmin indices

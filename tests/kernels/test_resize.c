@@ -1,4 +1,4 @@
-/* test_resize.c — src/kernels/rk_resize.c against torch (tests/gen_kernels_resize.py).
+/* test_resize.c — src/gen/kernels/rk_resize.c against torch (tests/gen_kernels_resize.py).
  *
  * Nearest modes and pixel shuffles bit for bit (they are copies: a wrong
  * source index is a wrong value), bilinear at 1e-4.

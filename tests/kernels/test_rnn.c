@@ -1,4 +1,4 @@
-/* test_rnn.c — src/kernels/rk_rnn.c against torch (tests/gen_kernels_rnn.py).
+/* test_rnn.c — src/gen/kernels/rk_rnn.c against torch (tests/gen_kernels_rnn.py).
  *
  * Usage: test_rnn [FIXTURE_DIR]  (default $FIXTURES/kernels/rnn).
  * The output sequence, h_n and c_n each within 1e-4 of torch's; the

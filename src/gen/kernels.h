@@ -1,9 +1,9 @@
 /* kernels.h — the text of the kernels that `rcc gen` copies into model.c.
  *
- * The kernels (src/kernels/rk_*.c, with rk_common.h; see
- * src/kernels/README.md) are C source the generated code contains, not
+ * The kernels (src/gen/kernels/rk_*.c, with rk_common.h; see
+ * src/gen/kernels/README.md) are C source the generated code contains, not
  * code rcc runs.  make turns each file into a string of
- * src/kernels_text.c (scripts/embed_kernels.sh); this header declares that
+ * src/gen/kernels_text.c (scripts/embed_kernels.sh); this header declares that
  * table and the two operations the generator needs: the files a set of
  * kernel files needs, in an order that compiles, and their text as one
  * translation unit.
@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-/* One file of src/kernels/: its base name ("rk_conv.c"), its text, and the
+/* One file of src/gen/kernels/: its base name ("rk_conv.c"), its text, and the
  * files its opening comment says it calls ("rk_act.c", space-separated;
  * "" for none). */
 typedef struct rk_source {
