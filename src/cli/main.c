@@ -18,6 +18,8 @@ static const char usage[] =
     "  check SPEC.arch W [--json] [--model NAME] [--key PATH] [--strip-prefix P] [--strict-dtype]\n"
     "                    compare a spec's keys, shapes and dtypes with a weight\n"
     "                    file (exit 1 on a mismatch)\n"
+    "  gen SPEC.arch -o MODEL.c [--main] [--embed W] [--prefix P] [--size SYM=VALUE]... [-MD -MF F.d]\n"
+    "                    a C forward function (and MODEL.h) specialised to the spec\n"
     "  salvage W -o OUT [--key PATH]\n"
     "                    write the intact tensors of a damaged file as a torch\n"
     "                    state dict; say which were lost (exit 1 if any)\n"
@@ -78,6 +80,8 @@ int main(int argc, char **argv)
         return cmd_dump(argc - 1, argv + 1);
     if (strcmp(cmd, "check") == 0)
         return cmd_check(argc - 1, argv + 1);
+    if (strcmp(cmd, "gen") == 0)
+        return cmd_gen(argc - 1, argv + 1);
     if (strcmp(cmd, "salvage") == 0)
         return cmd_salvage(argc - 1, argv + 1);
     cli_error(NULL, "unknown command '%s' (see rcc --help)", cmd);

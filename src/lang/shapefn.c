@@ -24,6 +24,7 @@
 
 #include "arch.tab.h"
 #include "shapefn.h"
+#include "trace.h"
 
 /* ---------------------------------------------------------------- table */
 
@@ -494,7 +495,16 @@ SV sh_fn_call(Sh *s, int ns, const char *name, const Args *a)
     if (!f) return sh_fn_unknown(s, a->span, ns, name);
     Call c;
     if (bind_call(s, f, ns, a, &c) < 0) return mk(V_ERR);
-    return f->rule(&c);
+    SV y = f->rule(&c);
+    if (!s->tr || y.kind == V_ERR) return y;
+    TNode n = {.kind = TN_FN, .op = f->name, .ns = ns, .span = a->span, .nargs = c.n};
+    n.args = arena_array(s->e->a, c.n + 1, sizeof(TArg));
+    if (!n.args) return sh_fail(s, a->span, "out of memory");
+    for (size_t i = 0; i < c.n; i++) {
+        n.args[i] = (TArg){arena_strndup(s->e->a, c.pn[i], strlen(c.pn[i])), c.v[i], c.given[i]};
+        if (!n.args[i].name) return sh_fail(s, a->span, "out of memory");
+    }
+    return sh_record(s, &n, y);
 }
 
 /* ------------------------------------------------------ rule helpers */

@@ -26,6 +26,7 @@
 
 #include "arch.tab.h"
 #include "shapes.h"
+#include "trace.h"
 
 /* ---------------------------------------------------------- diagnostics */
 
@@ -266,7 +267,7 @@ static int conf_defined(const Sh *s, size_t inst, const char *name)
 
 /* A parameter or buffer of module inst (a raw one of a block, or a
  * layer's: wte.weight, attn.bias) used directly in the forward. */
-static int raw_tensor(const Sh *s, size_t inst, const char *name, SV *out)
+static int raw_tensor(Sh *s, size_t inst, const char *name, SV *out)
 {
     const Elab *e = s->e;
     long i = elab_find_key(e, e->insts[inst].path, name);
@@ -274,7 +275,55 @@ static int raw_tensor(const Sh *s, size_t inst, const char *name, SV *out)
     const ExpTensor *t = &e->tensors[i];
     *out = mk_tensor(rcc_dtype_name(t->dtype), t->ndim);
     for (int d = 0; d < t->ndim && d < MAXR; d++) out->d[d] = exact(t->shape[d]);
+    if (s->tr) {   /* one node per tensor read, however often */
+        if (s->tr->weight_id[i]) {
+            out->id = s->tr->weight_id[i];
+        } else {
+            TNode n = {.kind = TN_WEIGHT, .tensor = (size_t)i, .span = e->insts[inst].span};
+            *out = sh_record(s, &n, *out);
+            s->tr->weight_id[i] = out->id;
+        }
+    }
     return 1;
+}
+
+/* Numbers the tensors of v afresh (a tuple's items copied first). */
+static SV number(Sh *s, SV v)
+{
+    if (v.kind == V_TENSOR) v.id = ++s->tr->ntensors;
+    if (v.kind == V_TUPLE && v.n) {
+        SV *items = arena_array(s->e->a, v.n, sizeof(SV));
+        if (!items) return mk(V_ERR);
+        for (size_t i = 0; i < v.n; i++) items[i] = number(s, v.items[i]);
+        v.items = items;
+    }
+    return v;
+}
+
+static int has_tensor(const SV *v)
+{
+    if (v->kind == V_TENSOR) return 1;
+    for (size_t i = 0; v->kind == V_TUPLE && i < v->n; i++)
+        if (has_tensor(&v->items[i])) return 1;
+    return 0;
+}
+
+SV sh_record(Sh *s, const TNode *n, SV out)
+{
+    Trace *tr = s->tr;
+    if (!tr || out.kind == V_ERR || !has_tensor(&out)) return out;   /* x.size(0): no tensor made */
+    if (tr->n == tr->cap) {
+        size_t cap = tr->cap ? 2 * tr->cap : 256;
+        TNode *nodes = arena_array(s->e->a, cap, sizeof(TNode));
+        if (!nodes) return sh_fail(s, n->span, "out of memory");
+        if (tr->n) memcpy(nodes, tr->nodes, tr->n * sizeof(TNode));
+        tr->nodes = nodes;
+        tr->cap = cap;
+    }
+    out = number(s, out);
+    tr->nodes[tr->n] = *n;
+    tr->nodes[tr->n++].out = out;
+    return out;
 }
 
 /* A configuration list as a tuple value: its modules are not values in a
@@ -442,18 +491,25 @@ static SV index_value(Sh *s, Env *env, const Expr *x)
     }
     if (consumed > base.rank)
         return sh_fail(s, x->span, "too many indices (%d) for a tensor of rank %d", consumed, base.rank);
+    TIdx items[2 * MAXR];   /* what each item does, when tracing */
+    size_t ni = 0;
     for (size_t k = 0; k < x->nargs; k++) {
         const Expr *it = x->args[k].value;
-        if (r.rank >= MAXR) return sh_fail(s, x->span, "more than %d dimensions", MAXR);
+        if (r.rank >= MAXR || ni + MAXR > 2 * MAXR) return sh_fail(s, x->span, "more than %d dimensions", MAXR);
         if (it->kind == EX_SLICE && it->u.i) {   /* ... */
-            for (int m = 0; m < base.rank - consumed && r.rank < MAXR; m++) r.d[r.rank++] = base.d[in++];
+            for (int m = 0; m < base.rank - consumed && r.rank < MAXR; m++) {
+                items[ni++] = (TIdx){.kind = TI_SLICE, .lo = 0, .hi = base.d[in].n, .st = 1};
+                r.d[r.rank++] = base.d[in++];
+            }
             continue;
         }
         if (it->kind == EX_NONE || (it->kind == EX_NAME && !strcmp(it->u.s, "None"))) {
+            items[ni++] = (TIdx){.kind = TI_NEW};
             r.d[r.rank++] = exact(1);
             continue;
         }
         Dim d = base.d[in++];
+        if (s->tr && !known(d)) return sh_fail(s, it->span, "cannot compile an index of a dimension of unknown size");
         if (it->kind == EX_SLICE) {
             int64_t lo = 0, hi = 0, st = 1;
             int hl = 0, hh = 0, ok = 1;
@@ -477,6 +533,7 @@ static SV index_value(Sh *s, Env *env, const Expr *x)
                 lo = lo < 0 ? 0 : lo > L ? L : lo;
                 hi = hi < 0 ? 0 : hi > L ? L : hi;
                 d = exact(hi > lo ? (hi - lo + st - 1) / st : 0);
+                items[ni++] = (TIdx){.kind = TI_SLICE, .lo = lo, .hi = hi > lo ? hi : lo, .st = st};
             } else if (!hl && !hh && st == 1) {
                 /* the whole dimension */
             } else if (hh && hi >= 0 && lo >= 0) {
@@ -494,10 +551,13 @@ static SV index_value(Sh *s, Env *env, const Expr *x)
             if (known(d) && (i >= d.n || i < -d.n))
                 return sh_fail(s, it->span, "index %lld is out of range for a dimension of size %lld", (long long)i,
                             (long long)d.n);
+            items[ni++] = (TIdx){.kind = TI_INT, .lo = i < 0 && known(d) ? i + d.n : i};
         } else if (iv.kind == V_TENSOR) {   /* gather: the index's dims replace this one */
             if (iv.rank < 0 || (iv.dtype && !strcmp(iv.dtype, "bool"))) return mk_tensor(base.dtype, -1);   /* a mask */
             for (int m = 0; m < iv.rank && r.rank < MAXR; m++) r.d[r.rank++] = iv.d[m];
+            items[ni++] = (TIdx){.kind = TI_TENSOR, .t = iv};
         } else if (iv.kind == V_TUPLE) {   /* x[:, [-1], :]: those positions, the dimension kept */
+            int64_t *list = s->tr ? arena_array(s->e->a, iv.n + 1, sizeof(int64_t)) : NULL;
             for (size_t m = 0; m < iv.n; m++) {
                 int64_t j;
                 if (sh_as_int(&iv.items[m], &j) != 1)
@@ -505,14 +565,24 @@ static SV index_value(Sh *s, Env *env, const Expr *x)
                 if (known(d) && (j >= d.n || j < -d.n))
                     return sh_fail(s, it->span, "index %lld is out of range for a dimension of size %lld",
                                    (long long)j, (long long)d.n);
+                if (list) list[m] = j < 0 && known(d) ? j + d.n : j;
             }
+            items[ni++] = (TIdx){.kind = TI_LIST, .n = iv.n, .list = list};
             r.d[r.rank++] = exact((int64_t)iv.n);
         } else if (q < 0) {
             return sh_fail(s, it->span, "an index must be an integer, a slice or a tensor");
         }
     }
-    while (in < base.rank && r.rank < MAXR) r.d[r.rank++] = base.d[in++];
-    return r;
+    while (in < base.rank && r.rank < MAXR) {
+        items[ni++] = (TIdx){.kind = TI_SLICE, .lo = 0, .hi = base.d[in].n, .st = 1};
+        r.d[r.rank++] = base.d[in++];
+    }
+    if (!s->tr) return r;
+    TNode n = {.kind = TN_INDEX, .span = x->span, .a = base, .nidx = ni};
+    n.idx = arena_array(s->e->a, ni + 1, sizeof(TIdx));
+    if (!n.idx) return sh_fail(s, x->span, "out of memory");
+    memcpy(n.idx, items, ni * sizeof(TIdx));
+    return sh_record(s, &n, r);
 }
 
 static SV call(Sh *s, Env *env, const Expr *x);
@@ -684,7 +754,11 @@ static SV eval(Sh *s, Env *env, const Expr *x)
     }
     case EX_UNARY: {
         SV a = eval(s, env, x->a);
-        if (a.kind == V_TENSOR || a.kind == V_ERR || a.kind == V_ANY || a.kind == V_DIM) return a;
+        if (a.kind == V_TENSOR) {
+            TNode n = {.kind = TN_UNOP, .op = ast_op_name(x->op), .opc = x->op, .span = x->span, .a = a};
+            return sh_record(s, &n, a);
+        }
+        if (a.kind == V_ERR || a.kind == V_ANY || a.kind == V_DIM) return a;
         if (a.kind != V_CONF) return sh_fail(s, x->span, "operator %s cannot apply to %s", ast_op_name(x->op), sh_ty(&a));
         return conf_op(s, env->inst, x, &a, NULL);
     }
@@ -712,13 +786,14 @@ static SV eval(Sh *s, Env *env, const Expr *x)
         }
         if (a.kind == V_MOD || b.kind == V_MOD || a.kind == V_TUPLE || b.kind == V_TUPLE)
             return sh_fail(s, x->span, "operator %s cannot apply to %s and %s", ast_op_name(x->op), sh_ty(&a), sh_ty(&b));
-        if (x->op == '@') return sh_matmul(s, x->span, &a, &b);
+        TNode n = {.kind = TN_BINOP, .op = ast_op_name(x->op), .opc = x->op, .span = x->span, .a = a, .b = b};
+        if (x->op == '@') return sh_record(s, &n, sh_matmul(s, x->span, &a, &b));
         if (a.kind == V_TENSOR || b.kind == V_TENSOR) {
             SV r = sh_broadcast(s, x->span, &a, &b, ast_op_name(x->op));
             if (r.kind == V_TENSOR && (x->op == TK_EQ || x->op == TK_NE || x->op == '<' || x->op == '>' ||
                                        x->op == TK_LE || x->op == TK_GE))
                 r.dtype = "bool";
-            return r;
+            return sh_record(s, &n, r);
         }
         if (a.kind == V_ANY || b.kind == V_ANY) return mk(V_ANY);
         return conf_op(s, env->inst, x, &a, &b);
@@ -728,6 +803,7 @@ static SV eval(Sh *s, Env *env, const Expr *x)
         if (c.kind == V_CONF) return eval(s, env, val_truthy(&c.c) ? x->b : x->c);
         if (c.kind == V_TENSOR)
             return sh_fail(s, x->a->span, "the condition of '?:' must be a configuration value, not a tensor");
+        if (s->tr) return sh_fail(s, x->a->span, "cannot compile a condition whose value is not known");
         SV b = eval(s, env, x->b);   /* unknown condition: both branches are checked */
         eval(s, env, x->c);
         return b;
@@ -743,7 +819,10 @@ static SV eval(Sh *s, Env *env, const Expr *x)
             SV m = member(s, a.mod, x->u.s, &found);
             return found ? m : no_member(s, x->span, a.mod, x->u.s);
         }
-        return sh_attr(s, x->span, &a, x->u.s);   /* x.shape, x.dtype, ... */
+        SV r = sh_attr(s, x->span, &a, x->u.s);   /* x.shape, x.dtype, ... */
+        if (r.kind != V_TENSOR) return r;
+        TNode n = {.kind = TN_ATTR, .op = x->u.s, .span = x->span, .a = a};   /* x.T */
+        return sh_record(s, &n, r);
     }
     case EX_COMP: return comprehension(s, env, x);
     case EX_STAR: return sh_fail(s, x->span, "'*' splices a list only into a call's arguments or a list");
@@ -852,15 +931,31 @@ static int layer_positional(Sh *s, const Instance *in, const Args *a, Args *out)
     return 0;
 }
 
+/* A built-in layer's call, recorded when tracing: its inputs (positional,
+ * then keywords by name). */
+static SV layer_call(Sh *s, long inst, const Args *a)
+{
+    const Instance *in = &s->e->insts[inst];
+    SV y = sh_layer_fwd(s, in, a);
+    if (!s->tr || y.kind == V_ERR) return y;
+    TNode n = {.kind = TN_LAYER, .op = in->layer->name, .span = a->span, .inst = (size_t)inst};
+    n.nargs = a->npos + a->nkw;
+    n.args = arena_array(s->e->a, n.nargs + 1, sizeof(TArg));
+    if (!n.args) return sh_fail(s, a->span, "out of memory");
+    for (size_t i = 0; i < a->npos; i++) n.args[i] = (TArg){NULL, a->pos[i], 1};
+    for (size_t k = 0; k < a->nkw; k++) n.args[a->npos + k] = (TArg){a->kn[k], a->kv[k], 1};
+    return sh_record(s, &n, y);
+}
+
 static SV call_module(Sh *s, long inst, const Args *a)
 {
     const Instance *in = &s->e->insts[inst];
     if (in->layer && a->nkw) {
         Args b;
         if (layer_positional(s, in, a, &b) < 0) return mk(V_ERR);
-        return sh_layer_fwd(s, in, &b);
+        return layer_call(s, inst, &b);
     }
-    if (in->layer) return sh_layer_fwd(s, in, a);
+    if (in->layer) return layer_call(s, inst, a);
     if (in->list && !strcmp(in->type, "ModuleDict"))
         return sh_fail(s, a->span, "ModuleDict '%s' has no forward: call its items (%s.name(x))", in->path, in->path);
     if (in->list) {
@@ -1111,6 +1206,8 @@ static int exec(Sh *s, Env *env, Stmt **body, size_t n, SV *ret)
                     return 1;
             } else if (c.kind == V_TENSOR) {
                 sh_err(s, st->value->span, "the condition of an if must be a configuration value, not a tensor");
+            } else if (s->tr) {
+                sh_err(s, st->value->span, "cannot compile a condition whose value is not known");
             } else {   /* unknown: both branches are checked */
                 SV r2;
                 int r = exec(s, env, st->body, st->nbody, ret), q = exec(s, env, st->orelse, st->norelse, &r2);
@@ -1161,14 +1258,18 @@ static const char *signature(Sh *s, const Stmt *fw, const SV *in, const SV *ret)
     return arena_strndup(s->e->a, buf, strlen(buf));
 }
 
-int shapes_check(Elab *e)
+/* Runs the model's forward: its inputs' symbolic sizes are bound by
+ * binds[0..nb) when tr is given (tracing), left symbolic otherwise. */
+static int run_forward(Elab *e, const SizeBind *binds, size_t nb, Trace *tr)
 {
     Sh s;
     memset(&s, 0, sizeof s);
     s.e = e;
+    s.tr = tr;
     size_t before = e->d->nerrors, root = 0;
     while (root < e->ninsts && e->insts[root].parent != (size_t)-1) root++;
     const Stmt *fw = root < e->ninsts ? find_forward(e->model) : NULL;
+    if (!fw && tr) return diag(e->d, DG_ERROR, e->model ? e->model->span : (Span){0}, "the model has no forward"), -1;
     if (!fw)
         return 0;   /* no forward: nothing to check */
     Env env = {root, NULL};
@@ -1191,17 +1292,40 @@ int shapes_check(Elab *e)
             for (size_t k = 0; k < inp->type->ndims; k++) {
                 const Expr *dx = inp->type->dims[k];
                 Val c;
-                if (dx->kind == EX_NAME && !conf_defined(&s, root, dx->u.s)) v.d[k] = (Dim){-1, dx->u.s};
-                else if (elab_value(e, root, dx, &c) == 0 && c.kind == VAL_INT && c.i >= 0) v.d[k] = exact(c.i);
+                if (dx->kind == EX_NAME && !conf_defined(&s, root, dx->u.s)) {
+                    v.d[k] = (Dim){-1, dx->u.s};
+                    for (size_t b = 0; tr && b < nb; b++)
+                        if (!strcmp(binds[b].name, dx->u.s)) v.d[k] = exact(binds[b].value);
+                    if (tr && !known(v.d[k])) sh_err(&s, dx->span, "the input size '%s' has no value", dx->u.s);
+                } else if (elab_value(e, root, dx, &c) == 0 && c.kind == VAL_INT && c.i >= 0) v.d[k] = exact(c.i);
                 else sh_err(&s, dx->span, "a size of an input must be a non-negative integer or a name");
             }
+        }
+        if (tr && v.kind == V_TENSOR) {
+            TNode n = {.kind = TN_INPUT, .iarg = (int)i, .span = fw->param_spans[i]};
+            v = sh_record(&s, &n, v);
         }
         bind(&s, &env, fw->params[i], &v);
         in[i] = v;
     }
+    if (tr) tr->ninputs = fw->nparams;
     SV ret;
     if (!exec(&s, &env, fw->body, fw->nbody, &ret)) sh_err(&s, fw->span, "the model's forward returns nothing");
+    else if (tr) tr->ret = ret;
     else e->forward_sig = signature(&s, fw, in, &ret);
     return e->d->nerrors > before ? -1 : 0;
+}
+
+int shapes_check(Elab *e)
+{
+    return run_forward(e, NULL, 0, NULL);
+}
+
+int shapes_trace(Elab *e, const SizeBind *binds, size_t nb, Trace *tr)
+{
+    memset(tr, 0, sizeof *tr);
+    tr->weight_id = arena_array(e->a, e->ntensors + 1, sizeof(int));
+    if (!tr->weight_id) return -1;
+    return run_forward(e, binds, nb, tr);
 }
 

@@ -35,6 +35,7 @@ typedef struct SV {
     Val         c;        /* conf */
     Dim         dim;      /* V_DIM: a size that is not a constant */
     long        mod;      /* V_MOD: the instance */
+    int         id;       /* tensor, when tracing (trace.h): its number; 0 none */
 } SV;
 
 typedef struct Bind { const char *name; SV v; struct Bind *next; } Bind;   /* a name the forward assigned */
@@ -43,8 +44,12 @@ typedef struct Frame { Span call; size_t inst; } Frame;                   /* a b
 
 typedef struct Loop { Span over; size_t iter; } Loop;                     /* a for loop being unrolled */
 
+struct Trace;
+struct TNode;
+
 typedef struct Sh {
     Elab  *e;
+    struct Trace *tr;    /* recording the forward (trace.h), or NULL: checking only */
     Frame  frames[MAX_CALL_DEPTH + 1];
     int    depth;
     Loop   loops[MAX_CALL_DEPTH + 1];   /* innermost last */
@@ -160,6 +165,10 @@ int  sh_int_list(const Args *a, size_t i, const char *name, Dim *out, int cap);
 SV   sh_tuple_of(Sh *s, size_t n);
 SV   sh_pair(Sh *s, const SV *a, const SV *b);
 SV   sh_shape_of(Sh *s, const SV *x);
+
+/* Tracing (trace.h): appends a copy of *n to s->tr with out as its result,
+ * its tensors numbered; returns out so numbered.  Without a trace, out. */
+SV   sh_record(Sh *s, const struct TNode *n, SV out);
 
 /* ------------------------------------------------------------ shapefn.c */
 

@@ -1,0 +1,269 @@
+/* emit_layer.c — C for the built-in layers (catalog.c) a forward calls.
+ *
+ * One emitter a layer family: it reads the layer's constructor arguments
+ * from its instance, its input and output sizes from the node's tensors,
+ * and prints the kernel call (src/gen/kernels).  Convolutions and linear
+ * layers take the activation fused into them (gen.c's plan) and the
+ * BatchNorm folded into their weights at load.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "gen.h"
+
+/* The rk_act of an activation's name, 0 when it is none (layers: ReLU,
+ * GELU; functions: relu, gelu, x.relu()). */
+static int act_code(const char *name, const char *approximate)
+{
+    static const struct { const char *layer, *fn, *code; } acts[] = {
+        {"ReLU", "relu", "RK_ACT_RELU"},          {"ReLU6", "relu6", "RK_ACT_RELU6"},
+        {"GELU", "gelu", "RK_ACT_GELU"},          {"SiLU", "silu", "RK_ACT_SILU"},
+        {"Sigmoid", "sigmoid", "RK_ACT_SIGMOID"}, {"Tanh", "tanh", "RK_ACT_TANH"},
+        {"Hardswish", "hardswish", "RK_ACT_HARDSWISH"}, {"Hardsigmoid", "hardsigmoid", "RK_ACT_HARDSIGMOID"},
+    };
+    for (size_t i = 0; i < sizeof acts / sizeof acts[0]; i++)
+        if (!strcmp(name, acts[i].layer) || !strcmp(name, acts[i].fn)) {
+            if (i == 2 && approximate && !strcmp(approximate, "tanh")) return 5;   /* RK_ACT_GELU_TANH */
+            static const int codes[] = {1, 2, 3, 6, 7, 8, 9, 10};
+            return codes[i];
+        }
+    return 0;
+}
+
+static const char *const act_names[] = {
+    "RK_ACT_NONE", "RK_ACT_NONE", "RK_ACT_RELU", "RK_ACT_RELU6", "RK_ACT_GELU", "RK_ACT_GELU_TANH",
+    "RK_ACT_SILU", "RK_ACT_SIGMOID", "RK_ACT_TANH", "RK_ACT_HARDSWISH", "RK_ACT_HARDSIGMOID",
+};
+
+/* The C name of a fused activation (act_of value: code + 1). */
+static const char *act_c(int v) { return v >= 1 && v <= 10 ? act_names[v] : "RK_ACT_NONE"; }
+
+static const char *str_arg(const TArg *a)
+{
+    return a && a->v.kind == V_CONF && a->v.c.kind == VAL_STR ? a->v.c.s : NULL;
+}
+
+int emit_act_of(G *g, const TNode *n)
+{
+    if (n->kind == TN_LAYER) {
+        const Instance *in = &g->e->insts[n->inst];
+        const Val *ap = g_larg(in, "approximate");
+        int c = act_code(n->op, ap && ap->kind == VAL_STR ? ap->s : NULL);
+        return c ? c + 1 : 0;
+    }
+    if (n->kind == TN_FN) {
+        int c = act_code(n->op, str_arg(g_arg(n, "approximate")));
+        return c ? c + 1 : 0;
+    }
+    return 0;
+}
+
+/* A layer whose output is its input in eval mode, or a view of it. */
+static int layer_alias(const TNode *n)
+{
+    static const char *const same[] = {"Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout",
+                                        "FeatureAlphaDropout", "Identity", "Flatten", "Unflatten",
+                                        "StochasticDepth", NULL};
+    for (size_t i = 0; same[i]; i++)
+        if (!strcmp(n->op, same[i])) return n->nargs ? g_id(&n->args[0].v) : 0;
+    return 0;
+}
+
+/* The input tensor (positional 0). */
+static int in0(const TNode *n) { return n->nargs ? g_id(&n->args[0].v) : 0; }
+
+/* Product of dims [from, to) as a C expression. */
+static const char *span_numel(G *g, int id, int from, int to)
+{
+    static char b[8][256];
+    static int k;
+    k = (k + 1) % 8;
+    GTensor *t = g_t(g, id);
+    Aff p = {0, 1};
+    for (int i = from; i < to && i < t->rank; i++) {
+        Aff d = t->d[i];
+        if (p.a && d.a) {   /* two batch-dependent factors: keep them as a product */
+            snprintf(b[k], sizeof b[k], "(%s * %s)", g_aff(g, p), g_aff(g, d));
+            for (int j = i + 1; j < to && j < t->rank; j++) {
+                char tmp[256];
+                snprintf(tmp, sizeof tmp, "(%s * %s)", b[k], g_dim(g, id, j));
+                snprintf(b[k], sizeof b[k], "%s", tmp);
+            }
+            return b[k];
+        }
+        p = (Aff){p.a * d.b + d.a * p.b, p.b * d.b};
+    }
+    snprintf(b[k], sizeof b[k], "%s", g_aff(g, p));
+    return b[k];
+}
+
+/* The BatchNorm of node bn folded at load into the weights w (O rows) of
+ * the layer of node n, with a bias of its own (the layer's, or zeros):
+ * its C expression in bias. */
+static void bias_fold(G *g, const TNode *n, int bn, const char *w, const char *b, int64_t O, char *bias, size_t cap)
+{
+    const TNode *bnn = &g->ta.nodes[bn];
+    const Instance *bi = &g->e->insts[bnn->inst];
+    int64_t per = 1;
+    long wi = g_weight_index(g, n->inst, "weight");
+    for (int d = 1; wi >= 0 && d < g->e->tensors[wi].ndim; d++) per *= g->e->tensors[wi].shape[d];
+    int64_t off = g->wnext;
+    g->wnext += (O + 15) / 16 * 16;
+    snprintf(bias, cap, "(m->w + %lld)", (long long)off);
+    if (strcmp(b, "NULL")) fprintf(g->load, "    memcpy(m->w + %lld, %s, %lld * sizeof(float));\n", (long long)off, b, (long long)O);
+    else fprintf(g->load, "    memset(m->w + %lld, 0, %lld * sizeof(float));\n", (long long)off, (long long)O);
+    fprintf(g->load, "    rk_fold_bn(%s, m->w + %lld, %lld, %lld, ", w, (long long)off, (long long)O, (long long)per);
+    fprintf(g->load, "%s, ", g_weight(g, bnn->inst, "running_mean"));
+    fprintf(g->load, "%s, ", g_weight(g, bnn->inst, "running_var"));
+    fprintf(g->load, "%s, ", g_weight(g, bnn->inst, "weight"));
+    fprintf(g->load, "%s, %.9gf);\n", g_weight(g, bnn->inst, "bias"), g_lnum(bi, "eps", 1e-5));
+    g_kernel(g, "rk_norm.c");
+}
+
+static int conv(G *g, const TNode *n, const Instance *in, int nd)
+{
+    int x = in0(n), y = g_id(&n->out);
+    GTensor *tx = g_t(g, x);
+    if (tx->rank != nd + 2) return g_fail(g, "%s of an unbatched input", n->op);
+    size_t k = g->cur;
+    int64_t kh = g_lint(in, "kernel_size", 0, 1), kw = nd == 2 ? g_lint(in, "kernel_size", 1, 1) : 1;
+    int64_t sh = g_lint(in, "stride", 0, 1), sw = nd == 2 ? g_lint(in, "stride", 1, 1) : 1;
+    int64_t dh = g_lint(in, "dilation", 0, 1), dw = nd == 2 ? g_lint(in, "dilation", 1, 1) : 1;
+    int64_t groups = g_lint(in, "groups", 0, 1), O = g_lint(in, "out_channels", 0, 0);
+    int64_t pt, pb, pl, pr;
+    const Val *pv = g_larg(in, "padding");
+    if (pv && pv->kind == VAL_STR) {   /* "same" (stride 1): the extra pixel goes after; "valid": none */
+        int same = !strcmp(pv->s, "same");
+        int64_t th = same ? dh * (kh - 1) : 0, tw = same ? dw * (kw - 1) : 0;
+        pt = th / 2, pb = th - th / 2, pl = tw / 2, pr = tw - tw / 2;
+    } else {
+        pt = pb = g_lint(in, "padding", 0, 0);
+        pl = pr = nd == 2 ? g_lint(in, "padding", 1, 0) : 0;
+    }
+    const Val *mv = g_larg(in, "padding_mode");
+    const char *mode = !mv || mv->kind != VAL_STR || !strcmp(mv->s, "zeros") ? "RK_PAD_ZEROS"
+                     : !strcmp(mv->s, "reflect") ? "RK_PAD_REFLECT"
+                     : !strcmp(mv->s, "replicate") ? "RK_PAD_REPLICATE" : "RK_PAD_CIRCULAR";
+    char p[1024];
+    snprintf(p, sizeof p,
+             "(rk_conv2d_p){%s, %s, %s, %s, %lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld, %s, 0, 0}",
+             g_dim(g, x, 0), g_dim(g, x, 1), nd == 2 ? g_dim(g, x, 2) : "1", nd == 2 ? g_dim(g, x, 3) : g_dim(g, x, 2),
+             (long long)O, (long long)(nd == 2 ? kh : 1), (long long)(nd == 2 ? kw : kh), (long long)(nd == 2 ? sh : 1),
+             (long long)(nd == 2 ? sw : sh), (long long)(nd == 2 ? dh : 1), (long long)(nd == 2 ? dw : dh),
+             (long long)groups, (long long)(nd == 2 ? pt : 0), (long long)(nd == 2 ? pb : 0), (long long)(nd == 2 ? pl : pt),
+             (long long)(nd == 2 ? pr : pb), mode);
+    const char *w = g_weight(g, n->inst, "weight"), *b = g_weight(g, n->inst, "bias");
+    char bias[256];
+    snprintf(bias, sizeof bias, "%s", b);
+    if (g->bn_of[k]) bias_fold(g, n, g->bn_of[k] - 1, w, b, O, bias, sizeof bias);
+    g_kernel(g, "rk_conv.c");
+    g_line(g, "{");
+    g_line(g, "    const rk_conv2d_p p = %s;", p);
+    const char *scr = g_scratch(g, "rk_conv2d_scratch(&%s)", p);
+    g_line(g, "    rk_conv2d(%s, %s, %s, %s, %s, &p, %s);", g_ptr(g, y), g_ptr(g, x), w, bias, act_c(g->act_of[k]), scr);
+    g_line(g, "}");
+    return 1;
+}
+
+int emit_layer(G *g, const TNode *n)
+{
+    if (n->kind != TN_LAYER) return 0;
+    const Instance *in = &g->e->insts[n->inst];
+    const char *op = n->op;
+    int x = in0(n), y = g_id(&n->out);
+    size_t k = g->cur;
+    if (!strcmp(op, "Conv2d")) return conv(g, n, in, 2);
+    if (!strcmp(op, "Conv1d")) return conv(g, n, in, 1);
+    if (!strcmp(op, "Linear")) {
+        GTensor *tx = g_t(g, x);
+        int64_t K = g_lint(in, "in_features", 0, 0), N = g_lint(in, "out_features", 0, 0);
+        const char *w = g_weight(g, n->inst, "weight"), *b0 = g_weight(g, n->inst, "bias");
+        char b[256];
+        snprintf(b, sizeof b, "%s", b0);
+        if (g->bn_of[k]) bias_fold(g, n, g->bn_of[k] - 1, w, b0, N, b, sizeof b);
+        g_kernel(g, "rk_gemm.c");
+        g_line(g, "rk_linear(%s, %s, %s, %lld, %s, %lld, %s, %s);", g_ptr(g, y), g_ptr(g, x),
+               span_numel(g, x, 0, tx->rank - 1), (long long)K, w, (long long)N, b,
+               act_c(g->act_of[k]));
+        return 1;
+    }
+    if (!strncmp(op, "BatchNorm", 9)) {
+        GTensor *tx = g_t(g, x);
+        double eps = g_lnum(in, "eps", 1e-5);
+        g_kernel(g, "rk_norm.c");
+        g_line(g, "rk_batch_norm(%s, %s, %s, %s, %s, %s, %s, %s, %s, %.9gf, RK_ACT_NONE);", g_ptr(g, y), g_ptr(g, x),
+               g_dim(g, x, 0), tx->rank > 1 ? g_dim(g, x, 1) : "1", span_numel(g, x, 2, tx->rank),
+               g_weight(g, n->inst, "running_mean"), g_weight(g, n->inst, "running_var"), g_weight(g, n->inst, "weight"),
+               g_weight(g, n->inst, "bias"), eps);
+        return 1;
+    }
+    if (!strcmp(op, "LayerNorm")) {
+        GTensor *tx = g_t(g, x);
+        const Val *ns = g_larg(in, "normalized_shape");
+        int nd = ns && ns->kind == VAL_INTS ? (int)ns->n : 1;
+        double eps = g_lnum(in, "eps", 1e-5);
+        g_kernel(g, "rk_norm.c");
+        g_line(g, "rk_layer_norm(%s, %s, %s, %s, %s, %s, %.9gf);", g_ptr(g, y), g_ptr(g, x),
+               span_numel(g, x, 0, tx->rank - nd), span_numel(g, x, tx->rank - nd, tx->rank),
+               g_weight(g, n->inst, "weight"), g_weight(g, n->inst, "bias"), eps);
+        return 1;
+    }
+    int act = emit_act_of(g, n);
+    if (act) {
+        g_kernel(g, "rk_act.c");
+        g_line(g, "rk_act_n(%s, %s, %s, %s);", g_ptr(g, y), g_ptr(g, x), g_numel(g, x), act_c(act));
+        return 1;
+    }
+    if (!strcmp(op, "MaxPool2d") || !strcmp(op, "AvgPool2d")) {
+        int64_t kh = g_lint(in, "kernel_size", 0, 1), kw = g_lint(in, "kernel_size", 1, 1);
+        const Val *sv = g_larg(in, "stride");
+        int nostride = !sv || sv->kind == VAL_NONE || (sv->kind == VAL_INTS && !sv->n);
+        int64_t sh = nostride ? kh : g_lint(in, "stride", 0, kh), sw = nostride ? kw : g_lint(in, "stride", 1, kw);
+        int mx = op[0] == 'M';
+        g_kernel(g, "rk_pool.c");
+        g_line(g, "{");
+        g_line(g, "    const rk_pool2d_p p = {%s, %s, %s, %s, %lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld, %d, %d, %lld};",
+               g_dim(g, x, 0), g_dim(g, x, 1), g_dim(g, x, 2), g_dim(g, x, 3), (long long)kh, (long long)kw,
+               (long long)sh, (long long)sw, (long long)g_lint(in, "padding", 0, 0), (long long)g_lint(in, "padding", 1, 0),
+               (long long)(mx ? g_lint(in, "dilation", 0, 1) : 1), (long long)(mx ? g_lint(in, "dilation", 1, 1) : 1),
+               (int)g_lint(in, "ceil_mode", 0, 0), mx ? 0 : (int)g_lint(in, "count_include_pad", 0, 1),
+               (long long)(mx ? 0 : g_lint(in, "divisor_override", 0, 0)));
+        g_line(g, "    rk_%s_pool2d(%s, %s, &p);", mx ? "max" : "avg", g_ptr(g, y), g_ptr(g, x));
+        g_line(g, "}");
+        return 1;
+    }
+    if (!strcmp(op, "AdaptiveAvgPool2d") || !strcmp(op, "AdaptiveMaxPool2d")) {
+        g_kernel(g, "rk_pool.c");
+        g_line(g, "rk_adaptive_%s_pool2d(%s, %s, %s, %s, %s, %s, %s, %s);", op[8] == 'A' ? "avg" : "max",
+               g_ptr(g, y), g_ptr(g, x), g_dim(g, x, 0), g_dim(g, x, 1), g_dim(g, x, 2), g_dim(g, x, 3),
+               g_dim(g, y, 2), g_dim(g, y, 3));
+        return 1;
+    }
+    if (!strcmp(op, "Embedding")) {
+        g_kernel(g, "rk_embed.c");
+        g_line(g, "if (rk_embedding(%s, %s, %s, %s, %lld, %lld) < 0) {", g_ptr(g, y), g_ptr(g, x), g_numel(g, x),
+               g_weight(g, n->inst, "weight"), (long long)g_lint(in, "num_embeddings", 0, 0),
+               (long long)g_lint(in, "embedding_dim", 0, 0));
+        g_line(g, "    snprintf(m->err, sizeof m->err, \"%s: a token id is outside 0..%lld\");", in->path,
+               (long long)g_lint(in, "num_embeddings", 0, 0) - 1);
+        g_line(g, "    return -1;");
+        g_line(g, "}");
+        return 1;
+    }
+    if (!strcmp(op, "Softmax") || !strcmp(op, "LogSoftmax")) {
+        GTensor *tx = g_t(g, x);
+        int64_t d = g_lint(in, "dim", 0, -1);
+        if (d < 0) d += tx->rank;
+        g_kernel(g, "rk_act.c");
+        g_line(g, "rk_%s(%s, %s, %s, %s, %s);", op[0] == 'S' ? "softmax" : "log_softmax", g_ptr(g, y), g_ptr(g, x),
+               span_numel(g, x, 0, (int)d), g_dim(g, x, (int)d), span_numel(g, x, (int)d + 1, tx->rank));
+        return 1;
+    }
+    return 0;
+}
+
+int emit_alias_of(G *g, const TNode *n)
+{
+    if (n->kind == TN_LAYER) return layer_alias(n);
+    return emit_fn_alias(g, n);
+}
