@@ -122,6 +122,24 @@ RCC_API int rcc_read(const rcc_file *f, const rcc_tensor *t, void *dst, size_t d
 RCC_API int rcc_read_f32(const rcc_file *f, const rcc_tensor *t, float *dst, size_t count,
                          char *err, size_t errlen);
 
+/* Load one tensor the way a generated model's loader does (`rcc gen`): the
+ * tensor whose key is exactly `name`, which must have exactly ndim
+ * dimensions of the sizes shape[0..ndim), read contiguous into dst, which
+ * holds the product of shape elements.  rcc_load_f32 takes a floating
+ * tensor (f32, f16, bf16, f64; converted as rcc_read_f32 does),
+ * rcc_load_i64 an integer one (i64, i32, i16, i8, u8, bool; widened, u8
+ * unsigned, bool 0/1).  0 on success; -1 with one line naming the tensor
+ * and the first mismatch:
+ *     missing tensor 'fc.weight'
+ *     'fc.weight' has shape [10, 512]; the model expects [1000, 512]
+ *     'fc.weight' is i64; the model expects a floating-point tensor
+ *     'ids' is f32; the model expects an integer tensor
+ * or the message of rcc_read (a damaged file's lost bytes). */
+RCC_API int rcc_load_f32(const rcc_file *f, const char *name, int ndim, const int64_t *shape,
+                         float *dst, char *err, size_t errlen);
+RCC_API int rcc_load_i64(const rcc_file *f, const char *name, int ndim, const int64_t *shape,
+                         int64_t *dst, char *err, size_t errlen);
+
 /* The module tree of a pickled whole model (torch.save(model)) or a
  * TorchScript archive, rebuilt from its pickled attributes without the
  * class source; empty for a bare state dict. */
