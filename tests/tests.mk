@@ -262,6 +262,7 @@ TESTS = \
 	tests/fn-shapes.sh \
 	tests/fn-sigs.sh \
 	tests/kernels-text.sh \
+	tests/npy.sh \
 	tests/kernels/test_act$(EXEEXT) \
 	tests/kernels/test_conv$(EXEEXT) \
 	tests/kernels/test_embed$(EXEEXT) \
