@@ -23,8 +23,8 @@ static int act_code(const char *name, const char *approximate)
     };
     for (size_t i = 0; i < sizeof acts / sizeof acts[0]; i++)
         if (!strcmp(name, acts[i].layer) || !strcmp(name, acts[i].fn)) {
-            if (i == 2 && approximate && !strcmp(approximate, "tanh")) return 5;   /* RK_ACT_GELU_TANH */
-            static const int codes[] = {1, 2, 3, 6, 7, 8, 9, 10};
+            if (i == 2 && approximate && !strcmp(approximate, "tanh")) return 4;   /* RK_ACT_GELU_TANH */
+            static const int codes[] = {1, 2, 3, 5, 6, 7, 8, 9};   /* rk_act, rk_common.h */
             return codes[i];
         }
     return 0;

@@ -23,11 +23,12 @@
 
 /* ---------------------------------------------------------------- helpers */
 
+/* The rotating buffers of the C-expression helpers (gen.h). */
 static char *ring(void)
 {
-    static char bufs[16][512];
+    static char bufs[64][512];
     static int k;
-    k = (k + 1) % 16;
+    k = (k + 1) % 64;
     return bufs[k];
 }
 
@@ -136,8 +137,11 @@ const char *g_ptr(G *g, int id)
 
 const char *g_shape(G *g, int id)
 {
-    char *b = ring();
-    snprintf(b, 512, "s%d", ++g->tmp);
+    static char names[16][16];   /* apart from ring(), which the sizes below use */
+    static int k;
+    k = (k + 1) % 16;
+    char *b = names[k];
+    snprintf(b, sizeof names[k], "s%d", ++g->tmp);
     fprintf(g->body, "    const int64_t %s[%d] = {", b, g->t[id].rank ? g->t[id].rank : 1);
     for (int k = 0; k < g->t[id].rank; k++) fprintf(g->body, "%s%s", k ? ", " : "", g_dim(g, id, k));
     fprintf(g->body, "%s};\n", g->t[id].rank ? "" : "1");

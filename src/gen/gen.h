@@ -99,7 +99,7 @@ void g_line(G *g, const char *fmt, ...) RCC_PRINTF(2, 3);
 /* A kernel file the forward needs ("rk_conv.c"). */
 void g_kernel(G *g, const char *file);
 
-/* C expressions, in one of 16 rotating buffers: a tensor's data pointer
+/* C expressions, in one of 64 rotating buffers: a tensor's data pointer
  * (typed: float *, int64_t *, uint8_t *), a dimension, the element count. */
 const char *g_ptr(G *g, int id);
 const char *g_dim(G *g, int id, int k);

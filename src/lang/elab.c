@@ -527,7 +527,7 @@ static int elab_body(Elab *e, Scope *s, Stmt **body, size_t n, const char *path,
             if (depth > 0)
                 r = el_err_at(e, st->span, "inputs belong to the model, not to a block");
             break;
-        case ST_FOR: {   /* torch's __init__ loops: el_add_module("denseblock%d" % (i + 1), ...) */
+        case ST_FOR: {   /* torch's __init__ loops: add_module("denseblock%d" % (i + 1), ...) */
             Val *rows;
             size_t nrows, width;
             Arg *targets = arena_array(e->a, st->nnames + 1, sizeof *targets);

@@ -346,30 +346,33 @@ int el_add_module(Elab *e, Scope *s, const Expr *x, size_t inst, int depth)
     if (fx && fx->kind == EX_ATTR && fx->a->kind == EX_NAME && (!strcmp(fx->u.s, "append") || !strcmp(fx->u.s, "extend")))
         return list_grow(e, s, x);
     if (!fx || fx->kind != EX_ATTR || strcmp(fx->u.s, "add_module") != 0)
-        return el_err_at(e, x->span, "a module body declares (name = ...); only el_add_module(name, module), and "
+        return el_err_at(e, x->span, "a module body declares (name = ...); only add_module(name, module), and "
                       "append or extend on a list, are called");
     const Expr *on = fx->a;
     const char *target = on->kind == EX_NAME ? on->u.s : NULL;
     if (on->kind == EX_ATTR && on->a->kind == EX_NAME && !strcmp(on->a->u.s, "self"))
         target = on->u.s;   /* self.features */
     if (!target)
-        return el_err_at(e, on->span, "el_add_module() extends a container of this module, by its name");
+        return el_err_at(e, on->span, "add_module() extends a container of this module, by its name");
     long to = (long)inst;
-    if (strcmp(target, "self") != 0) {
+    if (!strcmp(target, "self")) {   /* a block that is itself a container (self = Sequential(...)) grows it */
+        long c = elab_child(e, inst, "self");
+        if (c >= 0 && e->insts[c].list && !strcmp(e->insts[c].path, e->insts[inst].path)) to = c;
+    } else {
         to = elab_child(e, inst, target);
         if (to < 0 || !e->insts[to].list)
             return el_err_at(e, on->span, "'%s' is not a container of this module (Sequential, ModuleList or "
                           "ModuleDict)", target);
     }
     if (x->nargs != 2 || x->args[0].name || x->args[1].name || x->args[0].value->kind != EX_STR)
-        return el_err_at(e, x->span, "el_add_module() takes a name and a module: el_add_module(\"layer{i+1}\", Layer(...))");
+        return el_err_at(e, x->span, "add_module() takes a name and a module: add_module(\"layer{i+1}\", Layer(...))");
     const char *name = x->args[0].value->u.s;
     if (strchr(name, '{') && el_item_pattern(e, s, x->args[0].value, NULL, &name) < 0)
         return -1;
     if (!*name || strchr(name, '.'))
         return el_err_at(e, x->args[0].value->span, "a module's name is not empty and holds no '.'");
     if (!el_is_module_expr(e, x->args[1].value))
-        return el_err_at(e, x->args[1].value->span, "el_add_module() takes a module");
+        return el_err_at(e, x->args[1].value->span, "add_module() takes a module");
     if (e->insts[to].list)
         e->insts[to].nitems++;
     return el_instantiate(e, s, x->args[1].value, el_join(e, e->insts[to].path, name), (size_t)to, x->args[0].value->span,
