@@ -135,6 +135,7 @@ double     g_lnum(const Instance *in, const char *name, double def);
 /* The emitters: 1 handled, 0 not this file's operation, -1 failed. */
 int emit_layer(G *g, const TNode *n);
 int emit_fn(G *g, const TNode *n);
+int emit_tensor(G *g, const TNode *n);
 /* Whether the node merely reinterprets its input (reshape, dropout ...):
  * the output becomes an alias of the returned tensor id; 0 otherwise. */
 int emit_alias_of(G *g, const TNode *n);

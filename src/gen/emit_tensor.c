@@ -1,0 +1,360 @@
+/* emit_tensor.c — C for the forward's tensor functions: creation (arange,
+ * zeros, full), masks and selection (triu, masked_fill, where, gather,
+ * index_select), splitting, expanding, padding and rolling, elementwise
+ * math, dtype conversion, and the functional forms of normalisation,
+ * embedding and attention.  emit_fn.c handles operators, views, layout
+ * and reductions; both follow gen.h's emitter contract.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "gen.h"
+
+static int is(const TNode *n, const char *op) { return n->op && !strcmp(n->op, op); }
+static int in0(const TNode *n) { return n->nargs ? g_id(&n->args[0].v) : 0; }
+static int es(G *g, int id) { return g_t(g, id)->dt == GT_F32 ? 4 : g_t(g, id)->dt == GT_I64 ? 8 : 1; }
+
+static int arg_id(const TNode *n, const char *name)
+{
+    const TArg *a = g_arg(n, name);
+    return a ? g_id(&a->v) : 0;
+}
+
+static int num(const TArg *a, double *out)
+{
+    if (!a || a->v.kind != V_CONF) return 0;
+    if (a->v.c.kind == VAL_FLOAT) *out = a->v.c.f;
+    else if (a->v.c.kind == VAL_INT || a->v.c.kind == VAL_BOOL) *out = (double)a->v.c.i;
+    else return 0;
+    return 1;
+}
+
+/* A float for C: inf and nan spelled so that C reads them. */
+static const char *cfloat(double v)
+{
+    static char b[8][64];
+    static int k;
+    k = (k + 1) % 8;
+    if (v != v) snprintf(b[k], sizeof b[k], "NAN");
+    else if (v > 3.4e38) snprintf(b[k], sizeof b[k], "INFINITY");
+    else if (v < -3.4e38) snprintf(b[k], sizeof b[k], "(-INFINITY)");
+    else snprintf(b[k], sizeof b[k], "%.9gf", v);
+    return b[k];
+}
+
+static int dim_of(G *g, const char *name, int rank, int def, int *out)
+{
+    int64_t d;
+    int r = g_int(g, name, &d);
+    if (r < 0) return -1;
+    if (r == 0) d = def;
+    if (d < 0) d += rank;
+    if (d < 0 || d >= rank) return g_fail(g, "dimension out of range");
+    *out = (int)d;
+    return 0;
+}
+
+/* y = fill everywhere (zeros, ones, full, *_like, new_zeros). */
+static int fill(G *g, int y, double v)
+{
+    GTensor *t = g_t(g, y);
+    const char *ty = t->dt == GT_F32 ? "float" : t->dt == GT_I64 ? "int64_t" : "uint8_t";
+    g_line(g, "for (int64_t i = 0; i < %s; i++) ((%s *)%s)[i] = (%s)%s;", g_numel(g, y), ty, g_ptr(g, y), ty,
+           t->dt == GT_F32 ? cfloat(v) : v != v ? "0" : "");
+    if (t->dt != GT_F32) {   /* the line above left the value out for integers: write it properly */
+        return g_fail(g, "an integer fill is not supported yet");
+    }
+    return 1;
+}
+
+static int creation(G *g, const TNode *n, int y)
+{
+    GTensor *t = g_t(g, y);
+    if (is(n, "arange")) {
+        double a = 0, b = 0, s = 1;
+        const TArg *st = g_arg(n, "start"), *en = g_arg(n, "end"), *sp = g_arg(n, "step");
+        int have_end = en && !(en->v.kind == V_CONF && en->v.c.kind == VAL_NONE);
+        if (!num(st, &a) || (have_end && !num(en, &b)) || !num(sp, &s)) return g_fail(g, "arange() of non-numbers");
+        if (!have_end) b = a, a = 0;
+        const TNode *w = g_twin(g);
+        double a2 = 0, b2 = 0;
+        num(g_arg(w, "start"), &a2);
+        if (have_end) num(g_arg(w, "end"), &b2);
+        if (!have_end) b2 = a2, a2 = 0;
+        if (a2 != a || b2 != b) return g_fail(g, "arange() whose range depends on the batch size");
+        g_kernel(g, "rk_layout.c");
+        if (t->dt == GT_I64)
+            g_line(g, "rk_arange_i64(%s, %s, %lld, %lld);", g_ptr(g, y), g_numel(g, y), (long long)a, (long long)s);
+        else
+            g_line(g, "rk_arange_f32(%s, %s, %.17g, %.17g);", g_ptr(g, y), g_numel(g, y), a, s);
+        return 1;
+    }
+    double v = 0;
+    if (is(n, "ones") || is(n, "ones_like")) v = 1;
+    else if (is(n, "full") || is(n, "full_like")) {
+        if (!num(g_arg(n, "fill_value"), &v)) return g_fail(g, "%s() needs a numeric fill_value", n->op);
+    } else if (!is(n, "zeros") && !is(n, "zeros_like") && !is(n, "new_zeros")) {
+        return 0;
+    }
+    if (t->dt == GT_F32) return fill(g, y, v);
+    const char *ty = t->dt == GT_I64 ? "int64_t" : "uint8_t";
+    g_line(g, "for (int64_t i = 0; i < %s; i++) ((%s *)%s)[i] = %lld;", g_numel(g, y), ty, g_ptr(g, y), (long long)v);
+    return 1;
+}
+
+/* Elementwise math of one tensor (rk_unop), clamp, pow with a number. */
+static int unary(G *g, const TNode *n, int y)
+{
+    static const struct { const char *fn, *op; } ops[] = {
+        {"exp", "RK_UN_EXP"},     {"log", "RK_UN_LOG"},   {"sqrt", "RK_UN_SQRT"},   {"rsqrt", "RK_UN_RSQRT"},
+        {"abs", "RK_UN_ABS"},     {"neg", "RK_UN_NEG"},   {"sin", "RK_UN_SIN"},     {"cos", "RK_UN_COS"},
+        {"erf", "RK_UN_ERF"},     {"reciprocal", "RK_UN_RECIPROCAL"}, {"floor", "RK_UN_FLOOR"},
+        {"ceil", "RK_UN_CEIL"},   {"round", "RK_UN_ROUND"}, {"trunc", "RK_UN_TRUNC"}, {"sign", "RK_UN_SIGN"},
+        {"square", "RK_UN_SQUARE"}, {"log1p", "RK_UN_LOG1P"}, {"expm1", "RK_UN_EXPM1"},
+    };
+    int x = in0(n);
+    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+        if (is(n, ops[i].fn)) {
+            if (g_t(g, x)->dt != GT_F32) return g_fail(g, "%s() of an integer tensor is not supported yet", n->op);
+            g_kernel(g, "rk_elem.c");
+            g_line(g, "rk_unary(%s, %s, %s, %s);", ops[i].op, g_ptr(g, y), g_ptr(g, x), g_numel(g, x));
+            return 1;
+        }
+    if (is(n, "pow") && !arg_id(n, "exponent")) {
+        double e;
+        if (!num(g_arg(n, "exponent"), &e)) return g_fail(g, "pow() with a non-numeric exponent");
+        g_kernel(g, "rk_elem.c");
+        g_line(g, "rk_binary_scalar(RK_BIN_POW, %s, %s, %s, %s, 0);", g_ptr(g, y), g_ptr(g, x), g_numel(g, x), cfloat(e));
+        return 1;
+    }
+    if (is(n, "clamp") || is(n, "clip")) {
+        double lo = -1e39, hi = 1e39;
+        num(g_arg(n, "min"), &lo);
+        num(g_arg(n, "max"), &hi);
+        g_kernel(g, "rk_elem.c");
+        g_line(g, "rk_clamp(%s, %s, %s, %s, %s);", g_ptr(g, y), g_ptr(g, x), g_numel(g, x), cfloat(lo), cfloat(hi));
+        return 1;
+    }
+    return 0;
+}
+
+/* .to(dtype), .float(), .long(), .type(dtype) between dtypes. */
+static int convert(G *g, const TNode *n, int y)
+{
+    static const char *const conv[] = {"to", "float", "type", "long", "int", "bool", "type_as", NULL};
+    size_t i = 0;
+    while (conv[i] && !is(n, conv[i])) i++;
+    if (!conv[i]) return 0;
+    int x = in0(n);
+    GTensor *tx = g_t(g, x), *ty = g_t(g, y);
+    const char *tn[] = {"float", "int64_t", "uint8_t"};
+    if (ty->dt == GT_BOOL)
+        g_line(g, "for (int64_t i = 0; i < %s; i++) ((uint8_t *)%s)[i] = ((const %s *)%s)[i] != 0;", g_numel(g, y),
+               g_ptr(g, y), tn[tx->dt], g_ptr(g, x));
+    else
+        g_line(g, "for (int64_t i = 0; i < %s; i++) ((%s *)%s)[i] = (%s)((const %s *)%s)[i];", g_numel(g, y), tn[ty->dt],
+               g_ptr(g, y), tn[ty->dt], tn[tx->dt], g_ptr(g, x));
+    return 1;
+}
+
+static int split(G *g, const TNode *n)
+{
+    int x = in0(n), d;
+    GTensor *t = g_t(g, x);
+    if (n->out.kind != V_TUPLE || !n->out.n) return g_fail(g, "%s() of no pieces", n->op);
+    if (dim_of(g, "dim", t->rank, 0, &d) < 0) return -1;
+    g_kernel(g, "rk_layout.c");
+    const char *xs = g_shape(g, x);
+    g_line(g, "{");
+    fprintf(g->body, "        void *const ys[] = {");
+    for (size_t i = 0; i < n->out.n; i++) fprintf(g->body, "%s%s", i ? ", " : "", g_ptr(g, g_id(&n->out.items[i])));
+    fprintf(g->body, "};\n        const int64_t lens[] = {");
+    for (size_t i = 0; i < n->out.n; i++) fprintf(g->body, "%s%s", i ? ", " : "", g_dim(g, g_id(&n->out.items[i]), d));
+    fprintf(g->body, "};\n");
+    g_line(g, "    rk_split(ys, %zu, %s, %d, %d, %s, %d, lens);", n->out.n, g_ptr(g, x), es(g, x), t->rank, xs, d);
+    g_line(g, "}");
+    return 1;
+}
+
+/* Three-operand broadcasting ops and masks. */
+static int select_ops(G *g, const TNode *n, int y)
+{
+    if (is(n, "masked_fill")) {
+        int x = in0(n), mk = arg_id(n, "mask");
+        double v;
+        if (!num(g_arg(n, "value"), &v)) return g_fail(g, "masked_fill() with a tensor value is not supported yet");
+        if (!mk || g_t(g, mk)->dt != GT_BOOL) return g_fail(g, "masked_fill() needs a bool mask");
+        g_kernel(g, "rk_layout.c");
+        const char *xs = g_shape(g, x), *ms = g_shape(g, mk);
+        g_line(g, "rk_masked_fill(%s, %s, %d, %s, %s, %d, %s, %s);", g_ptr(g, y), g_ptr(g, x), g_t(g, x)->rank, xs,
+               g_ptr(g, mk), g_t(g, mk)->rank, ms, cfloat(v));
+        return 1;
+    }
+    if (is(n, "triu") || is(n, "tril")) {
+        int x = in0(n);
+        GTensor *t = g_t(g, x);
+        int64_t diag = 0;
+        if (g_int(g, "diagonal", &diag) < 0) return -1;
+        if (t->rank < 2) return g_fail(g, "%s() of a tensor of rank < 2", n->op);
+        char batch[256];
+        Aff p = {0, 1};
+        for (int k = 0; k < t->rank - 2; k++) p = (Aff){p.a * t->d[k].b + t->d[k].a * p.b, p.b * t->d[k].b};
+        snprintf(batch, sizeof batch, "%s", g_aff(g, p));
+        g_kernel(g, "rk_layout.c");
+        g_line(g, "rk_%s(%s, %s, %d, %s, %s, %s, %lld);", n->op, g_ptr(g, y), g_ptr(g, x), es(g, x), batch,
+               g_dim(g, x, -2), g_dim(g, x, -1), (long long)diag);
+        return 1;
+    }
+    if (is(n, "where")) {
+        int c = arg_id(n, "condition"), a = arg_id(n, "input"), b = arg_id(n, "other");
+        if (!c || !a || !b) return g_fail(g, "where() with a number operand is not supported yet");
+        g_kernel(g, "rk_layout.c");
+        const char *ys = g_shape(g, y), *cs = g_shape(g, c), *as = g_shape(g, a), *bs = g_shape(g, b);
+        g_line(g, "rk_where(%s, %d, %s, %s, %d, %s, %s, %d, %s, %s, %d, %s);", g_ptr(g, y), g_t(g, y)->rank, ys,
+               g_ptr(g, c), g_t(g, c)->rank, cs, g_ptr(g, a), g_t(g, a)->rank, as, g_ptr(g, b), g_t(g, b)->rank, bs);
+        return 1;
+    }
+    if (is(n, "expand") || is(n, "expand_as") || is(n, "broadcast_to")) {
+        int x = in0(n);
+        g_kernel(g, "rk_layout.c");
+        const char *xs = g_shape(g, x), *ys = g_shape(g, y);
+        g_line(g, "rk_expand(%s, %s, %d, %d, %s, %d, %s);", g_ptr(g, y), g_ptr(g, x), es(g, x), g_t(g, x)->rank, xs,
+               g_t(g, y)->rank, ys);
+        return 1;
+    }
+    if (is(n, "roll")) {
+        int x = in0(n);
+        const TArg *sh = g_arg(n, "shifts"), *dm = g_arg(n, "dims");
+        int64_t shifts[MAXR];
+        int dims[MAXR], ns = 0, nd = 0;
+        int64_t v;
+        if (sh && sh->v.kind == V_TUPLE)
+            for (size_t i = 0; i < sh->v.n && ns < MAXR; i++) {
+                if (sh_as_int(&sh->v.items[i], &v) != 1) return g_fail(g, "roll(): shifts must be integers");
+                shifts[ns++] = v;
+            }
+        else if (sh && sh_as_int(&sh->v, &v) == 1) shifts[ns++] = v;
+        if (dm && dm->v.kind == V_TUPLE)
+            for (size_t i = 0; i < dm->v.n && nd < MAXR; i++) {
+                if (sh_as_int(&dm->v.items[i], &v) != 1) return g_fail(g, "roll(): dims must be integers");
+                dims[nd++] = (int)(v < 0 ? v + g_t(g, x)->rank : v);
+            }
+        else if (dm && sh_as_int(&dm->v, &v) == 1) dims[nd++] = (int)(v < 0 ? v + g_t(g, x)->rank : v);
+        if (!nd || nd != ns) return g_fail(g, "roll() needs as many dims as shifts");
+        g_kernel(g, "rk_layout.c");
+        const char *xs = g_shape(g, x);
+        fprintf(g->body, "    { const int64_t sh[] = {");
+        for (int i = 0; i < ns; i++) fprintf(g->body, "%s%lld", i ? ", " : "", (long long)shifts[i]);
+        fprintf(g->body, "}; const int dm[] = {");
+        for (int i = 0; i < nd; i++) fprintf(g->body, "%s%d", i ? ", " : "", dims[i]);
+        fprintf(g->body, "}; rk_roll(%s, %s, %d, %d, %s, %d, sh, dm); }\n", g_ptr(g, y), g_ptr(g, x), es(g, x),
+                g_t(g, x)->rank, xs, nd);
+        return 1;
+    }
+    if (is(n, "pad")) {
+        int x = in0(n);
+        const TArg *pa = g_arg(n, "pad"), *md = g_arg(n, "mode");
+        int64_t pad[2 * MAXR], v;
+        int np = 0;
+        for (size_t i = 0; pa && pa->v.kind == V_TUPLE && i < pa->v.n && np < 2 * MAXR; i++) {
+            if (sh_as_int(&pa->v.items[i], &v) != 1) return g_fail(g, "pad(): sizes must be integers");
+            pad[np++] = v;
+        }
+        const char *mode = md && md->v.kind == V_CONF && md->v.c.kind == VAL_STR ? md->v.c.s : "constant";
+        double val = 0;
+        num(g_arg(n, "value"), &val);
+        g_kernel(g, "rk_layout.c");
+        const char *xs = g_shape(g, x);
+        fprintf(g->body, "    { const int64_t pad[] = {");
+        for (int i = 0; i < np; i++) fprintf(g->body, "%s%lld", i ? ", " : "", (long long)pad[i]);
+        fprintf(g->body, "%s}; rk_pad(%s, %s, %d, %s, %d, pad, %s, %s); }\n", np ? "" : "0", g_ptr(g, y), g_ptr(g, x),
+                g_t(g, x)->rank, xs, np,
+                !strcmp(mode, "reflect") ? "RK_PAD_REFLECT" : !strcmp(mode, "replicate") ? "RK_PAD_REPLICATE"
+                : !strcmp(mode, "circular") ? "RK_PAD_CIRCULAR" : "RK_PAD_CONSTANT", cfloat(val));
+        return 1;
+    }
+    if (is(n, "gather") || is(n, "index_select")) {
+        int x = in0(n), ix = arg_id(n, "index"), d;
+        if (dim_of(g, "dim", g_t(g, x)->rank, 0, &d) < 0) return -1;
+        g_kernel(g, "rk_layout.c");
+        const char *xs = g_shape(g, x);
+        if (is(n, "gather")) {
+            const char *is_ = g_shape(g, ix);
+            g_line(g, "if (rk_gather(%s, %s, %d, %d, %s, %d, %s, %s) < 0) {", g_ptr(g, y), g_ptr(g, x), es(g, x),
+                   g_t(g, x)->rank, xs, d, g_ptr(g, ix), is_);
+        } else {
+            g_line(g, "if (rk_index_select(%s, %s, %d, %d, %s, %d, %s, %s) < 0) {", g_ptr(g, y), g_ptr(g, x), es(g, x),
+                   g_t(g, x)->rank, xs, d, g_ptr(g, ix), g_numel(g, ix));
+        }
+        g_line(g, "    snprintf(m->err, sizeof m->err, \"%s(): an index is out of range\");", n->op);
+        g_line(g, "    return -1;");
+        g_line(g, "}");
+        return 1;
+    }
+    return 0;
+}
+
+/* Functional normalisation, embedding, addmm and attention. */
+static int functional(G *g, const TNode *n, int y)
+{
+    if (is(n, "layer_norm") || is(n, "rms_norm")) {
+        int x = in0(n), w = arg_id(n, "weight"), b = arg_id(n, "bias");
+        const TArg *ns = g_arg(n, "normalized_shape");
+        int nd = ns && ns->v.kind == V_TUPLE ? (int)ns->v.n : 1;
+        GTensor *t = g_t(g, x);
+        double eps = is(n, "rms_norm") ? 1.1920928955078125e-07 : 1e-5;
+        num(g_arg(n, "eps"), &eps);
+        Aff rows = {0, 1}, cols = {0, 1};
+        for (int k = 0; k < t->rank; k++) {
+            Aff *p = k < t->rank - nd ? &rows : &cols;
+            *p = (Aff){p->a * t->d[k].b + t->d[k].a * p->b, p->b * t->d[k].b};
+        }
+        char r[128];
+        snprintf(r, sizeof r, "%s", g_aff(g, rows));
+        g_kernel(g, "rk_norm.c");
+        if (is(n, "rms_norm"))
+            g_line(g, "rk_rms_norm(%s, %s, %s, %s, %s, %s);", g_ptr(g, y), g_ptr(g, x), r, g_aff(g, cols),
+                   w ? g_ptr(g, w) : "NULL", cfloat(eps));
+        else
+            g_line(g, "rk_layer_norm(%s, %s, %s, %s, %s, %s, %s);", g_ptr(g, y), g_ptr(g, x), r, g_aff(g, cols),
+                   w ? g_ptr(g, w) : "NULL", b ? g_ptr(g, b) : "NULL", cfloat(eps));
+        return 1;
+    }
+    if (is(n, "embedding")) {
+        int ids = in0(n), w = arg_id(n, "weight");
+        g_kernel(g, "rk_embed.c");
+        g_line(g, "if (rk_embedding(%s, %s, %s, %s, %s, %s) < 0) {", g_ptr(g, y), g_ptr(g, ids), g_numel(g, ids),
+               g_ptr(g, w), g_dim(g, w, 0), g_dim(g, w, 1));
+        g_line(g, "    snprintf(m->err, sizeof m->err, \"embedding(): a token id is outside 0..%%lld\", (long long)%s - 1);",
+               g_dim(g, w, 0));
+        g_line(g, "    return -1;");
+        g_line(g, "}");
+        return 1;
+    }
+    if (is(n, "addmm")) {   /* HF Conv1D: bias + x @ W, x (M, K), W (K, N) */
+        int c = in0(n), a = arg_id(n, "mat1"), b = arg_id(n, "mat2");
+        double beta = 1, alpha = 1;
+        num(g_arg(n, "beta"), &beta);
+        num(g_arg(n, "alpha"), &alpha);
+        g_kernel(g, "rk_matmul.c");
+        g_line(g, "rk_baddbmm(%s, %s, 0, %s, %s, 1, %s, %s, %s, %s, %s);", g_ptr(g, y), g_ptr(g, c), g_ptr(g, a),
+               g_ptr(g, b), g_dim(g, a, 0), g_dim(g, b, 1), g_dim(g, a, 1), cfloat(beta), cfloat(alpha));
+        if (g_t(g, c)->rank == 2 && !g_t(g, c)->d[0].a && g_t(g, c)->d[0].b == 1) return 1;
+        if (g_t(g, c)->rank != 1) return g_fail(g, "addmm() with a batched input is not supported yet");
+        return 1;
+    }
+    return 0;
+}
+
+int emit_tensor(G *g, const TNode *n)
+{
+    if (n->kind != TN_FN) return 0;
+    int y = g_id(&n->out);
+    if (is(n, "split") || is(n, "chunk") || is(n, "unbind")) return is(n, "unbind") ? g_fail(g, "unbind() is not supported yet") : split(g, n);
+    int r;
+    if ((r = creation(g, n, y)) != 0) return r;
+    if ((r = unary(g, n, y)) != 0) return r;
+    if ((r = convert(g, n, y)) != 0) return r;
+    if ((r = select_ops(g, n, y)) != 0) return r;
+    return functional(g, n, y);
+}
