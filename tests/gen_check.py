@@ -4,8 +4,8 @@
 Usage:  /usr/bin/python3 tests/gen_check.py OUTDIR
 
 Each file is a state dict saved by torch.save, written as OUTDIR/chk_*.pt:
-the models specs/*.arch describe (built here exactly as gen_fixtures.py
-builds them), and mutations of them that `rcc check` must catch and
+the models specs/*.arch describe (built by gen_fixtures.py's make_*
+functions, which gen_parity.py also runs), and mutations of them that `rcc check` must catch and
 locate: a dropped key, a reshaped tensor, an extra key, a renamed prefix,
 a missing block, a retyped tensor, a different layer width (out or in);
 and the same at scale, for tests/check/specs/scale.arch (thousands of
@@ -13,21 +13,12 @@ layers).
 """
 import os
 import sys
-import warnings
 
 import torch
 import torch.nn as nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gen_fixtures as gf  # noqa: E402
-
-
-def transformer():
-    torch.manual_seed(3)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        layer = nn.TransformerEncoderLayer(d_model=32, nhead=4, dim_feedforward=64)
-        return nn.TransformerEncoder(layer, num_layers=2, norm=nn.LayerNorm(32))
 
 
 class Deep(nn.Module):
@@ -107,7 +98,7 @@ def main(argv):
     sd["0.weight"] = sd["0.weight"].to(torch.int64)
     save("chk_mlp_int_weight", sd)
 
-    tr = transformer().state_dict()
+    tr = gf.make_transformer().state_dict()
     save("chk_transformer", tr)
     save("chk_transformer_missing_block", {k: v for k, v in tr.items() if not k.startswith("layers.1.")})
     extra = dict(tr)
@@ -122,8 +113,8 @@ def main(argv):
     for k in [k for k in sd if k.startswith("1.")]:  # the BatchNorm dropped
         del sd[k]
     save("chk_cnn_no_bn", sd)
-    torch.manual_seed(4)
-    save("chk_lstm", nn.LSTM(input_size=8, hidden_size=16, num_layers=2, bidirectional=True).state_dict())
+    save("chk_lstm", gf.make_lstm().state_dict())
+    # drawn right after it, from the generator make_lstm seeded
     save("chk_lstm_3_layers", nn.LSTM(input_size=8, hidden_size=16, num_layers=3, bidirectional=True).state_dict())
     scale()
     return 0

@@ -181,6 +181,28 @@ def make_cnn_bn():
     return m
 
 
+def make_transformer():
+    torch.manual_seed(3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        layer = nn.TransformerEncoderLayer(d_model=32, nhead=4,
+                                           dim_feedforward=64)
+        return nn.TransformerEncoder(layer, num_layers=2,
+                                     norm=nn.LayerNorm(32))
+
+
+def make_lstm():
+    torch.manual_seed(4)
+    return nn.LSTM(input_size=8, hidden_size=16, num_layers=2,
+                   bidirectional=True)
+
+
+def make_resnet18():
+    import torchvision
+    torch.manual_seed(5)
+    return torchvision.models.resnet18(weights=None)
+
+
 # ---------------------------------------------------------------- good fixtures
 
 def fx_mlp():
@@ -192,27 +214,15 @@ def fx_cnn_bn():
 
 
 def fx_transformer():
-    torch.manual_seed(3)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        layer = nn.TransformerEncoderLayer(d_model=32, nhead=4,
-                                           dim_feedforward=64)
-        m = nn.TransformerEncoder(layer, num_layers=2, norm=nn.LayerNorm(32))
-    save_and_describe("transformer", m.state_dict(), "")
+    save_and_describe("transformer", make_transformer().state_dict(), "")
 
 
 def fx_lstm():
-    torch.manual_seed(4)
-    m = nn.LSTM(input_size=8, hidden_size=16, num_layers=2,
-                bidirectional=True)
-    save_and_describe("lstm", m.state_dict(), "")
+    save_and_describe("lstm", make_lstm().state_dict(), "")
 
 
 def fx_resnet18():
-    import torchvision
-    torch.manual_seed(5)
-    m = torchvision.models.resnet18(weights=None)
-    save_and_describe("resnet18", m.state_dict(), "")
+    save_and_describe("resnet18", make_resnet18().state_dict(), "")
 
 
 def fx_dtypes():

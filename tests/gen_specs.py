@@ -18,6 +18,19 @@ number of keys in the state dict.
 Classifiers have 10 classes where the constructor takes num_classes, to
 keep the files small.  Deterministic: each model is built after
 torch.manual_seed, and the inputs are drawn from a seeded generator.
+
+Before it is run and saved, each model is conditioned (condition()), as
+training would have left it: every floating-point tensor of its state dict
+whose elements are all equal gets distinct values -- the norms' weights
+and biases (1 and 0), ViT's zero head and class token, ConvNeXt's 1e-6
+layer scales -- and then the BatchNorm running statistics are those of
+the data (two batches of calibration inputs in train mode, averaged).
+rcc check reads only names and shapes; gen_parity.py's outputs for `rcc
+run` come from these files, and with the constructors' values they would
+prove little: a kernel that ignored a running mean, a bias or a block
+behind a 1e-6 layer scale would still pass, ViT's outputs would all be 0,
+and the MobileNets' (running statistics 0 and 1 normalizing nothing) would
+be the same to 1e-6 whatever the image.
 """
 import json
 import os
@@ -91,8 +104,33 @@ def fmt_type(v):
     return "%s[%s]" % (DTYPES[v.dtype], ", ".join(str(d) for d in v.shape))
 
 
-def run(name, model, inputs):
-    gen = torch.Generator().manual_seed(11)
+def condition(name, model, inputs):
+    """In place: give the constant floating-point tensors of the state dict
+    distinct values (x + 0.1 * randn; scalars are left alone: GPT-2's
+    masked_bias), then set the BatchNorm running statistics to the mean and
+    variance of two calibration batches of `inputs` (momentum None: a plain
+    average), and leave the model in eval mode."""
+    gen = torch.Generator().manual_seed(13)
+    with torch.no_grad():
+        for t in model.state_dict().values():
+            if t.is_floating_point() and t.numel() > 1 and t.min() == t.max():
+                t.add_(0.1 * torch.randn(t.shape, generator=gen))
+    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if bns:
+        saved = [m.momentum for m in bns]
+        for m in bns:
+            m.reset_running_stats()
+            m.momentum = None
+        model.train()
+        for seed in (21, 22):
+            run(name, model, inputs, seed)
+        for m, mom in zip(bns, saved):
+            m.momentum = mom
+    model.eval()
+
+
+def run(name, model, inputs, seed=11):
+    gen = torch.Generator().manual_seed(seed)
     args = []
     for dtype, shape, *high in inputs.values():
         if dtype == "i64":
@@ -118,6 +156,7 @@ def main(argv):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             model = build().eval()
+            condition(name, model, inputs)
             args, y = run(name, model, inputs)
         sd = model.state_dict()
         torch.save(sd, os.path.join(out, "spec_%s.pt" % name))
