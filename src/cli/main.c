@@ -20,6 +20,8 @@ static const char usage[] =
     "                    file (exit 1 on a mismatch)\n"
     "  gen SPEC.arch -o MODEL.c [--main] [--embed W] [--prefix P] [--size SYM=VALUE]... [-MD -MF F.d]\n"
     "                    a C forward function (and MODEL.h) specialised to the spec\n"
+    "  run SPEC.arch W IN.npy... -o OUT.npy... [--repeat N] [--threads N]\n"
+    "                    generate, compile (cached) and run the model on .npy inputs\n"
     "  salvage W -o OUT [--key PATH]\n"
     "                    write the intact tensors of a damaged file as a torch\n"
     "                    state dict; say which were lost (exit 1 if any)\n"
@@ -80,6 +82,8 @@ int main(int argc, char **argv)
         return cmd_dump(argc - 1, argv + 1);
     if (strcmp(cmd, "check") == 0)
         return cmd_check(argc - 1, argv + 1);
+    if (strcmp(cmd, "run") == 0)
+        return cmd_run(argc - 1, argv + 1);
     if (strcmp(cmd, "gen") == 0)
         return cmd_gen(argc - 1, argv + 1);
     if (strcmp(cmd, "salvage") == 0)

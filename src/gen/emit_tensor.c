@@ -54,19 +54,6 @@ static int dim_of(G *g, const char *name, int rank, int def, int *out)
     return 0;
 }
 
-/* y = fill everywhere (zeros, ones, full, *_like, new_zeros). */
-static int fill(G *g, int y, double v)
-{
-    GTensor *t = g_t(g, y);
-    const char *ty = t->dt == GT_F32 ? "float" : t->dt == GT_I64 ? "int64_t" : "uint8_t";
-    g_line(g, "for (int64_t i = 0; i < %s; i++) ((%s *)%s)[i] = (%s)%s;", g_numel(g, y), ty, g_ptr(g, y), ty,
-           t->dt == GT_F32 ? cfloat(v) : v != v ? "0" : "");
-    if (t->dt != GT_F32) {   /* the line above left the value out for integers: write it properly */
-        return g_fail(g, "an integer fill is not supported yet");
-    }
-    return 1;
-}
-
 static int creation(G *g, const TNode *n, int y)
 {
     GTensor *t = g_t(g, y);
@@ -96,9 +83,10 @@ static int creation(G *g, const TNode *n, int y)
     } else if (!is(n, "zeros") && !is(n, "zeros_like") && !is(n, "new_zeros")) {
         return 0;
     }
-    if (t->dt == GT_F32) return fill(g, y, v);
-    const char *ty = t->dt == GT_I64 ? "int64_t" : "uint8_t";
-    g_line(g, "for (int64_t i = 0; i < %s; i++) ((%s *)%s)[i] = %lld;", g_numel(g, y), ty, g_ptr(g, y), (long long)v);
+    if (t->dt == GT_F32)
+        g_line(g, "for (int64_t i = 0; i < %s; i++) %s[i] = %s;", g_numel(g, y), g_ptr(g, y), cfloat(v));
+    else
+        g_line(g, "for (int64_t i = 0; i < %s; i++) %s[i] = %lld;", g_numel(g, y), g_ptr(g, y), (long long)v);
     return 1;
 }
 
