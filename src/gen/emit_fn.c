@@ -113,9 +113,9 @@ static int binary(G *g, const TNode *n, const char *op, int cmp, const SV *a, co
     int t = first ? ib : ia;
     if (cmp) {
         if (first) return g_fail(g, "a comparison with the number first is not supported yet");
-        g_line(g, "rk_compare_scalar(%s, %s, %s, %s, %.9gf);", op, g_ptr(g, y), g_ptr(g, t), g_numel(g, t), s);
+        g_line(g, "rk_compare_scalar(%s, %s, %s, %s, %s);", op, g_ptr(g, y), g_ptr(g, t), g_numel(g, t), g_float(s));
     } else {
-        g_line(g, "rk_binary_scalar(%s, %s, %s, %s, %.9gf, %d);", op, g_ptr(g, y), g_ptr(g, t), g_numel(g, t), s, first);
+        g_line(g, "rk_binary_scalar(%s, %s, %s, %s, %s, %d);", op, g_ptr(g, y), g_ptr(g, t), g_numel(g, t), g_float(s), first);
     }
     return 1;
 }
@@ -142,10 +142,54 @@ static int dim_arg(G *g, const char *name, int rank, int *out)
     return 1;
 }
 
+/* x[..., idx, ...] with one list or integer tensor of positions and whole
+ * slices elsewhere: index_select along that dimension (0 when the index
+ * is not of that form). */
+static int index_gather(G *g, const TNode *n, int x, int y)
+{
+    GTensor *t = g_t(g, x);
+    int at = -1, d = 0;
+    for (size_t i = 0; i < n->nidx; i++, d++) {
+        const TIdx *it = &n->idx[i];
+        if (it->kind == TI_LIST || it->kind == TI_TENSOR) {
+            if (at >= 0) return 0;
+            at = (int)i;
+            continue;
+        }
+        if (it->kind != TI_SLICE || it->lo != 0 || it->st != 1 || d >= t->rank || it->hi != t->d[d].a * 2 + t->d[d].b)
+            return 0;
+    }
+    if (at < 0) return 0;
+    const TIdx *it = &n->idx[at];
+    g_kernel(g, "rk_layout.c");
+    const char *xs = g_shape(g, x);
+    g_line(g, "{");
+    if (it->kind == TI_LIST) {
+        fprintf(g->body, "        const int64_t idx[] = {");
+        for (size_t k = 0; k < it->n; k++) fprintf(g->body, "%s%lld", k ? ", " : "", (long long)it->list[k]);
+        fprintf(g->body, "%s};\n", it->n ? "" : "0");
+        g_line(g, "    rk_index_select(%s, %s, %d, %d, %s, %d, idx, %zu);", g_ptr(g, y), g_ptr(g, x),
+               t->dt == GT_F32 ? 4 : t->dt == GT_I64 ? 8 : 1, t->rank, xs, at, it->n);
+    } else {
+        int ix = g_id(&it->t);
+        if (g_t(g, ix)->dt != GT_I64) return g_fail(g, "indexing with a %s tensor is not supported yet",
+                                                     g_t(g, ix)->dt == GT_BOOL ? "bool" : "float");
+        g_line(g, "    if (rk_index_select(%s, %s, %d, %d, %s, %d, %s, %s) < 0) {", g_ptr(g, y), g_ptr(g, x),
+               t->dt == GT_F32 ? 4 : t->dt == GT_I64 ? 8 : 1, t->rank, xs, at, g_ptr(g, ix), g_numel(g, ix));
+        g_line(g, "        snprintf(m->err, sizeof m->err, \"an index is out of range\");");
+        g_line(g, "        return -1;");
+        g_line(g, "    }");
+    }
+    g_line(g, "}");
+    return 1;
+}
+
 static int index_op(G *g, const TNode *n)
 {
     int x = g_id(&n->a), y = g_id(&n->out);
     GTensor *t = g_t(g, x);
+    int r = index_gather(g, n, x, y);
+    if (r) return r;
     char st[512] = "", en[512] = "", sp[512] = "";
     size_t a = 0, b = 0, c = 0;
     int d = 0;
@@ -268,15 +312,9 @@ int emit_fn(G *g, const TNode *n)
         g_kernel(g, "rk_layout.c");
         const char *xs = g_shape(g, x);
         if (is(n, "permute")) {
-            const TArg *dims = g_arg(n, "dims");
-            int perm[MAXR], np = 0;
-            if (dims && dims->v.kind == V_TUPLE) {
-                for (size_t i = 0; i < dims->v.n && np < MAXR; i++) {
-                    int64_t v;
-                    if (sh_as_int(&dims->v.items[i], &v) != 1) return g_fail(g, "permute(): dims must be integers");
-                    perm[np++] = (int)(v < 0 ? v + r : v);
-                }
-            }
+            int64_t dv[MAXR];
+            int np = g_ints(g_arg(n, "dims"), dv, MAXR), perm[MAXR];
+            for (int i = 0; i < np; i++) perm[i] = (int)(dv[i] < 0 ? dv[i] + r : dv[i]);
             if (np != r) return g_fail(g, "permute(): %d dims for a tensor of rank %d", np, r);
             fprintf(g->body, "    { const int perm[] = {");
             for (int i = 0; i < np; i++) fprintf(g->body, "%s%d", i ? ", " : "", perm[i]);
@@ -301,16 +339,11 @@ int emit_fn(G *g, const TNode *n)
         int x = fn_in(n), r = g_t(g, x)->rank;
         const TArg *dim = g_arg(n, "dim");
         int dims[MAXR], nd = 0;
-        if (dim && dim->v.kind == V_TUPLE) {
-            for (size_t i = 0; i < dim->v.n && nd < MAXR; i++) {
-                int64_t v;
-                if (sh_as_int(&dim->v.items[i], &v) != 1) return g_fail(g, "%s(): dims must be integers", n->op);
-                dims[nd++] = (int)(v < 0 ? v + r : v);
-            }
-        } else if (dim && !(dim->v.kind == V_CONF && dim->v.c.kind == VAL_NONE)) {
-            int d;
-            if (dim_arg(g, "dim", r, &d) < 0) return -1;
-            dims[nd++] = d;
+        int64_t dv[MAXR];
+        if (dim && !(dim->v.kind == V_CONF && dim->v.c.kind == VAL_NONE)) {
+            nd = g_ints(dim, dv, MAXR);
+            if (nd < 0) return g_fail(g, "%s(): dims must be integers", n->op);
+            for (int i = 0; i < nd; i++) dims[i] = (int)(dv[i] < 0 ? dv[i] + r : dv[i]);
         }
         g_kernel(g, "rk_reduce.c");
         const char *xs = g_shape(g, x);

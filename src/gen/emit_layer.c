@@ -116,7 +116,7 @@ static void bias_fold(G *g, const TNode *n, int bn, const char *w, const char *b
     fprintf(g->load, "%s, ", g_weight(g, bnn->inst, "running_mean"));
     fprintf(g->load, "%s, ", g_weight(g, bnn->inst, "running_var"));
     fprintf(g->load, "%s, ", g_weight(g, bnn->inst, "weight"));
-    fprintf(g->load, "%s, %.9gf);\n", g_weight(g, bnn->inst, "bias"), g_lnum(bi, "eps", 1e-5));
+    fprintf(g->load, "%s, %s);\n", g_weight(g, bnn->inst, "bias"), g_float(g_lnum(bi, "eps", 1e-5)));
     g_kernel(g, "rk_norm.c");
 }
 
@@ -165,6 +165,107 @@ static int conv(G *g, const TNode *n, const Instance *in, int nd)
     return 1;
 }
 
+/* Positional input i of a layer call (after layer_positional), 0 when it
+ * is not a tensor (None, absent). */
+static int in_at(const TNode *n, size_t i) { return i < n->nargs && !n->args[i].name ? g_id(&n->args[i].v) : 0; }
+
+/* Is tensor id read by any node (its last use after its definition)? */
+static int used(G *g, int id) { return id && g_t(g, id)->last > g_t(g, id)->def; }
+
+static int mha(G *g, const TNode *n, const Instance *in)
+{
+    int q = in_at(n, 0), k = in_at(n, 1), v = in_at(n, 2), kpm = in_at(n, 3), am = in_at(n, 5);
+    if (n->out.kind != V_TUPLE || n->out.n != 2) return g_fail(g, "MultiheadAttention's result is not a pair");
+    int y = g_id(&n->out.items[0]), wts = g_id(&n->out.items[1]);
+    if (used(g, wts)) return g_fail(g, "MultiheadAttention's attention weights are not supported yet "
+                                       "(call it with need_weights = false)");
+    if (g_lint(in, "add_bias_kv", 0, 0) || g_lint(in, "add_zero_attn", 0, 0))
+        return g_fail(g, "MultiheadAttention with add_bias_kv or add_zero_attn is not supported yet");
+    int64_t E = g_lint(in, "embed_dim", 0, 0), H = g_lint(in, "num_heads", 0, 1);
+    const Val *kd = g_larg(in, "kdim"), *vd = g_larg(in, "vdim");
+    if ((kd && kd->kind == VAL_INT && kd->i != E) || (vd && vd->kind == VAL_INT && vd->i != E))
+        return g_fail(g, "MultiheadAttention with kdim or vdim other than embed_dim is not supported yet");
+    int bf = (int)g_lint(in, "batch_first", 0, 0);
+    GTensor *tq = g_t(g, q);
+    if (tq->rank != 3) return g_fail(g, "MultiheadAttention of an unbatched input is not supported yet");
+    const char *N = g_dim(g, q, bf ? 0 : 1), *L = g_dim(g, q, bf ? 1 : 0), *S = g_dim(g, k, bf ? 1 : 0);
+    int64_t is_causal = 0;
+    const TArg *ic = n->nargs > 7 ? &n->args[7] : NULL;
+    if (ic && ic->v.kind == V_CONF && (ic->v.c.kind == VAL_BOOL || ic->v.c.kind == VAL_INT)) is_causal = ic->v.c.i;
+    if (is_causal && !am) return g_fail(g, "MultiheadAttention with is_causal and no attn_mask");
+    g_kernel(g, "rk_attn.c");
+    g_line(g, "{");
+    g_line(g, "    rk_attn_mask am, kpm;");
+    if (am) {
+        GTensor *ta = g_t(g, am);
+        g_line(g, "    if (rk_mha_attn_mask(&am, %s, %s, %d, %lld, %s, %s) < 0) return -1;",
+               ta->dt == GT_BOOL ? "NULL" : g_ptr(g, am), ta->dt == GT_BOOL ? g_ptr(g, am) : "NULL", ta->rank,
+               (long long)H, L, S);
+    }
+    if (kpm) {
+        GTensor *tk = g_t(g, kpm);
+        g_line(g, "    if (rk_mha_key_padding_mask(&kpm, %s, %s, %s) < 0) return -1;", tk->dt == GT_BOOL ? "NULL" : g_ptr(g, kpm),
+               tk->dt == GT_BOOL ? g_ptr(g, kpm) : "NULL", S);
+    }
+    char scr[512];
+    snprintf(scr, sizeof scr, "rk_mha_scratch(%s, %s, %s, %lld)", N, L, S, (long long)E);
+    const char *sp = g_scratch(g, "%s", scr);
+    g_line(g, "    (void)am, (void)kpm;");
+    g_line(g, "    rk_mha(%s, %s, %s, %s, %s, %s, %s, %lld, %lld, %d, %s, %s, %s, %s, %s, %s, %s);", g_ptr(g, y), g_ptr(g, q),
+           g_ptr(g, k), g_ptr(g, v), N, L, S, (long long)E, (long long)H, bf, g_weight(g, n->inst, "in_proj_weight"),
+           g_weight(g, n->inst, "in_proj_bias"), g_weight(g, n->inst, "out_proj.weight"),
+           g_weight(g, n->inst, "out_proj.bias"), am ? "&am" : "NULL", kpm ? "&kpm" : "NULL", sp);
+    g_line(g, "}");
+    return 1;
+}
+
+static int rnn(G *g, const TNode *n, const Instance *in)
+{
+    int x = in0(n), hx = in_at(n, 1);
+    const char *mode = !strcmp(n->op, "LSTM") ? "RK_RNN_LSTM" : !strcmp(n->op, "GRU") ? "RK_RNN_GRU" : NULL;
+    if (!mode) {
+        const Val *nl = g_larg(in, "nonlinearity");
+        mode = nl && nl->kind == VAL_STR && !strcmp(nl->s, "relu") ? "RK_RNN_RELU" : "RK_RNN_TANH";
+    }
+    if (g_lint(in, "proj_size", 0, 0) > 0) return g_fail(g, "LSTM with proj_size is not supported yet");
+    GTensor *tx = g_t(g, x);
+    if (tx->rank != 3) return g_fail(g, "%s of an unbatched input is not supported yet", n->op);
+    if (hx) return g_fail(g, "%s with an initial state is not supported yet", n->op);
+    int bf = (int)g_lint(in, "batch_first", 0, 0), layers = (int)g_lint(in, "num_layers", 0, 1);
+    int bidir = (int)g_lint(in, "bidirectional", 0, 0), bias = (int)g_lint(in, "bias", 0, 1);
+    int64_t H = g_lint(in, "hidden_size", 0, 0), In = g_lint(in, "input_size", 0, 0);
+    /* (output, h_n) or (output, (h_n, c_n)) */
+    const SV *o = &n->out;
+    if (o->kind != V_TUPLE || o->n != 2) return g_fail(g, "%s's result is not a pair", n->op);
+    int y = g_id(&o->items[0]), hn = 0, cn = 0;
+    if (o->items[1].kind == V_TUPLE && o->items[1].n == 2) hn = g_id(&o->items[1].items[0]), cn = g_id(&o->items[1].items[1]);
+    else hn = g_id(&o->items[1]);
+    const char *T = g_dim(g, x, bf ? 1 : 0), *N = g_dim(g, x, bf ? 0 : 1);
+    g_kernel(g, "rk_rnn.c");
+    g_line(g, "{");
+    g_line(g, "    const rk_rnn_weights w[] = {");
+    for (int l = 0; l < layers; l++)
+        for (int d = 0; d <= bidir; d++) {
+            char suf[32], k1[64], k2[64], k3[64], k4[64];
+            snprintf(suf, sizeof suf, "l%d%s", l, d ? "_reverse" : "");
+            snprintf(k1, sizeof k1, "weight_ih_%s", suf);
+            snprintf(k2, sizeof k2, "weight_hh_%s", suf);
+            snprintf(k3, sizeof k3, "bias_ih_%s", suf);
+            snprintf(k4, sizeof k4, "bias_hh_%s", suf);
+            g_line(g, "        {%s, %s, %s, %s},", g_weight(g, n->inst, k1), g_weight(g, n->inst, k2),
+                   bias ? g_weight(g, n->inst, k3) : "NULL", bias ? g_weight(g, n->inst, k4) : "NULL");
+        }
+    g_line(g, "    };");
+    char scr[512];
+    snprintf(scr, sizeof scr, "rk_rnn_scratch(%s, %s, %s, %lld, %d, %d)", mode, T, N, (long long)H, layers, bidir);
+    const char *sp = g_scratch(g, "%s", scr);
+    g_line(g, "    if (rk_rnn(%s, %s, %s, %s, %s, NULL, NULL, %s, %s, %lld, %lld, %d, %d, %d, w, %s) < 0) return -1;", mode,
+           g_ptr(g, y), hn ? g_ptr(g, hn) : "NULL", cn ? g_ptr(g, cn) : "NULL", g_ptr(g, x), T, N, (long long)In,
+           (long long)H, layers, bidir, bf, sp);
+    g_line(g, "}");
+    return 1;
+}
+
 int emit_layer(G *g, const TNode *n)
 {
     if (n->kind != TN_LAYER) return 0;
@@ -173,6 +274,8 @@ int emit_layer(G *g, const TNode *n)
     int x = in0(n), y = g_id(&n->out);
     size_t k = g->cur;
     if (!strcmp(op, "Conv2d")) return conv(g, n, in, 2);
+    if (!strcmp(op, "MultiheadAttention")) return mha(g, n, in);
+    if (!strcmp(op, "LSTM") || !strcmp(op, "GRU") || !strcmp(op, "RNN")) return rnn(g, n, in);
     if (!strcmp(op, "Conv1d")) return conv(g, n, in, 1);
     if (!strcmp(op, "Linear")) {
         GTensor *tx = g_t(g, x);
@@ -191,10 +294,10 @@ int emit_layer(G *g, const TNode *n)
         GTensor *tx = g_t(g, x);
         double eps = g_lnum(in, "eps", 1e-5);
         g_kernel(g, "rk_norm.c");
-        g_line(g, "rk_batch_norm(%s, %s, %s, %s, %s, %s, %s, %s, %s, %.9gf, RK_ACT_NONE);", g_ptr(g, y), g_ptr(g, x),
+        g_line(g, "rk_batch_norm(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, RK_ACT_NONE);", g_ptr(g, y), g_ptr(g, x),
                g_dim(g, x, 0), tx->rank > 1 ? g_dim(g, x, 1) : "1", span_numel(g, x, 2, tx->rank),
                g_weight(g, n->inst, "running_mean"), g_weight(g, n->inst, "running_var"), g_weight(g, n->inst, "weight"),
-               g_weight(g, n->inst, "bias"), eps);
+               g_weight(g, n->inst, "bias"), g_float(eps));
         return 1;
     }
     if (!strcmp(op, "LayerNorm")) {
@@ -203,9 +306,9 @@ int emit_layer(G *g, const TNode *n)
         int nd = ns && ns->kind == VAL_INTS ? (int)ns->n : 1;
         double eps = g_lnum(in, "eps", 1e-5);
         g_kernel(g, "rk_norm.c");
-        g_line(g, "rk_layer_norm(%s, %s, %s, %s, %s, %s, %.9gf);", g_ptr(g, y), g_ptr(g, x),
+        g_line(g, "rk_layer_norm(%s, %s, %s, %s, %s, %s, %s);", g_ptr(g, y), g_ptr(g, x),
                span_numel(g, x, 0, tx->rank - nd), span_numel(g, x, tx->rank - nd, tx->rank),
-               g_weight(g, n->inst, "weight"), g_weight(g, n->inst, "bias"), eps);
+               g_weight(g, n->inst, "weight"), g_weight(g, n->inst, "bias"), g_float(eps));
         return 1;
     }
     int act = emit_act_of(g, n);

@@ -29,19 +29,6 @@ static int num(const TArg *a, double *out)
     return 1;
 }
 
-/* A float for C: inf and nan spelled so that C reads them. */
-static const char *cfloat(double v)
-{
-    static char b[8][64];
-    static int k;
-    k = (k + 1) % 8;
-    if (v != v) snprintf(b[k], sizeof b[k], "NAN");
-    else if (v > 3.4e38) snprintf(b[k], sizeof b[k], "INFINITY");
-    else if (v < -3.4e38) snprintf(b[k], sizeof b[k], "(-INFINITY)");
-    else snprintf(b[k], sizeof b[k], "%.9gf", v);
-    return b[k];
-}
-
 static int dim_of(G *g, const char *name, int rank, int def, int *out)
 {
     int64_t d;
@@ -84,7 +71,7 @@ static int creation(G *g, const TNode *n, int y)
         return 0;
     }
     if (t->dt == GT_F32)
-        g_line(g, "for (int64_t i = 0; i < %s; i++) %s[i] = %s;", g_numel(g, y), g_ptr(g, y), cfloat(v));
+        g_line(g, "for (int64_t i = 0; i < %s; i++) %s[i] = %s;", g_numel(g, y), g_ptr(g, y), g_float(v));
     else
         g_line(g, "for (int64_t i = 0; i < %s; i++) %s[i] = %lld;", g_numel(g, y), g_ptr(g, y), (long long)v);
     return 1;
@@ -112,7 +99,7 @@ static int unary(G *g, const TNode *n, int y)
         double e;
         if (!num(g_arg(n, "exponent"), &e)) return g_fail(g, "pow() with a non-numeric exponent");
         g_kernel(g, "rk_elem.c");
-        g_line(g, "rk_binary_scalar(RK_BIN_POW, %s, %s, %s, %s, 0);", g_ptr(g, y), g_ptr(g, x), g_numel(g, x), cfloat(e));
+        g_line(g, "rk_binary_scalar(RK_BIN_POW, %s, %s, %s, %s, 0);", g_ptr(g, y), g_ptr(g, x), g_numel(g, x), g_float(e));
         return 1;
     }
     if (is(n, "clamp") || is(n, "clip")) {
@@ -120,7 +107,7 @@ static int unary(G *g, const TNode *n, int y)
         num(g_arg(n, "min"), &lo);
         num(g_arg(n, "max"), &hi);
         g_kernel(g, "rk_elem.c");
-        g_line(g, "rk_clamp(%s, %s, %s, %s, %s);", g_ptr(g, y), g_ptr(g, x), g_numel(g, x), cfloat(lo), cfloat(hi));
+        g_line(g, "rk_clamp(%s, %s, %s, %s, %s);", g_ptr(g, y), g_ptr(g, x), g_numel(g, x), g_float(lo), g_float(hi));
         return 1;
     }
     return 0;
@@ -175,7 +162,7 @@ static int select_ops(G *g, const TNode *n, int y)
         g_kernel(g, "rk_layout.c");
         const char *xs = g_shape(g, x), *ms = g_shape(g, mk);
         g_line(g, "rk_masked_fill(%s, %s, %d, %s, %s, %d, %s, %s);", g_ptr(g, y), g_ptr(g, x), g_t(g, x)->rank, xs,
-               g_ptr(g, mk), g_t(g, mk)->rank, ms, cfloat(v));
+               g_ptr(g, mk), g_t(g, mk)->rank, ms, g_float(v));
         return 1;
     }
     if (is(n, "triu") || is(n, "tril")) {
@@ -258,7 +245,7 @@ static int select_ops(G *g, const TNode *n, int y)
         fprintf(g->body, "%s}; rk_pad(%s, %s, %d, %s, %d, pad, %s, %s); }\n", np ? "" : "0", g_ptr(g, y), g_ptr(g, x),
                 g_t(g, x)->rank, xs, np,
                 !strcmp(mode, "reflect") ? "RK_PAD_REFLECT" : !strcmp(mode, "replicate") ? "RK_PAD_REPLICATE"
-                : !strcmp(mode, "circular") ? "RK_PAD_CIRCULAR" : "RK_PAD_CONSTANT", cfloat(val));
+                : !strcmp(mode, "circular") ? "RK_PAD_CIRCULAR" : "RK_PAD_CONSTANT", g_float(val));
         return 1;
     }
     if (is(n, "gather") || is(n, "index_select")) {
@@ -302,10 +289,10 @@ static int functional(G *g, const TNode *n, int y)
         g_kernel(g, "rk_norm.c");
         if (is(n, "rms_norm"))
             g_line(g, "rk_rms_norm(%s, %s, %s, %s, %s, %s);", g_ptr(g, y), g_ptr(g, x), r, g_aff(g, cols),
-                   w ? g_ptr(g, w) : "NULL", cfloat(eps));
+                   w ? g_ptr(g, w) : "NULL", g_float(eps));
         else
             g_line(g, "rk_layer_norm(%s, %s, %s, %s, %s, %s, %s);", g_ptr(g, y), g_ptr(g, x), r, g_aff(g, cols),
-                   w ? g_ptr(g, w) : "NULL", b ? g_ptr(g, b) : "NULL", cfloat(eps));
+                   w ? g_ptr(g, w) : "NULL", b ? g_ptr(g, b) : "NULL", g_float(eps));
         return 1;
     }
     if (is(n, "embedding")) {
@@ -325,10 +312,19 @@ static int functional(G *g, const TNode *n, int y)
         num(g_arg(n, "beta"), &beta);
         num(g_arg(n, "alpha"), &alpha);
         g_kernel(g, "rk_matmul.c");
-        g_line(g, "rk_baddbmm(%s, %s, 0, %s, %s, 1, %s, %s, %s, %s, %s);", g_ptr(g, y), g_ptr(g, c), g_ptr(g, a),
-               g_ptr(g, b), g_dim(g, a, 0), g_dim(g, b, 1), g_dim(g, a, 1), cfloat(beta), cfloat(alpha));
-        if (g_t(g, c)->rank == 2 && !g_t(g, c)->d[0].a && g_t(g, c)->d[0].b == 1) return 1;
-        if (g_t(g, c)->rank != 1) return g_fail(g, "addmm() with a batched input is not supported yet");
+        GTensor *tc = g_t(g, c);
+        const char *M = g_dim(g, a, 0), *N = g_dim(g, b, 1), *K = g_dim(g, a, 1);
+        if (tc->rank == 1) {   /* a bias row: copied to every row, then accumulated onto */
+            g_line(g, "for (int64_t r = 0; r < %s; r++) memcpy(%s + r * %s, %s, (size_t)%s * sizeof(float));", M,
+                   g_ptr(g, y), N, g_ptr(g, c), N);
+            g_line(g, "rk_baddbmm(%s, %s, 1, %s, %s, 1, %s, %s, %s, %s, %s);", g_ptr(g, y), g_ptr(g, y), g_ptr(g, a),
+                   g_ptr(g, b), M, N, K, g_float(beta), g_float(alpha));
+        } else if (tc->rank == 2) {
+            g_line(g, "rk_baddbmm(%s, %s, 1, %s, %s, 1, %s, %s, %s, %s, %s);", g_ptr(g, y), g_ptr(g, c), g_ptr(g, a),
+                   g_ptr(g, b), M, N, K, g_float(beta), g_float(alpha));
+        } else {
+            return g_fail(g, "addmm() with an input of rank %d", tc->rank);
+        }
         return 1;
     }
     return 0;

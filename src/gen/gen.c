@@ -81,6 +81,41 @@ const char *g_aff(G *g, Aff v)
     return b;
 }
 
+const char *g_float(double v)
+{
+    char *b = ring();
+    if (v != v) return "NAN";
+    if (v > 3.4028235e38) return "INFINITY";
+    if (v < -3.4028235e38) return "(-INFINITY)";
+    snprintf(b, 512, "%.9g", v);
+    if (!strpbrk(b, ".e")) strcat(b, ".0");
+    strcat(b, "f");
+    return b;
+}
+
+int g_ints(const TArg *a, int64_t *out, int cap)
+{
+    if (!a) return -1;
+    const SV *v = &a->v;
+    if (v->kind == V_CONF && v->c.kind == VAL_INTS) {
+        if ((int)v->c.n > cap) return -1;
+        for (size_t i = 0; i < v->c.n; i++) out[i] = v->c.ints[i];
+        return (int)v->c.n;
+    }
+    if (v->kind == V_TUPLE) {
+        if (v->n == 1 && (v->items[0].kind == V_TUPLE || (v->items[0].kind == V_CONF && v->items[0].c.kind == VAL_INTS))) {
+            TArg inner = {a->name, v->items[0], a->given};   /* permute([0, 2, 1]) through *dims */
+            return g_ints(&inner, out, cap);
+        }
+        if ((int)v->n > cap) return -1;
+        for (size_t i = 0; i < v->n; i++)
+            if (sh_as_int(&v->items[i], &out[i]) != 1) return -1;
+        return (int)v->n;
+    }
+    if (cap >= 1 && sh_as_int(v, &out[0]) == 1) return 1;
+    return -1;
+}
+
 const char *g_dim(G *g, int id, int k)
 {
     GTensor *t = &g->t[id];
@@ -128,7 +163,10 @@ const char *g_ptr(G *g, int id)
     const char *ty = ctype(g->t[id].dt);
     switch (t->store) {
     case GS_INPUT: snprintf(b, 512, "in%d", t->input); break;
-    case GS_WEIGHT: snprintf(b, 512, "(m->%s + %lld)", t->dt == GT_I64 ? "wi" : "w", (long long)t->off); break;
+    case GS_WEIGHT:
+        if (t->dt == GT_BOOL) snprintf(b, 512, "((uint8_t *)(m->wi + %lld))", (long long)t->off);   /* narrowed at load */
+        else snprintf(b, 512, "(m->%s + %lld)", t->dt == GT_I64 ? "wi" : "w", (long long)t->off);
+        break;
     case GS_ARENA: snprintf(b, 512, "((%s *)(m->arena + %lld * n))", ty, (long long)t->off); break;
     default: snprintf(b, 512, "NULL /* tensor %d has no storage */", id); break;
     }
@@ -174,7 +212,7 @@ static void weight_slot(G *g, long i)
     for (int k = 0; k < t->ndim; k++) n *= t->shape[k];
     int isint = t->dtype == RCC_I64 || t->dtype == RCC_I32 || t->dtype == RCC_I16 || t->dtype == RCC_I8 ||
                 t->dtype == RCC_U8 || t->dtype == RCC_BOOL;
-    g->wslot_of[i] = isint ? 2 : 1;
+    g->wslot_of[i] = t->dtype == RCC_BOOL ? 3 : isint ? 2 : 1;   /* 3: bytes, narrowed in the int64 block */
     int64_t *next = isint ? &g->inext : &g->wnext;
     g->woff[i] = *next;
     *next += (n + 15) / 16 * 16;   /* 64-byte aligned slots */
@@ -186,7 +224,8 @@ const char *g_weight(G *g, size_t inst, const char *name)
     if (i < 0) return "NULL";
     weight_slot(g, i);
     char *b = ring();
-    snprintf(b, 512, "(m->%s + %lld)", g->wslot_of[i] == 2 ? "wi" : "w", (long long)g->woff[i]);
+    if (g->wslot_of[i] == 3) snprintf(b, 512, "((uint8_t *)(m->wi + %lld))", (long long)g->woff[i]);
+    else snprintf(b, 512, "(m->%s + %lld)", g->wslot_of[i] == 2 ? "wi" : "w", (long long)g->woff[i]);
     return b;
 }
 
@@ -556,7 +595,7 @@ static void write_loader(G *g, FILE *c, const char *P, int64_t unit, const Buf *
         fprintf(c, "    char why[512];\n    rcc_file *f = rcc_open(weights_path, NULL, why, sizeof why);\n");
         fprintf(c, "    if (!f) {\n        snprintf(err, errlen, \"%%s: %%s\", weights_path, why);\n"
                    "        %s_free(m);\n        return NULL;\n    }\n", P);
-        fprintf(c, "    static const struct { const char *key; int ndim; int64_t shape[8]; int isint; int64_t off; } W[] = {\n");
+        fprintf(c, "    static const struct { const char *key; int ndim; int64_t shape[8]; int kind; int64_t off; } W[] = {\n");
         size_t nw = 0;
         for (size_t i = 0; i < g->e->ntensors; i++) {
             if (!g->wslot_of[i]) continue;
@@ -565,15 +604,20 @@ static void write_loader(G *g, FILE *c, const char *P, int64_t unit, const Buf *
             cstr(c, t->key);
             fprintf(c, ", %d, {", t->ndim);
             for (int k = 0; k < t->ndim; k++) fprintf(c, "%s%lld", k ? ", " : "", (long long)t->shape[k]);
-            fprintf(c, "%s}, %d, %lld},\n", t->ndim ? "" : "0", g->wslot_of[i] == 2, (long long)g->woff[i]);
+            fprintf(c, "%s}, %d, %lld},\n", t->ndim ? "" : "0", g->wslot_of[i] - 1, (long long)g->woff[i]);
             nw++;
         }
         if (!nw) fprintf(c, "        {\"\", 0, {0}, 0, 0},\n");
         fprintf(c, "    };\n    for (size_t i = 0; i < %zu; i++) {\n", nw);
-        fprintf(c, "        int r = W[i].isint ? rcc_load_i64(f, W[i].key, W[i].ndim, W[i].shape, m->wi + W[i].off, why, sizeof why)\n"
-                   "                           : rcc_load_f32(f, W[i].key, W[i].ndim, W[i].shape, m->w + W[i].off, why, sizeof why);\n");
+        fprintf(c, "        /* kind 0: float; 1: integer; 2: bool, read as integers then narrowed to bytes in place */\n");
+        fprintf(c, "        int r = W[i].kind ? rcc_load_i64(f, W[i].key, W[i].ndim, W[i].shape, m->wi + W[i].off, why, sizeof why)\n"
+                   "                          : rcc_load_f32(f, W[i].key, W[i].ndim, W[i].shape, m->w + W[i].off, why, sizeof why);\n");
         fprintf(c, "        if (r < 0) {\n            snprintf(err, errlen, \"%%s: %%s\", weights_path, why);\n"
-                   "            rcc_close(f);\n            %s_free(m);\n            return NULL;\n        }\n    }\n", P);
+                   "            rcc_close(f);\n            %s_free(m);\n            return NULL;\n        }\n", P);
+        fprintf(c, "        if (W[i].kind == 2) {\n            int64_t n = 1;\n"
+                   "            for (int k = 0; k < W[i].ndim; k++) n *= W[i].shape[k];\n"
+                   "            uint8_t *b = (uint8_t *)(m->wi + W[i].off);\n"
+                   "            for (int64_t k = 0; k < n; k++) b[k] = m->wi[W[i].off + k] != 0;\n        }\n    }\n");
         fprintf(c, "    rcc_close(f);\n");
     }
     if (load->n) fprintf(c, "    /* BatchNorms folded into the layer before them */\n%s", load->p);

@@ -105,6 +105,12 @@ const char *g_ptr(G *g, int id);
 const char *g_dim(G *g, int id, int k);
 const char *g_numel(G *g, int id);
 const char *g_aff(G *g, Aff v);
+/* A float constant for C ("0.5f", "1.0f", "INFINITY"). */
+const char *g_float(double v);
+/* An argument holding integers (a tuple, a configuration tuple, one int,
+ * or *dims given one list): the count, -1 when it is none of those or
+ * longer than cap. */
+int g_ints(const TArg *a, int64_t *out, int cap);
 /* A local int64_t array holding id's sizes; its name. */
 const char *g_shape(G *g, int id);
 /* The tensor numbers of a node's operand; 0 when it is not a tensor. */
