@@ -31,7 +31,8 @@
 #pragma GCC diagnostic pop
 
 static const char usage_line[] =
-    "usage: rcc run SPEC.arch W IN.npy... -o OUT.npy... [--repeat N] [--threads N] [--model NAME]";
+    "usage: rcc run SPEC.arch W IN.npy... -o OUT.npy... [--expect REF.npy]... [--tolerance T] [--repeat N] "
+    "[--threads N] [--model NAME]";
 
 /* FNV-1a, 64 bits, over a byte range, continuing from h. */
 static uint64_t fnv(uint64_t h, const void *p, size_t n)
@@ -143,15 +144,20 @@ static void first_error(const char *path, char *out, size_t cap)
 
 int cmd_run(int argc, char **argv)
 {
-    const char *spec = NULL, *w = NULL, *model = NULL, *ins[16], *outs[16], *repeat = NULL, *threads = NULL;
-    int nin = 0, nout = 0;
+    const char *spec = NULL, *w = NULL, *model = NULL, *ins[16], *outs[16], *refs[16], *repeat = NULL, *threads = NULL;
+    const char *tol = NULL;
+    int nin = 0, nout = 0, nref = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int more = i + 1 < argc;
         if (!strcmp(a, "-o") && more) {
             if (nout == 16) return cli_error(NULL, "run: too many outputs");
             outs[nout++] = argv[++i];
-        } else if (!strcmp(a, "--repeat") && more) repeat = argv[++i];
+        } else if (!strcmp(a, "--expect") && more) {
+            if (nref == 16) return cli_error(NULL, "run: too many references");
+            refs[nref++] = argv[++i];
+        } else if (!strcmp(a, "--tolerance") && more) tol = argv[++i];
+        else if (!strcmp(a, "--repeat") && more) repeat = argv[++i];
         else if (!strcmp(a, "--threads") && more) threads = argv[++i];
         else if (!strcmp(a, "--model") && more) model = argv[++i];
         else if (a[0] == '-' && a[1]) return cli_error(NULL, "run: unknown option '%s' (%s)", a, usage_line);
@@ -284,7 +290,7 @@ int cmd_run(int argc, char **argv)
     }
     free(src);
 
-    char *av[64];
+    char *av[128];
     int n = 0;
     av[n++] = bin;
     av[n++] = "-w";
@@ -293,12 +299,14 @@ int cmd_run(int argc, char **argv)
     for (int i = 0; i < nout; i++) av[n++] = "-o", av[n++] = (char *)outs[i];
     if (repeat) av[n++] = "--repeat", av[n++] = (char *)repeat;
     if (threads) av[n++] = "--threads", av[n++] = (char *)threads;
+    for (int i = 0; i < nref; i++) av[n++] = "--expect", av[n++] = (char *)refs[i];
+    if (tol) av[n++] = "--tolerance", av[n++] = (char *)tol;
     av[n] = NULL;
     fflush(stdout);
     pid_t pid = fork();
     if (pid < 0) return cli_error(NULL, "cannot run %s: %s", bin, strerror(errno));
     if (pid == 0) {
-        char *argv0[64];
+        char *argv0[128];
         memcpy(argv0, av, sizeof av);
         argv0[0] = "rcc";   /* its messages read "rcc: ..." */
         execv(bin, argv0);

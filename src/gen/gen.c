@@ -720,7 +720,7 @@ static void write_forward(G *g, FILE *c, const char *P, const Io *io, const Buf 
 static void write_main(G *g, FILE *c, const char *P, const Io *io)
 {
     fprintf(c, "\n/* ------------------------------------------------------------- main */\n\n");
-    fprintf(c, "#include <time.h>\n\nextern void openblas_set_num_threads(int) __attribute__((weak));\n\n");
+    fprintf(c, "#include <math.h>\n#include <time.h>\n\nextern void openblas_set_num_threads(int) __attribute__((weak));\n\n");
     fprintf(c, "static double rcc_now_ms(void)\n{\n    struct timespec t;\n    clock_gettime(CLOCK_MONOTONIC, &t);\n"
                "    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;\n}\n\n");
     fprintf(c, "static int rcc_cmp_ms(const void *a, const void *b)\n{\n"
@@ -728,21 +728,25 @@ static void write_main(G *g, FILE *c, const char *P, const Io *io)
     fprintf(c, "static const char *rcc_prog = \"model\";\n\n");
     fprintf(c, "static int rcc_fail(const char *msg)\n{\n    fprintf(stderr, \"%%s: error: %%s\\n\", rcc_prog, msg);\n    return 2;\n}\n\n");
     fprintf(c, "int main(int argc, char **argv)\n{\n");
-    fprintf(c, "    const char *usage = \"usage: %%s %sIN.npy... -o OUT.npy... [--repeat N] [--threads N]\";\n",
-            g->o->embed ? "" : "-w WEIGHTS ");
-    fprintf(c, "    const char *wpath = NULL, *ins[%d], *outs[%d];\n    int nin = 0, nout = 0, repeat = 0, threads = 0;\n",
-            io->nin, io->nout);
+    fprintf(c, "    const char *usage = \"usage: %%s %sIN.npy... -o OUT.npy... [--expect REF.npy]... [--tolerance T] "
+               "[--repeat N] [--threads N]\";\n", g->o->embed ? "" : "-w WEIGHTS ");
+    fprintf(c, "    const char *wpath = NULL, *ins[%d] = {0}, *outs[%d] = {0}, *refs[%d] = {0};\n"
+               "    int nin = 0, nout = 0, nref = 0, repeat = 0, threads = 0;\n    double tol = 1e-4;\n",
+            io->nin, io->nout, io->nout);
     fprintf(c, "    char err[1024];\n    if (argc > 0 && argv[0]) {\n        const char *s = strrchr(argv[0], '/');\n"
                "        rcc_prog = s ? s + 1 : argv[0];\n    }\n");
     fprintf(c, "    for (int i = 1; i < argc; i++) {\n        const char *a = argv[i];\n        int more = i + 1 < argc;\n"
                "        if (!strcmp(a, \"-w\") && more) wpath = argv[++i];\n"
                "        else if (!strcmp(a, \"-o\") && more) {\n            if (nout == %d) return rcc_fail(\"more outputs than the model has\");\n"
-               "            outs[nout++] = argv[++i];\n        } else if (!strcmp(a, \"--repeat\") && more) repeat = atoi(argv[++i]);\n"
+               "            outs[nout++] = argv[++i];\n"
+               "        } else if (!strcmp(a, \"--expect\") && more) {\n            if (nref == %d) return rcc_fail(\"more references than outputs\");\n"
+               "            refs[nref++] = argv[++i];\n        } else if (!strcmp(a, \"--tolerance\") && more) tol = atof(argv[++i]);\n"
+               "        else if (!strcmp(a, \"--repeat\") && more) repeat = atoi(argv[++i]);\n"
                "        else if (!strcmp(a, \"--threads\") && more) threads = atoi(argv[++i]);\n"
                "        else if (a[0] == '-' && a[1]) {\n            fprintf(stderr, \"%%s: error: unknown option '%%s' (\", rcc_prog, a);\n"
                "            fprintf(stderr, usage, rcc_prog);\n            fputs(\")\\n\", stderr);\n            return 2;\n"
                "        } else {\n            if (nin == %d) return rcc_fail(\"more inputs than the model has\");\n"
-               "            ins[nin++] = a;\n        }\n    }\n", io->nout, io->nin);
+               "            ins[nin++] = a;\n        }\n    }\n", io->nout, io->nout, io->nin);
     fprintf(c, "    if (nin != %d || nout != %d%s) {\n        snprintf(err, sizeof err, \"the model takes %d input%s and "
                "gives %d output%s%s\");\n        return rcc_fail(err);\n    }\n",
             io->nin, io->nout, g->o->embed ? "" : " || !wpath", io->nin, io->nin == 1 ? "" : "s", io->nout,
@@ -803,8 +807,26 @@ static void write_main(G *g, FILE *c, const char *P, const Io *io)
         fprintf(c, "        if (rk_npy_write(outs[%d], %s, %d, shape, out[%d], err, sizeof err) != 0) return rcc_fail(err);\n    }\n",
                 i, t->dt == GT_I64 ? "RK_NPY_I8" : "RK_NPY_F4", t->rank, i);
     }
+    /* --expect: each output against a reference, max |a - b| / max |b| */
+    fprintf(c, "    int status = 0;\n    for (int i = 0; i < nref; i++) {\n        rk_npy h;\n"
+               "        FILE *fp = rk_npy_open(refs[i], err, sizeof err);\n        if (!fp) return rcc_fail(err);\n"
+               "        if (rk_npy_read_header(fp, refs[i], &h, err, sizeof err) != 0) {\n            fclose(fp);\n"
+               "            return rcc_fail(err);\n        }\n");
+    fprintf(c, "        if (h.dtype != RK_NPY_F4 || h.numel != outn[i]) {\n            fclose(fp);\n"
+               "            snprintf(err, sizeof err, \"%%s: %%lld float32 values expected, to compare with output %%d\", refs[i], "
+               "(long long)outn[i], i);\n            return rcc_fail(err);\n        }\n");
+    fprintf(c, "        float *ref = malloc((size_t)h.nbytes + 1);\n"
+               "        if (!ref || rk_npy_read_data(fp, refs[i], &h, ref, (size_t)h.nbytes, err, sizeof err) != 0) {\n"
+               "            fclose(fp);\n            return rcc_fail(ref ? err : \"out of memory\");\n        }\n        fclose(fp);\n");
+    fprintf(c, "        double dmax = 0, rmax = 0;\n        const float *o = out[i];\n"
+               "        for (int64_t k = 0; k < outn[i]; k++) {\n            double d = fabs((double)o[k] - (double)ref[k]), r = fabs((double)ref[k]);\n"
+               "            if (d > dmax || d != d) dmax = d != d ? INFINITY : d;\n            if (r > rmax) rmax = r;\n        }\n");
+    fprintf(c, "        double rel = rmax > 0 ? dmax / rmax : dmax;\n"
+               "        fprintf(stderr, \"%%s: output %%d: max relative error %%.2g against %%s (tolerance %%.2g)%%s\\n\", rcc_prog, i, "
+               "rel, refs[i], tol, rel <= tol ? \"\" : \": DIFFERENT\");\n"
+               "        if (!(rel <= tol)) status = 1;\n        free(ref);\n    }\n");
     fprintf(c, "    (void)n;\n    %s_free(m);\n    for (int i = 0; i < %d; i++) free(in[i]);\n", P, io->nin);
-    fprintf(c, "    for (int i = 0; i < %d; i++) free(out[i]);\n    free(ms);\n    return 0;\n}\n", io->nout);
+    fprintf(c, "    for (int i = 0; i < %d; i++) free(out[i]);\n    free(ms);\n    return status;\n}\n", io->nout);
 }
 
 /* Writes model.c into c. */
@@ -818,7 +840,11 @@ static int write_c(G *g, FILE *c, const char *P, const char *hname, const Io *io
     fprintf(c, "#include <stdint.h>\n#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n\n");
     fprintf(c, "#include \"%s\"\n", hname);
     if (!g->o->embed) fprintf(c, "#include \"rcc.h\"\n");
-    fprintf(c, "\n#if defined(__GNUC__)\n#pragma GCC diagnostic ignored \"-Wunused-function\"\n#endif\n\n");
+    /* The kernels are pasted whole (unused ones included); gcc's loop
+     * analysis of their blocks-of-eight loops, once sizes are constants,
+     * warns of overflows that cannot happen at any size a tensor has. */
+    fprintf(c, "\n#if defined(__GNUC__)\n#pragma GCC diagnostic ignored \"-Wunused-function\"\n");
+    fprintf(c, "#if !defined(__clang__)\n#pragma GCC diagnostic ignored \"-Waggressive-loop-optimizations\"\n#endif\n#endif\n\n");
     const char *names[72];
     size_t nk = 0;
     if (g->o->main) g_kernel(g, "rk_npy.c");
