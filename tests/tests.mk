@@ -1,6 +1,7 @@
 ## tests.mk — the test list (included by Makefile.am)
 TESTS = \
 	tests/cli.sh \
+	tests/install-example.sh \
 	tests/load.sh \
 	tests/verify-stream.sh \
 	tests/corpus.sh \
