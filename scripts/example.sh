@@ -1,15 +1,28 @@
 #!/bin/sh
 # scripts/example.sh — the main job on the bundled example (README Quick start).
 #
-# Builds rcc (installing what is missing), lists the tensors of
-# examples/mlp/mlp.pt (a state dict saved by PyTorch), and checks it
-# against its spec, examples/mlp/mlp.arch.
+# Builds rcc (installing what is missing), then takes examples/mlp/mlp.pt
+# (a state dict saved by PyTorch) through the whole pipeline: list its
+# tensors, check it against its spec examples/mlp/mlp.arch, generate C
+# from the spec, compile it against the runtime library of this build, run
+# it on examples/mlp/input.npy and compare the result with PyTorch's own
+# output for that input, examples/mlp/output.npy.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 "$top/scripts/setup.sh" "$top/build" >/dev/null
 cd "$top"
-echo "\$ rcc dump examples/mlp/mlp.pt"
-build/src/rcc dump examples/mlp/mlp.pt
-echo
-echo "\$ rcc check examples/mlp/mlp.arch examples/mlp/mlp.pt"
-build/src/rcc check examples/mlp/mlp.arch examples/mlp/mlp.pt
+out=build/example
+mkdir -p "$out"
+run() {
+    echo "\$ $*"
+    "$@"
+    echo
+}
+blas=$(sed -n 's/^BLAS_LIBS = //p' build/Makefile)
+zlib=$(sed -n 's/^ZLIB_LIBS = //p' build/Makefile)
+run build/src/rcc dump examples/mlp/mlp.pt
+run build/src/rcc check examples/mlp/mlp.arch examples/mlp/mlp.pt
+run build/src/rcc gen examples/mlp/mlp.arch --main -o "$out/mlp.c"
+# shellcheck disable=SC2086
+run ${CC:-cc} -O2 -march=native -Isrc/reader -o "$out/mlp" "$out/mlp.c" build/src/.libs/librcc.a $zlib $blas -lm
+run "$out/mlp" -w examples/mlp/mlp.pt examples/mlp/input.npy -o "$out/output.npy" --expect examples/mlp/output.npy
