@@ -285,12 +285,10 @@ TESTS = \
 	tests/check/scale_res_missing_block.check \
 	tests/check/scale_twice.check
 
-# The parity tests of issue 9 (tests/gen-parity.sh): `rcc run` on every spec
-# of specs/ against torch's outputs, at batch 1 and 4.  Not in TESTS yet:
-# they fail until rcc has its code generator and `rcc run`.  When it lands,
-# add them with
-#	TESTS += $(GEN_TESTS)
-# (before that, `make check-gen` runs them alone).
+# The parity tests of rcc gen (tests/gen-parity.sh): `rcc run` on every spec
+# of specs/ against torch's outputs, at batch 1 and 4; `make check-gen` runs
+# them alone.
+TESTS += $(GEN_TESTS)
 GEN_TESTS = \
 	tests/gen/alexnet.gen \
 	tests/gen/cnn_bn.gen \
