@@ -106,7 +106,10 @@ static int storage_room(rcc_file *f, size_t n)
 
 int pt_storage_expect(rcc_file *f, size_t n, Err *err)
 {
-    return storage_room(f, n) < 0 ? err_set(err, "out of memory") : 0;
+    if (storage_room(f, n) < 0 ||
+        arena_reserve(&f->arena, (void **)&f->storages, &f->storages_cap, n, sizeof *f->storages) < 0)
+        return err_set(err, "out of memory");
+    return 0;
 }
 
 /* Puts storage nstorages - 1 in the table, growing it first if needed. */
@@ -168,7 +171,7 @@ const ZipEntry *pt_raw_record(rcc_file *f, const char *name, uint64_t off, uint6
 int pt_sd_reserve(rcc_file *f, size_t more, Err *err)
 {
     size_t need = f->ntensors + more;
-    if (need < more || arena_grow(&f->arena, (void **)&f->tensors, &f->tensors_cap, need, sizeof *f->tensors) < 0)
+    if (need < more || arena_reserve(&f->arena, (void **)&f->tensors, &f->tensors_cap, need, sizeof *f->tensors) < 0)
         return err_set(err, "out of memory");
     return 0;
 }

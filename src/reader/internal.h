@@ -94,7 +94,7 @@ static inline uint64_t rd_u64(const uint8_t *p) { return rd_u32(p) | (uint64_t)r
 
 /* --------------------------------------------------------------- arena.c */
 
-/* A bump allocator: one per open file.  Allocations are zeroed and 16-byte
+/* A bump allocator: one per open file.  Allocations are zeroed and 8-byte
  * aligned; they are freed all at once by arena_free.  Returns NULL when out
  * of memory or when n overflows. */
 typedef struct ArenaChunk ArenaChunk;
@@ -108,6 +108,9 @@ void *arena_array(Arena *a, size_t count, size_t size);
 /* Grows an arena array from *cap to at least need elements (doubling); the
  * old block is abandoned to the arena.  0 on success, -1 on overflow/OOM. */
 int   arena_grow(Arena *a, void **arr, size_t *cap, size_t need, size_t size);
+/* The same, to exactly need elements: for a count known in advance, where
+ * doubling would leave up to half the block unused. */
+int   arena_reserve(Arena *a, void **arr, size_t *cap, size_t need, size_t size);
 char *arena_strndup(Arena *a, const char *s, size_t n);
 char *arena_printf(Arena *a, const char *fmt, ...) RCC_PRINTF(2, 3);
 void  arena_free(Arena *a);
