@@ -201,12 +201,18 @@ typedef struct Global Global;
 
 typedef struct PvVec {
     Pv     **v;        /* arena */
-    uint32_t n, cap;   /* 32 bits keep a Pv at 48 bytes: a file holds millions */
+    uint32_t n, cap;
 } PvVec;
 
+/* A pickle value: 32 bytes (a file of 20,000 tensors makes some 180,000 of
+ * them, and the kernel's handing out of their pages was a quarter of the
+ * time to open it).  A str or bytes value carries its characters, and a
+ * tuple or list made whole its items, in the same block, right behind it. */
 struct Pv {
     PvKind   kind;
-    unsigned depth;                     /* container nesting, bounded by the VM */
+    unsigned depth : 30;                /* container nesting, bounded by the VM */
+    unsigned ordered : 1;               /* PV_DICT: an OrderedDict */
+    unsigned indexed : 1;               /* PV_DICT: its keys are in the VM's key index (pickle.c) */
     union {
         int      b;                     /* PV_BOOL */
         int64_t  i;                     /* PV_INT */
@@ -217,9 +223,8 @@ struct Pv {
         } str;
         PvVec seq;                      /* PV_TUPLE, PV_LIST, PV_SET */
         struct {                        /* PV_DICT: insertion order */
-            PvVec keys, vals;
-            int   ordered;              /* an OrderedDict */
-            int   indexed;              /* pickle.c: its keys are in the VM's key index */
+            Pv     **keys, **vals;      /* arena, n entries each */
+            uint32_t n, cap;
         } dict;
         struct {                        /* PV_GLOBAL */
             const Global *known;        /* static table entry; NULL if unknown */
@@ -240,6 +245,10 @@ struct Pv {
         } dtype;
     } u;
 };
+
+#if UINTPTR_MAX == UINT64_MAX
+_Static_assert(sizeof(Pv) == 32, "a Pv is 32 bytes on 64-bit machines");
+#endif
 
 /* What the VM asks of the format layer. */
 typedef struct PkHooks {
@@ -262,8 +271,12 @@ Pv *pk_load(const uint8_t *data, size_t len, Arena *a, const PkHooks *h, size_t 
 
 /* Value helpers shared by globals.c, torchfile.c and summary.c. */
 Pv *pv_new(Arena *a, PvKind k);
+/* A str (or bytes, or bigint: k) value holding a NUL-terminated copy of s. */
 Pv *pv_str(Arena *a, const char *s, size_t len);
+Pv *pv_strk(Arena *a, PvKind k, const char *s, size_t len);
 int pv_push(Arena *a, PvVec *v, Pv *x);
+/* Appends key -> val to a dict's entries (no check for an existing key). */
+int pv_dict_push(Arena *a, Pv *d, Pv *key, Pv *val);
 /* Looks a str key up in a dict: the value, or NULL. */
 Pv *pv_dict_get(const Pv *d, const char *key);
 int pv_is_str(const Pv *v, const char *s);
