@@ -245,7 +245,7 @@ typedef struct Vm {
     Arena         *a;
     const PkHooks *h;
     Err           *err;
-    PvVec          stack;
+    PvVec          stack;     /* malloc'ed */
     size_t        *marks;   /* malloc'ed, PK_MAX_MARKS */
     size_t         nmarks;
     Memo           memo;
@@ -272,7 +272,16 @@ static int push(Vm *vm, Pv *v)
         return vm->err->set ? -1 : fail(vm, "out of memory");
     if (vm->stack.n >= PK_MAX_STACK)
         return fail(vm, "value stack exceeds 1000000 entries");
-    return pv_push(vm->a, &vm->stack, v) < 0 ? fail(vm, "out of memory") : 0;
+    if (vm->stack.n == vm->stack.cap) {   /* malloc'ed, not arena: the old copies are given back */
+        uint32_t cap = vm->stack.cap ? vm->stack.cap * 2 : 256;   /* <= 2 * PK_MAX_STACK */
+        Pv **nv = realloc(vm->stack.v, cap * sizeof *nv);
+        if (!nv)
+            return fail(vm, "out of memory");
+        vm->stack.v = nv;
+        vm->stack.cap = cap;
+    }
+    vm->stack.v[vm->stack.n++] = v;
+    return 0;
 }
 
 /* The stack above the innermost mark must hold at least n values. */
@@ -927,6 +936,7 @@ Pv *pk_load(const uint8_t *data, size_t len, Arena *a, const PkHooks *h, size_t 
     if (result && consumed)
         *consumed = (size_t)(vm.p - vm.start);
     free(vm.marks);
+    free(vm.stack.v);
     free(vm.memo.slots);
     free(vm.memo.dense);
     free(vm.keys.slots);

@@ -55,6 +55,12 @@ static size_t tensor_count(const Pv *v)
     return n;
 }
 
+/* What the search walks into. */
+static int is_container(const Pv *v)
+{
+    return v->kind == PV_DICT || v->kind == PV_LIST || v->kind == PV_TUPLE || v->kind == PV_OBJECT;
+}
+
 static int is_non_model_key(const Pv *k)
 {
     for (size_t i = 0; i < sizeof non_model_keys / sizeof *non_model_keys; i++)
@@ -141,7 +147,8 @@ static size_t search(const Pv *root, size_t cap, Node **qout, int *oom)
             if (v->kind == PV_DICT) {
                 c.key = v->u.dict.keys[i];
                 c.v = v->u.dict.vals[i];
-                if ((c.key->kind != PV_STR && c.key->kind != PV_INT) || is_non_model_key(c.key))
+                int skip = !is_container(c.v) || (c.key->kind != PV_STR && c.key->kind != PV_INT);
+                if (skip || is_non_model_key(c.key))   /* (the cheap tests first: most values are tensors) */
                     continue;
             } else if (v->kind == PV_OBJECT) {
                 c.v = v->u.obj.state;
@@ -149,7 +156,7 @@ static size_t search(const Pv *root, size_t cap, Node **qout, int *oom)
             } else {
                 c.v = v->u.seq.v[i];
             }
-            if (c.v->kind != PV_DICT && c.v->kind != PV_LIST && c.v->kind != PV_TUPLE && c.v->kind != PV_OBJECT)
+            if (!is_container(c.v))
                 continue;
             char seg[24];
             size_t sl = c.key && c.key->kind == PV_STR ? c.key->u.str.len : seg_text(&c, seg, sizeof seg);
