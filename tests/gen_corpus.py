@@ -315,6 +315,18 @@ def zip_cases(base, pkl):
     case("Z10", "zip_overlapping_records.pt", z.finish(), "reject",
          "central directory entries 1 (archive/data/0) and 2 (archive/data/1): records overlap")
 
+    # The same hidden record, listed in the directory before the record that
+    # holds it: entries out of file order are sorted by offset before the
+    # overlap is found (in order, each is checked against the next).
+    z = TorchZip()
+    z.add("archive/data.pkl", sdict(("a", tensor("0", len(rec0), [len(rec0)], [1], storage="ByteStorage")),
+                                    ("b", tensor("1", 6, [6], [1]))))
+    off0 = z.add("archive/data/0", rec0)
+    z.cd.insert(1, dict(name=inner_name, need=0, flags=0, method=0, crc=crc1, csize=24, usize=24, lho=off0 + 24))
+    z.add("archive/version", b"3\n")
+    case("Z10B", "zip_overlapping_records_unordered.pt", z.finish(), "reject",
+         "central directory entries 2 (archive/data/0) and 1 (archive/data/1): records overlap")
+
     # data.pkl twice, once in capitals (miniz, torch's reader, looks names
     # up ignoring case).
     z = TorchZip()

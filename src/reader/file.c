@@ -106,7 +106,10 @@ static int storage_room(rcc_file *f, size_t n)
 
 int pt_storage_expect(rcc_file *f, size_t n, Err *err)
 {
-    return storage_room(f, n) < 0 ? err_set(err, "out of memory") : 0;
+    if (storage_room(f, n) < 0 ||
+        arena_reserve(&f->arena, (void **)&f->storages, &f->storages_cap, n, sizeof *f->storages) < 0)
+        return err_set(err, "out of memory");
+    return 0;
 }
 
 /* Puts storage nstorages - 1 in the table, growing it first if needed. */
@@ -168,7 +171,7 @@ const ZipEntry *pt_raw_record(rcc_file *f, const char *name, uint64_t off, uint6
 int pt_sd_reserve(rcc_file *f, size_t more, Err *err)
 {
     size_t need = f->ntensors + more;
-    if (need < more || arena_grow(&f->arena, (void **)&f->tensors, &f->tensors_cap, need, sizeof *f->tensors) < 0)
+    if (need < more || arena_reserve(&f->arena, (void **)&f->tensors, &f->tensors_cap, need, sizeof *f->tensors) < 0)
         return err_set(err, "out of memory");
     return 0;
 }
@@ -246,13 +249,17 @@ static int sd_finish(rcc_file *f, Err *err)
         !(f->pub_storages = arena_array(&f->arena, f->nstorages + 1, sizeof *f->pub_storages)))
         return err_set(err, "out of memory");
     f->name_slots_cap = cap;
-    for (size_t i = 0; i < f->ntensors; i++) {
+    for (size_t i = 0; i < f->ntensors; i++) {   /* one hash per name: probe, then fill the free slot */
         const char *name = f->tensors[i].name;
-        if (slot_find(f, f->name_slots, cap, tensor_name, name) != SIZE_MAX) {
-            const char *dup = first_duplicate(f);
-            return dup ? err_set(err, "state dict has the key '%s' twice", dup) : err_set(err, "out of memory");
+        uint32_t h = (uint32_t)util_hash(name, strlen(name));
+        size_t j = h & (cap - 1);
+        for (; f->name_slots[j].index; j = (j + 1) & (cap - 1)) {
+            if (f->name_slots[j].hash == h && strcmp(f->tensors[f->name_slots[j].index - 1].name, name) == 0) {
+                const char *dup = first_duplicate(f);
+                return dup ? err_set(err, "state dict has the key '%s' twice", dup) : err_set(err, "out of memory");
+            }
         }
-        slot_put(f->name_slots, cap, (uint32_t)util_hash(name, strlen(name)), i);
+        f->name_slots[j] = (HashSlot){h, (uint32_t)i + 1};
     }
     for (size_t i = 0; i < f->nstorages; i++) {
         const PtStorage *st = f->storages[i];

@@ -229,7 +229,7 @@ static Pv *dict_from_pairs(Arena *a, const Pv *fn, const Pv *args, Err *err)
     if (!d)
         return NULL;
     d->depth = 1;
-    d->u.dict.ordered = 1;
+    d->ordered = 1;
     if (args->u.seq.n == 0)
         return d;
     Pv *items = arg(args, 0);
@@ -243,7 +243,7 @@ static Pv *dict_from_pairs(Arena *a, const Pv *fn, const Pv *args, Err *err)
             err_set(err, "%s: item %zu is not a pair", fn->u.glob.qualname, i);
             return NULL;
         }
-        if (pv_push(a, &d->u.dict.keys, kv->u.seq.v[0]) < 0 || pv_push(a, &d->u.dict.vals, kv->u.seq.v[1]) < 0)
+        if (pv_dict_push(a, d, kv->u.seq.v[0], kv->u.seq.v[1]) < 0)
             return NULL;
     }
     d->depth = items->depth;
@@ -329,7 +329,7 @@ Pv *gl_call(Arena *a, const PkHooks *h, Pv *fn, Pv *args, Err *err)
     case GL_DICT:
         v = dict_from_pairs(a, fn, args, err);
         if (v)
-            v->u.dict.ordered = g->kind == GL_ORDERED_DICT;
+            v->ordered = g->kind == GL_ORDERED_DICT;
         return v;
     case GL_SET:
     case GL_FROZENSET:

@@ -94,7 +94,7 @@ static inline uint64_t rd_u64(const uint8_t *p) { return rd_u32(p) | (uint64_t)r
 
 /* --------------------------------------------------------------- arena.c */
 
-/* A bump allocator: one per open file.  Allocations are zeroed and 16-byte
+/* A bump allocator: one per open file.  Allocations are zeroed and 8-byte
  * aligned; they are freed all at once by arena_free.  Returns NULL when out
  * of memory or when n overflows. */
 typedef struct ArenaChunk ArenaChunk;
@@ -108,6 +108,9 @@ void *arena_array(Arena *a, size_t count, size_t size);
 /* Grows an arena array from *cap to at least need elements (doubling); the
  * old block is abandoned to the arena.  0 on success, -1 on overflow/OOM. */
 int   arena_grow(Arena *a, void **arr, size_t *cap, size_t need, size_t size);
+/* The same, to exactly need elements: for a count known in advance, where
+ * doubling would leave up to half the block unused. */
+int   arena_reserve(Arena *a, void **arr, size_t *cap, size_t need, size_t size);
 char *arena_strndup(Arena *a, const char *s, size_t n);
 char *arena_printf(Arena *a, const char *fmt, ...) RCC_PRINTF(2, 3);
 void  arena_free(Arena *a);
@@ -198,12 +201,18 @@ typedef struct Global Global;
 
 typedef struct PvVec {
     Pv     **v;        /* arena */
-    uint32_t n, cap;   /* 32 bits keep a Pv at 48 bytes: a file holds millions */
+    uint32_t n, cap;
 } PvVec;
 
+/* A pickle value: 32 bytes (a file of 20,000 tensors makes some 180,000 of
+ * them, and the kernel's handing out of their pages was a quarter of the
+ * time to open it).  A str or bytes value carries its characters, and a
+ * tuple or list made whole its items, in the same block, right behind it. */
 struct Pv {
     PvKind   kind;
-    unsigned depth;                     /* container nesting, bounded by the VM */
+    unsigned depth : 30;                /* container nesting, bounded by the VM */
+    unsigned ordered : 1;               /* PV_DICT: an OrderedDict */
+    unsigned indexed : 1;               /* PV_DICT: its keys are in the VM's key index (pickle.c) */
     union {
         int      b;                     /* PV_BOOL */
         int64_t  i;                     /* PV_INT */
@@ -214,9 +223,8 @@ struct Pv {
         } str;
         PvVec seq;                      /* PV_TUPLE, PV_LIST, PV_SET */
         struct {                        /* PV_DICT: insertion order */
-            PvVec keys, vals;
-            int   ordered;              /* an OrderedDict */
-            int   indexed;              /* pickle.c: its keys are in the VM's key index */
+            Pv     **keys, **vals;      /* arena, n entries each */
+            uint32_t n, cap;
         } dict;
         struct {                        /* PV_GLOBAL */
             const Global *known;        /* static table entry; NULL if unknown */
@@ -237,6 +245,10 @@ struct Pv {
         } dtype;
     } u;
 };
+
+#if UINTPTR_MAX == UINT64_MAX
+_Static_assert(sizeof(Pv) == 32, "a Pv is 32 bytes on 64-bit machines");
+#endif
 
 /* What the VM asks of the format layer. */
 typedef struct PkHooks {
@@ -259,8 +271,12 @@ Pv *pk_load(const uint8_t *data, size_t len, Arena *a, const PkHooks *h, size_t 
 
 /* Value helpers shared by globals.c, torchfile.c and summary.c. */
 Pv *pv_new(Arena *a, PvKind k);
+/* A str (or bytes, or bigint: k) value holding a NUL-terminated copy of s. */
 Pv *pv_str(Arena *a, const char *s, size_t len);
+Pv *pv_strk(Arena *a, PvKind k, const char *s, size_t len);
 int pv_push(Arena *a, PvVec *v, Pv *x);
+/* Appends key -> val to a dict's entries (no check for an existing key). */
+int pv_dict_push(Arena *a, Pv *d, Pv *key, Pv *val);
 /* Looks a str key up in a dict: the value, or NULL. */
 Pv *pv_dict_get(const Pv *d, const char *key);
 int pv_is_str(const Pv *v, const char *s);

@@ -326,12 +326,12 @@ static int add_module(Walk *w, const Pv *obj, const char *path, int depth, const
 {
     Arena *a = &w->f->arena;
     const Pv *st = obj->u.obj.state;
-    size_t cap = st->u.dict.keys.n + 16, n = 0;
+    size_t cap = st->u.dict.n + 16, n = 0;
     rcc_attr *attrs = arena_array(a, cap, sizeof *attrs);
     if (!attrs)
         return err_set(w->err, "out of memory");
-    for (size_t i = 0; i < st->u.dict.keys.n; i++) {
-        const Pv *k = st->u.dict.keys.v[i], *v = st->u.dict.vals.v[i];
+    for (size_t i = 0; i < st->u.dict.n; i++) {
+        const Pv *k = st->u.dict.keys[i], *v = st->u.dict.vals[i];
         if (k->kind != PV_STR || k->u.str.s[0] == '_' || strcmp(k->u.str.s, "training") == 0 ||
             v->kind == PV_TENSOR || md_is_module(v))
             continue;
@@ -430,7 +430,7 @@ static ScriptClass *script_class(Walk *w, const Pv *obj)
     return (ScriptClass *)find_class(cf, dot + 1);
 }
 
-static size_t dict_size(const Pv *d) { return d && d->kind == PV_DICT ? d->u.dict.keys.n : 0; }
+static size_t dict_size(const Pv *d) { return d && d->kind == PV_DICT ? d->u.dict.n : 0; }
 
 static int walk(Walk *w, const Pv *obj, const char *prefix, const char *path, int depth)
 {
@@ -461,24 +461,24 @@ static int walk(Walk *w, const Pv *obj, const char *prefix, const char *path, in
     if (!script) {   /* nn.Module: _parameters, persistent _buffers, _modules */
         Name *skip = NULL;
         size_t nskip = 0;
-        for (size_t i = 0; r == 0 && i < params->u.dict.keys.n; i++)
-            if (params->u.dict.keys.v[i]->kind == PV_STR)
-                r = emit(w, prefix, params->u.dict.keys.v[i], params->u.dict.vals.v[i]);
+        for (size_t i = 0; r == 0 && i < params->u.dict.n; i++)
+            if (params->u.dict.keys[i]->kind == PV_STR)
+                r = emit(w, prefix, params->u.dict.keys[i], params->u.dict.vals[i]);
         if (r == 0 && dict_size(bufs) && set_names(np, &skip, &nskip) < 0)
             r = err_set(w->err, "out of memory");
         for (size_t i = 0; r == 0 && i < dict_size(bufs); i++) {
-            const Pv *k = bufs->u.dict.keys.v[i];
+            const Pv *k = bufs->u.dict.keys[i];
             if (k->kind != PV_STR)
                 continue;
             Name key = {k->u.str.s, k->u.str.len};
             if (!nskip || !bsearch(&key, skip, nskip, sizeof key, by_name))
-                r = emit(w, prefix, k, bufs->u.dict.vals.v[i]);
+                r = emit(w, prefix, k, bufs->u.dict.vals[i]);
         }
         free(skip);
     } else {         /* TorchScript: parameters, then buffers, by the class text */
         for (int pass = 0; pass < 2 && r == 0; pass++)
-            for (size_t i = 0; r == 0 && i < st->u.dict.keys.n; i++) {
-                const Pv *k = st->u.dict.keys.v[i], *v = st->u.dict.vals.v[i];
+            for (size_t i = 0; r == 0 && i < st->u.dict.n; i++) {
+                const Pv *k = st->u.dict.keys[i], *v = st->u.dict.vals[i];
                 if (k->kind != PV_STR || v->kind != PV_TENSOR)
                     continue;
                 int is_param = sc ? listed(sc, 0, k->u.str.s) : v->u.tensor->requires_grad;
@@ -492,8 +492,8 @@ static int walk(Walk *w, const Pv *obj, const char *prefix, const char *path, in
                             "not in the state dict", prefix, k->u.str.s);
             }
     }
-    for (size_t i = 0; r == 0 && i < st->u.dict.keys.n; i++) {
-        const Pv *k = st->u.dict.keys.v[i], *v = st->u.dict.vals.v[i];
+    for (size_t i = 0; r == 0 && i < st->u.dict.n; i++) {
+        const Pv *k = st->u.dict.keys[i], *v = st->u.dict.vals[i];
         if (k->kind != PV_STR || !md_is_module(v))
             continue;
         if (!w->adding) {   /* counting: no names needed */

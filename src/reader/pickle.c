@@ -32,13 +32,25 @@ Pv *pv_new(Arena *a, PvKind k)
     return v;
 }
 
-Pv *pv_str(Arena *a, const char *s, size_t len)
+Pv *pv_strk(Arena *a, PvKind k, const char *s, size_t len)
 {
-    Pv *v = pv_new(a, PV_STR);
-    if (!v || !(v->u.str.s = arena_strndup(a, s, len)))
+    if (len > SIZE_MAX - sizeof(Pv) - 1)
         return NULL;
+    Pv *v = arena_alloc(a, sizeof(Pv) + len + 1);   /* the characters right behind it */
+    if (!v)
+        return NULL;
+    char *c = (char *)(v + 1);
+    if (len)
+        memcpy(c, s, len);   /* (the arena's bytes are zero: the NUL is there) */
+    v->kind = k;
+    v->u.str.s = c;
     v->u.str.len = len;
     return v;
+}
+
+Pv *pv_str(Arena *a, const char *s, size_t len)
+{
+    return pv_strk(a, PV_STR, s, len);
 }
 
 int pv_push(Arena *a, PvVec *v, Pv *x)
@@ -51,6 +63,28 @@ int pv_push(Arena *a, PvVec *v, Pv *x)
     return 0;
 }
 
+int pv_dict_push(Arena *a, Pv *d, Pv *key, Pv *val)
+{
+    if (d->u.dict.n == d->u.dict.cap) {
+        if (d->u.dict.cap > UINT32_MAX / 2)
+            return -1;
+        uint32_t cap = d->u.dict.cap ? d->u.dict.cap * 2 : 4;
+        Pv **k = arena_array(a, cap, sizeof *k), **v = arena_array(a, cap, sizeof *v);
+        if (!k || !v)
+            return -1;
+        if (d->u.dict.n) {
+            memcpy(k, d->u.dict.keys, d->u.dict.n * sizeof *k);
+            memcpy(v, d->u.dict.vals, d->u.dict.n * sizeof *v);
+        }
+        d->u.dict.keys = k;
+        d->u.dict.vals = v;
+        d->u.dict.cap = cap;
+    }
+    d->u.dict.keys[d->u.dict.n] = key;
+    d->u.dict.vals[d->u.dict.n++] = val;
+    return 0;
+}
+
 int pv_is_str(const Pv *v, const char *s)
 {
     return v && v->kind == PV_STR && strlen(s) == v->u.str.len && memcmp(v->u.str.s, s, v->u.str.len) == 0;
@@ -60,9 +94,9 @@ Pv *pv_dict_get(const Pv *d, const char *key)
 {
     if (!d || d->kind != PV_DICT)
         return NULL;
-    for (size_t i = d->u.dict.keys.n; i-- > 0;)
-        if (pv_is_str(d->u.dict.keys.v[i], key))
-            return d->u.dict.vals.v[i];
+    for (size_t i = d->u.dict.n; i-- > 0;)
+        if (pv_is_str(d->u.dict.keys[i], key))
+            return d->u.dict.vals[i];
     return NULL;
 }
 
@@ -211,7 +245,7 @@ typedef struct Vm {
     Arena         *a;
     const PkHooks *h;
     Err           *err;
-    PvVec          stack;
+    PvVec          stack;     /* malloc'ed */
     size_t        *marks;   /* malloc'ed, PK_MAX_MARKS */
     size_t         nmarks;
     Memo           memo;
@@ -238,7 +272,16 @@ static int push(Vm *vm, Pv *v)
         return vm->err->set ? -1 : fail(vm, "out of memory");
     if (vm->stack.n >= PK_MAX_STACK)
         return fail(vm, "value stack exceeds 1000000 entries");
-    return pv_push(vm->a, &vm->stack, v) < 0 ? fail(vm, "out of memory") : 0;
+    if (vm->stack.n == vm->stack.cap) {   /* malloc'ed, not arena: the old copies are given back */
+        uint32_t cap = vm->stack.cap ? vm->stack.cap * 2 : 256;   /* <= 2 * PK_MAX_STACK */
+        Pv **nv = realloc(vm->stack.v, cap * sizeof *nv);
+        if (!nv)
+            return fail(vm, "out of memory");
+        vm->stack.v = nv;
+        vm->stack.cap = cap;
+    }
+    vm->stack.v[vm->stack.n++] = v;
+    return 0;
 }
 
 /* The stack above the innermost mark must hold at least n values. */
@@ -275,20 +318,21 @@ static int pop_mark(Vm *vm, Pv ***items, size_t *n)
     return 0;
 }
 
+/* A tuple, list or set of n items, in one block with the value. */
 static Pv *make_seq(Vm *vm, PvKind k, Pv **items, size_t n)
 {
-    Pv *t = pv_new(vm->a, k);
+    if (n > UINT32_MAX) {
+        fail(vm, "container of more than 2^32 items");
+        return NULL;
+    }
+    Pv *t = arena_alloc(vm->a, sizeof(Pv) + n * sizeof(Pv *));   /* n < 2^32: no overflow */
     if (!t)
         return NULL;
+    t->kind = k;
     unsigned depth = 0;
     if (n) {
-        if (!(t->u.seq.v = arena_array(vm->a, n, sizeof(Pv *))))
-            return NULL;
+        t->u.seq.v = (Pv **)(t + 1);
         memcpy(t->u.seq.v, items, n * sizeof(Pv *));
-        if (n > UINT32_MAX) {
-            fail(vm, "container of more than 2^32 items");
-            return NULL;
-        }
         t->u.seq.n = t->u.seq.cap = (uint32_t)n;
         for (size_t i = 0; i < n; i++)
             if (items[i]->depth > depth)
@@ -377,7 +421,7 @@ static size_t keys_find_or_add(KeyIndex *ix, const Pv *d, const Pv *k, size_t po
     size_t j = h & (ix->cap - 1);
     for (; ix->slots[j].dict; j = (j + 1) & (ix->cap - 1)) {
         const KeySlot *o = &ix->slots[j];
-        if (o->hash == (uint32_t)h && o->dict == d && key_eq(d->u.dict.keys.v[o->pos], k))
+        if (o->hash == (uint32_t)h && o->dict == d && key_eq(d->u.dict.keys[o->pos], k))
             return o->pos;
     }
     ix->slots[j] = (KeySlot){.dict = d, .pos = (uint32_t)pos, .hash = (uint32_t)h};
@@ -390,22 +434,22 @@ static size_t keys_find_or_add(KeyIndex *ix, const Pv *d, const Pv *k, size_t po
  * value. */
 static int dict_index(Vm *vm, Pv *d)
 {
-    PvVec *keys = &d->u.dict.keys, *vals = &d->u.dict.vals;
-    size_t out = 0;
+    Pv **keys = d->u.dict.keys, **vals = d->u.dict.vals;
+    uint32_t out = 0;
     int oom = 0;
-    d->u.dict.indexed = 1;
-    for (size_t i = 0; i < keys->n; i++) {
-        size_t at = dedup_kind(keys->v[i]) ? keys_find_or_add(&vm->keys, d, keys->v[i], out, &oom) : SIZE_MAX;
+    d->indexed = 1;
+    for (size_t i = 0; i < d->u.dict.n; i++) {
+        size_t at = dedup_kind(keys[i]) ? keys_find_or_add(&vm->keys, d, keys[i], out, &oom) : SIZE_MAX;
         if (oom)
             return fail(vm, "out of memory");
         if (at != SIZE_MAX) {
-            vals->v[at] = vals->v[i];
+            vals[at] = vals[i];
             continue;
         }
-        keys->v[out] = keys->v[i];   /* the index reads keys->v[out]: move first */
-        vals->v[out++] = vals->v[i];
+        keys[out] = keys[i];   /* the index reads keys[out]: move first */
+        vals[out++] = vals[i];
     }
-    keys->n = vals->n = out;
+    d->u.dict.n = out;
     return 0;
 }
 
@@ -419,14 +463,14 @@ static int dict_set(Vm *vm, Pv *d, Pv *k, Pv *v)
         return fail(vm, "dict key of an unhashable type");
     if (nest(vm, d, v) < 0)
         return -1;
-    size_t n = d->u.dict.keys.n;
-    if (!d->u.dict.indexed && n >= DICT_SCAN && dict_index(vm, d) < 0)
+    size_t n = d->u.dict.n;
+    if (!d->indexed && n >= DICT_SCAN && dict_index(vm, d) < 0)
         return -1;
-    n = d->u.dict.keys.n;
+    n = d->u.dict.n;
     if (dedup_kind(k)) {
         size_t at = SIZE_MAX;
         int oom = 0;
-        if (d->u.dict.indexed) {
+        if (d->indexed) {
             /* A new key is recorded at position n, where the push below
              * puts it (if that fails, so does the pickle). */
             at = keys_find_or_add(&vm->keys, d, k, n, &oom);
@@ -434,15 +478,15 @@ static int dict_set(Vm *vm, Pv *d, Pv *k, Pv *v)
                 return fail(vm, "out of memory");
         } else {
             for (size_t i = 0; i < n && at == SIZE_MAX; i++)
-                if (key_eq(d->u.dict.keys.v[i], k))
+                if (key_eq(d->u.dict.keys[i], k))
                     at = i;
         }
         if (at != SIZE_MAX) {
-            d->u.dict.vals.v[at] = v;
+            d->u.dict.vals[at] = v;
             return 0;
         }
     }
-    if (pv_push(vm->a, &d->u.dict.keys, k) < 0 || pv_push(vm->a, &d->u.dict.vals, v) < 0)
+    if (pv_dict_push(vm->a, d, k, v) < 0)
         return fail(vm, "out of memory");
     return 0;
 }
@@ -463,7 +507,7 @@ static int list_append(Vm *vm, Pv *l, Pv *v)
 /* Ints, bools, None and () are never changed once made (BUILD on one
  * fails the whole pickle), so the common ones are made once per pickle
  * and shared: torch.save writes four small ints, a bool and () per tensor,
- * and every value costs 48 bytes of arena. */
+ * and every value costs 32 bytes of arena. */
 static Pv *shared_value(Vm *vm, Pv **slot, PvKind k, int64_t i)
 {
     if (*slot)
@@ -499,11 +543,7 @@ static Pv *long_value(Vm *vm, const uint8_t *b, size_t n)
             u |= ~(uint64_t)0 << (8 * n);
         return int_value(vm, (int64_t)u);
     }
-    Pv *v = pv_new(vm->a, PV_BIGINT);
-    if (!v || !(v->u.str.s = arena_strndup(vm->a, (const char *)b, n)))
-        return NULL;
-    v->u.str.len = n;
-    return v;
+    return pv_strk(vm->a, PV_BIGINT, (const char *)b, n);
 }
 
 /* A string operand of n bytes: str (validated UTF-8) or bytes. */
@@ -517,11 +557,7 @@ static Pv *string_value(Vm *vm, uint64_t n, PvKind k)
         fail(vm, "string is not valid UTF-8");
         return NULL;
     }
-    Pv *v = pv_new(vm->a, k);
-    if (!v || !(v->u.str.s = arena_strndup(vm->a, (const char *)s, (size_t)n)))
-        return NULL;
-    v->u.str.len = (size_t)n;
-    return v;
+    return pv_strk(vm->a, k, (const char *)s, (size_t)n);
 }
 
 /* Python 2 str (SHORT_BINSTRING/BINSTRING): torch decodes it as UTF-8. */
@@ -611,7 +647,7 @@ static int call(Vm *vm, Pv *args)
     if (fn->kind != PV_GLOBAL)
         return fail(vm, "call of something that is not a global");
     Pv *r = gl_call(vm->a, vm->h, fn, args, vm->err);
-    if (r && r->kind == PV_DICT && r->u.dict.keys.n > 1 && dict_index(vm, r) < 0)   /* OrderedDict(pairs) */
+    if (r && r->kind == PV_DICT && r->u.dict.n > 1 && dict_index(vm, r) < 0)   /* OrderedDict(pairs) */
         return -1;
     if (!r) {
         if (!vm->err->set)
@@ -900,6 +936,7 @@ Pv *pk_load(const uint8_t *data, size_t len, Arena *a, const PkHooks *h, size_t 
     if (result && consumed)
         *consumed = (size_t)(vm.p - vm.start);
     free(vm.marks);
+    free(vm.stack.v);
     free(vm.memo.slots);
     free(vm.memo.dense);
     free(vm.keys.slots);

@@ -46,13 +46,19 @@ static size_t tensor_count(const Pv *v)
 {
     size_t n = 0;
     if (v->kind == PV_DICT) {
-        for (size_t i = 0; i < v->u.dict.vals.n; i++)
-            n += v->u.dict.vals.v[i]->kind == PV_TENSOR && v->u.dict.keys.v[i]->kind == PV_STR;
+        for (size_t i = 0; i < v->u.dict.n; i++)
+            n += v->u.dict.vals[i]->kind == PV_TENSOR && v->u.dict.keys[i]->kind == PV_STR;
     } else if (v->kind == PV_LIST || v->kind == PV_TUPLE) {
         for (size_t i = 0; i < v->u.seq.n; i++)
             n += v->u.seq.v[i]->kind == PV_TENSOR;
     }
     return n;
+}
+
+/* What the search walks into. */
+static int is_container(const Pv *v)
+{
+    return v->kind == PV_DICT || v->kind == PV_LIST || v->kind == PV_TUPLE || v->kind == PV_OBJECT;
 }
 
 static int is_non_model_key(const Pv *k)
@@ -133,15 +139,16 @@ static size_t search(const Pv *root, size_t cap, Node **qout, int *oom)
             b = (Best){k, n, q[k].depth};
         if (module || q[k].depth >= 32)   /* a whole model: its state dict is all it offers */
             continue;
-        size_t count = v->kind == PV_DICT ? v->u.dict.vals.n
+        size_t count = v->kind == PV_DICT ? v->u.dict.n
                      : (v->kind == PV_LIST || v->kind == PV_TUPLE) ? v->u.seq.n
                      : v->kind == PV_OBJECT && v->u.obj.state ? 1 : 0;
         for (size_t i = 0; i < count; i++) {
             Node c = {.parent = k, .seg = 1, .depth = q[k].depth + 1, .index = i};
             if (v->kind == PV_DICT) {
-                c.key = v->u.dict.keys.v[i];
-                c.v = v->u.dict.vals.v[i];
-                if ((c.key->kind != PV_STR && c.key->kind != PV_INT) || is_non_model_key(c.key))
+                c.key = v->u.dict.keys[i];
+                c.v = v->u.dict.vals[i];
+                int skip = !is_container(c.v) || (c.key->kind != PV_STR && c.key->kind != PV_INT);
+                if (skip || is_non_model_key(c.key))   /* (the cheap tests first: most values are tensors) */
                     continue;
             } else if (v->kind == PV_OBJECT) {
                 c.v = v->u.obj.state;
@@ -149,7 +156,7 @@ static size_t search(const Pv *root, size_t cap, Node **qout, int *oom)
             } else {
                 c.v = v->u.seq.v[i];
             }
-            if (c.v->kind != PV_DICT && c.v->kind != PV_LIST && c.v->kind != PV_TUPLE && c.v->kind != PV_OBJECT)
+            if (!is_container(c.v))
                 continue;
             char seg[24];
             size_t sl = c.key && c.key->kind == PV_STR ? c.key->u.str.len : seg_text(&c, seg, sizeof seg);
@@ -187,9 +194,9 @@ static const Pv *follow(const Pv *v, const char *path, Err *err)
         int decimal = n > 0 && n < 19 && strspn(seg, "0123456789") == n;
         if (v->kind == PV_DICT) {
             next = pv_dict_get(v, seg);
-            for (size_t i = 0; !next && decimal && i < v->u.dict.keys.n; i++)   /* optimizer state: int keys */
-                if (v->u.dict.keys.v[i]->kind == PV_INT && v->u.dict.keys.v[i]->u.i == (int64_t)strtoll(seg, NULL, 10))
-                    next = v->u.dict.vals.v[i];
+            for (size_t i = 0; !next && decimal && i < v->u.dict.n; i++)   /* optimizer state: int keys */
+                if (v->u.dict.keys[i]->kind == PV_INT && v->u.dict.keys[i]->u.i == (int64_t)strtoll(seg, NULL, 10))
+                    next = v->u.dict.vals[i];
         } else if ((v->kind == PV_LIST || v->kind == PV_TUPLE) && decimal) {
             unsigned long long i = strtoull(seg, NULL, 10);
             next = i < v->u.seq.n ? v->u.seq.v[i] : NULL;
@@ -199,8 +206,8 @@ static const Pv *follow(const Pv *v, const char *path, Err *err)
         if (!next) {
             char have[200] = "";
             size_t hl = 0;
-            for (size_t i = 0; v->kind == PV_DICT && i < v->u.dict.keys.n && hl < sizeof have - 1; i++) {
-                const Pv *k = v->u.dict.keys.v[i];
+            for (size_t i = 0; v->kind == PV_DICT && i < v->u.dict.n && hl < sizeof have - 1; i++) {
+                const Pv *k = v->u.dict.keys[i];
                 int w = k->kind == PV_STR ? snprintf(have + hl, sizeof have - hl, "%s%s", i ? ", " : "", k->u.str.s)
                       : k->kind == PV_INT ? snprintf(have + hl, sizeof have - hl, "%s%lld", i ? ", " : "", (long long)k->u.i)
                       : 0;
@@ -217,7 +224,7 @@ static const Pv *follow(const Pv *v, const char *path, Err *err)
 
 static int collect(rcc_file *f, const Pv *sd, Err *err)
 {
-    size_t n = sd->kind == PV_DICT ? sd->u.dict.vals.n : sd->kind == PV_TENSOR ? 1 : sd->u.seq.n;
+    size_t n = sd->kind == PV_DICT ? sd->u.dict.n : sd->kind == PV_TENSOR ? 1 : sd->u.seq.n;
     if (pt_sd_reserve(f, n, err) < 0)
         return -1;
     for (size_t i = 0; i < n; i++) {
@@ -227,8 +234,8 @@ static int collect(rcc_file *f, const Pv *sd, Err *err)
             v = sd;
             name = "";
         } else if (sd->kind == PV_DICT) {
-            const Pv *k = sd->u.dict.keys.v[i];
-            v = sd->u.dict.vals.v[i];
+            const Pv *k = sd->u.dict.keys[i];
+            v = sd->u.dict.vals[i];
             name = k->kind == PV_STR ? k->u.str.s
                  : k->kind == PV_INT ? arena_printf(&f->arena, "%lld", (long long)k->u.i) : NULL;
         } else {
@@ -251,8 +258,8 @@ static void summarise(rcc_file *f, const Pv *sd)
     const Pv *r = f->root;
     if (r == sd || r->kind != PV_DICT)
         return;
-    for (size_t i = 0; i < r->u.dict.keys.n; i++) {
-        const Pv *k = r->u.dict.keys.v[i], *v = r->u.dict.vals.v[i];
+    for (size_t i = 0; i < r->u.dict.n; i++) {
+        const Pv *k = r->u.dict.keys[i], *v = r->u.dict.vals[i];
         char kbuf[64];
         const char *ks = kbuf;
         if (k->kind == PV_STR)

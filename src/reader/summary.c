@@ -105,8 +105,8 @@ static size_t count_walk(const Pv *v, const Pv *skip, int depth, size_t *budget)
         return 1;
     size_t n = 0;
     if (v->kind == PV_DICT)
-        for (size_t i = 0; i < v->u.dict.vals.n; i++)
-            n += count_walk(v->u.dict.vals.v[i], skip, depth + 1, budget);
+        for (size_t i = 0; i < v->u.dict.n; i++)
+            n += count_walk(v->u.dict.vals[i], skip, depth + 1, budget);
     else if (v->kind == PV_LIST || v->kind == PV_TUPLE)
         for (size_t i = 0; i < v->u.seq.n; i++)
             n += count_walk(v->u.seq.v[i], skip, depth + 1, budget);
@@ -121,11 +121,10 @@ static size_t count_tensors(const Pv *v, const Pv *skip)
 
 static void describe(Buf *b, const Pv *v, int depth);
 
-static void describe_items(Buf *b, PvVec keys, const PvVec *vals, const char *open, const char *close,
-                           int depth)
+static void describe_items(Buf *b, Pv *const *keys, Pv *const *vals, size_t n, const char *open,
+                           const char *close, int depth)
 {
     puts_(b, open);
-    size_t n = vals->n;
     for (size_t i = 0; i < n && !b->full; i++) {
         if (i)
             puts_(b, ", ");
@@ -133,15 +132,15 @@ static void describe_items(Buf *b, PvVec keys, const PvVec *vals, const char *op
             putf(b, "… %zu more", n - i);
             break;
         }
-        if (keys.v) {
-            const Pv *k = keys.v[i];
+        if (keys) {
+            const Pv *k = keys[i];
             if (k->kind == PV_STR)
                 put(b, k->u.str.s, k->u.str.len);
             else
                 describe(b, k, depth + 1);
             puts_(b, ": ");
         }
-        describe(b, vals->v[i], depth + 1);
+        describe(b, vals[i], depth + 1);
     }
     puts_(b, close);
 }
@@ -171,9 +170,9 @@ static void describe(Buf *b, const Pv *v, int depth)
         puts_(b, v->u.str.len > 60 ? "…'" : "'");
         break;
     case PV_BYTES: putf(b, "<%zu bytes>", v->u.str.len); break;
-    case PV_TUPLE: describe_items(b, (PvVec){0}, &v->u.seq, "(", ")", depth); break;
-    case PV_LIST: describe_items(b, (PvVec){0}, &v->u.seq, "[", "]", depth); break;
-    case PV_SET: describe_items(b, (PvVec){0}, &v->u.seq, "{", "}", depth); break;
+    case PV_TUPLE: describe_items(b, NULL, v->u.seq.v, v->u.seq.n, "(", ")", depth); break;
+    case PV_LIST: describe_items(b, NULL, v->u.seq.v, v->u.seq.n, "[", "]", depth); break;
+    case PV_SET: describe_items(b, NULL, v->u.seq.v, v->u.seq.n, "{", "}", depth); break;
     case PV_DICT: {
         const Pv *st = pv_dict_get(v, "state"), *pg = pv_dict_get(v, "param_groups");
         if (st && pg && st->kind == PV_DICT && pg->kind == PV_LIST) {
@@ -187,20 +186,21 @@ static void describe(Buf *b, const Pv *v, int depth)
             break;
         }
         size_t nt = count_tensors(v, b->sd);
-        if (nt && nt == v->u.dict.vals.n && depth == 0) {   /* another state dict */
+        if (nt && nt == v->u.dict.n && depth == 0) {   /* another state dict */
             putf(b, "a dict of %zu tensor%s", nt, nt == 1 ? "" : "s");
             break;
         }
         if (nt && depth == 0)
             putf(b, "%zu tensor%s in ", nt, nt == 1 ? "" : "s");
-        describe_items(b, v->u.dict.keys, &v->u.dict.vals, "{", "}", depth);
+        describe_items(b, v->u.dict.keys, v->u.dict.vals, v->u.dict.n, "{", "}", depth);
         break;
     }
     case PV_GLOBAL: puts_(b, v->u.glob.qualname); break;
     case PV_OBJECT:
         puts_(b, v->u.obj.qualname);
         if (v->u.obj.state && v->u.obj.state->kind == PV_DICT)
-            describe_items(b, v->u.obj.state->u.dict.keys, &v->u.obj.state->u.dict.vals, "(", ")", depth);
+            describe_items(b, v->u.obj.state->u.dict.keys, v->u.obj.state->u.dict.vals, v->u.obj.state->u.dict.n,
+                           "(", ")", depth);
         else
             puts_(b, "(…)");
         break;

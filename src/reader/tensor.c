@@ -43,12 +43,14 @@ PtTensor *pt_tensor_make(Arena *a, PtStorage *st, rcc_dtype dt, int64_t offset, 
         err_set(err, "tensor has %zu dimensions, more than %d", nd, RCC_MAX_NDIM);
         return NULL;
     }
-    PtTensor *t = ARENA_NEW(a, PtTensor);
-    if (!t || !(t->shape = arena_array(a, nd + 1, sizeof(int64_t))) ||
-        !(t->strides = arena_array(a, nd + 1, sizeof(int64_t)))) {
+    /* One block: the record, then its sizes and strides (nd <= RCC_MAX_NDIM). */
+    PtTensor *t = arena_alloc(a, sizeof(PtTensor) + 2 * (nd + 1) * sizeof(int64_t));
+    if (!t) {
         err_set(err, "out of memory");
         return NULL;
     }
+    t->shape = (int64_t *)(t + 1);
+    t->strides = t->shape + nd + 1;
     uint64_t numel = 1, extent = (uint64_t)offset;
     for (size_t i = 0; i < nd; i++) {
         if (shape[i] < 0 || strides[i] < 0) {

@@ -438,30 +438,40 @@ static int check_unique(Zip *z, const char *what, Arena *a, Err *err)
 
 /* Records that share bytes (a zip bomb's trick, or a record hidden inside
  * another's payload) are refused. */
-static int check_disjoint(const Zip *z, Arena *a, Err *err)
+static int overlap(const Zip *z, size_t i, size_t j, Err *err)
 {
-    Span *s = arena_array(a, z->n, sizeof *s);
+    char s1[128], s2[128];
+    return err_set(err, "central directory entries %zu (%s) and %zu (%s): records overlap", i,
+                   show_str(s1, sizeof s1, z->entries[i].name), j, show_str(s2, sizeof s2, z->entries[j].name));
+}
+
+static int check_disjoint(const Zip *z, Err *err)
+{
+    const ZipEntry *e = z->entries;
+    size_t k = 1;
+    while (k < z->n && e[k - 1].lho < e[k].lho)   /* writers lay records out in directory order */
+        k++;
+    if (k >= z->n) {   /* in order: each record must end before the next begins; no table needed */
+        for (k = 1; k < z->n; k++)
+            if (e[k - 1].data_off + e[k - 1].csize > e[k].lho)   /* <= cd_off: no overflow */
+                return overlap(z, k - 1, k, err);
+        return 0;
+    }
+    Span *s = malloc(z->n * sizeof *s);   /* n <= MAX_ENTRIES: no overflow */
     if (!s)
         return err_set(err, "out of memory");
     for (size_t i = 0; i < z->n; i++) {
-        s[i].lo = z->entries[i].lho;
-        s[i].hi = z->entries[i].data_off + z->entries[i].csize;  /* <= cd_off: no overflow */
+        s[i].lo = e[i].lho;
+        s[i].hi = e[i].data_off + e[i].csize;
         s[i].i = i;
     }
-    size_t k = 1;
-    while (k < z->n && s[k - 1].lo < s[k].lo)   /* writers lay records out in directory order */
-        k++;
-    if (k < z->n)
-        qsort(s, z->n, sizeof *s, by_offset);
-    for (k = 1; k < z->n; k++) {
-        if (s[k - 1].hi > s[k].lo) {
-            char s1[128], s2[128];
-            return err_set(err, "central directory entries %zu (%s) and %zu (%s): records overlap",
-                           s[k - 1].i, show_str(s1, sizeof s1, z->entries[s[k - 1].i].name),
-                           s[k].i, show_str(s2, sizeof s2, z->entries[s[k].i].name));
-        }
-    }
-    return 0;
+    qsort(s, z->n, sizeof *s, by_offset);
+    int r = 0;
+    for (k = 1; k < z->n && !r; k++)
+        if (s[k - 1].hi > s[k].lo)
+            r = overlap(z, s[k - 1].i, s[k].i, err);
+    free(s);
+    return r;
 }
 
 int zip_open(Zip *z, const uint8_t *base, uint64_t size, Arena *a, Err *err)
@@ -503,7 +513,7 @@ int zip_open(Zip *z, const uint8_t *base, uint64_t size, Arena *a, Err *err)
     if (pos != cd_end)
         return err_set(err, "central directory has %llu bytes after its last entry (entry count wrong?)",
                        (unsigned long long)(cd_end - pos)), ZIP_DAMAGED;
-    if (check_unique(z, "central directory entries", a, err) < 0 || check_disjoint(z, a, err) < 0)
+    if (check_unique(z, "central directory entries", a, err) < 0 || check_disjoint(z, err) < 0)
         return -1;
     return 0;
 }
