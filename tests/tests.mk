@@ -2,6 +2,7 @@
 TESTS = \
 	tests/cli.sh \
 	tests/install-example.sh \
+	tests/gen-cli.sh \
 	tests/load.sh \
 	tests/verify-stream.sh \
 	tests/corpus.sh \

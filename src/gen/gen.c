@@ -398,6 +398,13 @@ static int plan(G *g, int64_t *arena_unit)
             continue;
         }
         int act = out ? emit_act_of(g, n) : 0;
+        if (act && x && uses[x] == 1 && g->t[x].store == GS_ALIAS && g->t[x].fused) {
+            /* conv -> folded BatchNorm -> activation: the activation goes to the conv */
+            x = g->t[x].alias;
+            p = g->t[x].def;
+            pn = &g->ta.nodes[p];
+            single = 1;
+        }
         if (pn && single && act && is_gemm_layer(pn) && !g->act_of[p]) {
             g->act_of[p] = act;
             g->t[out].store = GS_ALIAS;
@@ -569,6 +576,59 @@ static int collect_io(G *g, Io *io)
     collect_outputs(&g->ta.ret, io->out, &io->nout, MAXIO);
     if (!io->nout) return g_fail(g, "the forward returns no tensor");
     return 0;
+}
+
+enum { EMBED_MAX_BYTES = 64 << 20 };   /* above this, weights are loaded at run time */
+
+/* --embed W: the weights read now (names, shapes and dtypes checked as the
+ * loader would), written as the initial contents of the two weight
+ * blocks; bool buffers are narrowed to bytes here instead of at load. */
+static int write_embedded(G *g, FILE *c, const char *P)
+{
+    int64_t bytes = g->wnext * 4 + g->inext * 8;
+    if (bytes > EMBED_MAX_BYTES)
+        return g_fail(g, "--embed: the weights take %lld MiB; embedding more than %d MiB as C arrays makes a source "
+                         "file compilers handle badly; load them at run time (leave out --embed)",
+                      (long long)(bytes >> 20), EMBED_MAX_BYTES >> 20);
+    char err[512];
+    rcc_file *f = rcc_open(g->o->embed, NULL, err, sizeof err);
+    if (!f) return g_fail(g, "--embed: %s: %s", g->o->embed, err);
+    float *w = calloc((size_t)g->wnext + 1, sizeof(float));
+    int64_t *wi = calloc((size_t)g->inext + 1, sizeof(int64_t));
+    int bad = !w || !wi;
+    for (size_t i = 0; !bad && i < g->e->ntensors; i++) {
+        if (!g->wslot_of[i]) continue;
+        const ExpTensor *t = &g->e->tensors[i];
+        int r = g->wslot_of[i] == 1 ? rcc_load_f32(f, t->key, t->ndim, t->shape, w + g->woff[i], err, sizeof err)
+                                    : rcc_load_i64(f, t->key, t->ndim, t->shape, wi + g->woff[i], err, sizeof err);
+        if (r < 0) {
+            g_fail(g, "--embed: %s: %s", g->o->embed, err);
+            bad = 1;
+        } else if (g->wslot_of[i] == 3) {
+            int64_t n = 1;
+            for (int k = 0; k < t->ndim; k++) n *= t->shape[k];
+            uint8_t *b = (uint8_t *)(wi + g->woff[i]);
+            for (int64_t k = 0; k < n; k++) b[k] = wi[g->woff[i] + k] != 0;
+        }
+    }
+    rcc_close(f);
+    if (!bad) {
+        fprintf(c, "/* The weights of %s, embedded (float32 as exact hexadecimal constants). */\n", g->o->embed);
+        fprintf(c, "static const float %s_wdata[%lld] = {", P, (long long)(g->wnext ? g->wnext : 1));
+        for (int64_t i = 0; i < (g->wnext ? g->wnext : 1); i++)
+            fprintf(c, "%s%af", i % 6 ? ", " : i ? ",\n    " : "\n    ", i < g->wnext ? (double)w[i] : 0.0);
+        fprintf(c, "\n};\n");
+        fprintf(c, "static const int64_t %s_widata[%lld] = {", P, (long long)(g->inext ? g->inext : 1));
+        for (int64_t i = 0; i < (g->inext ? g->inext : 1); i++) {
+            int64_t v = i < g->inext ? wi[i] : 0;
+            fprintf(c, "%s", i % 6 ? ", " : i ? ",\n    " : "\n    ");
+            if (v == INT64_MIN) fprintf(c, "(-9223372036854775807LL - 1)");
+            else fprintf(c, "%lldLL", (long long)v);
+        }
+        fprintf(c, "\n};\n\n");
+    }
+    free(w), free(wi);
+    return bad ? -1 : 0;
 }
 
 /* The generated text of the streams, once closed. */
@@ -863,6 +923,7 @@ static int write_c(G *g, FILE *c, const char *P, const char *hname, const Io *io
                "    unsigned char *arena;   /* activations, %lld bytes a batch item */\n"
                "    float *scratch;    /* im2col and attention scratch */\n    char err[256];\n};\n\n",
             P, (long long)unit);
+    if (g->o->embed && write_embedded(g, c, P) < 0) return -1;
     write_loader(g, c, P, unit, load, scratch);
     write_forward(g, c, P, io, body);
     if (g->o->main) write_main(g, c, P, io);
