@@ -856,7 +856,7 @@ static void write_main(G *g, FILE *c, const char *P, const Io *io)
     fprintf(c, ") != 0) return rcc_fail(%s_error(m));\n        ms[r] = rcc_now_ms() - t0;\n    }\n", P);
     fprintf(c, "    if (repeat > 0) {\n        qsort(ms, (size_t)repeat, sizeof *ms, rcc_cmp_ms);\n"
                "        double med = repeat %% 2 ? ms[repeat / 2] : (ms[repeat / 2 - 1] + ms[repeat / 2]) / 2;\n"
-               "        fprintf(stderr, \"%%s: forward median %%.3f ms (%%d runs)\\n\", rcc_prog, med, repeat);\n    }\n");
+               "        fprintf(stderr, \"%%s: forward median %%.4f ms (%%d runs)\\n\", rcc_prog, med, repeat);\n    }\n");
     for (int i = 0; i < io->nout; i++) {
         int id = io->out[i];
         GTensor *t = &g->t[id];
