@@ -272,6 +272,7 @@ TESTS = \
 	tests/kernels/test_norm$(EXEEXT) \
 	tests/kernels/test_pool$(EXEEXT) \
 	tests/kernels/test_resize$(EXEEXT) \
+	tests/kernels/test_swin$(EXEEXT) \
 	tests/kernels/test_layout \
 	tests/kernels/test_elem \
 	tests/kernels/test_reduce \
