@@ -330,12 +330,42 @@ static int functional(G *g, const TNode *n, int y)
     return 0;
 }
 
+/* torchvision's shifted_window_attention (Swin v1): rk_swin.c. */
+static int swin(G *g, const TNode *n, int y)
+{
+    int x = in0(n), qw = arg_id(n, "qkv_weight"), pw = arg_id(n, "proj_weight"), rb = arg_id(n, "relative_position_bias");
+    int qb = arg_id(n, "qkv_bias"), pb = arg_id(n, "proj_bias");
+    const TArg *ls = g_arg(n, "logit_scale");
+    if (ls && !(ls->v.kind == V_CONF && ls->v.c.kind == VAL_NONE))
+        return g_fail(g, "shifted_window_attention() with logit_scale (Swin v2) is not supported yet");
+    int64_t win[2], shift[2], heads;
+    if (g_ints(g_arg(n, "window_size"), win, 2) != 2 || g_ints(g_arg(n, "shift_size"), shift, 2) != 2 ||
+        g_int(g, "num_heads", &heads) != 1)
+        return g_fail(g, "shifted_window_attention() needs window_size and shift_size pairs and num_heads");
+    GTensor *t = g_t(g, x);
+    if (t->rank != 4 || !qw || !pw || !rb) return g_fail(g, "shifted_window_attention() of a (B, H, W, C) input");
+    g_kernel(g, "rk_swin.c");
+    char scr[512];
+    snprintf(scr, sizeof scr, "rk_swin_scratch(%s, %s, %s, %s, %lld, %lld)", g_dim(g, x, 0), g_dim(g, x, 1),
+             g_dim(g, x, 2), g_dim(g, x, 3), (long long)win[0], (long long)win[1]);
+    const char *sp = g_scratch(g, "%s", scr);
+    g_line(g, "if (rk_swin_attention(%s, %s, %s, %s, %s, %s, %lld, %lld, %lld, %lld, %lld, %s, %s, %s, %s, %s, %s) < 0) {",
+           g_ptr(g, y), g_ptr(g, x), g_dim(g, x, 0), g_dim(g, x, 1), g_dim(g, x, 2), g_dim(g, x, 3), (long long)win[0],
+           (long long)win[1], (long long)shift[0], (long long)shift[1], (long long)heads, g_ptr(g, qw),
+           qb ? g_ptr(g, qb) : "NULL", g_ptr(g, pw), pb ? g_ptr(g, pb) : "NULL", g_ptr(g, rb), sp);
+    g_line(g, "    snprintf(m->err, sizeof m->err, \"shifted_window_attention(): bad sizes\");");
+    g_line(g, "    return -1;");
+    g_line(g, "}");
+    return 1;
+}
+
 int emit_tensor(G *g, const TNode *n)
 {
     if (n->kind != TN_FN) return 0;
     int y = g_id(&n->out);
     if (is(n, "split") || is(n, "chunk") || is(n, "unbind")) return is(n, "unbind") ? g_fail(g, "unbind() is not supported yet") : split(g, n);
     int r;
+    if (is(n, "shifted_window_attention")) return swin(g, n, y);
     if ((r = creation(g, n, y)) != 0) return r;
     if ((r = unary(g, n, y)) != 0) return r;
     if ((r = convert(g, n, y)) != 0) return r;
