@@ -27,6 +27,7 @@ import re
 import sys
 import warnings
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 import torchvision.ops
@@ -265,14 +266,19 @@ DECL = re.compile(r"^\s*(input|param|buffer)\s+(\w+)\s*:\s*(\w+)\[([^\]]*)\]")
 
 
 def read_models(path):
-    """[(model, [(kind, name, dtype, [dims])])] in the order of the file."""
+    """[(model, [(kind, name, dtype, [dims])], [forward parameters])] in the
+    order of the file."""
     models, cur = [], None
     with open(path) as f:
         for line in f:
             m = re.match(r"^model\s+(\w+)\s*\{", line)
             if m:
-                cur = (m.group(1), [])
+                cur = (m.group(1), [], [])
                 models.append(cur)
+                continue
+            m = re.match(r"^\s+forward\s*\(([^)]*)\)", line)
+            if m and cur:
+                cur[2].extend(p.split("=")[0].strip() for p in m.group(1).split(",") if p.strip())
                 continue
             if line.startswith("}"):
                 cur = None
@@ -311,13 +317,35 @@ def type_of(v):
     return "%s[%s]" % (NAMES[v.dtype], ", ".join(str(s) for s in v.shape))
 
 
+def save_run(d, inputs, res):
+    """What `rcc run` of the model is compared with (tests/fn-run.sh): its
+    inputs in the forward's order, in0.npy ..., and the tensors of its
+    result, out0.npy ..."""
+    os.makedirs(d, exist_ok=True)
+    for i, t in enumerate(inputs):
+        np.save(os.path.join(d, "in%d.npy" % i), t.contiguous().numpy())
+    outs = list(res) if isinstance(res, (tuple, list)) else [res]
+    flat = []
+    while outs:
+        o = outs.pop(0)
+        if isinstance(o, (tuple, list)):
+            outs[0:0] = list(o)
+        elif o is not None:
+            flat.append(o)
+    for i, t in enumerate(flat):
+        a = t.detach().contiguous()
+        if a.dtype == torch.bfloat16:   # numpy has no bfloat16
+            a = a.float()
+        np.save(os.path.join(d, "out%d.npy" % i), a.numpy())
+
+
 def main(argv):
     src, out = argv[1], argv[2]
     os.makedirs(out, exist_ok=True)
     lines, seen = [], set()
     for spec in SPECS:
         rel = "tests/check/specs/" + spec
-        for model, decls in read_models(os.path.join(src, rel)):
+        for model, decls, params in read_models(os.path.join(src, rel)):
             if model not in CASES:
                 raise SystemExit("gen_fn.py: model %s of %s has no case" % (model, rel))
             seen.add(model)
@@ -343,6 +371,7 @@ def main(argv):
                 raise SystemExit("gen_fn.py: %s of %s does not raise in torch" % (model, rel))
             binds = " ".join("%s=%d" % kv for kv in sorted(used.items()))
             lines.append("shape %s %s %s -> %s" % (rel, model, binds or "-", type_of(res)))
+            save_run(os.path.join(out, "fn", model), [tensors[p] for p in params if p in tensors], res)
     extra = set(CASES) - seen
     if extra:
         raise SystemExit("gen_fn.py: cases without a model: %s" % ", ".join(sorted(extra)))

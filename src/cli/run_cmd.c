@@ -144,17 +144,17 @@ static void first_error(const char *path, char *out, size_t cap)
 
 int cmd_run(int argc, char **argv)
 {
-    const char *spec = NULL, *w = NULL, *model = NULL, *ins[16], *outs[16], *refs[16], *repeat = NULL, *threads = NULL;
+    const char *spec = NULL, *w = NULL, *model = NULL, *ins[64], *outs[64], *refs[64], *repeat = NULL, *threads = NULL;
     const char *tol = NULL;
     int nin = 0, nout = 0, nref = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int more = i + 1 < argc;
         if (!strcmp(a, "-o") && more) {
-            if (nout == 16) return cli_error(NULL, "run: too many outputs");
+            if (nout == 64) return cli_error(NULL, "run: too many outputs");
             outs[nout++] = argv[++i];
         } else if (!strcmp(a, "--expect") && more) {
-            if (nref == 16) return cli_error(NULL, "run: too many references");
+            if (nref == 64) return cli_error(NULL, "run: too many references");
             refs[nref++] = argv[++i];
         } else if (!strcmp(a, "--tolerance") && more) tol = argv[++i];
         else if (!strcmp(a, "--repeat") && more) repeat = argv[++i];
@@ -163,7 +163,7 @@ int cmd_run(int argc, char **argv)
         else if (a[0] == '-' && a[1]) return cli_error(NULL, "run: unknown option '%s' (%s)", a, usage_line);
         else if (!spec) spec = a;
         else if (!w) w = a;
-        else if (nin == 16) return cli_error(NULL, "run: too many inputs");
+        else if (nin == 64) return cli_error(NULL, "run: too many inputs");
         else ins[nin++] = a;
     }
     if (!spec || !w || !nin || !nout) return cli_error(NULL, "run: %s", usage_line);
@@ -183,7 +183,14 @@ int cmd_run(int argc, char **argv)
     SizeBind sizes[32];
     size_t ns = 0;
     char names[32][64];
-    for (int i = 0; i < nin && (size_t)i < e.ninputs; i++) {
+    const Stmt *fw = NULL;   /* inputs come in the forward's order */
+    for (size_t i = 0; e.model && i < e.model->nbody; i++)
+        if (e.model->body[i]->kind == ST_FORWARD) fw = e.model->body[i];
+    for (int i = 0; fw && i < nin && (size_t)i < fw->nparams; i++) {
+        const Input *inp = NULL;
+        for (size_t k = 0; k < e.ninputs; k++)
+            if (!strcmp(e.inputs[k].name, fw->params[i])) inp = &e.inputs[k];
+        if (!inp) continue;
         char err[512];
         FILE *fp = rk_npy_open(ins[i], err, sizeof err);
         rk_npy h;
@@ -193,10 +200,10 @@ int cmd_run(int argc, char **argv)
             return cli_error(NULL, "%s", err);
         }
         fclose(fp);
-        const TypeExpr *ty = e.inputs[i].type;
+        const TypeExpr *ty = inp->type;
         if ((size_t)h.ndim != ty->ndims) {
             arena_free(&arena);
-            return cli_error(ins[i], "%d dimensions; the spec's input '%s' has %zu", h.ndim, e.inputs[i].name, ty->ndims);
+            return cli_error(ins[i], "%d dimensions; the spec's input '%s' has %zu", h.ndim, inp->name, ty->ndims);
         }
         for (size_t k = 0; k < ty->ndims && ns < 32; k++) {
             const Expr *dx = ty->dims[k];
@@ -290,7 +297,7 @@ int cmd_run(int argc, char **argv)
     }
     free(src);
 
-    char *av[128];
+    char *av[320];
     int n = 0;
     av[n++] = bin;
     av[n++] = "-w";
@@ -306,7 +313,7 @@ int cmd_run(int argc, char **argv)
     pid_t pid = fork();
     if (pid < 0) return cli_error(NULL, "cannot run %s: %s", bin, strerror(errno));
     if (pid == 0) {
-        char *argv0[128];
+        char *argv0[320];
         memcpy(argv0, av, sizeof av);
         argv0[0] = "rcc";   /* its messages read "rcc: ..." */
         execv(bin, argv0);

@@ -379,7 +379,7 @@ int emit_fn(G *g, const TNode *n)
         for (int k = 0; k < tx->rank - 1; k++) p = (Aff){p.a * tx->d[k].b + tx->d[k].a * p.b, p.b * tx->d[k].b};
         snprintf(M, sizeof M, "%s", g_aff(g, p));
         g_line(g, "rk_linear(%s, %s, %s, %s, %s, %s, %s, RK_ACT_NONE);", g_ptr(g, y), g_ptr(g, x), M,
-               g_dim(g, x, -1), g_ptr(g, w), g_dim(g, w, 0), b ? g_ptr(g, b) : "NULL");
+               g_dim(g, x, -1), g_ptr(g, w), g_t(g, w)->rank == 1 ? "1" : g_dim(g, w, 0), b ? g_ptr(g, b) : "NULL");
         return 1;
     }
     return 0;

@@ -509,7 +509,7 @@ static void upper(char *dst, const char *src, size_t cap)
     dst[i] = 0;
 }
 
-enum { MAXIO = 16 };
+enum { MAXIO = 64 };   /* inputs, and outputs, of a forward */
 
 typedef struct Io {
     int in[MAXIO], nin;     /* tensor ids of the inputs, by position */
@@ -863,9 +863,8 @@ static void write_main(G *g, FILE *c, const char *P, const Io *io)
         fprintf(c, "    {\n        const int64_t shape[] = {");
         for (int k = 0; k < t->rank; k++) fprintf(c, "%s%s", k ? ", " : "", g_dim(g, id, k));
         fprintf(c, "%s};\n", t->rank ? "" : "0");
-        if (t->dt == GT_BOOL) fprintf(c, "        return rcc_fail(\"bool outputs cannot be written yet\");\n");
         fprintf(c, "        if (rk_npy_write(outs[%d], %s, %d, shape, out[%d], err, sizeof err) != 0) return rcc_fail(err);\n    }\n",
-                i, t->dt == GT_I64 ? "RK_NPY_I8" : "RK_NPY_F4", t->rank, i);
+                i, t->dt == GT_I64 ? "RK_NPY_I8" : t->dt == GT_BOOL ? "RK_NPY_B1" : "RK_NPY_F4", t->rank, i);
     }
     /* --expect: each output against a reference, max |a - b| / max |b| */
     fprintf(c, "    int status = 0;\n    for (int i = 0; i < nref; i++) {\n        rk_npy h;\n"

@@ -39,9 +39,10 @@
 #define RK_NPY_MAX_NDIM 8
 #define RK_NPY_MAX_HEADER 10000
 
-/* The element types a model reads and writes; RK_NPY_OTHER is any other
+/* The element types a model reads and writes (bool: outputs only, as
+ * numpy's '|b1' bytes 0/1); RK_NPY_OTHER is any other
  * simple descr (its text is in rk_npy.descr, for the message). */
-typedef enum rk_npy_dtype { RK_NPY_F4, RK_NPY_I8, RK_NPY_OTHER } rk_npy_dtype;
+typedef enum rk_npy_dtype { RK_NPY_F4, RK_NPY_I8, RK_NPY_B1, RK_NPY_OTHER } rk_npy_dtype;
 
 /* A checked header. */
 typedef struct rk_npy {
@@ -442,7 +443,7 @@ static int rk_npy_read_data(FILE *fp, const char *what, const rk_npy *h, void *b
 }
 
 /* Writes path as a .npy file (version 1.0, C order) of dtype RK_NPY_F4
- * (float data) or RK_NPY_I8 (int64_t data) and shape (ndim <=
+ * (float data), RK_NPY_I8 (int64_t data) or RK_NPY_B1 (uint8_t 0/1) and shape (ndim <=
  * RK_NPY_MAX_NDIM sizes >= 0).  0, or -1 with "PATH: cannot write: REASON"
  * (the file may then be partly written). */
 static int rk_npy_write(const char *path, rk_npy_dtype dtype, int ndim, const int64_t *shape, const void *data,
@@ -451,7 +452,7 @@ static int rk_npy_write(const char *path, rk_npy_dtype dtype, int ndim, const in
     char hdr[512], sh[256];
     int64_t numel = 1, empty = 0;
     if (dtype == RK_NPY_OTHER || ndim < 0 || ndim > RK_NPY_MAX_NDIM) {
-        rk_npy_err(err, errlen, path, "cannot write: only <f4 or <i8 of at most %d dimensions", RK_NPY_MAX_NDIM);
+        rk_npy_err(err, errlen, path, "cannot write: only <f4, <i8 or |b1 of at most %d dimensions", RK_NPY_MAX_NDIM);
         return -1;
     }
     for (int i = 0; i < ndim; i++) {
@@ -475,7 +476,7 @@ static int rk_npy_write(const char *path, rk_npy_dtype dtype, int ndim, const in
     }
     rk_npy_shape_str(sh, sizeof sh, ndim, shape, -1);
     int n = snprintf(hdr + 10, sizeof hdr - 10, "{'descr': '%s', 'fortran_order': False, 'shape': %s, }",
-                     dtype == RK_NPY_F4 ? "<f4" : "<i8", sh);
+                     dtype == RK_NPY_F4 ? "<f4" : dtype == RK_NPY_I8 ? "<i8" : "|b1", sh);
     if (n < 0 || n + 10 + 64 > (int)sizeof hdr) {
         rk_npy_err(err, errlen, path, "cannot write: header too long");
         return -1;
@@ -492,7 +493,7 @@ static int rk_npy_write(const char *path, rk_npy_dtype dtype, int ndim, const in
         rk_npy_err(err, errlen, path, "cannot write: %s", strerror(errno));
         return -1;
     }
-    int sz = dtype == RK_NPY_F4 ? 4 : 8, ok = fwrite(hdr, 1, (size_t)total, fp) == (size_t)total;
+    int sz = dtype == RK_NPY_F4 ? 4 : dtype == RK_NPY_I8 ? 8 : 1, ok = fwrite(hdr, 1, (size_t)total, fp) == (size_t)total;
     if (rk_npy_host_little()) {
         ok = ok && fwrite(data, (size_t)sz, (size_t)numel, fp) == (size_t)numel;
     } else {
