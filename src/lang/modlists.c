@@ -272,7 +272,7 @@ int el_class_call(Elab *e, const Scope *s, const Expr *x, const Val *cls, const 
     call->a = ast_name(e->a, x->a->span, cls->s);
     if (!call->a)
         return -1;
-    memcpy(args, x->args, x->nargs * sizeof *args);
+    if (x->nargs) memcpy(args, x->args, x->nargs * sizeof *args);
     size_t n = x->nargs;
     for (size_t k = 1; p && k < p->nargs; k++) {
         int given = 0;
