@@ -333,8 +333,7 @@ static void operands(const TNode *n, void (*f)(G *, int, size_t), G *g, size_t k
     for (size_t i = 0; i < n->nidx; i++) each_sv(&n->idx[i].t, f, g, k);
 }
 
-static int *uses;
-static void count_use(G *g, int id, size_t k) { (void)g, (void)k; uses[id]++; }
+static void count_use(G *g, int id, size_t k) { (void)k; g->uses[id]++; }
 static void mark_last(G *g, int id, size_t k)
 {
     int r = root_of(g, id);
@@ -357,10 +356,10 @@ static int is_gemm_layer(const TNode *n)
 static int plan(G *g, int64_t *arena_unit)
 {
     size_t nn = g->ta.n;
-    uses = calloc((size_t)g->nt + 1, sizeof(int));
+    g->uses = calloc((size_t)g->nt + 1, sizeof(int));
     g->act_of = calloc(nn + 1, sizeof(int));
     g->bn_of = calloc(nn + 1, sizeof(int));
-    if (!uses || !g->act_of || !g->bn_of) return g_fail(g, "out of memory");
+    if (!g->uses || !g->act_of || !g->bn_of) return g_fail(g, "out of memory");
     for (size_t k = 0; k < nn; k++) operands(&g->ta.nodes[k], count_use, g, k);
     each_sv(&g->ta.ret, count_use, g, nn);
     for (size_t k = 0; k < nn; k++) {
@@ -387,7 +386,7 @@ static int plan(G *g, int64_t *arena_unit)
         int x = first_tensor(n);
         int p = x ? g->t[x].def : -1;
         const TNode *pn = p >= 0 && x ? &g->ta.nodes[p] : NULL;
-        int single = x && uses[x] == 1 && g->t[x].store == GS_UNSET;
+        int single = x && g->uses[x] == 1 && g->t[x].store == GS_UNSET;
         /* BatchNorm after a conv or linear that feeds nothing else: folded at load */
         if (pn && single && n->kind == TN_LAYER && !strncmp(n->op, "BatchNorm", 9) && is_gemm_layer(pn) &&
             !g->bn_of[p] && !g->act_of[p] && g_weight_index(g, n->inst, "running_mean") >= 0) {
@@ -398,7 +397,7 @@ static int plan(G *g, int64_t *arena_unit)
             continue;
         }
         int act = out ? emit_act_of(g, n) : 0;
-        if (act && x && uses[x] == 1 && g->t[x].store == GS_ALIAS && g->t[x].fused) {
+        if (act && x && g->uses[x] == 1 && g->t[x].store == GS_ALIAS && g->t[x].fused) {
             /* conv -> folded BatchNorm -> activation: the activation goes to the conv */
             x = g->t[x].alias;
             p = g->t[x].def;
@@ -1064,8 +1063,7 @@ out:
     diag_render(&d, stderr);
     free(body.p), free(load.p), free(scratch.p), free(ctext), free(htext);
     free(g.t), free(g.wslot_of), free(g.woff), free(g.act_of), free(g.bn_of);
-    free(uses);
-    uses = NULL;
+    free(g.uses);
     arena_free(&arena);
     return status;
 }

@@ -83,6 +83,7 @@ typedef struct G {
     int          tmp;          /* counter for local names */
     int         *act_of;       /* per node: an activation fused into it (rk_act value + 1), 0 none */
     int         *bn_of;        /* per node: the BatchNorm node folded into it + 1, 0 none */
+    int         *uses;         /* per tensor: how many operands name it (the result counts as one) */
 } G;
 
 /* The node being emitted in the batch-2 trace (its twin in the batch-3
