@@ -21,6 +21,13 @@
 
 #include "elab.h"
 
+/* nn or torch.nn: the namespace of torch's layer classes. */
+static int is_nn(const Expr *x)
+{
+    if (x->kind == EX_NAME) return !strcmp(x->u.s, "nn");
+    return x->kind == EX_ATTR && !strcmp(x->u.s, "nn") && x->a->kind == EX_NAME && !strcmp(x->a->u.s, "torch");
+}
+
 /* ------------------------------------------------------------- scopes */
 
 
@@ -282,7 +289,7 @@ int el_eval(Elab *e, const Scope *s, const Expr *x, Val *out)
             *out = *el_lookup(s, x->u.s);
             return 0;
         }
-        if (x->a->kind == EX_NAME && !strcmp(x->a->u.s, "nn") && cat_find(x->u.s)) {
+        if (is_nn(x->a) && cat_find(x->u.s)) {
             out->kind = VAL_CLASS;
             out->s = x->u.s;
             return 0;
@@ -465,14 +472,14 @@ static int in_names(const char *const *l, const char *n)
     return 0;
 }
 
-/* The class a module call names: Conv2d(...), or nn.Conv2d(...) as torch
- * code spells it; NULL for another callee. */
+/* The class a module call names: Conv2d(...), or nn.Conv2d(...) and
+ * torch.nn.Conv2d(...) as torch code spells it; NULL for another callee. */
 const char *el_class_name(const Expr *call)
 {
     const Expr *fx = call->a;
     if (fx->kind == EX_NAME)
         return fx->u.s;
-    return fx->kind == EX_ATTR && fx->a->kind == EX_NAME && !strcmp(fx->a->u.s, "nn") ? fx->u.s : NULL;
+    return fx->kind == EX_ATTR && is_nn(fx->a) ? fx->u.s : NULL;
 }
 
 /* Is fx (a call's callee) one of them: min, math.sqrt? */
