@@ -263,6 +263,44 @@ static int compare(Elab *e, Span sp, const char *op, const Val *a, const Val *b,
     return 0;
 }
 
+/* t[lo:hi:step] of a configuration tuple or list, as Python slices it
+ * (negative bounds count from the end, out-of-range bounds clamp, a
+ * negative step walks backwards). */
+static int seq_slice(Elab *e, const Scope *s, const Val *t, const Expr *sl, Val *out)
+{
+    const Expr *parts[3] = {sl->a, sl->b, sl->c};
+    int64_t v[3] = {0, 0, 1}, L = (int64_t)t->n;
+    int has[3] = {0, 0, 0};
+    for (int p = 0; p < 3; p++) {
+        if (!parts[p] || parts[p]->kind == EX_NONE) continue;
+        if (el_eval_int(e, s, parts[p], &v[p]) < 0)
+            return -1;
+        has[p] = 1;
+    }
+    int64_t st = v[2];
+    if (st == 0)
+        return el_err_at(e, sl->span, "a slice step cannot be zero");
+    int64_t lo, hi;
+    if (st > 0) {
+        lo = has[0] ? (v[0] < 0 ? v[0] + L : v[0]) : 0;
+        hi = has[1] ? (v[1] < 0 ? v[1] + L : v[1]) : L;
+        lo = lo < 0 ? 0 : lo > L ? L : lo;
+        hi = hi < 0 ? 0 : hi > L ? L : hi;
+    } else {
+        lo = has[0] ? (v[0] < 0 ? v[0] + L : v[0]) : L - 1;
+        hi = has[1] ? (v[1] < 0 ? v[1] + L : v[1]) : -1;
+        lo = lo < -1 ? -1 : lo > L - 1 ? L - 1 : lo;
+        hi = hi < -1 ? -1 : hi > L - 1 ? L - 1 : hi;
+    }
+    Seq q = {0};
+    for (int64_t i = lo; st > 0 ? i < hi : i > hi; i += st) {
+        Val item = el_seq_at(t, (size_t)i);
+        if (el_seq_push(e, &q, &item) < 0)
+            return -1;
+    }
+    return el_seq_make(e, q.v, q.n, out);
+}
+
 int el_eval(Elab *e, const Scope *s, const Expr *x, Val *out)
 {
     memset(out, 0, sizeof *out);
@@ -400,8 +438,10 @@ int el_eval(Elab *e, const Scope *s, const Expr *x, Val *out)
         int64_t i;
         if (el_eval(e, s, x->a, &t) < 0)
             return -1;
+        if (el_is_seq(&t) && x->nargs == 1 && x->args[0].value->kind == EX_SLICE && !x->args[0].value->u.i)
+            return seq_slice(e, s, &t, x->args[0].value, out);   /* hidden_channels[:-1] */
         if (!el_is_seq(&t) || x->nargs != 1 || x->args[0].value->kind == EX_SLICE)
-            return el_err_at(e, x->span, "only a tuple or list can be indexed here, with one integer");
+            return el_err_at(e, x->span, "only a tuple or list can be indexed here, with an integer or a slice");
         if (el_eval_int(e, s, x->args[0].value, &i) < 0)
             return -1;
         if (i < -(int64_t)t.n || i >= (int64_t)t.n)
