@@ -501,7 +501,7 @@ int el_eval(Elab *e, const Scope *s, const Expr *x, Val *out)
 
 /* The functions a body computes configuration values with, as __init__
  * does: Python's builtins and math's. */
-static const char *const conf_fns[] = {"len", "min", "max", "int", "float", "round", "abs", "bool", NULL};
+static const char *const conf_fns[] = {"len", "min", "max", "sum", "int", "float", "round", "abs", "bool", NULL};
 static const char *const math_fns[] = {"sqrt", "ceil", "floor", "log", "log2", "exp", "pow", NULL};
 
 static int in_names(const char *const *l, const char *n)
@@ -532,6 +532,41 @@ static int conf_function(const Expr *fx)
 
 static double num_of(const Val *v) { return v->kind == VAL_FLOAT ? v->f : (double)v->i; }
 
+/* sum(t), sum(t, start), min(t), max(t) over a tuple or list of numbers,
+ * as Python computes them (integers exact: overflow is an error). */
+static int seq_fold(Elab *e, const Expr *x, const char *fn, const Val *a, size_t nargs, Val *out)
+{
+    if (!el_is_seq(&a[0]) || nargs > (fn[1] == 'u' ? 2u : 1u))
+        return el_err_at(e, x->span, "%s() takes a tuple or list%s", fn, fn[1] == 'u' ? " (and a start)" : "");
+    size_t n = el_seq_len(&a[0]);
+    if (fn[1] != 'u' && n == 0)
+        return el_err_at(e, x->span, "%s() of an empty sequence", fn);
+    Val acc;
+    memset(&acc, 0, sizeof acc);
+    acc.kind = VAL_INT;
+    if (nargs == 2) acc = a[1];
+    for (size_t i = 0; i < n; i++) {
+        Val v = el_seq_at(&a[0], i);
+        if ((v.kind != VAL_INT && v.kind != VAL_FLOAT && v.kind != VAL_BOOL) ||
+            (acc.kind != VAL_INT && acc.kind != VAL_FLOAT && acc.kind != VAL_BOOL))
+            return el_err_at(e, x->span, "%s() takes numbers", fn);
+        if (fn[1] != 'u') {
+            double p = v.kind == VAL_FLOAT ? v.f : (double)v.i, q = acc.kind == VAL_FLOAT ? acc.f : (double)acc.i;
+            if (i == 0 || (fn[1] == 'i' ? p < q : p > q)) acc = v;
+        } else if (v.kind == VAL_FLOAT || acc.kind == VAL_FLOAT) {
+            double sum = (acc.kind == VAL_FLOAT ? acc.f : (double)acc.i) + (v.kind == VAL_FLOAT ? v.f : (double)v.i);
+            acc.kind = VAL_FLOAT;
+            acc.f = sum;
+        } else if (__builtin_add_overflow(acc.i, v.i, &acc.i)) {
+            return el_err_at(e, x->span, "integer overflow");
+        } else {
+            acc.kind = VAL_INT;
+        }
+    }
+    *out = acc;
+    return 0;
+}
+
 /* Python's round(): half to even; an int for one argument. */
 static int conf_call(Elab *e, const Scope *s, const Expr *x, Val *out)
 {
@@ -553,6 +588,8 @@ static int conf_call(Elab *e, const Scope *s, const Expr *x, Val *out)
         out->i = el_is_seq(&a[0]) ? (int64_t)a[0].n : (int64_t)strlen(a[0].s);
         return 0;
     }
+    if (!strcmp(fn, "sum") || ((!strcmp(fn, "min") || !strcmp(fn, "max")) && x->nargs == 1 && el_is_seq(&a[0])))
+        return seq_fold(e, x, fn, a, x->nargs, out);
     for (size_t i = 0; i < x->nargs; i++)
         if (a[i].kind != VAL_INT && a[i].kind != VAL_FLOAT && a[i].kind != VAL_BOOL)
             return el_err_at(e, x->args[i].value->span, "%s() takes numbers, not a %s", fn, el_val_kind_name(a[i].kind));
