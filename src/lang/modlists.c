@@ -252,6 +252,14 @@ static Expr *val_expr(Elab *e, const Val *v, Span sp)
                 return NULL;
         return items ? ast_tuple(a, sp, items, v->n) : NULL;
     }
+    case VAL_CLASS: {   /* partial(SElayer, scale_activation=nn.Hardsigmoid): a layer as nn.X, a block by name */
+        if (v->x)
+            return NULL;   /* a partial inside a partial */
+        if (!cat_find(v->s))
+            return ast_name(a, sp, v->s);
+        Expr *nn = ast_name(a, sp, "nn");
+        return nn ? ast_attr(a, sp, nn, v->s) : NULL;
+    }
     default: return NULL;
     }
 }
