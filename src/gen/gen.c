@@ -124,17 +124,26 @@ const char *g_dim(G *g, int id, int k)
 }
 
 /* Product of a tensor's sizes: affine while at most one factor depends on
- * the batch (-1 in *bad otherwise). */
+ * the batch, and below 2^48 elements per batch item (*bad set otherwise:
+ * no size of a real model comes near, and the arena's byte counts then
+ * cannot overflow). */
 static Aff numel_aff(const GTensor *t, int *bad)
 {
     Aff p = {0, 1};
     for (int k = 0; k < t->rank; k++) {
-        Aff d = t->d[k];
+        Aff d = t->d[k], q;
         if (p.a && d.a) {
             *bad = 1;
             return p;
         }
-        p = (Aff){p.a * d.b + d.a * p.b, p.b * d.b};
+        int64_t x, y;
+        if (__builtin_mul_overflow(p.a, d.b, &x) || __builtin_mul_overflow(d.a, p.b, &y) ||
+            __builtin_add_overflow(x, y, &q.a) || __builtin_mul_overflow(p.b, d.b, &q.b) ||
+            q.a > ((int64_t)1 << 48) || q.b > ((int64_t)1 << 48)) {
+            *bad = 1;
+            return p;
+        }
+        p = q;
     }
     return p;
 }
@@ -311,7 +320,7 @@ static int define(G *g, size_t k, const SV *v, const SV *w)
     }
     int bad = 0;
     numel_aff(t, &bad);
-    if (bad) return g_fail(g, "a tensor whose size grows faster than the batch");
+    if (bad) return g_fail(g, "a tensor whose size grows faster than the batch, or of more than 2^48 elements");
     return 0;
 }
 
