@@ -206,6 +206,27 @@ static int bind_args(Elab *e, const Scope *s, const Expr *call, const char *call
     for (size_t i = 0; i < call->nargs; i++) {
         const Arg *a = &call->args[i];
         size_t k = nf;
+        if (!a->name && a->value->kind == EX_STAR) {   /* Block(*row): a tuple's items, positionally */
+            Val t;
+            if (el_eval(e, s, a->value->a, &t) < 0) {
+                r = -1;
+                continue;
+            }
+            if (!el_is_seq(&t)) {
+                r = el_err_at(e, a->value->span, "'*' splices a tuple or list, not a %s", el_val_kind_name(t.kind));
+                continue;
+            }
+            for (size_t j = 0; j < el_seq_len(&t); j++) {
+                if (pos >= nf) {
+                    r = el_err_at(e, a->value->span, "%s takes at most %zu positional arguments", callee, nf);
+                    break;
+                }
+                set[pos] = 1;
+                spans[pos] = a->value->span;
+                vals[pos++] = el_seq_at(&t, j);
+            }
+            continue;
+        }
         if (!a->name) {
             if (pos >= nf) {
                 r = el_err_at(e, a->value->span, "%s takes at most %zu positional arguments", callee, nf);
