@@ -483,6 +483,58 @@ static int raw_tensor(Elab *e, const Scope *s, const Stmt *st, const char *path,
                       st->span);
 }
 
+/* Does x read the value of name?  a.add_module(...) does not read a: it
+ * grows the container a (a child of that name). */
+static int expr_reads(const Expr *x, const char *name)
+{
+    if (!x)
+        return 0;
+    switch (x->kind) {
+    case EX_NAME: return !strcmp(x->u.s, name);
+    case EX_INT: case EX_FLOAT: case EX_BOOL: case EX_STR: case EX_NONE: return 0;
+    case EX_ATTR: return expr_reads(x->a, name);
+    case EX_CALL:
+        if (x->a->kind == EX_ATTR && !strcmp(x->a->u.s, "add_module")) {
+            for (size_t i = 0; i < x->nargs; i++)
+                if (expr_reads(x->args[i].value, name))
+                    return 1;
+            return 0;
+        }
+        break;
+    default: break;
+    }
+    if (expr_reads(x->a, name) || expr_reads(x->b, name) || expr_reads(x->c, name))
+        return 1;
+    for (size_t i = 0; i < x->nargs; i++)
+        if (expr_reads(x->args[i].value, name))
+            return 1;
+    return 0;
+}
+
+/* Does a statement of body[0..n) read name (its forward aside)? */
+static int body_reads(Stmt **body, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++) {
+        const Stmt *st = body[i];
+        if (st->kind == ST_FORWARD)
+            continue;
+        if (expr_reads(st->value, name) || body_reads(st->body, st->nbody, name) ||
+            body_reads(st->orelse, st->norelse, name))
+            return 1;
+    }
+    return 0;
+}
+
+/* Is st, a bare name's assignment, a local because the rest of its body
+ * reads the name?  self.x = ... and quoted names always declare, and so
+ * does a name the scope already has (dropout = Dropout(dropout) declares
+ * the child; later reads of dropout are of the block's argument). */
+static int reads_later(const Scope *s, const Stmt *st, Stmt **rest, size_t n)
+{
+    return !st->owner && !st->quoted && strcmp(st->name, "self") != 0 && !el_lookup(s, st->name) &&
+           body_reads(rest, n, st->name);
+}
+
 /* A body, in order: raw tensors, constants, submodules, conditionals. */
 static int elab_body(Elab *e, Scope *s, Stmt **body, size_t n, const char *path, size_t inst, int depth)
 {
@@ -503,7 +555,14 @@ static int elab_body(Elab *e, Scope *s, Stmt **body, size_t n, const char *path,
             } else if (st->quoted && !el_is_module_expr(e, st->value)) {
                 r = el_err_at(e, st->name_span, "a quoted name declares a module; a configuration value needs a plain "
                            "name");
-            } else if (el_is_module_expr(e, st->value) && (st->owner || !el_holds_value(s, st))) {
+            } else if (el_is_module_expr(e, st->value) && (st->owner || !el_holds_value(s, st)) &&
+                       !reads_later(s, st, body + i + 1, n - i - 1)) {
+                /* A module assigned to a bare name declares the child of
+                 * that name, unless the body reads the name afterwards:
+                 * then, as in torch's __init__, it is a local holding the
+                 * module (or list of them) until it is given to a child
+                 * (block = block_constructor(...); self.add_module(name, block);
+                 * layers = [conv(...)]; ...; nn.Sequential(*layers)). */
                 /* `self = Sequential(...)`: the module is itself that
                  * container, its children's keys directly under it. */
                 const char *name = st->name;
@@ -524,7 +583,8 @@ static int elab_body(Elab *e, Scope *s, Stmt **body, size_t n, const char *path,
                 Val v;
                 if (el_eval(e, s, st->value, &v) < 0)
                     r = -1;
-                else if (v.kind == VAL_MODULE && (st->owner || !el_holds_value(s, st))) {   /* self.downsample = downsample */
+                else if (v.kind == VAL_MODULE && (st->owner || !el_holds_value(s, st)) &&
+                         !reads_later(s, st, body + i + 1, n - i - 1)) {   /* self.downsample = downsample */
                     const char *sub = !strcmp(st->name, "self") ? path : el_join(e, path, st->name);
                     if (el_instantiate(e, v.scope, v.x, sub, inst, st->name_span, depth) < 0)
                         r = -1;

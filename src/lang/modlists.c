@@ -379,12 +379,18 @@ int el_add_module(Elab *e, Scope *s, const Expr *x, size_t inst, int depth)
         return -1;
     if (!*name || strchr(name, '.'))
         return el_err_at(e, x->args[0].value->span, "a module's name is not empty and holds no '.'");
-    if (!el_is_module_expr(e, x->args[1].value))
-        return el_err_at(e, x->args[1].value->span, "add_module() takes a module");
+    const Expr *mx = x->args[1].value;
+    const Scope *ms = s;
+    if (!el_is_module_expr(e, mx)) {   /* a local holding one: block = block_constructor(...) */
+        Val v;
+        if (mx->kind != EX_NAME || el_eval(e, s, mx, &v) < 0 || v.kind != VAL_MODULE)
+            return el_err_at(e, mx->span, "add_module() takes a module");
+        mx = v.x;
+        ms = v.scope;
+    }
     if (e->insts[to].list)
         e->insts[to].nitems++;
-    return el_instantiate(e, s, x->args[1].value, el_join(e, e->insts[to].path, name), (size_t)to, x->args[0].value->span,
-                       depth + 1);
+    return el_instantiate(e, ms, mx, el_join(e, e->insts[to].path, name), (size_t)to, x->args[0].value->span, depth + 1);
 }
 
 /* A name the body itself assigned a value to goes on holding values:
