@@ -319,7 +319,7 @@ static int rk_npy_read_header(FILE *fp, const char *what, rk_npy *h, char *err, 
         if (seen == &seen_descr) {
             char d[16] = "";
             if (rk_npy_string(&t, d, sizeof d) != 0) {
-                rk_npy_err(err, errlen, what, "dtype %s%s is not supported (a model takes <f4 or <i8)",
+                rk_npy_err(err, errlen, what, "dtype %s%s is not supported (a model takes bool, integer or float arrays)",
                            d[0] ? d : "(not a simple type string)", d[0] ? "..." : "");
                 return -1;
             }
@@ -328,7 +328,7 @@ static int rk_npy_read_header(FILE *fp, const char *what, rk_npy *h, char *err, 
                      d[2] <= '9' && (dl == 3 || (d[3] >= '0' && d[3] <= '9'));
             int isz = ok ? (dl == 3 ? d[2] - '0' : 10 * (d[2] - '0') + d[3] - '0') : 0;
             if (!ok || isz > 16) {
-                rk_npy_err(err, errlen, what, "dtype %s is not supported (a model takes <f4 or <i8)", d);
+                rk_npy_err(err, errlen, what, "dtype %s is not supported (a model takes bool, integer or float arrays)", d);
                 return -1;
             }
             memcpy(h->descr, d, dl + 1);
