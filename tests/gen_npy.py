@@ -18,6 +18,12 @@ check, the messages being what rk_npy.c must say (a prefix of it):
                                            MESSAGE "ok" when it must accept)
     small NAME | MESSAGE                   rk_npy_read_data into a buffer one
                                            byte too small
+    half NAME SRC                          SRC.npy's float32 values written by
+                                           rk_npy_write as RK_NPY_F2 into
+                                           OUT/NAME.npy, and rounded by
+                                           rk_dtype.c's rk_to_f16 first into
+                                           OUT/NAME_r.npy: both must be numpy's
+                                           astype(float16) (NAME.npy, NAME_r.npy)
 """
 import io
 import os
@@ -120,6 +126,23 @@ def write(out):
     ok("f8_2x3", rng.standard_normal((2, 3)))
     ok("b1_2x3", rng.standard_normal((2, 3)) > 0)
     ok("i4_vec", np.arange(4, dtype="<i4"))
+    # ... and the dtypes of rk_npy_dtype a model writes
+    ok("i2_vec", np.array([-32768, -1, 0, 32767], dtype="<i2"))
+    ok("i1_vec", np.array([-128, -1, 0, 127], dtype="|i1"))
+    ok("u1_vec", np.array([0, 1, 200, 255], dtype="|u1"))
+    # float32 -> float16: ties to even, overflow, subnormals, specials
+    e = [1 + 2.0**-11, 1 + 3 * 2.0**-11, 65504, 65519.99, 65520, 1e6, 2.0**-14, 2.0**-25, 3 * 2.0**-26,
+         2.0**-24 * 1.5, 2.0**-24 * 2.5, 6e-8, 1e-9, 0.0, -0.0, np.inf, -np.inf, 0.1, -2.5, 1 / 3]
+    src = np.array(e + [-v for v in e] + list(rng.standard_normal(40)), dtype="<f4")
+    save("f2_src", src)
+    LINES.append("ok f2_src <f4 1 %d %d" % (src.size, src.size * 4))
+    with open(os.path.join(OUT, "f2_src.raw"), "wb") as fp:
+        fp.write(src.tobytes())
+    with np.errstate(over="ignore"):   # 65520 and 1e6 become infinities, as wanted
+        half = src.astype("<f2")
+    save("f2_round", half)
+    save("f2_round_r", half)
+    LINES.append("half f2_round f2_src")
     # empty, one size large
     ok_crafted("zero_big", crafted("'<f4'", "(0, %d)" % 2**40, 0), "<f4", (0, 2**40), 0)
     # Python 2's long suffix
@@ -221,13 +244,13 @@ def write(out):
     err("nul_in_header", "malformed header")
     # dtypes the reader cannot size
     raw_file("structured", crafted("[('a', '<f4')]", "(2,)", 8))
-    err("structured", "dtype (not a simple type string) is not supported (a model takes <f4 or <i8)")
+    err("structured", "dtype (not a simple type string) is not supported (a model takes bool, integer or float arrays)")
     raw_file("object", crafted("'|O'", "(2,)", 16))
-    err("object", "dtype |O is not supported (a model takes <f4 or <i8)")
+    err("object", "dtype |O is not supported (a model takes bool, integer or float arrays)")
     save("unicode", np.array(["ab", "c"]))
-    err("unicode", "dtype <U2 is not supported (a model takes <f4 or <i8)")
+    err("unicode", "dtype <U2 is not supported (a model takes bool, integer or float arrays)")
     raw_file("datetime", crafted("'<M8[ns]'", "(2,)", 16))
-    err("datetime", "dtype <M8[ns] is not supported (a model takes <f4 or <i8)")
+    err("datetime", "dtype <M8[ns] is not supported (a model takes bool, integer or float arrays)")
     raw_file("long_descr", crafted("'<f4444444444444444444'", "(2,)", 8))
     err("long_descr", "dtype <f4444444444444... is not supported")
     raw_file("escape_descr", crafted("'<f\\x34'", "(2,)", 8))

@@ -6,7 +6,8 @@ Usage:  parity_compare.py LABEL GOT.npy WANT.npy [LIMIT]
 Prints one line, e.g.
   resnet18 batch 4 out0: max rel error 3.1e-06 (limit 1e-4)
 and exits 0 when the error max|got - want| / max|want| is at most LIMIT
-(default 1e-4); 1 when it is above, when the dtypes or shapes differ, when
+(default 1e-4; max|want| over its finite values, and an infinity or a
+NaN where torch has the same is no difference); 1 when it is above, when the dtypes or shapes differ, when
 GOT has a NaN or an infinity where WANT has none, or when GOT cannot be
 read.  (max|want| is never 0: gen_parity.py refuses such an output.)
 """
@@ -43,8 +44,13 @@ def main(argv):
             print("%s: %d non-finite values, the first %s at %s (torch: %s)"
                   % (label, int(bad.sum()), g[i], list(i), w[i]))
             return 1
-    diff = np.abs(g - w)
-    scale = np.abs(w).max() if w.size else 0.0
+    # the same infinity, or NaN where torch has NaN, is no difference
+    same = (g == w) | (np.isnan(g) & np.isnan(w))
+    with np.errstate(invalid="ignore"):
+        diff = np.where(same, 0.0, np.abs(g - w))
+    diff = np.where(np.isnan(diff), np.inf, diff)
+    finite = np.abs(w[np.isfinite(w)])
+    scale = finite.max() if finite.size else 0.0
     err = (diff.max() / scale if scale > 0 else diff.max()) if w.size else 0.0
     ok = err <= limit
     line = "%s: max rel error %.1e (limit %s)" % (label, err, limit_text)

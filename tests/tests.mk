@@ -323,16 +323,28 @@ GEN_TESTS = \
 # tests/check/specs/fn_nn.arch and fn_tensor.arch run by `rcc run` against
 # torch's outputs for the same calls (tests/gen_fn.py).
 FNRUN_TESTS = \
+	tests/fnrun/Arange.fnrun \
+	tests/fnrun/Conversions.fnrun \
 	tests/fnrun/DropoutFn.fnrun \
+	tests/fnrun/Einsum.fnrun \
+	tests/fnrun/Elementwise.fnrun \
+	tests/fnrun/Fill.fnrun \
+	tests/fnrun/Gather.fnrun \
 	tests/fnrun/LinearFn.fnrun \
 	tests/fnrun/LinearVector.fnrun \
+	tests/fnrun/Masks.fnrun \
 	tests/fnrun/Namespaces.fnrun \
+	tests/fnrun/Outer.fnrun \
+	tests/fnrun/Pow.fnrun \
 	tests/fnrun/Products.fnrun \
+	tests/fnrun/Reductions.fnrun \
+	tests/fnrun/Repeats.fnrun \
 	tests/fnrun/RmsNorm.fnrun \
 	tests/fnrun/Shapes.fnrun \
 	tests/fnrun/Sizes.fnrun \
 	tests/fnrun/Split.fnrun \
-	tests/fnrun/SwinAttention.fnrun
+	tests/fnrun/SwinAttention.fnrun \
+	tests/fnrun/Where.fnrun
 TESTS += $(FNRUN_TESTS)
 # The models whose functions do not all have a code generator yet: rcc gen
 # refuses them with a located error naming the function; each moves to
@@ -340,7 +352,6 @@ TESTS += $(FNRUN_TESTS)
 FNRUN_PENDING = \
 	tests/fnrun/Activations.fnrun \
 	tests/fnrun/Adaptive.fnrun \
-	tests/fnrun/Arange.fnrun \
 	tests/fnrun/Attention.fnrun \
 	tests/fnrun/AvgPool.fnrun \
 	tests/fnrun/CatStack.fnrun \
@@ -348,21 +359,10 @@ FNRUN_PENDING = \
 	tests/fnrun/Conv2dFn.fnrun \
 	tests/fnrun/Conv2dGroups.fnrun \
 	tests/fnrun/ConvTranspose.fnrun \
-	tests/fnrun/Conversions.fnrun \
-	tests/fnrun/Einsum.fnrun \
-	tests/fnrun/Elementwise.fnrun \
 	tests/fnrun/EmbeddingFn.fnrun \
-	tests/fnrun/Fill.fnrun \
-	tests/fnrun/Gather.fnrun \
 	tests/fnrun/GroupedQueryAttention.fnrun \
 	tests/fnrun/Interpolate.fnrun \
-	tests/fnrun/Masks.fnrun \
 	tests/fnrun/MaxPool.fnrun \
 	tests/fnrun/Normalize.fnrun \
 	tests/fnrun/Norms.fnrun \
-	tests/fnrun/Outer.fnrun \
-	tests/fnrun/PixelShuffleFn.fnrun \
-	tests/fnrun/Pow.fnrun \
-	tests/fnrun/Reductions.fnrun \
-	tests/fnrun/Repeats.fnrun \
-	tests/fnrun/Where.fnrun
+	tests/fnrun/PixelShuffleFn.fnrun

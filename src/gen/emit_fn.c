@@ -169,13 +169,13 @@ static int index_gather(G *g, const TNode *n, int x, int y)
         for (size_t k = 0; k < it->n; k++) fprintf(g->body, "%s%lld", k ? ", " : "", (long long)it->list[k]);
         fprintf(g->body, "%s};\n", it->n ? "" : "0");
         g_line(g, "    rk_index_select(%s, %s, %d, %d, %s, %d, idx, %zu);", g_ptr(g, y), g_ptr(g, x),
-               t->dt == GT_F32 ? 4 : t->dt == GT_I64 ? 8 : 1, t->rank, xs, at, it->n);
+               g_esize(t->dt), t->rank, xs, at, it->n);
     } else {
         int ix = g_id(&it->t);
         if (g_t(g, ix)->dt != GT_I64) return g_fail(g, "indexing with a %s tensor is not supported yet",
                                                      g_t(g, ix)->dt == GT_BOOL ? "bool" : "float");
         g_line(g, "    if (rk_index_select(%s, %s, %d, %d, %s, %d, %s, %s) < 0) {", g_ptr(g, y), g_ptr(g, x),
-               t->dt == GT_F32 ? 4 : t->dt == GT_I64 ? 8 : 1, t->rank, xs, at, g_ptr(g, ix), g_numel(g, ix));
+               g_esize(t->dt), t->rank, xs, at, g_ptr(g, ix), g_numel(g, ix));
         g_line(g, "        snprintf(m->err, sizeof m->err, \"an index is out of range\");");
         g_line(g, "        return -1;");
         g_line(g, "    }");
@@ -231,12 +231,12 @@ static int index_op(G *g, const TNode *n)
     g_line(g, "{");
     g_line(g, "    const int64_t lo[] = {%s}, hi[] = {%s}, st[] = {%s};", st, en, sp);
     g_line(g, "    rk_slice(%s, %s, %d, %d, %s, lo, hi, st);", g_ptr(g, y), g_ptr(g, x),
-           t->dt == GT_F32 ? 4 : t->dt == GT_I64 ? 8 : 1, t->rank, xs);
+           g_esize(t->dt), t->rank, xs);
     g_line(g, "}");
     return 1;
 }
 
-static int es(G *g, int id) { return g_t(g, id)->dt == GT_F32 ? 4 : g_t(g, id)->dt == GT_I64 ? 8 : 1; }
+static int es(G *g, int id) { return g_esize(g_t(g, id)->dt); }
 
 int emit_fn(G *g, const TNode *n)
 {

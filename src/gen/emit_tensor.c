@@ -1,7 +1,8 @@
 /* emit_tensor.c — C for the forward's tensor functions: creation (arange,
  * zeros, full), masks and selection (triu, masked_fill, where, gather,
  * index_select), splitting, expanding, padding and rolling, elementwise
- * math, dtype conversion, and the functional forms of normalisation,
+ * math of f32 tensors (emit_math.c does the other dtypes and conversions),
+ * and the functional forms of normalisation,
  * embedding and attention.  emit_fn.c handles operators, views, layout
  * and reductions; both follow gen.h's emitter contract.
  */
@@ -12,7 +13,7 @@
 
 static int is(const TNode *n, const char *op) { return n->op && !strcmp(n->op, op); }
 static int in0(const TNode *n) { return n->nargs ? g_id(&n->args[0].v) : 0; }
-static int es(G *g, int id) { return g_t(g, id)->dt == GT_F32 ? 4 : g_t(g, id)->dt == GT_I64 ? 8 : 1; }
+static int es(G *g, int id) { return g_esize(g_t(g, id)->dt); }
 
 static int arg_id(const TNode *n, const char *name)
 {
@@ -55,7 +56,13 @@ static int creation(G *g, const TNode *n, int y)
         num(g_arg(w, "start"), &a2);
         if (have_end) num(g_arg(w, "end"), &b2);
         if (!have_end) b2 = a2, a2 = 0;
-        if (a2 != a || b2 != b) return g_fail(g, "arange() whose range depends on the batch size");
+        /* an end that follows the batch (arange(x.size(0))) is fine: the
+         * length is the output's size, affine in the batch */
+        double s2 = 1;
+        num(g_arg(w, "step"), &s2);
+        if (a2 != a || s2 != s) return g_fail(g, "arange() whose start or step depends on the batch size");
+        (void)b2;
+        if (t->dt != GT_F32 && t->dt != GT_I64) return g_fail(g, "arange() of dtype %s is not supported yet", g_dtname(t->dt));
         g_kernel(g, "rk_layout.c");
         if (t->dt == GT_I64)
             g_line(g, "rk_arange_i64(%s, %s, %lld, %lld);", g_ptr(g, y), g_numel(g, y), (long long)a, (long long)s);
@@ -111,25 +118,6 @@ static int unary(G *g, const TNode *n, int y)
         return 1;
     }
     return 0;
-}
-
-/* .to(dtype), .float(), .long(), .type(dtype) between dtypes. */
-static int convert(G *g, const TNode *n, int y)
-{
-    static const char *const conv[] = {"to", "float", "type", "long", "int", "bool", "type_as", NULL};
-    size_t i = 0;
-    while (conv[i] && !is(n, conv[i])) i++;
-    if (!conv[i]) return 0;
-    int x = in0(n);
-    GTensor *tx = g_t(g, x), *ty = g_t(g, y);
-    const char *tn[] = {"float", "int64_t", "uint8_t"};
-    if (ty->dt == GT_BOOL)
-        g_line(g, "for (int64_t i = 0; i < %s; i++) ((uint8_t *)%s)[i] = ((const %s *)%s)[i] != 0;", g_numel(g, y),
-               g_ptr(g, y), tn[tx->dt], g_ptr(g, x));
-    else
-        g_line(g, "for (int64_t i = 0; i < %s; i++) ((%s *)%s)[i] = (%s)((const %s *)%s)[i];", g_numel(g, y), tn[ty->dt],
-               g_ptr(g, y), tn[ty->dt], tn[tx->dt], g_ptr(g, x));
-    return 1;
 }
 
 static int split(G *g, const TNode *n)
@@ -368,7 +356,6 @@ int emit_tensor(G *g, const TNode *n)
     if (is(n, "shifted_window_attention")) return swin(g, n, y);
     if ((r = creation(g, n, y)) != 0) return r;
     if ((r = unary(g, n, y)) != 0) return r;
-    if ((r = convert(g, n, y)) != 0) return r;
     if ((r = select_ops(g, n, y)) != 0) return r;
     return functional(g, n, y);
 }

@@ -155,8 +155,29 @@ const char *g_numel(G *g, int id)
     return g_aff(g, p);
 }
 
-static const char *ctype(GDtype dt) { return dt == GT_F32 ? "float" : dt == GT_I64 ? "int64_t" : "uint8_t"; }
-static int64_t esize(GDtype dt) { return dt == GT_F32 ? 4 : dt == GT_I64 ? 8 : 1; }
+static const struct { const char *name, *ctype; int size, isfloat; } dtypes[] = {
+    [GT_F32] = {"f32", "float", 4, 1},    [GT_I64] = {"i64", "int64_t", 8, 0},   [GT_BOOL] = {"bool", "uint8_t", 1, 0},
+    [GT_F64] = {"f64", "double", 8, 1},   [GT_F16] = {"f16", "float", 4, 1},     [GT_BF16] = {"bf16", "float", 4, 1},
+    [GT_I32] = {"i32", "int32_t", 4, 0},  [GT_I16] = {"i16", "int16_t", 2, 0},   [GT_I8] = {"i8", "int8_t", 1, 0},
+    [GT_U8] = {"u8", "uint8_t", 1, 0},
+};
+const char *g_ctype(GDtype dt) { return dtypes[dt].ctype; }
+int g_esize(GDtype dt) { return dtypes[dt].size; }
+const char *g_dtname(GDtype dt) { return dtypes[dt].name; }
+int g_isfloat(GDtype dt) { return dtypes[dt].isfloat; }
+static const char *ctype(GDtype dt) { return g_ctype(dt); }
+static int64_t esize(GDtype dt) { return g_esize(dt); }
+
+/* The .npy dtype (rk_npy.c) a tensor of dtype dt is read or written as. */
+static const char *npy_dtype(GDtype dt)
+{
+    static const char *const names[] = {
+        [GT_F32] = "RK_NPY_F4", [GT_I64] = "RK_NPY_I8", [GT_BOOL] = "RK_NPY_B1", [GT_F64] = "RK_NPY_F8",
+        [GT_F16] = "RK_NPY_F2", [GT_BF16] = "RK_NPY_F4", [GT_I32] = "RK_NPY_I4", [GT_I16] = "RK_NPY_I2",
+        [GT_I8] = "RK_NPY_I1",  [GT_U8] = "RK_NPY_U1",
+    };
+    return names[dt];
+}
 
 static int root_of(const G *g, int id)
 {
@@ -287,11 +308,12 @@ double g_lnum(const Instance *in, const char *name, double def)
 static int dtype_of(const char *dt, GDtype *out)
 {
     if (!dt) return -1;
-    if (!strcmp(dt, "f32")) *out = GT_F32;
-    else if (!strcmp(dt, "i64")) *out = GT_I64;
-    else if (!strcmp(dt, "bool")) *out = GT_BOOL;
-    else return -1;
-    return 0;
+    for (size_t i = 0; i < sizeof dtypes / sizeof dtypes[0]; i++)
+        if (!strcmp(dt, dtypes[i].name)) {
+            *out = (GDtype)i;
+            return 0;
+        }
+    return -1;
 }
 
 /* Records the tensors of v (defined by node k; its twin w in the other
@@ -376,12 +398,17 @@ static int plan(G *g, int64_t *arena_unit)
         g->cur = k;
         int out = g_id(&n->out);
         if (n->kind == TN_WEIGHT) {
+            GDtype dt = g->t[out].dt;
+            if (dt != GT_F32 && dt != GT_F16 && dt != GT_BF16 && dt != GT_I64 && dt != GT_BOOL)
+                return g_fail(g, "a weight of dtype %s is not supported yet", g_dtname(dt));
             weight_slot(g, (long)n->tensor);
             g->t[out].store = GS_WEIGHT;
             g->t[out].off = g->woff[n->tensor];
             continue;
         }
         if (n->kind == TN_INPUT) {
+            if (g->t[out].dt == GT_F16 || g->t[out].dt == GT_BF16)
+                return g_fail(g, "an input of dtype %s is not supported yet", g_dtname(g->t[out].dt));
             g->t[out].store = GS_INPUT;
             g->t[out].input = n->iarg;
             continue;
@@ -497,7 +524,7 @@ static void cstr(FILE *f, const char *s)
 static void type_comment(G *g, FILE *f, int id)
 {
     GTensor *t = &g->t[id];
-    fprintf(f, "%s[", t->dt == GT_F32 ? "f32" : t->dt == GT_I64 ? "i64" : "bool");
+    fprintf(f, "%s[", g_dtname(t->dt));
     for (int k = 0; k < t->rank; k++) fprintf(f, "%s%s", k ? ", " : "", g_dim(g, id, k));
     fputc(']', f);
 }
@@ -541,13 +568,13 @@ static void write_header(G *g, FILE *h, const char *P, const Io *io, int64_t uni
             if (t->d[k].a) fprintf(h, "%sN", k ? ", " : "");
             else fprintf(h, "%s%lld", k ? ", " : "", (long long)t->d[k].b);
         }
-        fprintf(h, "}   /* %s: %s */\n", io->in_name[i], t->dt == GT_I64 ? "int64_t" : "float");
+        fprintf(h, "}   /* %s: %s */\n", io->in_name[i], ctype(t->dt));
     }
     for (int i = 0; i < io->nout; i++) {
         fprintf(h, "#define %s_OUT%d_SHAPE {", U, i);
         GTensor *t = &g->t[io->out[i]];
         for (int k = 0; k < t->rank; k++) fprintf(h, "%s%s", k ? ", " : "", t->d[k].a ? "N" : g_aff(g, t->d[k]));
-        fprintf(h, "}   /* %s */\n", t->dt == GT_I64 ? "int64_t" : t->dt == GT_BOOL ? "uint8_t" : "float");
+        fprintf(h, "}   /* %s%s */\n", ctype(t->dt), t->dt == GT_F16 ? ", values that are halves" : t->dt == GT_BF16 ? ", values that are bfloat16s" : "");
     }
     fprintf(h, "#define %s_NIN %d\n#define %s_NOUT %d\n", U, io->nin, U, io->nout);
     fprintf(h, "/* The activation arena: bytes for a batch of N (the scratch space of\n"
@@ -676,7 +703,8 @@ static void write_loader(G *g, FILE *c, const char *P, int64_t unit, const Buf *
             nw++;
         }
         if (!nw) fprintf(c, "        {\"\", 0, {0}, 0, 0},\n");
-        fprintf(c, "    };\n    for (size_t i = 0; i < %zu; i++) {\n", nw);
+        fprintf(c, "    };\n    size_t nw = %zu;   /* a variable: no warning when it is 0 */\n", nw);
+        fprintf(c, "    for (size_t i = 0; i < nw; i++) {\n");
         fprintf(c, "        /* kind 0: float; 1: integer; 2: bool, read as integers then narrowed to bytes in place */\n");
         fprintf(c, "        int r = W[i].kind ? rcc_load_i64(f, W[i].key, W[i].ndim, W[i].shape, m->wi + W[i].off, why, sizeof why)\n"
                    "                          : rcc_load_f32(f, W[i].key, W[i].ndim, W[i].shape, m->w + W[i].off, why, sizeof why);\n");
@@ -726,6 +754,44 @@ static const char *base_name(const char *p)
 }
 
 /* The forward's body: one emitter per node. */
+/* Whether the node reads or writes a tensor of a dtype the float kernels
+ * of emit_layer/emit_fn/emit_tensor do not know (f64, f16, bf16, narrow
+ * integers): only the copies that move elements of any size may then run. */
+static int odd_sv(const G *g, const SV *v)
+{
+    if (v->kind == V_TENSOR && v->id > 0) {
+        GDtype d = g->t[v->id].dt;
+        return d != GT_F32 && d != GT_I64 && d != GT_BOOL;
+    }
+    if (v->kind == V_TUPLE)
+        for (size_t i = 0; i < v->n; i++)
+            if (odd_sv(g, &v->items[i])) return 1;
+    return 0;
+}
+
+static int odd_dtype(const G *g, const TNode *n)
+{
+    if (odd_sv(g, &n->out) || odd_sv(g, &n->a) || odd_sv(g, &n->b)) return 1;
+    for (size_t i = 0; i < n->nargs; i++)
+        if (odd_sv(g, &n->args[i].v)) return 1;
+    for (size_t i = 0; i < n->nidx; i++)
+        if (odd_sv(g, &n->idx[i].t)) return 1;
+    return 0;
+}
+
+static int moves_elements(const TNode *n)
+{
+    static const char *const ops[] = {"cat", "concat", "stack", "transpose", "permute", "t", "swapaxes", "split",
+                                      "chunk", "expand", "expand_as", "broadcast_to", "roll", "triu", "tril",
+                                      "gather", "index_select", NULL};
+    if (n->kind == TN_INDEX) return 1;
+    if (n->kind == TN_ATTR) return n->op && (!strcmp(n->op, "T") || !strcmp(n->op, "mT"));
+    if (n->kind != TN_FN || !n->op) return 0;
+    for (size_t i = 0; ops[i]; i++)
+        if (!strcmp(n->op, ops[i])) return 1;
+    return 0;
+}
+
 static int emit_nodes(G *g)
 {
     size_t last_line = 0;
@@ -751,7 +817,14 @@ static int emit_nodes(G *g)
             type_comment(g, g->body, out);
             fprintf(g->body, " */\n");
         }
-        int r = emit_layer(g, n);
+        int r = emit_math(g, n);
+        if (r == 0 && odd_dtype(g, n) && !moves_elements(n)) {
+            g_fail(g, "%s '%s' of these dtypes has no code generator yet",
+                   n->kind == TN_LAYER ? "layer" : n->kind == TN_FN ? "function" : "operation",
+                   n->op ? n->op : n->kind == TN_INDEX ? "[...]" : "?");
+            continue;
+        }
+        if (r == 0) r = emit_layer(g, n);
         if (r == 0) r = emit_fn(g, n);
         if (r == 0) r = emit_tensor(g, n);
         if (r == 0) g_fail(g, "%s '%s' has no code generator yet",
@@ -772,6 +845,7 @@ static void write_forward(G *g, FILE *c, const char *P, const Io *io, const Buf 
                "        snprintf(m->err, sizeof m->err, \"batch %%d is outside 1..%%d (max_batch at load)\", batch, m->max_batch);\n"
                "        return -1;\n    }\n");
     fprintf(c, "    const int64_t n = batch;\n    (void)n;\n");
+    for (int i = 0; i < io->nin; i++) fprintf(c, "    (void)in%d;   /* a forward may read only its sizes */\n", i);
     fputs(body->p ? body->p : "", c);
     fputs(here, c);
     for (int i = 0; i < io->nout; i++) {
@@ -836,7 +910,7 @@ static void write_main(G *g, FILE *c, const char *P, const Io *io)
         fprintf(c, "        if (rk_npy_read_header(fp, ins[%d], &h, err, sizeof err) != 0 ||\n"
                    "            rk_npy_expect(&h, ins[%d], %s, %d, shape, %d, 1, INT32_MAX, err, sizeof err) != 0) {\n"
                    "            fclose(fp);\n            return rcc_fail(err);\n        }\n",
-                i, i, t->dt == GT_I64 ? "RK_NPY_I8" : "RK_NPY_F4", t->rank, bd);
+                i, i, npy_dtype(t->dt), t->rank, bd);
         if (bd >= 0)
             fprintf(c, "        if (batch >= 0 && h.shape[%d] != batch) {\n            fclose(fp);\n"
                        "            snprintf(err, sizeof err, \"%%s: batch %%lld; the first input's is %%lld\", ins[%d], "
@@ -873,7 +947,7 @@ static void write_main(G *g, FILE *c, const char *P, const Io *io)
         for (int k = 0; k < t->rank; k++) fprintf(c, "%s%s", k ? ", " : "", g_dim(g, id, k));
         fprintf(c, "%s};\n", t->rank ? "" : "0");
         fprintf(c, "        if (rk_npy_write(outs[%d], %s, %d, shape, out[%d], err, sizeof err) != 0) return rcc_fail(err);\n    }\n",
-                i, t->dt == GT_I64 ? "RK_NPY_I8" : t->dt == GT_BOOL ? "RK_NPY_B1" : "RK_NPY_F4", t->rank, i);
+                i, npy_dtype(t->dt), t->rank, i);
     }
     /* --expect: each output against a reference, max |a - b| / max |b| */
     fprintf(c, "    int status = 0;\n    for (int i = 0; i < nref; i++) {\n        rk_npy h;\n"

@@ -43,7 +43,29 @@ int gen_files(const GenOptions *o);
 
 typedef struct Aff { int64_t a, b; } Aff;   /* a*n + b, n the batch */
 
-typedef enum { GT_F32, GT_I64, GT_BOOL } GDtype;
+/* The dtypes of the forward's tensors (torch's, as the checker names them)
+ * and how the generated code stores them:
+ *   GT_F32 float, GT_F64 double, GT_I64 int64_t, GT_I32 int32_t,
+ *   GT_I16 int16_t, GT_I8 int8_t, GT_U8 uint8_t, GT_BOOL uint8_t 0/1:
+ *     each in its own C type (the forward's arguments, the arena, .npy
+ *     files alike); integer results are computed in int64_t and converted
+ *     to the output's type, which wraps them to its range as torch does;
+ *   GT_F16, GT_BF16: float arrays whose values are exactly halves /
+ *     bfloat16s: each operation computes in float, as torch's CPU kernels
+ *     do, and rounds its result to the dtype (rk_dtype.c, nearest even);
+ *     a --main writes f16 outputs as '<f2' and bf16 ones as '<f4' (numpy
+ *     has no bfloat16; tests/gen_fn.py saves torch's the same way).
+ * Operations without a code generator for a dtype refuse it ("... is not
+ * supported yet"); weights must be f32, f16, bf16 (read as float), i64 or
+ * bool, inputs anything but f16 and bf16. */
+typedef enum { GT_F32, GT_I64, GT_BOOL, GT_F64, GT_F16, GT_BF16, GT_I32, GT_I16, GT_I8, GT_U8 } GDtype;
+
+/* A dtype's storage type ("float", "int64_t" ...), element size, name
+ * ("f32", "i64" ...), and kind. */
+const char *g_ctype(GDtype dt);
+int         g_esize(GDtype dt);
+const char *g_dtname(GDtype dt);
+int         g_isfloat(GDtype dt);   /* f32, f64, f16, bf16 */
 
 typedef enum { GS_UNSET, GS_INPUT, GS_WEIGHT, GS_ARENA, GS_ALIAS, GS_CONST } GStore;
 
@@ -143,6 +165,11 @@ double     g_lnum(const Instance *in, const char *name, double def);
 int emit_layer(G *g, const TNode *n);
 int emit_fn(G *g, const TNode *n);
 int emit_tensor(G *g, const TNode *n);
+/* emit_math.c: the dtype-aware operations (elementwise math and operators
+ * of any dtype, where, conversions, fills, reductions, repeats, einsum,
+ * outer); called before emit_fn, it takes the nodes it can do exactly and
+ * leaves the others (0). */
+int emit_math(G *g, const TNode *n);
 /* Whether the node merely reinterprets its input (reshape, dropout ...):
  * the output becomes an alias of the returned tensor id; 0 otherwise. */
 int emit_alias_of(G *g, const TNode *n);

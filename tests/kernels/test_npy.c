@@ -6,7 +6,7 @@
  * forms): good files read as numpy wrote them (header and data, into a
  * buffer of exactly the data's size, which ASan watches), refused files
  * give their message, rk_npy_expect accepts or says what the model
- * expects.  Each good <f4 / <i8 file is written again with rk_npy_write
+ * expects.  Each good file of a dtype of rk_npy_dtype is written again with rk_npy_write
  * into OUT/NAME.npy and read back (gen_npy.py check then loads those in
  * numpy).  Then the writer's refusals: a folder that does not exist, a
  * dtype or shape it cannot write, and FULL (a path such as /dev/full
@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "rk_npy.c"
+#include "rk_dtype.c"
 
 static int checks, failures;
 
@@ -111,7 +112,7 @@ static void run_ok(char *rest)
           r ? err : "");
     free(raw);
 
-    if (h.dtype != RK_NPY_OTHER && h.numel < 1000000) {
+    if (h.dtype != RK_NPY_OTHER && h.dtype != RK_NPY_F2 && h.numel < 1000000) {   /* F2 writes floats */
         /* Write it again, read that back. */
         snprintf(path, sizeof path, "%s/%s.npy", out, name);
         r = rk_npy_write(path, h.dtype, h.ndim, h.shape, b, err, sizeof err);
@@ -184,6 +185,29 @@ static void run_expect(char *rest)
     check(ok, "rk_npy_expect", name, detail);
 }
 
+/* half NAME SRC: SRC's floats written as halves (gen_npy.py check compares
+ * OUT/NAME.npy and OUT/NAME_r.npy with numpy's astype(float16)). */
+static void run_half(char *rest)
+{
+    char name[128], src[128], err[512] = "", path[1200];
+    int r;
+    if (sscanf(rest, "%127s %127s", name, src) != 2) die("malformed half line");
+    rk_npy h;
+    FILE *fp = header(src, &h, &r, err, sizeof err);
+    if (r != 0 || h.dtype != RK_NPY_F4) die("half: SRC must be a good <f4 file");
+    float *x = (float *)data(fp, src, &h, &r, err, sizeof err);
+    fclose(fp);
+    if (r != 0) die(err);
+    snprintf(path, sizeof path, "%s/%s.npy", out, name);
+    r = rk_npy_write(path, RK_NPY_F2, h.ndim, h.shape, x, err, sizeof err);
+    check(r == 0, "rk_npy_write as <f2", name, r ? err : "");
+    for (int64_t i = 0; i < h.numel; i++) x[i] = rk_to_f16(x[i]);
+    snprintf(path, sizeof path, "%s/%s_r.npy", out, name);
+    r = rk_npy_write(path, RK_NPY_F2, h.ndim, h.shape, x, err, sizeof err);
+    check(r == 0, "rk_to_f16, then rk_npy_write as <f2", name, r ? err : "");
+    free(x);
+}
+
 static void run_small(char *rest)
 {
     char name[128], err[512] = "", detail[1400];
@@ -232,6 +256,7 @@ int main(int argc, char **argv)
         else if (!strncmp(line, "err ", 4)) run_err(line + 4);
         else if (!strncmp(line, "expect ", 7)) run_expect(line + 7);
         else if (!strncmp(line, "small ", 6)) run_small(line + 6);
+        else if (!strncmp(line, "half ", 5)) run_half(line + 5);
         else die("unknown manifest line");
     }
     fclose(m);
@@ -247,7 +272,7 @@ int main(int argc, char **argv)
     snprintf(path, sizeof path, "%s/no/such/dir/x.npy", out);
     write_fails("write into a missing folder", path, RK_NPY_F4, 2, shape);
     snprintf(path, sizeof path, "%s/other.npy", out);
-    write_fails("write refuses a dtype other than <f4/<i8", path, RK_NPY_OTHER, 2, shape);
+    write_fails("write refuses a dtype not in rk_npy_dtype", path, RK_NPY_OTHER, 2, shape);
     write_fails("write refuses a negative size", path, RK_NPY_F4, 2, neg);
     write_fails("write refuses 9 dimensions", path, RK_NPY_F4, 9, shape);
     if (argc == 4) write_fails("write error (full device)", argv[3], RK_NPY_F4, 2, shape);

@@ -3,7 +3,8 @@
  * Not a numerical kernel: the input and output files of `./model IN.npy -o
  * OUT.npy`, pasted into model.c like the kernels so that a --main --embed
  * file needs only libc, libm and CBLAS.  Only what the models take and
- * give: float32 ('<f4') and int64 ('<i8') arrays in C order.
+ * give: arrays in C order of the dtypes of rk_npy_dtype (float32 '<f4',
+ * int64 '<i8', bool '|b1', float64, float16, int32, int16, int8, uint8).
  *
  * Reading is in three steps, so that the caller allocates (this file never
  * does) and can say which input and what the model expected:
@@ -39,10 +40,47 @@
 #define RK_NPY_MAX_NDIM 8
 #define RK_NPY_MAX_HEADER 10000
 
-/* The element types a model reads and writes (bool: outputs only, as
- * numpy's '|b1' bytes 0/1); RK_NPY_OTHER is any other
- * simple descr (its text is in rk_npy.descr, for the message). */
-typedef enum rk_npy_dtype { RK_NPY_F4, RK_NPY_I8, RK_NPY_B1, RK_NPY_OTHER } rk_npy_dtype;
+/* The element types a model reads and writes (bool as numpy's '|b1'
+ * bytes 0/1); RK_NPY_OTHER is any other simple descr (its text is in
+ * rk_npy.descr, for the message).  In memory each is its C type (float,
+ * int64_t, uint8_t, double, int32_t, int16_t, int8_t, uint8_t) except
+ * RK_NPY_F2, whose data the model keeps as float (values that are
+ * halves): rk_npy_write converts them to IEEE binary16, rounding to
+ * nearest even. */
+typedef enum rk_npy_dtype {
+    RK_NPY_F4, RK_NPY_I8, RK_NPY_B1, RK_NPY_F8, RK_NPY_F2, RK_NPY_I4, RK_NPY_I2, RK_NPY_I1, RK_NPY_U1, RK_NPY_OTHER
+} rk_npy_dtype;
+
+/* Per rk_npy_dtype: the descr, the bytes of an element in the file, its
+ * name for messages. */
+static const struct rk_npy_type { const char *descr; int size; const char *name; } rk_npy_types[] = {
+    {"<f4", 4, "float32"}, {"<i8", 8, "int64"}, {"|b1", 1, "bool"}, {"<f8", 8, "float64"}, {"<f2", 2, "float16"},
+    {"<i4", 4, "int32"},   {"<i2", 2, "int16"}, {"|i1", 1, "int8"}, {"|u1", 1, "uint8"},
+};
+
+/* The IEEE binary16 bits of f, rounded to nearest even (overflow to
+ * infinity, NaN kept a NaN). */
+static uint16_t rk_npy_half_bits(float f)
+{
+    uint32_t x;
+    memcpy(&x, &f, 4);
+    uint32_t sign = (x >> 16) & 0x8000u, ax = x & 0x7FFFFFFFu;
+    if (ax > 0x7F800000u) return (uint16_t)(sign | 0x7E00u);
+    if (ax >= 0x47800000u) return (uint16_t)(sign | 0x7C00u);   /* >= 65536: inf (65520 rounds there too) */
+    if (ax < 0x38800000u) {                                       /* below 2^-14: subnormal half */
+        float a;
+        memcpy(&a, &ax, 4);
+        float q = a * 16777216.0f;                                /* units of 2^-24, exact */
+        uint32_t r = (uint32_t)q;
+        float frac = q - (float)r;
+        if (frac > 0.5f || (frac == 0.5f && (r & 1u))) r++;
+        return (uint16_t)(sign | r);
+    }
+    uint32_t e = (ax >> 23) - 112u, m = ax & 0x7FFFFFu;
+    uint32_t h = (e << 10) | (m >> 13), rest = m & 0x1FFFu;
+    if (rest > 0x1000u || (rest == 0x1000u && (h & 1u))) h++;
+    return (uint16_t)(sign | h);
+}
 
 /* A checked header. */
 typedef struct rk_npy {
@@ -202,7 +240,7 @@ static int rk_npy_int(rk_npy_text *t, int64_t *v)
 /* Reads and checks the header of fp (opened "rb"); on success h describes
  * it, fp is at the first byte of the data and 0 is returned.  -1 with a
  * message naming WHAT otherwise.  Any descr of the form [<>|=][biufc]N is
- * accepted here (h->dtype RK_NPY_OTHER unless '<f4' or '<i8'), so that
+ * accepted here (h->dtype RK_NPY_OTHER unless one of rk_npy_types), so that
  * rk_npy_expect can say what the file holds. */
 static int rk_npy_read_header(FILE *fp, const char *what, rk_npy *h, char *err, size_t errlen)
 {
@@ -281,7 +319,7 @@ static int rk_npy_read_header(FILE *fp, const char *what, rk_npy *h, char *err, 
         if (seen == &seen_descr) {
             char d[16] = "";
             if (rk_npy_string(&t, d, sizeof d) != 0) {
-                rk_npy_err(err, errlen, what, "dtype %s%s is not supported (a model takes <f4 or <i8)",
+                rk_npy_err(err, errlen, what, "dtype %s%s is not supported (a model takes bool, integer or float arrays)",
                            d[0] ? d : "(not a simple type string)", d[0] ? "..." : "");
                 return -1;
             }
@@ -290,12 +328,14 @@ static int rk_npy_read_header(FILE *fp, const char *what, rk_npy *h, char *err, 
                      d[2] <= '9' && (dl == 3 || (d[3] >= '0' && d[3] <= '9'));
             int isz = ok ? (dl == 3 ? d[2] - '0' : 10 * (d[2] - '0') + d[3] - '0') : 0;
             if (!ok || isz > 16) {
-                rk_npy_err(err, errlen, what, "dtype %s is not supported (a model takes <f4 or <i8)", d);
+                rk_npy_err(err, errlen, what, "dtype %s is not supported (a model takes bool, integer or float arrays)", d);
                 return -1;
             }
             memcpy(h->descr, d, dl + 1);
             h->itemsize = isz;
-            h->dtype = !strcmp(d, "<f4") ? RK_NPY_F4 : !strcmp(d, "<i8") ? RK_NPY_I8 : RK_NPY_OTHER;
+            h->dtype = RK_NPY_OTHER;
+            for (int k = 0; k < RK_NPY_OTHER; k++)
+                if (!strcmp(d, rk_npy_types[k].descr)) h->dtype = (rk_npy_dtype)k;
         } else if (seen == &seen_order) {
             rk_npy_ws(&t);
             if (t.n - t.i >= 5 && !memcmp(t.s + t.i, "False", 5)) {
@@ -392,8 +432,9 @@ static int rk_npy_expect(const rk_npy *h, const char *what, rk_npy_dtype want, i
     if (h->dtype != want) {
         char has[48];
         rk_npy_descr_str(has, sizeof has, h->descr, h->itemsize);
-        rk_npy_err(err, errlen, what, "dtype %s; the model expects %s", has,
-                   want == RK_NPY_I8 ? "<i8 (int64)" : "<f4 (float32)");
+        int w = (int)want >= 0 && want < RK_NPY_OTHER ? (int)want : 0;
+        rk_npy_err(err, errlen, what, "dtype %s; the model expects %s (%s)", has, rk_npy_types[w].descr,
+                   rk_npy_types[w].name);
         return -1;
     }
     int same = h->ndim == ndim;
@@ -443,7 +484,9 @@ static int rk_npy_read_data(FILE *fp, const char *what, const rk_npy *h, void *b
 }
 
 /* Writes path as a .npy file (version 1.0, C order) of dtype RK_NPY_F4
- * (float data), RK_NPY_I8 (int64_t data) or RK_NPY_B1 (uint8_t 0/1) and shape (ndim <=
+ * (float data), RK_NPY_I8 (int64_t data), RK_NPY_B1 (uint8_t 0/1), the
+ * other dtypes in their C types, or RK_NPY_F2 (float data written as
+ * halves), and shape (ndim <=
  * RK_NPY_MAX_NDIM sizes >= 0).  0, or -1 with "PATH: cannot write: REASON"
  * (the file may then be partly written). */
 static int rk_npy_write(const char *path, rk_npy_dtype dtype, int ndim, const int64_t *shape, const void *data,
@@ -451,8 +494,9 @@ static int rk_npy_write(const char *path, rk_npy_dtype dtype, int ndim, const in
 {
     char hdr[512], sh[256];
     int64_t numel = 1, empty = 0;
-    if (dtype == RK_NPY_OTHER || ndim < 0 || ndim > RK_NPY_MAX_NDIM) {
-        rk_npy_err(err, errlen, path, "cannot write: only <f4, <i8 or |b1 of at most %d dimensions", RK_NPY_MAX_NDIM);
+    if ((int)dtype < 0 || dtype >= RK_NPY_OTHER || ndim < 0 || ndim > RK_NPY_MAX_NDIM) {
+        rk_npy_err(err, errlen, path, "cannot write: only the dtypes of rk_npy_dtype, at most %d dimensions",
+                   RK_NPY_MAX_NDIM);
         return -1;
     }
     for (int i = 0; i < ndim; i++) {
@@ -476,7 +520,7 @@ static int rk_npy_write(const char *path, rk_npy_dtype dtype, int ndim, const in
     }
     rk_npy_shape_str(sh, sizeof sh, ndim, shape, -1);
     int n = snprintf(hdr + 10, sizeof hdr - 10, "{'descr': '%s', 'fortran_order': False, 'shape': %s, }",
-                     dtype == RK_NPY_F4 ? "<f4" : dtype == RK_NPY_I8 ? "<i8" : "|b1", sh);
+                     rk_npy_types[dtype].descr, sh);
     if (n < 0 || n + 10 + 64 > (int)sizeof hdr) {
         rk_npy_err(err, errlen, path, "cannot write: header too long");
         return -1;
@@ -493,8 +537,21 @@ static int rk_npy_write(const char *path, rk_npy_dtype dtype, int ndim, const in
         rk_npy_err(err, errlen, path, "cannot write: %s", strerror(errno));
         return -1;
     }
-    int sz = dtype == RK_NPY_F4 ? 4 : dtype == RK_NPY_I8 ? 8 : 1, ok = fwrite(hdr, 1, (size_t)total, fp) == (size_t)total;
-    if (rk_npy_host_little()) {
+    int sz = rk_npy_types[dtype].size, ok = fwrite(hdr, 1, (size_t)total, fp) == (size_t)total;
+    if (dtype == RK_NPY_F2) {   /* float data, written as halves, little-endian */
+        unsigned char tmp[4096];
+        const float *p = data;
+        for (int64_t done = 0; ok && done < numel;) {
+            int64_t k = numel - done < 2048 ? numel - done : 2048;
+            for (int64_t i = 0; i < k; i++) {
+                uint16_t b = rk_npy_half_bits(p[done + i]);
+                tmp[2 * i] = (unsigned char)(b & 0xFF);
+                tmp[2 * i + 1] = (unsigned char)(b >> 8);
+            }
+            ok = fwrite(tmp, 2, (size_t)k, fp) == (size_t)k;
+            done += k;
+        }
+    } else if (rk_npy_host_little()) {
         ok = ok && fwrite(data, (size_t)sz, (size_t)numel, fp) == (size_t)numel;
     } else {
         unsigned char tmp[4096];
