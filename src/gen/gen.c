@@ -746,6 +746,7 @@ static int emit_nodes(G *g)
         int r = emit_layer(g, n);
         if (r == 0) r = emit_fn(g, n);
         if (r == 0) r = emit_tensor(g, n);
+        if (r == 0) r = emit_nn(g, n);
         if (r == 0) g_fail(g, "%s '%s' has no code generator yet",
                            n->kind == TN_LAYER ? "layer" : n->kind == TN_FN ? "function" : "operation",
                            n->op ? n->op : n->kind == TN_INDEX ? "[...]" : "?");
@@ -828,7 +829,7 @@ static void write_main(G *g, FILE *c, const char *P, const Io *io)
         fprintf(c, "        if (rk_npy_read_header(fp, ins[%d], &h, err, sizeof err) != 0 ||\n"
                    "            rk_npy_expect(&h, ins[%d], %s, %d, shape, %d, 1, INT32_MAX, err, sizeof err) != 0) {\n"
                    "            fclose(fp);\n            return rcc_fail(err);\n        }\n",
-                i, i, t->dt == GT_I64 ? "RK_NPY_I8" : "RK_NPY_F4", t->rank, bd);
+                i, i, t->dt == GT_I64 ? "RK_NPY_I8" : t->dt == GT_BOOL ? "RK_NPY_B1" : "RK_NPY_F4", t->rank, bd);
         if (bd >= 0)
             fprintf(c, "        if (batch >= 0 && h.shape[%d] != batch) {\n            fclose(fp);\n"
                        "            snprintf(err, sizeof err, \"%%s: batch %%lld; the first input's is %%lld\", ins[%d], "

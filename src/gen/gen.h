@@ -142,6 +142,7 @@ double     g_lnum(const Instance *in, const char *name, double def);
 int emit_layer(G *g, const TNode *n);
 int emit_fn(G *g, const TNode *n);
 int emit_tensor(G *g, const TNode *n);
+int emit_nn(G *g, const TNode *n);       /* emit_nn.c: functional forms of layers */
 /* Whether the node merely reinterprets its input (reshape, dropout ...):
  * the output becomes an alias of the returned tensor id; 0 otherwise. */
 int emit_alias_of(G *g, const TNode *n);

@@ -39,8 +39,9 @@
 #define RK_NPY_MAX_NDIM 8
 #define RK_NPY_MAX_HEADER 10000
 
-/* The element types a model reads and writes (bool: outputs only, as
- * numpy's '|b1' bytes 0/1); RK_NPY_OTHER is any other
+/* The element types a model reads and writes (bool as numpy's '|b1'
+ * bytes; a byte other than 0 read in is true, as every kernel reads a
+ * bool); RK_NPY_OTHER is any other
  * simple descr (its text is in rk_npy.descr, for the message). */
 typedef enum rk_npy_dtype { RK_NPY_F4, RK_NPY_I8, RK_NPY_B1, RK_NPY_OTHER } rk_npy_dtype;
 
@@ -202,7 +203,7 @@ static int rk_npy_int(rk_npy_text *t, int64_t *v)
 /* Reads and checks the header of fp (opened "rb"); on success h describes
  * it, fp is at the first byte of the data and 0 is returned.  -1 with a
  * message naming WHAT otherwise.  Any descr of the form [<>|=][biufc]N is
- * accepted here (h->dtype RK_NPY_OTHER unless '<f4' or '<i8'), so that
+ * accepted here (h->dtype RK_NPY_OTHER unless '<f4', '<i8' or '|b1'), so that
  * rk_npy_expect can say what the file holds. */
 static int rk_npy_read_header(FILE *fp, const char *what, rk_npy *h, char *err, size_t errlen)
 {
@@ -295,7 +296,8 @@ static int rk_npy_read_header(FILE *fp, const char *what, rk_npy *h, char *err, 
             }
             memcpy(h->descr, d, dl + 1);
             h->itemsize = isz;
-            h->dtype = !strcmp(d, "<f4") ? RK_NPY_F4 : !strcmp(d, "<i8") ? RK_NPY_I8 : RK_NPY_OTHER;
+            h->dtype = !strcmp(d, "<f4") ? RK_NPY_F4 : !strcmp(d, "<i8") ? RK_NPY_I8
+                     : !strcmp(d, "|b1") ? RK_NPY_B1 : RK_NPY_OTHER;
         } else if (seen == &seen_order) {
             rk_npy_ws(&t);
             if (t.n - t.i >= 5 && !memcmp(t.s + t.i, "False", 5)) {
@@ -393,7 +395,7 @@ static int rk_npy_expect(const rk_npy *h, const char *what, rk_npy_dtype want, i
         char has[48];
         rk_npy_descr_str(has, sizeof has, h->descr, h->itemsize);
         rk_npy_err(err, errlen, what, "dtype %s; the model expects %s", has,
-                   want == RK_NPY_I8 ? "<i8 (int64)" : "<f4 (float32)");
+                   want == RK_NPY_I8 ? "<i8 (int64)" : want == RK_NPY_B1 ? "|b1 (bool)" : "<f4 (float32)");
         return -1;
     }
     int same = h->ndim == ndim;
