@@ -196,15 +196,26 @@ static int pooling(G *g, const TNode *n, int y)
     GTensor *tx = g_t(g, x);
     if (tx->dt != GT_F32) return g_fail(g, "%s() of an integer tensor is not supported yet", n->op);
     if (tx->rank != nd + 1 && tx->rank != nd + 2) return g_fail(g, "%s() of an input of rank %d", n->op, tx->rank);
-    if (g_flag(g, "return_indices", 0)) return g_fail(g, "%s() with return_indices is not supported yet", n->op);
+    int ri = mx || adapt ? g_flag(g, "return_indices", 0) : 0, ix = 0;
+    if (ri < 0) return -1;
+    if (ri) {   /* (values, indices): torch's flat positions in each plane */
+        if (n->out.kind != V_TUPLE || n->out.n != 2) return g_fail(g, "%s(): return_indices without a pair", n->op);
+        y = g_id(&n->out.items[0]), ix = g_id(&n->out.items[1]);
+        if (!y || !ix || g_t(g, ix)->dt != GT_I64) return g_fail(g, "%s(): return_indices without int64 indices", n->op);
+        if (strstr(n->op, "avg")) return g_fail(g, "%s() has no indices", n->op);
+    }
     int c = tx->rank - nd - 1;   /* the channel dim; all before it are batch */
     char NC[256];
     snprintf(NC, sizeof NC, "%s", span(g, x, 0, c + 1));
     const char *H = nd == 2 ? g_dim(g, x, c + 1) : "1", *W = g_dim(g, x, c + nd);
     g_kernel(g, "rk_pool.c");
     if (adapt) {
-        g_line(g, "rk_adaptive_%s_pool2d(%s, %s, %s, 1, %s, %s, %s, %s);", strstr(n->op, "max") ? "max" : "avg",
-               g_ptr(g, y), g_ptr(g, x), NC, H, W, nd == 2 ? g_dim(g, y, c + 1) : "1", g_dim(g, y, c + nd));
+        if (ix)
+            g_line(g, "rk_adaptive_max_pool2d_idx(%s, %s, %s, %s, 1, %s, %s, %s, %s);", g_ptr(g, y), g_ptr(g, ix),
+                   g_ptr(g, x), NC, H, W, nd == 2 ? g_dim(g, y, c + 1) : "1", g_dim(g, y, c + nd));
+        else
+            g_line(g, "rk_adaptive_%s_pool2d(%s, %s, %s, 1, %s, %s, %s, %s);", strstr(n->op, "max") ? "max" : "avg",
+                   g_ptr(g, y), g_ptr(g, x), NC, H, W, nd == 2 ? g_dim(g, y, c + 1) : "1", g_dim(g, y, c + nd));
         return 1;
     }
     int64_t ks[2], st[2], pd[2] = {0, 0}, dl[2] = {1, 1}, div = 0;
@@ -231,7 +242,8 @@ static int pooling(G *g, const TNode *n, int y)
     g_line(g, "    const rk_pool2d_p p = {%s, 1, %s, %s, %lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld, %d, %d, %lld};", NC, H,
            W, (long long)kh, (long long)kw, (long long)sh, (long long)sw, (long long)ph, (long long)pw, (long long)dh,
            (long long)dw, ceil, cip, (long long)div);
-    g_line(g, "    rk_%s_pool2d(%s, %s, &p);", mx ? "max" : "avg", g_ptr(g, y), g_ptr(g, x));
+    if (ix) g_line(g, "    rk_max_pool2d_idx(%s, %s, %s, &p);", g_ptr(g, y), g_ptr(g, ix), g_ptr(g, x));
+    else g_line(g, "    rk_%s_pool2d(%s, %s, &p);", mx ? "max" : "avg", g_ptr(g, y), g_ptr(g, x));
     g_line(g, "}");
     return 1;
 }

@@ -668,7 +668,8 @@ static void write_loader(G *g, FILE *c, const char *P, int64_t unit, const Buf *
             nw++;
         }
         if (!nw) fprintf(c, "        {\"\", 0, {0}, 0, 0},\n");
-        fprintf(c, "    };\n    for (size_t i = 0; i < %zu; i++) {\n", nw);
+        /* counted from W, not a constant: "i < 0" would warn (-Wtype-limits) */
+        fprintf(c, "    };\n    for (size_t i = 0; i + %d < sizeof W / sizeof W[0]; i++) {\n", !nw);
         fprintf(c, "        /* kind 0: float; 1: integer; 2: bool, read as integers then narrowed to bytes in place */\n");
         fprintf(c, "        int r = W[i].kind ? rcc_load_i64(f, W[i].key, W[i].ndim, W[i].shape, m->wi + W[i].off, why, sizeof why)\n"
                    "                          : rcc_load_f32(f, W[i].key, W[i].ndim, W[i].shape, m->w + W[i].off, why, sizeof why);\n");
