@@ -353,6 +353,8 @@ def main(argv):
             used, tensors, state = {}, {}, {}
             for kind, name, dtype, dims in decls:
                 t = make(dtype, [size_of(d, used) for d in dims], gen)
+                if name == "var":   # a running variance: positive, or batch_norm gives NaN
+                    t = t.abs() + 0.1
                 tensors[name] = t
                 if kind != "input":
                     state[name] = t

@@ -77,6 +77,38 @@ def adaptive(cs, name, op, shape, out):
     cs.add(name, op, prm, dict(x=x, y=y))
 
 
+def max_idx(cs, name, shape, k, s=None, p=0, d=1, ceil=False, nan=False):
+    """max_pool1d/2d with return_indices: the values and torch's indices."""
+    x = torch.randn(*shape, generator=g)
+    if nan:
+        x.view(-1)[x.numel() // 3] = float("nan")
+        x.view(-1)[x.numel() // 3 + 1] = float("nan")
+    s = k if s is None else s
+    if len(shape) == 4:
+        y, i = F.max_pool2d(x, k, s, p, d, ceil_mode=ceil, return_indices=True)
+        (kh, kw), (sh, sw), (ph, pw), (dh, dw) = pair(k), pair(s), pair(p), pair(d)
+        N, C, H, W = shape
+    else:
+        y, i = F.max_pool1d(x, k, s, p, d, ceil_mode=ceil, return_indices=True)
+        kh, kw, sh, sw, ph, pw, dh, dw = 1, k, 1, s, 0, p, 1, d
+        N, C, W = shape
+        H = 1
+    cs.add(name, "max_pool2d_idx", dict(N=N, C=C, H=H, W=W, kh=kh, kw=kw, sh=sh, sw=sw, ph=ph, pw=pw, dh=dh, dw=dw,
+                                        ceil=ceil), dict(x=x, y=y, i=i))
+
+
+def amax_idx(cs, name, shape, out):
+    x = torch.randn(*shape, generator=g)
+    if len(shape) == 4:
+        y, i = F.adaptive_max_pool2d(x, out, return_indices=True)
+        Ho, Wo = pair(out)
+        prm = dict(N=shape[0], C=shape[1], H=shape[2], W=shape[3], Ho=Ho, Wo=Wo)
+    else:
+        y, i = F.adaptive_max_pool1d(x, out, return_indices=True)
+        prm = dict(N=shape[0], C=shape[1], H=1, W=shape[2], Ho=1, Wo=out)
+    cs.add(name, "adaptive_max_pool2d_idx", prm, dict(x=x, y=y, i=i))
+
+
 def main():
     cs = Cases(sys.argv[1], "pool", "tests/gen_kernels_pool.py")
     max2d(cs, "max_k2_s2", (1, 3, 8, 8), 2)
@@ -118,6 +150,12 @@ def main():
     adaptive(cs, "amax_5_2", "adaptive_max_pool2d", (2, 2, 5, 5), 2)
     adaptive(cs, "amax_10_7", "adaptive_max_pool2d", (1, 2, 10, 10), 7)
     adaptive(cs, "aavg1d_10_7", "adaptive_avg_pool1d", (2, 3, 10), 7)
+    max_idx(cs, "maxi_k3_s2_p1", (2, 3, 9, 8), 3, 2, 1)
+    max_idx(cs, "maxi_k3_d2_p1_ceil", (1, 2, 11, 12), 3, 2, 1, 2, ceil=True)
+    max_idx(cs, "maxi_k2_nan", (1, 2, 6, 6), 2, nan=True)
+    max_idx(cs, "maxi1d_k4_s3_d2_ceil", (2, 3, 23), 4, 3, 1, 2, ceil=True)
+    amax_idx(cs, "amaxi_7x9_2x4", (2, 3, 7, 9), (2, 4))
+    amax_idx(cs, "amaxi1d_23_6", (2, 4, 23), 6)
     adaptive(cs, "amax1d_7_3", "adaptive_max_pool1d", (2, 3, 7), 3)
     cs.write()
 

@@ -165,6 +165,8 @@ def write(out):
     expect("f4_2x3", "i8", [0, 3], 0, 1, 8, "dtype <f4 (float32); the model expects <i8 (int64)")
     expect("f8_2x3", "f4", [0, 3], 0, 1, 8, "dtype <f8 (float64); the model expects <f4 (float32)")
     expect("b1_2x3", "f4", [0, 3], 0, 1, 8, "dtype |b1 (bool); the model expects <f4 (float32)")
+    expect("b1_2x3", "b1", [0, 3], 0, 1, 8, "ok")
+    expect("f4_2x3", "b1", [0, 3], 0, 1, 8, "dtype <f4 (float32); the model expects |b1 (bool)")
     expect("i4_vec", "i8", [4], -1, 0, 0, "dtype <i4 (int32); the model expects <i8 (int64)")
     raw_file("f4_big_endian", crafted("'>f4'", "(2,)", 8))
     expect("f4_big_endian", "f4", [2], -1, 0, 0, "dtype >f4 (big-endian float32); the model expects <f4 (float32)")

@@ -323,18 +323,31 @@ GEN_TESTS = \
 # tests/check/specs/fn_nn.arch and fn_tensor.arch run by `rcc run` against
 # torch's outputs for the same calls (tests/gen_fn.py).
 FNRUN_TESTS = \
+	tests/fnrun/Activations.fnrun \
+	tests/fnrun/Adaptive.fnrun \
 	tests/fnrun/Arange.fnrun \
+	tests/fnrun/Attention.fnrun \
+	tests/fnrun/AvgPool.fnrun \
+	tests/fnrun/Conv1dFn.fnrun \
+	tests/fnrun/Conv2dFn.fnrun \
+	tests/fnrun/Conv2dGroups.fnrun \
+	tests/fnrun/ConvTranspose.fnrun \
 	tests/fnrun/Conversions.fnrun \
 	tests/fnrun/DropoutFn.fnrun \
 	tests/fnrun/Einsum.fnrun \
 	tests/fnrun/Elementwise.fnrun \
 	tests/fnrun/Fill.fnrun \
 	tests/fnrun/Gather.fnrun \
+	tests/fnrun/GroupedQueryAttention.fnrun \
 	tests/fnrun/LinearFn.fnrun \
 	tests/fnrun/LinearVector.fnrun \
 	tests/fnrun/Masks.fnrun \
+	tests/fnrun/MaxPool.fnrun \
 	tests/fnrun/Namespaces.fnrun \
+	tests/fnrun/Normalize.fnrun \
+	tests/fnrun/Norms.fnrun \
 	tests/fnrun/Outer.fnrun \
+	tests/fnrun/PixelShuffleFn.fnrun \
 	tests/fnrun/Pow.fnrun \
 	tests/fnrun/Products.fnrun \
 	tests/fnrun/Reductions.fnrun \
@@ -350,19 +363,6 @@ TESTS += $(FNRUN_TESTS)
 # refuses them with a located error naming the function; each moves to
 # FNRUN_TESTS when it runs.  `make check-fnrun-pending` runs them.
 FNRUN_PENDING = \
-	tests/fnrun/Activations.fnrun \
-	tests/fnrun/Adaptive.fnrun \
-	tests/fnrun/Attention.fnrun \
-	tests/fnrun/AvgPool.fnrun \
 	tests/fnrun/CatStack.fnrun \
-	tests/fnrun/Conv1dFn.fnrun \
-	tests/fnrun/Conv2dFn.fnrun \
-	tests/fnrun/Conv2dGroups.fnrun \
-	tests/fnrun/ConvTranspose.fnrun \
 	tests/fnrun/EmbeddingFn.fnrun \
-	tests/fnrun/GroupedQueryAttention.fnrun \
-	tests/fnrun/Interpolate.fnrun \
-	tests/fnrun/MaxPool.fnrun \
-	tests/fnrun/Normalize.fnrun \
-	tests/fnrun/Norms.fnrun \
-	tests/fnrun/PixelShuffleFn.fnrun
+	tests/fnrun/Interpolate.fnrun

@@ -285,6 +285,19 @@ int emit_fn(G *g, const TNode *n)
                                             "RK_ACT_SILU", "RK_ACT_SIGMOID", "RK_ACT_TANH", "RK_ACT_HARDSWISH",
                                             "RK_ACT_HARDSIGMOID"};
         g_kernel(g, "rk_act.c");
+        GTensor *tx = g_t(g, x), *ty = g_t(g, y);
+        if (tx->dt != GT_F32) {   /* relu/relu6 keep an integer dtype; the others give floats */
+            const char *ct = tx->dt == GT_I64 ? "int64_t" : "uint8_t";
+            if (ty->dt == tx->dt && (act == 2 || act == 3)) {
+                g_line(g, "for (int64_t i = 0; i < %s; i++) { const %s v = %s[i]; %s[i] = v > 0 ? (%s) : 0; }",
+                       g_numel(g, x), ct, g_ptr(g, x), g_ptr(g, y), act == 3 ? "v < 6 ? v : 6" : "v");
+                return 1;
+            }
+            if (ty->dt != GT_F32) return g_fail(g, "%s() of an integer tensor is not supported yet", n->op);
+            g_line(g, "for (int64_t i = 0; i < %s; i++) %s[i] = (float)%s[i];", g_numel(g, x), g_ptr(g, y), g_ptr(g, x));
+            g_line(g, "rk_act_n(%s, %s, %s, %s);", g_ptr(g, y), g_ptr(g, y), g_numel(g, x), names[act]);
+            return 1;
+        }
         g_line(g, "rk_act_n(%s, %s, %s, %s);", g_ptr(g, y), g_ptr(g, x), g_numel(g, x), names[act]);
         return 1;
     }

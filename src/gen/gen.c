@@ -827,6 +827,7 @@ static int emit_nodes(G *g)
         if (r == 0) r = emit_layer(g, n);
         if (r == 0) r = emit_fn(g, n);
         if (r == 0) r = emit_tensor(g, n);
+        if (r == 0) r = emit_nn(g, n);
         if (r == 0) g_fail(g, "%s '%s' has no code generator yet",
                            n->kind == TN_LAYER ? "layer" : n->kind == TN_FN ? "function" : "operation",
                            n->op ? n->op : n->kind == TN_INDEX ? "[...]" : "?");

@@ -170,6 +170,7 @@ int emit_tensor(G *g, const TNode *n);
  * outer); called before emit_fn, it takes the nodes it can do exactly and
  * leaves the others (0). */
 int emit_math(G *g, const TNode *n);
+int emit_nn(G *g, const TNode *n);       /* emit_nn.c: functional forms of layers */
 /* Whether the node merely reinterprets its input (reshape, dropout ...):
  * the output becomes an alias of the returned tensor id; 0 otherwise. */
 int emit_alias_of(G *g, const TNode *n);

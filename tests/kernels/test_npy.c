@@ -178,7 +178,7 @@ static void run_expect(char *rest)
     }
     char what[200];
     snprintf(what, sizeof what, "%s.npy", name);
-    r = rk_npy_expect(&h, what, !strcmp(want, "i8") ? RK_NPY_I8 : RK_NPY_F4, ndim, shape, bdim, bmin, bmax, err,
+    r = rk_npy_expect(&h, what, !strcmp(want, "i8") ? RK_NPY_I8 : !strcmp(want, "b1") ? RK_NPY_B1 : RK_NPY_F4, ndim, shape, bdim, bmin, bmax, err,
                       sizeof err);
     int ok = !strcmp(msg, "ok") ? r == 0 : r == -1 && !strcmp(err, msg);
     snprintf(detail, sizeof detail, "%s%s%s", r ? err : "accepted", ok ? "" : " -- want: ", ok ? "" : msg);

@@ -51,6 +51,35 @@ int main(void)
             else
                 rk_avg_pool1d(y, x, N, C, L, k, st, pad, ceil, (int)kt_i(c, "cip"));
             kt_check(s, "y", y, N * C * Lo, mx ? KT_EXACT : KT_TOL);
+        } else if (strcmp(op, "max_pool2d_idx") == 0 || strcmp(op, "adaptive_max_pool2d_idx") == 0) {
+            int64_t N = kt_i(c, "N"), C = kt_i(c, "C"), H = kt_i(c, "H"), W = kt_i(c, "W"), Ho, Wo, ni;
+            rk_pool2d_p p = {N, C, H, W, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0};
+            if (op[0] == 'm') {
+                p = (rk_pool2d_p){N, C, H, W, kt_i(c, "kh"), kt_i(c, "kw"), kt_i(c, "sh"), kt_i(c, "sw"), kt_i(c, "ph"),
+                                  kt_i(c, "pw"), kt_i(c, "dh"), kt_i(c, "dw"), (int)kt_i(c, "ceil"), 0, 0};
+                rk_pool2d_out(&p, &Ho, &Wo);
+            } else {
+                Ho = kt_i(c, "Ho"), Wo = kt_i(c, "Wo");
+            }
+            const int64_t *ti = kt_in_i64(s, "i", &ni);
+            if (ni != N * C * Ho * Wo) {
+                kt_fail(s, "%lld indices, torch's %lld", (long long)(N * C * Ho * Wo), (long long)ni);
+                continue;
+            }
+            float *y = kt_out(s, ni);
+            int64_t *idx = (int64_t *)(void *)kt_out(s, 2 * ni);
+            if (op[0] == 'm')
+                rk_max_pool2d_idx(y, idx, x, &p);
+            else
+                rk_adaptive_max_pool2d_idx(y, idx, x, N, C, H, W, Ho, Wo);
+            kt_check(s, "y", y, ni, KT_EXACT);
+            int64_t bad = -1;
+            for (int64_t k = 0; k < ni && bad < 0; k++)
+                if (idx[k] != ti[k]) bad = k;
+            if (bad >= 0)
+                kt_fail(s, "index %lld: %lld, torch's %lld", (long long)bad, (long long)idx[bad], (long long)ti[bad]);
+            else
+                kt_pass(s, "%lld indices as torch's", (long long)ni);
         } else if (strncmp(op, "adaptive_", 9) == 0) {
             int64_t N = kt_i(c, "N"), C = kt_i(c, "C"), H = kt_i(c, "H"), W = kt_i(c, "W");
             int64_t Ho = kt_i(c, "Ho"), Wo = kt_i(c, "Wo");

@@ -192,3 +192,64 @@ static void rk_adaptive_max_pool1d(float *restrict y, const float *restrict x, i
 {
     rk_adaptive_max_pool2d(y, x, N, C, 1, L, 1, Lo);
 }
+
+/* max_pool2d with return_indices: y as rk_max_pool2d gives it, and idx
+ * (N, C, Ho, Wo) the position ih*W + iw of each maximum in its (H, W)
+ * plane, torch's: taps in row-major order, a larger value or a NaN takes
+ * over (so the first maximum, or the last NaN); a window of no larger
+ * value keeps its first tap inside the input.  1-d is H = 1 (the index is
+ * the position in L). */
+static void rk_max_pool2d_idx(float *restrict y, int64_t *restrict idx, const float *restrict x,
+                              const rk_pool2d_p *p)
+{
+    int64_t Ho, Wo;
+    rk_pool2d_out(p, &Ho, &Wo);
+    for (int64_t nc = 0; nc < p->N * p->C; nc++) {
+        const float *xc = x + nc * p->H * p->W;
+        for (int64_t oh = 0; oh < Ho; oh++) {
+            int64_t h0 = oh * p->sh - p->ph, h1 = h0 + (p->kh - 1) * p->dh + 1;
+            if (h1 > p->H) h1 = p->H;
+            while (h0 < 0) h0 += p->dh;
+            for (int64_t ow = 0; ow < Wo; ow++) {
+                int64_t w0 = ow * p->sw - p->pw, w1 = w0 + (p->kw - 1) * p->dw + 1;
+                if (w1 > p->W) w1 = p->W;
+                while (w0 < 0) w0 += p->dw;
+                float m = -INFINITY;
+                int64_t mi = h0 * p->W + w0;
+                for (int64_t ih = h0; ih < h1; ih += p->dh)
+                    for (int64_t iw = w0; iw < w1; iw += p->dw) {
+                        const float v = xc[ih * p->W + iw];
+                        if (v > m || v != v) m = v, mi = ih * p->W + iw;
+                    }
+                y[(nc * Ho + oh) * Wo + ow] = m;
+                idx[(nc * Ho + oh) * Wo + ow] = mi;
+            }
+        }
+    }
+}
+
+/* adaptive_max_pool2d with return_indices: y as rk_adaptive_max_pool2d,
+ * idx the position ih*W + iw of each maximum in its plane (the rule of
+ * rk_max_pool2d_idx).  1-d is H = Ho = 1. */
+static void rk_adaptive_max_pool2d_idx(float *restrict y, int64_t *restrict idx, const float *restrict x,
+                                       int64_t N, int64_t C, int64_t H, int64_t W, int64_t Ho, int64_t Wo)
+{
+    for (int64_t nc = 0; nc < N * C; nc++) {
+        const float *xc = x + nc * H * W;
+        for (int64_t oh = 0; oh < Ho; oh++) {
+            const int64_t h0 = oh * H / Ho, h1 = ((oh + 1) * H + Ho - 1) / Ho;
+            for (int64_t ow = 0; ow < Wo; ow++) {
+                const int64_t w0 = ow * W / Wo, w1 = ((ow + 1) * W + Wo - 1) / Wo;
+                float m = -INFINITY;
+                int64_t mi = h0 * W + w0;
+                for (int64_t ih = h0; ih < h1; ih++)
+                    for (int64_t iw = w0; iw < w1; iw++) {
+                        const float v = xc[ih * W + iw];
+                        if (v > m || v != v) m = v, mi = ih * W + iw;
+                    }
+                y[(nc * Ho + oh) * Wo + ow] = m;
+                idx[(nc * Ho + oh) * Wo + ow] = mi;
+            }
+        }
+    }
+}
