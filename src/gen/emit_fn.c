@@ -309,10 +309,32 @@ int emit_fn(G *g, const TNode *n)
         if (!g_arg(n, "dim") || !g_arg(n, "dim")->given) d = 0;
         g_kernel(g, "rk_layout.c");
         const char *ys = g_shape(g, y);
+        GDtype dt = g_t(g, y)->dt;
         g_line(g, "{");
-        fprintf(g->body, "        const void *xs[] = {");
-        for (size_t i = 0; i < ts->v.n; i++) fprintf(g->body, "%s%s", i ? ", " : "", g_ptr(g, g_id(&ts->v.items[i])));
-        fprintf(g->body, "};\n        const int64_t lens[] = {");
+        /* inputs of another dtype (torch promotes: cat of f32 and i64 is f32)
+         * converted first, one after the other in the scratch space */
+        char total[1024] = "0";
+        for (size_t i = 0; i < ts->v.n; i++) {
+            int id = g_id(&ts->v.items[i]);
+            if (g_t(g, id)->dt == dt) continue;
+            char t2[1024];
+            snprintf(t2, sizeof t2, "%s + %s", total, g_numel(g, id));
+            snprintf(total, sizeof total, "%s", t2);
+        }
+        const char *cv = strcmp(total, "0") ? g_scratch(g, "(%s) * %d / 4 + 1", total, g_esize(dt)) : NULL;
+        if (cv) g_line(g, "    %s *cv = (%s *)%s;", g_ctype(dt), g_ctype(dt), cv);
+        fprintf(g->body, "        const void *xs[%zu];\n", ts->v.n);
+        for (size_t i = 0; i < ts->v.n; i++) {
+            int id = g_id(&ts->v.items[i]);
+            if (g_t(g, id)->dt == dt) {
+                g_line(g, "    xs[%zu] = %s;", i, g_ptr(g, id));
+                continue;
+            }
+            g_line(g, "    for (int64_t k = 0; k < %s; k++) cv[k] = (%s)%s[k];", g_numel(g, id), g_ctype(dt), g_ptr(g, id));
+            g_line(g, "    xs[%zu] = cv;", i);
+            g_line(g, "    cv += %s;", g_numel(g, id));
+        }
+        fprintf(g->body, "        const int64_t lens[] = {");
         for (size_t i = 0; i < ts->v.n; i++)
             fprintf(g->body, "%s%s", i ? ", " : "", is(n, "stack") ? "1" : g_dim(g, g_id(&ts->v.items[i]), d));
         fprintf(g->body, "};\n");

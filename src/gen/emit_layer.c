@@ -344,7 +344,8 @@ int emit_layer(G *g, const TNode *n)
     }
     if (!strcmp(op, "Embedding")) {
         g_kernel(g, "rk_embed.c");
-        g_line(g, "if (rk_embedding(%s, %s, %s, %s, %lld, %lld) < 0) {", g_ptr(g, y), g_ptr(g, x), g_numel(g, x),
+        const char *ip = g_ids64(g, x);
+        g_line(g, "if (rk_embedding(%s, %s, %s, %s, %lld, %lld) < 0) {", g_ptr(g, y), ip, g_numel(g, x),
                g_weight(g, n->inst, "weight"), (long long)g_lint(in, "num_embeddings", 0, 0),
                (long long)g_lint(in, "embedding_dim", 0, 0));
         g_line(g, "    snprintf(m->err, sizeof m->err, \"%s: a token id is outside 0..%lld\");", in->path,

@@ -286,7 +286,8 @@ static int functional(G *g, const TNode *n, int y)
     if (is(n, "embedding")) {
         int ids = in0(n), w = arg_id(n, "weight");
         g_kernel(g, "rk_embed.c");
-        g_line(g, "if (rk_embedding(%s, %s, %s, %s, %s, %s) < 0) {", g_ptr(g, y), g_ptr(g, ids), g_numel(g, ids),
+        const char *ip = g_ids64(g, ids);
+        g_line(g, "if (rk_embedding(%s, %s, %s, %s, %s, %s) < 0) {", g_ptr(g, y), ip, g_numel(g, ids),
                g_ptr(g, w), g_dim(g, w, 0), g_dim(g, w, 1));
         g_line(g, "    snprintf(m->err, sizeof m->err, \"embedding(): a token id is outside 0..%%lld\", (long long)%s - 1);",
                g_dim(g, w, 0));

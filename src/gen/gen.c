@@ -228,6 +228,18 @@ const char *g_scratch(G *g, const char *fmt, ...)
     return "m->scratch";
 }
 
+const char *g_ids64(G *g, int id)
+{
+    if (g->t[id].dt == GT_I64) return g_ptr(g, id);
+    char n[256];
+    snprintf(n, sizeof n, "%s", g_numel(g, id));
+    const char *sp = g_scratch(g, "%s * 2 + 1", n);   /* int64s in float units */
+    g_line(g, "for (int64_t k = 0; k < %s; k++) ((int64_t *)%s)[k] = %s[k];", n, sp, g_ptr(g, id));
+    char *b = ring();
+    snprintf(b, 512, "((const int64_t *)%s)", sp);
+    return b;
+}
+
 long g_weight_index(G *g, size_t inst, const char *name)
 {
     return elab_find_key(g->e, g->e->insts[inst].path, name);
@@ -783,8 +795,9 @@ static int moves_elements(const TNode *n)
 {
     static const char *const ops[] = {"cat", "concat", "stack", "transpose", "permute", "t", "swapaxes", "split",
                                       "chunk", "expand", "expand_as", "broadcast_to", "roll", "triu", "tril",
-                                      "gather", "index_select", NULL};
+                                      "gather", "index_select", "embedding", NULL};
     if (n->kind == TN_INDEX) return 1;
+    if (n->kind == TN_LAYER) return n->op && !strcmp(n->op, "Embedding");
     if (n->kind == TN_ATTR) return n->op && (!strcmp(n->op, "T") || !strcmp(n->op, "mT"));
     if (n->kind != TN_FN || !n->op) return 0;
     for (size_t i = 0; ops[i]; i++)

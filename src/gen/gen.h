@@ -144,6 +144,10 @@ GTensor *g_t(G *g, int id);
  * of n, the batch) and returns the pointer expression. */
 const char *g_scratch(G *g, const char *expr_fmt, ...) RCC_PRINTF(2, 3);
 
+/* Integer indices as int64_t: id's own data, or (i32, i16, i8, u8 ids)
+ * a copy widened into the scratch space by a loop printed now. */
+const char *g_ids64(G *g, int id);
+
 /* A weight tensor (parameter/buffer) of layer instance inst by its name
  * under it ("weight", "bias"): the C expression of its data, or "NULL"
  * when the layer has none (bias=False). */
