@@ -50,6 +50,21 @@ run "$tmp/out" "$tmp/err" "$RCC" gen "$tmp/cum.arch" -o "$tmp/cum.c"
 [ "$rc" -eq 2 ] && grep -q "cum.arch:4:12: error: cannot generate code: pow(): integers to negative integer powers are not allowed" "$tmp/err" ||
     { show stderr "$tmp/err"; fail "pow(ids, -1): exit $rc, no located error"; }
 [ ! -e "$tmp/cum.c" ] || fail "a failed rcc gen left cum.c"
+# a model named as a C library function gets an API it cannot clash with
+cat >"$tmp/pow.arch" <<'ARCH'
+model Pow {
+  input x: f32[N, 4]
+  forward(x) {
+    return x * 2
+  }
+}
+ARCH
+run "$tmp/out" "$tmp/err" "$RCC" gen "$tmp/pow.arch" -o "$tmp/pow.c"
+[ "$rc" -eq 0 ] && grep -q "the API is named pow_model_\*" "$tmp/err" && grep -q '^pow_model \*pow_model_load(' "$tmp/pow.h" ||
+    { show stderr "$tmp/err"; fail "a model named Pow: exit $rc, no pow_model API"; }
+# shellcheck disable=SC2086
+${CC:-cc} -c -Wall -Werror ${RCC_RUNTIME_CFLAGS:-} -o "$tmp/pow.o" "$tmp/pow.c" 2>"$tmp/cc.err" ||
+    { show cc "$tmp/cc.err"; fail "pow.c does not compile"; }
 say "ok: rcc gen options and refusals"
 
 # ---- the generated main: built with the runtime, checks its inputs

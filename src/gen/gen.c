@@ -1027,6 +1027,26 @@ static int write_c(G *g, FILE *c, const char *P, const char *hname, const Io *io
     return 0;
 }
 
+/* Is name a C keyword, a name of the C library a model.c includes, or
+ * one of the generated code's own (rk_*, rcc_*)?  Then it cannot prefix
+ * the API. */
+static int c_name_taken(const char *name)
+{
+    static const char *const taken[] = {
+        "auto", "break", "case", "char", "const", "continue", "default", "do", "double", "else", "enum", "extern",
+        "float", "for", "goto", "if", "inline", "int", "long", "register", "restrict", "return", "short", "signed",
+        "sizeof", "static", "struct", "switch", "typedef", "union", "unsigned", "void", "volatile", "while",
+        "abs", "acos", "asin", "atan", "atan2", "cbrt", "ceil", "cos", "cosh", "div", "erf", "erfc", "exit", "exp",
+        "exp2", "expm1", "fabs", "floor", "fma", "fmax", "fmin", "fmod", "free", "frexp", "hypot", "index", "ldexp",
+        "lgamma", "log", "log10", "log1p", "log2", "main", "malloc", "memcpy", "memset", "modf", "nan", "pow",
+        "printf", "remainder", "remove", "rename", "round", "signal", "sin", "sinh", "sqrt", "tan", "tanh",
+        "tgamma", "time", "trunc", "y0", "y1", "j0", "j1", NULL};
+    if (!strncmp(name, "rk_", 3) || !strncmp(name, "rcc_", 4) || !strncmp(name, "cblas", 5)) return 1;
+    for (size_t i = 0; taken[i]; i++)
+        if (!strcmp(taken[i], name)) return 1;
+    return 0;
+}
+
 static int open_bufs(FILE **f, Buf *b)
 {
     *f = open_memstream(&b->p, &b->n);
@@ -1103,8 +1123,15 @@ int gen_files(const GenOptions *o)
     const char *P0 = o->prefix ? o->prefix : e.model->name;
     char P[128];
     size_t pl = 0;
-    for (; P0[pl] && pl + 1 < sizeof P; pl++) P[pl] = (char)(isalnum((unsigned char)P0[pl]) ? tolower((unsigned char)P0[pl]) : '_');
+    for (; P0[pl] && pl + 1 < sizeof P - 8; pl++)
+        P[pl] = (char)(isalnum((unsigned char)P0[pl]) ? tolower((unsigned char)P0[pl]) : '_');
     P[pl] = 0;
+    if (!pl || isdigit((unsigned char)P[0]) || c_name_taken(P)) {   /* a model Pow: pow is libm's */
+        snprintf(P + pl, sizeof P - pl, "%smodel", pl ? "_" : "");
+        if (!o->prefix)
+            fprintf(stderr, "rcc: note: %s: the API is named %s_*, since '%.*s' is taken in C (--prefix names it)\n",
+                    o->spec, P, (int)pl, P);
+    }
     char hpath[4096], hname[4096];
     size_t ol = strlen(o->out_c);
     if (ol < 3 || strcmp(o->out_c + ol - 2, ".c") || ol + 1 > sizeof hpath) {
