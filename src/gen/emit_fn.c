@@ -12,17 +12,6 @@
 #include "arch.tab.h"
 #include "gen.h"
 
-static int arg_id(const TNode *n, const char *name)
-{
-    const TArg *a = g_arg(n, name);
-    return a ? g_id(&a->v) : 0;
-}
-
-/* Operand 0 of a function (input, tensor, self). */
-static int fn_in(const TNode *n) { return n->nargs ? g_id(&n->args[0].v) : 0; }
-
-static int is(const TNode *n, const char *op) { return n->op && !strcmp(n->op, op); }
-
 int emit_fn_alias(G *g, const TNode *n)
 {
     if (n->kind == TN_FN) {
@@ -31,7 +20,7 @@ int emit_fn_alias(G *g, const TNode *n)
                                             "reshape_as", "alpha_dropout", "feature_alpha_dropout", "dropout1d",
                                             "dropout2d", "float", "to", "type_as", "stochastic_depth", NULL};
         for (size_t i = 0; views[i]; i++)
-            if (is(n, views[i])) return fn_in(n);
+            if (g_is(n, views[i])) return g_in0(n);
         return 0;
     }
     if (n->kind == TN_INDEX) {   /* only whole slices and new axes: the same elements */
@@ -82,17 +71,8 @@ static const char *binop_of(const TNode *n, int *cmp)
         {"pow", "RK_BIN_POW"}, {"maximum", "RK_BIN_MAXIMUM"}, {"minimum", "RK_BIN_MINIMUM"},
     };
     for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++)
-        if (is(n, fns[i].fn)) return fns[i].op;
+        if (g_is(n, fns[i].fn)) return fns[i].op;
     return NULL;
-}
-
-static int num_of(const SV *v, double *out)
-{
-    if (v->kind != V_CONF) return 0;
-    if (v->c.kind == VAL_FLOAT) *out = v->c.f;
-    else if (v->c.kind == VAL_INT || v->c.kind == VAL_BOOL) *out = (double)v->c.i;
-    else return 0;
-    return 1;
 }
 
 static int binary(G *g, const TNode *n, const char *op, int cmp, const SV *a, const SV *b)
@@ -109,7 +89,7 @@ static int binary(G *g, const TNode *n, const char *op, int cmp, const SV *a, co
         return 1;
     }
     int first = !ia;
-    if (!num_of(first ? a : b, &s)) return g_fail(g, "operator %s with a non-numeric operand", n->op ? n->op : "?");
+    if (!g_num(first ? a : b, &s)) return g_fail(g, "operator %s with a non-numeric operand", n->op ? n->op : "?");
     int t = first ? ib : ia;
     if (cmp) {
         if (first) return g_fail(g, "a comparison with the number first is not supported yet");
@@ -129,17 +109,6 @@ static void around(G *g, int id, int d, char *outer, char *inner, size_t cap)
     for (int k = d + 1; k < t->rank; k++) i = (Aff){i.a * t->d[k].b + t->d[k].a * i.b, i.b * t->d[k].b};
     snprintf(outer, cap, "%s", g_aff(g, o));
     snprintf(inner, cap, "%s", g_aff(g, i));
-}
-
-static int dim_arg(G *g, const char *name, int rank, int *out)
-{
-    int64_t d;
-    int r = g_int(g, name, &d);
-    if (r <= 0) return r;
-    if (d < 0) d += rank;
-    if (d < 0 || d >= rank) return g_fail(g, "dimension out of range");
-    *out = (int)d;
-    return 1;
 }
 
 /* x[..., idx, ...] with one list or integer tensor of positions and whole
@@ -236,8 +205,6 @@ static int index_op(G *g, const TNode *n)
     return 1;
 }
 
-static int es(G *g, int id) { return g_esize(g_t(g, id)->dt); }
-
 int emit_fn(G *g, const TNode *n)
 {
     int y = g_id(&n->out);
@@ -261,12 +228,12 @@ int emit_fn(G *g, const TNode *n)
         return 1;
     }
     if (n->kind != TN_FN) {
-        if (n->kind == TN_ATTR && (is(n, "T") || is(n, "mT"))) {
+        if (n->kind == TN_ATTR && (g_is(n, "T") || g_is(n, "mT"))) {
             int a = g_id(&n->a), r = g_t(g, a)->rank;
             g_kernel(g, "rk_layout.c");
             const char *xs = g_shape(g, a);
-            g_line(g, "rk_transpose(%s, %s, %d, %d, %s, %d, %d);", g_ptr(g, y), g_ptr(g, a), es(g, a), r, xs,
-                   is(n, "T") ? 0 : r - 2, r - 1);
+            g_line(g, "rk_transpose(%s, %s, %d, %d, %s, %d, %d);", g_ptr(g, y), g_ptr(g, a), g_es(g, a), r, xs,
+                   g_is(n, "T") ? 0 : r - 2, r - 1);
             return 1;
         }
         return 0;
@@ -274,13 +241,13 @@ int emit_fn(G *g, const TNode *n)
     if (bop && n->nargs >= 2) {
         const TArg *alpha = g_arg(n, "alpha");
         double al;
-        if (alpha && alpha->given && num_of(&alpha->v, &al) && al != 1)
+        if (alpha && alpha->given && g_num(&alpha->v, &al) && al != 1)
             return g_fail(g, "%s(..., alpha=) is not supported yet", n->op);
         return binary(g, n, bop, 0, &n->args[0].v, &n->args[1].v);
     }
     int act = emit_act_of(g, n);
     if (act) {
-        int x = fn_in(n);
+        int x = g_in0(n);
         static const char *const names[] = {"", "", "RK_ACT_RELU", "RK_ACT_RELU6", "RK_ACT_GELU", "RK_ACT_GELU_TANH",
                                             "RK_ACT_SILU", "RK_ACT_SIGMOID", "RK_ACT_TANH", "RK_ACT_HARDSWISH",
                                             "RK_ACT_HARDSIGMOID"};
@@ -301,11 +268,11 @@ int emit_fn(G *g, const TNode *n)
         g_line(g, "rk_act_n(%s, %s, %s, %s);", g_ptr(g, y), g_ptr(g, x), g_numel(g, x), names[act]);
         return 1;
     }
-    if (is(n, "cat") || is(n, "concat") || is(n, "stack")) {
+    if (g_is(n, "cat") || g_is(n, "concat") || g_is(n, "stack")) {
         const TArg *ts = g_arg(n, "tensors");
         if (!ts || ts->v.kind != V_TUPLE || !ts->v.n) return g_fail(g, "cat() of no tensors");
         int rank = g_t(g, y)->rank, d;
-        if (dim_arg(g, "dim", rank, &d) < 0) return -1;
+        if (g_dim_arg(g, "dim", rank, G_NODEF, &d) < 0) return -1;
         if (!g_arg(n, "dim") || !g_arg(n, "dim")->given) d = 0;
         g_kernel(g, "rk_layout.c");
         const char *ys = g_shape(g, y);
@@ -336,42 +303,42 @@ int emit_fn(G *g, const TNode *n)
         }
         fprintf(g->body, "        const int64_t lens[] = {");
         for (size_t i = 0; i < ts->v.n; i++)
-            fprintf(g->body, "%s%s", i ? ", " : "", is(n, "stack") ? "1" : g_dim(g, g_id(&ts->v.items[i]), d));
+            fprintf(g->body, "%s%s", i ? ", " : "", g_is(n, "stack") ? "1" : g_dim(g, g_id(&ts->v.items[i]), d));
         fprintf(g->body, "};\n");
-        g_line(g, "    rk_cat(%s, xs, %zu, %d, %d, %s, %d, lens);", g_ptr(g, y), ts->v.n, es(g, y), rank, ys, d);
+        g_line(g, "    rk_cat(%s, xs, %zu, %d, %d, %s, %d, lens);", g_ptr(g, y), ts->v.n, g_es(g, y), rank, ys, d);
         g_line(g, "}");
         return 1;
     }
-    if (is(n, "transpose") || is(n, "permute") || is(n, "t") || is(n, "swapaxes")) {
-        int x = fn_in(n), r = g_t(g, x)->rank;
+    if (g_is(n, "transpose") || g_is(n, "permute") || g_is(n, "t") || g_is(n, "swapaxes")) {
+        int x = g_in0(n), r = g_t(g, x)->rank;
         g_kernel(g, "rk_layout.c");
         const char *xs = g_shape(g, x);
-        if (is(n, "permute")) {
+        if (g_is(n, "permute")) {
             int64_t dv[MAXR];
             int np = g_ints(g_arg(n, "dims"), dv, MAXR), perm[MAXR];
             for (int i = 0; i < np; i++) perm[i] = (int)(dv[i] < 0 ? dv[i] + r : dv[i]);
             if (np != r) return g_fail(g, "permute(): %d dims for a tensor of rank %d", np, r);
             fprintf(g->body, "    { const int perm[] = {");
             for (int i = 0; i < np; i++) fprintf(g->body, "%s%d", i ? ", " : "", perm[i]);
-            fprintf(g->body, "}; rk_permute(%s, %s, %d, %d, %s, perm); }\n", g_ptr(g, y), g_ptr(g, x), es(g, x), r, xs);
+            fprintf(g->body, "}; rk_permute(%s, %s, %d, %d, %s, perm); }\n", g_ptr(g, y), g_ptr(g, x), g_es(g, x), r, xs);
             return 1;
         }
         int d0 = 0, d1 = 1;
-        if (!is(n, "t") && (dim_arg(g, "dim0", r, &d0) < 0 || dim_arg(g, "dim1", r, &d1) < 0)) return -1;
-        g_line(g, "rk_transpose(%s, %s, %d, %d, %s, %d, %d);", g_ptr(g, y), g_ptr(g, x), es(g, x), r, xs, d0, d1);
+        if (!g_is(n, "t") && (g_dim_arg(g, "dim0", r, G_NODEF, &d0) < 0 || g_dim_arg(g, "dim1", r, G_NODEF, &d1) < 0)) return -1;
+        g_line(g, "rk_transpose(%s, %s, %d, %d, %s, %d, %d);", g_ptr(g, y), g_ptr(g, x), g_es(g, x), r, xs, d0, d1);
         return 1;
     }
-    if (is(n, "softmax") || is(n, "log_softmax")) {
-        int x = fn_in(n), d;
-        if (dim_arg(g, "dim", g_t(g, x)->rank, &d) <= 0) return g_fail(g, "%s() needs dim", n->op);
+    if (g_is(n, "softmax") || g_is(n, "log_softmax")) {
+        int x = g_in0(n), d;
+        if (g_dim_arg(g, "dim", g_t(g, x)->rank, G_NODEF, &d) <= 0) return g_fail(g, "%s() needs dim", n->op);
         char o[256], in[256];
         around(g, x, d, o, in, sizeof o);
         g_kernel(g, "rk_act.c");
         g_line(g, "rk_%s(%s, %s, %s, %s, %s);", n->op, g_ptr(g, y), g_ptr(g, x), o, g_dim(g, x, d), in);
         return 1;
     }
-    if (is(n, "mean") || is(n, "sum") || is(n, "amax") || is(n, "amin")) {
-        int x = fn_in(n), r = g_t(g, x)->rank;
+    if (g_is(n, "mean") || g_is(n, "sum") || g_is(n, "amax") || g_is(n, "amin")) {
+        int x = g_in0(n), r = g_t(g, x)->rank;
         const TArg *dim = g_arg(n, "dim");
         int dims[MAXR], nd = 0;
         int64_t dv[MAXR];
@@ -385,19 +352,19 @@ int emit_fn(G *g, const TNode *n)
         fprintf(g->body, "    { const int dims[] = {");
         for (int i = 0; i < nd; i++) fprintf(g->body, "%s%d", i ? ", " : "", dims[i]);
         fprintf(g->body, "%s}; rk_reduce(RK_RED_%s, %s, %s, %d, %s, %d, dims); }\n", nd ? "" : "0",
-                is(n, "mean") ? "MEAN" : is(n, "sum") ? "SUM" : is(n, "amax") ? "AMAX" : "AMIN", g_ptr(g, y),
+                g_is(n, "mean") ? "MEAN" : g_is(n, "sum") ? "SUM" : g_is(n, "amax") ? "AMAX" : "AMIN", g_ptr(g, y),
                 g_ptr(g, x), r, xs, nd);
         return 1;
     }
-    if (is(n, "adaptive_avg_pool2d")) {
-        int x = fn_in(n);
+    if (g_is(n, "adaptive_avg_pool2d")) {
+        int x = g_in0(n);
         g_kernel(g, "rk_pool.c");
         g_line(g, "rk_adaptive_avg_pool2d(%s, %s, %s, %s, %s, %s, %s, %s);", g_ptr(g, y), g_ptr(g, x), g_dim(g, x, 0),
                g_dim(g, x, 1), g_dim(g, x, 2), g_dim(g, x, 3), g_dim(g, y, 2), g_dim(g, y, 3));
         return 1;
     }
-    if (is(n, "matmul") || is(n, "bmm") || is(n, "mm")) {
-        int a = fn_in(n), b = arg_id(n, is(n, "matmul") ? "other" : "mat2");
+    if (g_is(n, "matmul") || g_is(n, "bmm") || g_is(n, "mm")) {
+        int a = g_in0(n), b = g_arg_id(n, g_is(n, "matmul") ? "other" : "mat2");
         if (!b && n->nargs > 1) b = g_id(&n->args[1].v);
         g_kernel(g, "rk_matmul.c");
         const char *as = g_shape(g, a), *bs = g_shape(g, b);
@@ -405,8 +372,8 @@ int emit_fn(G *g, const TNode *n)
                g_ptr(g, b), g_t(g, b)->rank, bs);
         return 1;
     }
-    if (is(n, "linear")) {
-        int x = fn_in(n), w = arg_id(n, "weight"), b = arg_id(n, "bias");
+    if (g_is(n, "linear")) {
+        int x = g_in0(n), w = g_arg_id(n, "weight"), b = g_arg_id(n, "bias");
         GTensor *tx = g_t(g, x);
         g_kernel(g, "rk_gemm.c");
         char M[256];

@@ -38,11 +38,6 @@ static const char *const act_names[] = {
 /* The C name of a fused activation (act_of value: code + 1). */
 static const char *act_c(int v) { return v >= 1 && v <= 10 ? act_names[v] : "RK_ACT_NONE"; }
 
-static const char *str_arg(const TArg *a)
-{
-    return a && a->v.kind == V_CONF && a->v.c.kind == VAL_STR ? a->v.c.s : NULL;
-}
-
 int emit_act_of(G *g, const TNode *n)
 {
     if (n->kind == TN_LAYER) {
@@ -52,7 +47,7 @@ int emit_act_of(G *g, const TNode *n)
         return c ? c + 1 : 0;
     }
     if (n->kind == TN_FN) {
-        int c = act_code(n->op, str_arg(g_arg(n, "approximate")));
+        int c = act_code(n->op, g_str_arg(g_arg(n, "approximate")));
         return c ? c + 1 : 0;
     }
     return 0;
@@ -68,9 +63,6 @@ static int layer_alias(const TNode *n)
         if (!strcmp(n->op, same[i])) return n->nargs ? g_id(&n->args[0].v) : 0;
     return 0;
 }
-
-/* The input tensor (positional 0). */
-static int in0(const TNode *n) { return n->nargs ? g_id(&n->args[0].v) : 0; }
 
 /* Product of dims [from, to) as a C expression. */
 static const char *span_numel(G *g, int id, int from, int to)
@@ -122,7 +114,7 @@ static void bias_fold(G *g, const TNode *n, int bn, const char *w, const char *b
 
 static int conv(G *g, const TNode *n, const Instance *in, int nd)
 {
-    int x = in0(n), y = g_id(&n->out);
+    int x = g_in0(n), y = g_id(&n->out);
     GTensor *tx = g_t(g, x);
     if (tx->rank != nd + 2) return g_fail(g, "%s of an unbatched input", n->op);
     size_t k = g->cur;
@@ -221,7 +213,7 @@ static int mha(G *g, const TNode *n, const Instance *in)
 
 static int rnn(G *g, const TNode *n, const Instance *in)
 {
-    int x = in0(n), hx = in_at(n, 1);
+    int x = g_in0(n), hx = in_at(n, 1);
     const char *mode = !strcmp(n->op, "LSTM") ? "RK_RNN_LSTM" : !strcmp(n->op, "GRU") ? "RK_RNN_GRU" : NULL;
     if (!mode) {
         const Val *nl = g_larg(in, "nonlinearity");
@@ -271,7 +263,7 @@ int emit_layer(G *g, const TNode *n)
     if (n->kind != TN_LAYER) return 0;
     const Instance *in = &g->e->insts[n->inst];
     const char *op = n->op;
-    int x = in0(n), y = g_id(&n->out);
+    int x = g_in0(n), y = g_id(&n->out);
     size_t k = g->cur;
     if (!strcmp(op, "Conv2d")) return conv(g, n, in, 2);
     if (!strcmp(op, "MultiheadAttention")) return mha(g, n, in);

@@ -25,22 +25,12 @@
 #include "arch.tab.h"
 #include "gen.h"
 
-static int is(const TNode *n, const char *op) { return n->op && !strcmp(n->op, op); }
-
 static int is_any(const TNode *n, const char *const *ops)
 {
     for (size_t i = 0; ops[i]; i++)
-        if (is(n, ops[i])) return 1;
+        if (g_is(n, ops[i])) return 1;
     return 0;
 }
-
-static int arg_id(const TNode *n, const char *name)
-{
-    const TArg *a = g_arg(n, name);
-    return a ? g_id(&a->v) : 0;
-}
-
-static int none(const TArg *a) { return !a || (a->v.kind == V_CONF && a->v.c.kind == VAL_NONE); }
 
 /* A number operand: 1 with its value and kind (0 bool, 1 int, 2 float). */
 static int num_sv(const SV *v, double *out, int *cat)
@@ -271,14 +261,14 @@ static int unary(G *g, const TNode *n, int y)
     if (!x || !y) return 0;
     if (n->kind == TN_UNOP && n->opc != '-' && n->opc != '~') return 0;
     const char *op = n->kind == TN_UNOP ? (n->opc == '-' ? "neg" : "bitwise_not") : n->op;
-    int bnot = n->kind == TN_UNOP ? n->opc == '~' : is(n, "bitwise_not");
+    int bnot = n->kind == TN_UNOP ? n->opc == '~' : g_is(n, "bitwise_not");
     GDtype dy = g_t(g, y)->dt, dx = g_t(g, x)->dt;
     const char *ct = ctype_of(dy);
     char e[256];
     if (bnot) {
         if (!isint(dx)) return g_fail(g, "bitwise_not() of a floating-point tensor");
         snprintf(e, sizeof e, dx == GT_BOOL ? "!a0" : "~a0");
-    } else if (is(n, "logical_not")) {
+    } else if (g_is(n, "logical_not")) {
         ct = ctype_of(dx);
         snprintf(e, sizeof e, "!(a0 != 0)");
     } else {
@@ -299,8 +289,8 @@ static int unary(G *g, const TNode *n, int y)
 static int clamp(G *g, const TNode *n, int y)
 {
     int x = n->nargs ? g_id(&n->args[0].v) : 0;
-    if (!x || (all_f32(g, n) && !arg_id(n, "min") && !arg_id(n, "max"))) return 0;
-    if (arg_id(n, "min") || arg_id(n, "max")) return g_fail(g, "clamp() with tensor bounds is not supported yet");
+    if (!x || (all_f32(g, n) && !g_arg_id(n, "min") && !g_arg_id(n, "max"))) return 0;
+    if (g_arg_id(n, "min") || g_arg_id(n, "max")) return g_fail(g, "clamp() with tensor bounds is not supported yet");
     const char *ct = ctype_of(g_t(g, y)->dt);
     double lo, hi;
     int c1, c2;
@@ -350,7 +340,7 @@ static const char *bin_name(const TNode *n)
                                       "lt", "gt", "le", "ge", "logical_and", "logical_or", "logical_xor",
                                       "bitwise_and", "bitwise_or", "bitwise_xor", "atan2", NULL};
     for (size_t i = 0; fns[i]; i++)
-        if (is(n, fns[i])) return fns[i];
+        if (g_is(n, fns[i])) return fns[i];
     return NULL;
 }
 
@@ -463,7 +453,7 @@ static int binary(G *g, const TNode *n, int y)
 /* torch.where(cond, a, b) / a.where(cond, b): any dtypes, numbers too. */
 static int where(G *g, const TNode *n, int y)
 {
-    if (!is(n, "where") || !y) return 0;
+    if (!g_is(n, "where") || !y) return 0;
     const TArg *c = g_arg(n, "condition"), *a = g_arg(n, "input"), *b = g_arg(n, "other");
     if (!c || !a || !b) return g_fail(g, "where() needs a condition and two values");
     Opd o[3] = {opd_of(g, &c->v), opd_of(g, &a->v), opd_of(g, &b->v)};
@@ -596,7 +586,7 @@ static int reduce_emit(G *g, int x, const int *red, int kind, int y, int yi)
 static int red_dims(G *g, const TArg *dim, int rank, int *red)
 {
     int64_t dv[MAXR];
-    int nd = none(dim) ? 0 : g_ints(dim, dv, MAXR);
+    int nd = g_none(dim) ? 0 : g_ints(dim, dv, MAXR);
     if (nd < 0) return g_fail(g, "%s(): dims must be integers", g_node(g)->op);
     for (int k = 0; k < rank; k++) red[k] = nd == 0;
     for (int i = 0; i < nd; i++) {
@@ -615,27 +605,27 @@ static int reduction(G *g, const TNode *n, int y)
     int x = g_id(&n->args[0].v);
     if (!x) return 0;
     const TArg *dim = g_arg(n, "dim");
-    if ((is(n, "max") || is(n, "min")) && dim && g_id(&dim->v)) {   /* torch.max(a, b): maximum */
+    if ((g_is(n, "max") || g_is(n, "min")) && dim && g_id(&dim->v)) {   /* torch.max(a, b): maximum */
         Opd o[2] = {opd_of(g, &n->args[0].v), opd_of(g, &dim->v)};
         const char *ct = ctype_of(g_t(g, y)->dt);
         char e[300];
         const char *pre;
-        bin_expr(is(n, "max") ? "maximum" : "minimum", ct, e, sizeof e, &pre);
+        bin_expr(g_is(n, "max") ? "maximum" : "minimum", ct, e, sizeof e, &pre);
         return ew(g, y, 2, o, ct, e, NULL);
     }
     const TArg *dt = g_arg(n, "dtype");
-    if (all_f32(g, n) && none(dt) && (is(n, "sum") || is(n, "mean") || is(n, "amax") || is(n, "amin"))) return 0;
+    if (all_f32(g, n) && g_none(dt) && (g_is(n, "sum") || g_is(n, "mean") || g_is(n, "amax") || g_is(n, "amin"))) return 0;
     int red[MAXR];
     GTensor *tx = g_t(g, x);
     if (red_dims(g, dim, tx->rank, red) < 0) return -1;
-    if ((is(n, "max") || is(n, "min")) && !none(dim)) {   /* (values, indices) */
+    if ((g_is(n, "max") || g_is(n, "min")) && !g_none(dim)) {   /* (values, indices) */
         if (n->out.kind != V_TUPLE || n->out.n != 2) return g_fail(g, "%s(dim): a (values, indices) pair expected", n->op);
-        return reduce_emit(g, x, red, is(n, "max") ? R_ARGMAX : R_ARGMIN, g_id(&n->out.items[0]), g_id(&n->out.items[1]));
+        return reduce_emit(g, x, red, g_is(n, "max") ? R_ARGMAX : R_ARGMIN, g_id(&n->out.items[0]), g_id(&n->out.items[1]));
     }
     if (!y) return 0;
-    int kind = is(n, "sum") ? R_SUM : is(n, "mean") ? R_MEAN : is(n, "prod") ? R_PROD : is(n, "amax") || is(n, "max") ? R_MAX
-             : is(n, "amin") || is(n, "min") ? R_MIN : is(n, "argmax") ? R_ARGMAX : is(n, "argmin") ? R_ARGMIN
-             : is(n, "any") ? R_ANY : R_ALL;
+    int kind = g_is(n, "sum") ? R_SUM : g_is(n, "mean") ? R_MEAN : g_is(n, "prod") ? R_PROD : g_is(n, "amax") || g_is(n, "max") ? R_MAX
+             : g_is(n, "amin") || g_is(n, "min") ? R_MIN : g_is(n, "argmax") ? R_ARGMAX : g_is(n, "argmin") ? R_ARGMIN
+             : g_is(n, "any") ? R_ANY : R_ALL;
     if (kind == R_ARGMAX || kind == R_ARGMIN) return reduce_emit(g, x, red, kind, 0, y);
     return reduce_emit(g, x, red, kind, y, 0);
 }
@@ -643,15 +633,15 @@ static int reduction(G *g, const TNode *n, int y)
 /* cumsum along dim, and softmax / log_softmax, in the result's dtype. */
 static int along(G *g, const TNode *n, int y)
 {
-    int cum = is(n, "cumsum"), sm = is(n, "softmax"), lsm = is(n, "log_softmax");
+    int cum = g_is(n, "cumsum"), sm = g_is(n, "softmax"), lsm = g_is(n, "log_softmax");
     if ((!cum && !sm && !lsm) || !y || !n->nargs) return 0;
     int x = g_id(&n->args[0].v);
     if (!x) return 0;
     GTensor *tx = g_t(g, x);
     const TArg *dim = g_arg(n, "dim");
-    if (all_f32(g, n) && !cum && !none(dim)) return 0;
+    if (all_f32(g, n) && !cum && !g_none(dim)) return 0;
     int64_t d;
-    if (none(dim)) {
+    if (g_none(dim)) {
         if (cum) return g_fail(g, "cumsum() needs dim");
         d = tx->rank == 0 || tx->rank == 1 || tx->rank == 3 ? 0 : 1;   /* torch's implicit dim */
     } else if (g_int(g, "dim", &d) != 1) {
@@ -717,18 +707,18 @@ static int const_ints(G *g, const char *name, int64_t *out, int cap)
 
 static int repeats(G *g, const TNode *n, int y)
 {
-    if (!(is(n, "repeat") || is(n, "repeat_interleave") || is(n, "tile")) || !y || !n->nargs) return 0;
+    if (!(g_is(n, "repeat") || g_is(n, "repeat_interleave") || g_is(n, "tile")) || !y || !n->nargs) return 0;
     int x = g_id(&n->args[0].v);
     if (!x) return 0;
     GTensor *tx = g_t(g, x);
     int es = g_esize(tx->dt);
     g_kernel(g, "rk_layout.c");
-    if (is(n, "repeat") || is(n, "tile")) {
+    if (g_is(n, "repeat") || g_is(n, "tile")) {
         int64_t reps[MAXR * 2];
-        int nr = const_ints(g, is(n, "repeat") ? "sizes" : "dims", reps, MAXR * 2);
+        int nr = const_ints(g, g_is(n, "repeat") ? "sizes" : "dims", reps, MAXR * 2);
         if (nr == -2) return -1;
         if (nr < 0) return g_fail(g, "%s() needs integer repeats", n->op);
-        if (is(n, "tile") && nr < tx->rank) {   /* tile pads the repeats with leading 1s */
+        if (g_is(n, "tile") && nr < tx->rank) {   /* tile pads the repeats with leading 1s */
             memmove(reps + (tx->rank - nr), reps, sizeof reps[0] * (size_t)nr);
             for (int i = 0; i < tx->rank - nr; i++) reps[i] = 1;
             nr = tx->rank;
@@ -745,7 +735,7 @@ static int repeats(G *g, const TNode *n, int y)
     int64_t r;
     if (g_int(g, "repeats", &r) != 1) return g_fail(g, "repeat_interleave() needs integer repeats");
     const TArg *dm = g_arg(n, "dim");
-    if (none(dm)) {
+    if (g_none(dm)) {
         g_line(g, "{ const int64_t xs[1] = {%s}; rk_repeat_interleave(%s, %s, %d, 1, xs, 0, %lld); }", g_numel(g, x),
                g_ptr(g, y), g_ptr(g, x), es, (long long)r);
         return 1;
@@ -763,7 +753,7 @@ static int repeats(G *g, const TNode *n, int y)
 /* torch.outer(a, b): a[:, None] * b[None, :]. */
 static int outer(G *g, const TNode *n, int y)
 {
-    if (!(is(n, "outer") || is(n, "ger")) || !y || n->nargs < 2) return 0;
+    if (!(g_is(n, "outer") || g_is(n, "ger")) || !y || n->nargs < 2) return 0;
     Opd o[2] = {opd_of(g, &n->args[0].v), opd_of(g, &n->args[1].v)};
     if (o[0].id <= 0 || o[1].id <= 0 || o[0].rank != 1 || o[1].rank != 1) return g_fail(g, "outer() of two vectors");
     o[0].rank = 2, o[0].d[1] = (Aff){0, 1};
@@ -775,8 +765,8 @@ static int outer(G *g, const TNode *n, int y)
 /* gather / index_select whose index is not int64: widened into scratch. */
 static int index_i32(G *g, const TNode *n, int y)
 {
-    if (!(is(n, "gather") || is(n, "index_select")) || !y || !n->nargs) return 0;
-    int x = g_id(&n->args[0].v), ix = arg_id(n, "index");
+    if (!(g_is(n, "gather") || g_is(n, "index_select")) || !y || !n->nargs) return 0;
+    int x = g_id(&n->args[0].v), ix = g_arg_id(n, "index");
     if (!x || !ix || g_t(g, ix)->dt == GT_I64) return 0;
     GTensor *ti = g_t(g, ix), *tx = g_t(g, x);
     if (!isint(ti->dt) || ti->dt == GT_BOOL) return g_fail(g, "%s() with a %s index", n->op, g_dtname(ti->dt));
@@ -790,7 +780,7 @@ static int index_i32(G *g, const TNode *n, int y)
     g_line(g, "{");
     g_line(g, "    int64_t *ix = (int64_t *)%s;", sp);
     g_line(g, "    for (int64_t i = 0; i < %s; i++) ix[i] = %s[i];", g_numel(g, ix), g_ptr(g, ix));
-    if (is(n, "gather")) {
+    if (g_is(n, "gather")) {
         const char *is_ = g_shape(g, ix);
         g_line(g, "    if (rk_gather(%s, %s, %d, %d, %s, %d, ix, %s) < 0) {", g_ptr(g, y), g_ptr(g, x), g_esize(tx->dt),
                tx->rank, xs, (int)d, is_);
@@ -848,7 +838,7 @@ static int es_term(const char *s, size_t len, int rank, int *lab)
 
 static int einsum(G *g, const TNode *n, int y)
 {
-    if (!is(n, "einsum") || !y) return 0;
+    if (!g_is(n, "einsum") || !y) return 0;
     const TArg *eq = g_arg(n, "equation"), *ops = g_arg(n, "operands");
     if (!eq || eq->v.kind != V_CONF || eq->v.c.kind != VAL_STR || !ops || ops->v.kind != V_TUPLE)
         return g_fail(g, "einsum() needs an equation and tensors");
@@ -967,7 +957,7 @@ int emit_math(G *g, const TNode *n)
     if (n->kind != TN_FN) return 0;
     if ((r = where(g, n, y)) != 0) return r;
     if ((r = reduction(g, n, y)) != 0) return r;
-    if (is(n, "clamp") || is(n, "clip")) return clamp(g, n, y);
+    if (g_is(n, "clamp") || g_is(n, "clip")) return clamp(g, n, y);
     if ((r = convert(g, n, y)) != 0) return r;
     if ((r = fill(g, n, y)) != 0) return r;
     if ((r = along(g, n, y)) != 0) return r;

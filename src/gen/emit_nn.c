@@ -14,44 +14,6 @@
 
 #include "gen.h"
 
-static int is(const TNode *n, const char *op) { return n->op && !strcmp(n->op, op); }
-static int in0(const TNode *n) { return n->nargs ? g_id(&n->args[0].v) : 0; }
-
-static int arg_id(const TNode *n, const char *name)
-{
-    const TArg *a = g_arg(n, name);
-    return a ? g_id(&a->v) : 0;
-}
-
-static int is_none(const TArg *a) { return !a || (a->v.kind == V_CONF && a->v.c.kind == VAL_NONE); }
-
-static const char *str_arg(const TArg *a)
-{
-    return a && a->v.kind == V_CONF && a->v.c.kind == VAL_STR ? a->v.c.s : NULL;
-}
-
-static int num_sv(const SV *v, double *out)
-{
-    if (v->kind != V_CONF) return 0;
-    if (v->c.kind == VAL_FLOAT) *out = v->c.f;
-    else if (v->c.kind == VAL_INT || v->c.kind == VAL_BOOL) *out = (double)v->c.i;
-    else return 0;
-    return 1;
-}
-
-/* A numeric argument that must not depend on the batch: 1 in *out, 0
- * None/absent, -1 reported. */
-static int g_num(G *g, const char *name, double *out)
-{
-    const TArg *a = g_arg(g_node(g), name), *b = g_arg(g_twin(g), name);
-    if (is_none(a)) return 0;
-    double x, y;
-    if (!num_sv(&a->v, &x) || !b || !num_sv(&b->v, &y)) return g_fail(g, "%s(): '%s' must be a number", g_node(g)->op, name);
-    if (x != y) return g_fail(g, "%s(): '%s' depends on the batch size", g_node(g)->op, name);
-    *out = x;
-    return 1;
-}
-
 /* A boolean argument (default def). */
 static int g_flag(G *g, const char *name, int def)
 {
@@ -65,7 +27,7 @@ static int g_flag(G *g, const char *name, int def)
 static int ints_nd(G *g, const char *name, int nd, int64_t *out)
 {
     const TArg *a = g_arg(g_node(g), name), *b = g_arg(g_twin(g), name);
-    if (is_none(a)) return 1;
+    if (g_none(a)) return 1;
     int64_t x[MAXR], y[MAXR];
     int na = g_ints(a, x, MAXR), nb = b ? g_ints(b, y, MAXR) : -1;
     if (na < 1 || na != nb || (na != 1 && na != nd))
@@ -93,19 +55,19 @@ static const char *span(G *g, int id, int from, int to)
 
 static int activation(G *g, const TNode *n, int y)
 {
-    int x = in0(n);
-    if (!is(n, "elu") && !is(n, "leaky_relu") && !is(n, "softplus") && !is(n, "mish")) return 0;
+    int x = g_in0(n);
+    if (!g_is(n, "elu") && !g_is(n, "leaky_relu") && !g_is(n, "softplus") && !g_is(n, "mish")) return 0;
     if (g_t(g, x)->dt != GT_F32) return g_fail(g, "%s() of an integer tensor is not supported yet", n->op);
     g_kernel(g, "rk_act.c");
     double a = 0, b = 0;
-    if (is(n, "elu")) {
-        if (g_num(g, "alpha", &a) != 1) return g_fail(g, "elu() needs a numeric alpha");
+    if (g_is(n, "elu")) {
+        if (g_number(g, "alpha", &a) != 1) return g_fail(g, "elu() needs a numeric alpha");
         g_line(g, "rk_elu(%s, %s, %s, %s, 1.0f, 1.0f);", g_ptr(g, y), g_ptr(g, x), g_numel(g, x), g_float(a));
-    } else if (is(n, "leaky_relu")) {
-        if (g_num(g, "negative_slope", &a) != 1) return g_fail(g, "leaky_relu() needs a numeric negative_slope");
+    } else if (g_is(n, "leaky_relu")) {
+        if (g_number(g, "negative_slope", &a) != 1) return g_fail(g, "leaky_relu() needs a numeric negative_slope");
         g_line(g, "rk_leaky_relu(%s, %s, %s, %s);", g_ptr(g, y), g_ptr(g, x), g_numel(g, x), g_float(a));
-    } else if (is(n, "softplus")) {
-        if (g_num(g, "beta", &a) != 1 || g_num(g, "threshold", &b) != 1)
+    } else if (g_is(n, "softplus")) {
+        if (g_number(g, "beta", &a) != 1 || g_number(g, "threshold", &b) != 1)
             return g_fail(g, "softplus() needs numeric beta and threshold");
         g_line(g, "rk_softplus(%s, %s, %s, %s, %s);", g_ptr(g, y), g_ptr(g, x), g_numel(g, x), g_float(a), g_float(b));
     } else {
@@ -118,10 +80,10 @@ static int activation(G *g, const TNode *n, int y)
 
 static int convolution(G *g, const TNode *n, int y)
 {
-    int tr = is(n, "conv_transpose1d") || is(n, "conv_transpose2d");
-    int nd = is(n, "conv1d") || is(n, "conv_transpose1d") ? 1 : is(n, "conv2d") || is(n, "conv_transpose2d") ? 2 : 0;
+    int tr = g_is(n, "conv_transpose1d") || g_is(n, "conv_transpose2d");
+    int nd = g_is(n, "conv1d") || g_is(n, "conv_transpose1d") ? 1 : g_is(n, "conv2d") || g_is(n, "conv_transpose2d") ? 2 : 0;
     if (!nd) return 0;
-    int x = in0(n), w = arg_id(n, "weight"), b = arg_id(n, "bias");
+    int x = g_in0(n), w = g_arg_id(n, "weight"), b = g_arg_id(n, "bias");
     GTensor *tx = g_t(g, x), *tw = w ? g_t(g, w) : NULL;
     if (!tw || tw->rank != nd + 2 || tw->dt != GT_F32 || tx->dt != GT_F32)
         return g_fail(g, "%s() needs a float weight of rank %d", n->op, nd + 2);
@@ -138,7 +100,7 @@ static int convolution(G *g, const TNode *n, int y)
     if (groups < 1) return g_fail(g, "%s(): groups must be positive", n->op);
     int64_t ks[2] = {tw->d[2].b, nd == 2 ? tw->d[3].b : 1};
     int64_t lo[2] = {0, 0}, hi[2] = {0, 0};
-    const char *ps = str_arg(g_arg(n, "padding"));
+    const char *ps = g_str_arg(g_arg(n, "padding"));
     if (ps) {
         if (tr) return g_fail(g, "%s(): padding must be integers", n->op);
         if (!strcmp(ps, "same")) {
@@ -188,11 +150,11 @@ static int convolution(G *g, const TNode *n, int y)
 
 static int pooling(G *g, const TNode *n, int y)
 {
-    int mx = is(n, "max_pool1d") || is(n, "max_pool2d"), av = is(n, "avg_pool1d") || is(n, "avg_pool2d");
-    int adapt = is(n, "adaptive_avg_pool1d") || is(n, "adaptive_max_pool1d") || is(n, "adaptive_max_pool2d");
+    int mx = g_is(n, "max_pool1d") || g_is(n, "max_pool2d"), av = g_is(n, "avg_pool1d") || g_is(n, "avg_pool2d");
+    int adapt = g_is(n, "adaptive_avg_pool1d") || g_is(n, "adaptive_max_pool1d") || g_is(n, "adaptive_max_pool2d");
     if (!mx && !av && !adapt) return 0;
     int nd = n->op[strlen(n->op) - 2] == '2' ? 2 : 1;
-    int x = in0(n);
+    int x = g_in0(n);
     GTensor *tx = g_t(g, x);
     if (tx->dt != GT_F32) return g_fail(g, "%s() of an integer tensor is not supported yet", n->op);
     if (tx->rank != nd + 1 && tx->rank != nd + 2) return g_fail(g, "%s() of an input of rank %d", n->op, tx->rank);
@@ -221,7 +183,7 @@ static int pooling(G *g, const TNode *n, int y)
     int64_t ks[2], st[2], pd[2] = {0, 0}, dl[2] = {1, 1}, div = 0;
     if (ints_nd(g, "kernel_size", nd, ks)) return g_fail(g, "%s() needs kernel_size", n->op);
     const TArg *sa = g_arg(n, "stride");
-    if (is_none(sa) || (sa->v.kind == V_TUPLE && !sa->v.n) || (sa->v.kind == V_CONF && sa->v.c.kind == VAL_INTS && !sa->v.c.n))
+    if (g_none(sa) || (sa->v.kind == V_TUPLE && !sa->v.n) || (sa->v.kind == V_CONF && sa->v.c.kind == VAL_INTS && !sa->v.c.n))
         st[0] = ks[0], st[1] = ks[nd - 1];   /* torch: the kernel size */
     else if (ints_nd(g, "stride", nd, st) < 0)
         return -1;
@@ -229,8 +191,8 @@ static int pooling(G *g, const TNode *n, int y)
     if (mx && ints_nd(g, "dilation", nd, dl) < 0) return -1;
     int ceil = g_flag(g, "ceil_mode", 0), cip = av ? g_flag(g, "count_include_pad", 1) : 0;
     if (ceil < 0 || cip < 0) return -1;
-    if (is(n, "avg_pool2d") && g_int(g, "divisor_override", &div) < 0) return -1;
-    if (is(n, "avg_pool2d") && g_arg(n, "divisor_override") && !is_none(g_arg(n, "divisor_override")) && div < 1)
+    if (g_is(n, "avg_pool2d") && g_int(g, "divisor_override", &div) < 0) return -1;
+    if (g_is(n, "avg_pool2d") && g_arg(n, "divisor_override") && !g_none(g_arg(n, "divisor_override")) && div < 1)
         return g_fail(g, "avg_pool2d(): divisor_override must be positive");
     for (int i = 0; i < nd; i++)
         if (ks[i] < 1 || st[i] < 1 || dl[i] < 1 || pd[i] < 0 || pd[i] > ks[i] / 2)
@@ -252,17 +214,17 @@ static int pooling(G *g, const TNode *n, int y)
 
 static int norms(G *g, const TNode *n, int y)
 {
-    if (!is(n, "group_norm") && !is(n, "batch_norm")) return 0;
-    int x = in0(n), w = arg_id(n, "weight"), b = arg_id(n, "bias");
+    if (!g_is(n, "group_norm") && !g_is(n, "batch_norm")) return 0;
+    int x = g_in0(n), w = g_arg_id(n, "weight"), b = g_arg_id(n, "bias");
     GTensor *tx = g_t(g, x);
     if (tx->dt != GT_F32 || tx->rank < 2) return g_fail(g, "%s() of an input of rank < 2", n->op);
     double eps = 1e-5;
-    if (g_num(g, "eps", &eps) < 0) return -1;
+    if (g_number(g, "eps", &eps) < 0) return -1;
     g_kernel(g, "rk_norm.c");
     char C[64], inner[256];
     snprintf(C, sizeof C, "%s", g_dim(g, x, 1));
     snprintf(inner, sizeof inner, "%s", span(g, x, 2, tx->rank));
-    if (is(n, "group_norm")) {
+    if (g_is(n, "group_norm")) {
         int64_t G;
         if (g_int(g, "num_groups", &G) != 1 || G < 1) return g_fail(g, "group_norm() needs a positive num_groups");
         if (tx->d[1].a || tx->d[1].b % G) return g_fail(g, "group_norm(): num_groups must divide the channels");
@@ -273,7 +235,7 @@ static int norms(G *g, const TNode *n, int y)
     int tr = g_flag(g, "training", 0);
     if (tr < 0) return -1;
     if (tr) return g_fail(g, "batch_norm() with training = true (batch statistics) is not supported");
-    int mean = arg_id(n, "running_mean"), var = arg_id(n, "running_var");
+    int mean = g_arg_id(n, "running_mean"), var = g_arg_id(n, "running_var");
     if (!mean || !var) return g_fail(g, "batch_norm() in eval mode needs running_mean and running_var");
     g_line(g, "rk_batch_norm(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, RK_ACT_NONE);", g_ptr(g, y), g_ptr(g, x),
            g_dim(g, x, 0), C, inner, g_ptr(g, mean), g_ptr(g, var), w ? g_ptr(g, w) : "NULL", b ? g_ptr(g, b) : "NULL",
@@ -284,14 +246,14 @@ static int norms(G *g, const TNode *n, int y)
 /* F.normalize: x / max(||x||_p over dim, eps). */
 static int normalize(G *g, const TNode *n, int y)
 {
-    if (!is(n, "normalize")) return 0;
-    int x = in0(n);
+    if (!g_is(n, "normalize")) return 0;
+    int x = g_in0(n);
     GTensor *t = g_t(g, x);
     if (t->dt != GT_F32) return g_fail(g, "normalize() of an integer tensor");
-    if (!is_none(g_arg(n, "out"))) return g_fail(g, "normalize() with out= is not supported");
+    if (!g_none(g_arg(n, "out"))) return g_fail(g, "normalize() with out= is not supported");
     double p = 2, eps = 1e-12;
     int64_t d = 1;
-    if (g_num(g, "p", &p) != 1 || g_num(g, "eps", &eps) < 0 || g_int(g, "dim", &d) < 0) return -1;
+    if (g_number(g, "p", &p) != 1 || g_number(g, "eps", &eps) < 0 || g_int(g, "dim", &d) < 0) return -1;
     if (d < 0) d += t->rank;
     if (d < 0 || d >= t->rank) return g_fail(g, "normalize(): dim out of range");
     if (!(p > 0)) return g_fail(g, "normalize() with p <= 0 is not supported");
@@ -332,23 +294,23 @@ static int scale_of(G *g, const TNode *n, int nd, double *sc)
 {
     const TArg *a = g_arg(n, "scale_factor");
     for (int i = 0; i < nd; i++) sc[i] = 0;
-    if (is_none(a)) return 0;
+    if (g_none(a)) return 0;
     if (a->v.kind == V_TUPLE) {
         if ((int)a->v.n != nd) return g_fail(g, "interpolate(): %d scale factors for %d dims", (int)a->v.n, nd);
         for (int i = 0; i < nd; i++)
-            if (!num_sv(&a->v.items[i], &sc[i])) return g_fail(g, "interpolate(): scale factors must be numbers");
+            if (!g_num(&a->v.items[i], &sc[i])) return g_fail(g, "interpolate(): scale factors must be numbers");
         return 0;
     }
     double v;
-    if (!num_sv(&a->v, &v)) return g_fail(g, "interpolate(): scale_factor must be a number");
+    if (!g_num(&a->v, &v)) return g_fail(g, "interpolate(): scale_factor must be a number");
     for (int i = 0; i < nd; i++) sc[i] = v;
     return 0;
 }
 
 static int resize(G *g, const TNode *n, int y)
 {
-    if (is(n, "pixel_shuffle") || is(n, "pixel_unshuffle")) {
-        int x = in0(n), un = is(n, "pixel_unshuffle");
+    if (g_is(n, "pixel_shuffle") || g_is(n, "pixel_unshuffle")) {
+        int x = g_in0(n), un = g_is(n, "pixel_unshuffle");
         GTensor *t = g_t(g, x);
         int64_t r;
         if (g_int(g, un ? "downscale_factor" : "upscale_factor", &r) != 1 || r < 1)
@@ -361,12 +323,12 @@ static int resize(G *g, const TNode *n, int y)
                g_dim(g, c, k - 3), g_dim(g, s, k - 2), g_dim(g, s, k - 1), (long long)r);
         return 1;
     }
-    if (!is(n, "interpolate")) return 0;
-    int x = in0(n);
+    if (!g_is(n, "interpolate")) return 0;
+    int x = g_in0(n);
     GTensor *t = g_t(g, x);
     int nd = t->rank - 2;
     if (t->dt != GT_F32 || nd < 1 || nd > 3) return g_fail(g, "interpolate() of an input of rank %d", t->rank);
-    const char *mode = str_arg(g_arg(n, "mode"));
+    const char *mode = g_str_arg(g_arg(n, "mode"));
     if (!mode) mode = "nearest";
     int ac = g_flag(g, "align_corners", 0);
     if (ac < 0) return -1;
@@ -424,8 +386,8 @@ static int same_aff(const GTensor *a, int i, const GTensor *b, int j)
 
 static int attention(G *g, const TNode *n, int y)
 {
-    if (!is(n, "scaled_dot_product_attention") && !is(n, "sdpa")) return 0;
-    int q = arg_id(n, "query"), k = arg_id(n, "key"), v = arg_id(n, "value"), am = arg_id(n, "attn_mask");
+    if (!g_is(n, "scaled_dot_product_attention") && !g_is(n, "sdpa")) return 0;
+    int q = g_arg_id(n, "query"), k = g_arg_id(n, "key"), v = g_arg_id(n, "value"), am = g_arg_id(n, "attn_mask");
     if (!q || !k || !v) return g_fail(g, "%s() needs query, key and value tensors", n->op);
     GTensor *tq = g_t(g, q), *tk = g_t(g, k), *tv = g_t(g, v);
     int r = tq->rank;
@@ -433,9 +395,9 @@ static int attention(G *g, const TNode *n, int y)
         return g_fail(g, "%s() of operands of rank %d, %d, %d (3 or 4 alike are supported)", n->op, r, tk->rank, tv->rank);
     if (tq->dt != GT_F32 || tk->dt != GT_F32 || tv->dt != GT_F32) return g_fail(g, "%s() of integer tensors", n->op);
     double drop = 0, scale = 0;
-    if (g_num(g, "dropout_p", &drop) < 0) return -1;
+    if (g_number(g, "dropout_p", &drop) < 0) return -1;
     if (drop != 0) return g_fail(g, "%s() with dropout_p (applied even in eval mode) is not supported", n->op);
-    int hs = g_num(g, "scale", &scale);
+    int hs = g_number(g, "scale", &scale);
     if (hs < 0) return -1;
     int causal = g_flag(g, "is_causal", 0), gqa = g_flag(g, "enable_gqa", 0);
     if (causal < 0 || gqa < 0) return -1;

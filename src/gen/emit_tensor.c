@@ -11,55 +11,25 @@
 
 #include "gen.h"
 
-static int is(const TNode *n, const char *op) { return n->op && !strcmp(n->op, op); }
-static int in0(const TNode *n) { return n->nargs ? g_id(&n->args[0].v) : 0; }
-static int es(G *g, int id) { return g_esize(g_t(g, id)->dt); }
-
-static int arg_id(const TNode *n, const char *name)
-{
-    const TArg *a = g_arg(n, name);
-    return a ? g_id(&a->v) : 0;
-}
-
-static int num(const TArg *a, double *out)
-{
-    if (!a || a->v.kind != V_CONF) return 0;
-    if (a->v.c.kind == VAL_FLOAT) *out = a->v.c.f;
-    else if (a->v.c.kind == VAL_INT || a->v.c.kind == VAL_BOOL) *out = (double)a->v.c.i;
-    else return 0;
-    return 1;
-}
-
-static int dim_of(G *g, const char *name, int rank, int def, int *out)
-{
-    int64_t d;
-    int r = g_int(g, name, &d);
-    if (r < 0) return -1;
-    if (r == 0) d = def;
-    if (d < 0) d += rank;
-    if (d < 0 || d >= rank) return g_fail(g, "dimension out of range");
-    *out = (int)d;
-    return 0;
-}
 
 static int creation(G *g, const TNode *n, int y)
 {
     GTensor *t = g_t(g, y);
-    if (is(n, "arange")) {
+    if (g_is(n, "arange")) {
         double a = 0, b = 0, s = 1;
         const TArg *st = g_arg(n, "start"), *en = g_arg(n, "end"), *sp = g_arg(n, "step");
         int have_end = en && !(en->v.kind == V_CONF && en->v.c.kind == VAL_NONE);
-        if (!num(st, &a) || (have_end && !num(en, &b)) || !num(sp, &s)) return g_fail(g, "arange() of non-numbers");
+        if (!g_num_arg(st, &a) || (have_end && !g_num_arg(en, &b)) || !g_num_arg(sp, &s)) return g_fail(g, "arange() of non-numbers");
         if (!have_end) b = a, a = 0;
         const TNode *w = g_twin(g);
         double a2 = 0, b2 = 0;
-        num(g_arg(w, "start"), &a2);
-        if (have_end) num(g_arg(w, "end"), &b2);
+        g_num_arg(g_arg(w, "start"), &a2);
+        if (have_end) g_num_arg(g_arg(w, "end"), &b2);
         if (!have_end) b2 = a2, a2 = 0;
         /* an end that follows the batch (arange(x.size(0))) is fine: the
          * length is the output's size, affine in the batch */
         double s2 = 1;
-        num(g_arg(w, "step"), &s2);
+        g_num_arg(g_arg(w, "step"), &s2);
         if (a2 != a || s2 != s) return g_fail(g, "arange() whose start or step depends on the batch size");
         (void)b2;
         if (t->dt != GT_F32 && t->dt != GT_I64) return g_fail(g, "arange() of dtype %s is not supported yet", g_dtname(t->dt));
@@ -71,10 +41,10 @@ static int creation(G *g, const TNode *n, int y)
         return 1;
     }
     double v = 0;
-    if (is(n, "ones") || is(n, "ones_like")) v = 1;
-    else if (is(n, "full") || is(n, "full_like")) {
-        if (!num(g_arg(n, "fill_value"), &v)) return g_fail(g, "%s() needs a numeric fill_value", n->op);
-    } else if (!is(n, "zeros") && !is(n, "zeros_like") && !is(n, "new_zeros")) {
+    if (g_is(n, "ones") || g_is(n, "ones_like")) v = 1;
+    else if (g_is(n, "full") || g_is(n, "full_like")) {
+        if (!g_num_arg(g_arg(n, "fill_value"), &v)) return g_fail(g, "%s() needs a numeric fill_value", n->op);
+    } else if (!g_is(n, "zeros") && !g_is(n, "zeros_like") && !g_is(n, "new_zeros")) {
         return 0;
     }
     if (t->dt == GT_F32)
@@ -94,25 +64,25 @@ static int unary(G *g, const TNode *n, int y)
         {"ceil", "RK_UN_CEIL"},   {"round", "RK_UN_ROUND"}, {"trunc", "RK_UN_TRUNC"}, {"sign", "RK_UN_SIGN"},
         {"square", "RK_UN_SQUARE"}, {"log1p", "RK_UN_LOG1P"}, {"expm1", "RK_UN_EXPM1"},
     };
-    int x = in0(n);
+    int x = g_in0(n);
     for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
-        if (is(n, ops[i].fn)) {
+        if (g_is(n, ops[i].fn)) {
             if (g_t(g, x)->dt != GT_F32) return g_fail(g, "%s() of an integer tensor is not supported yet", n->op);
             g_kernel(g, "rk_elem.c");
             g_line(g, "rk_unary(%s, %s, %s, %s);", ops[i].op, g_ptr(g, y), g_ptr(g, x), g_numel(g, x));
             return 1;
         }
-    if (is(n, "pow") && !arg_id(n, "exponent")) {
+    if (g_is(n, "pow") && !g_arg_id(n, "exponent")) {
         double e;
-        if (!num(g_arg(n, "exponent"), &e)) return g_fail(g, "pow() with a non-numeric exponent");
+        if (!g_num_arg(g_arg(n, "exponent"), &e)) return g_fail(g, "pow() with a non-numeric exponent");
         g_kernel(g, "rk_elem.c");
         g_line(g, "rk_binary_scalar(RK_BIN_POW, %s, %s, %s, %s, 0);", g_ptr(g, y), g_ptr(g, x), g_numel(g, x), g_float(e));
         return 1;
     }
-    if (is(n, "clamp") || is(n, "clip")) {
+    if (g_is(n, "clamp") || g_is(n, "clip")) {
         double lo = -1e39, hi = 1e39;
-        num(g_arg(n, "min"), &lo);
-        num(g_arg(n, "max"), &hi);
+        g_num_arg(g_arg(n, "min"), &lo);
+        g_num_arg(g_arg(n, "max"), &hi);
         g_kernel(g, "rk_elem.c");
         g_line(g, "rk_clamp(%s, %s, %s, %s, %s);", g_ptr(g, y), g_ptr(g, x), g_numel(g, x), g_float(lo), g_float(hi));
         return 1;
@@ -122,10 +92,10 @@ static int unary(G *g, const TNode *n, int y)
 
 static int split(G *g, const TNode *n)
 {
-    int x = in0(n), d;
+    int x = g_in0(n), d;
     GTensor *t = g_t(g, x);
     if (n->out.kind != V_TUPLE || !n->out.n) return g_fail(g, "%s() of no pieces", n->op);
-    if (dim_of(g, "dim", t->rank, 0, &d) < 0) return -1;
+    if (g_dim_arg(g, "dim", t->rank, 0, &d) < 0) return -1;
     g_kernel(g, "rk_layout.c");
     const char *xs = g_shape(g, x);
     g_line(g, "{");
@@ -134,7 +104,7 @@ static int split(G *g, const TNode *n)
     fprintf(g->body, "};\n        const int64_t lens[] = {");
     for (size_t i = 0; i < n->out.n; i++) fprintf(g->body, "%s%s", i ? ", " : "", g_dim(g, g_id(&n->out.items[i]), d));
     fprintf(g->body, "};\n");
-    g_line(g, "    rk_split(ys, %zu, %s, %d, %d, %s, %d, lens);", n->out.n, g_ptr(g, x), es(g, x), t->rank, xs, d);
+    g_line(g, "    rk_split(ys, %zu, %s, %d, %d, %s, %d, lens);", n->out.n, g_ptr(g, x), g_es(g, x), t->rank, xs, d);
     g_line(g, "}");
     return 1;
 }
@@ -142,10 +112,10 @@ static int split(G *g, const TNode *n)
 /* Three-operand broadcasting ops and masks. */
 static int select_ops(G *g, const TNode *n, int y)
 {
-    if (is(n, "masked_fill")) {
-        int x = in0(n), mk = arg_id(n, "mask");
+    if (g_is(n, "masked_fill")) {
+        int x = g_in0(n), mk = g_arg_id(n, "mask");
         double v;
-        if (!num(g_arg(n, "value"), &v)) return g_fail(g, "masked_fill() with a tensor value is not supported yet");
+        if (!g_num_arg(g_arg(n, "value"), &v)) return g_fail(g, "masked_fill() with a tensor value is not supported yet");
         if (!mk || g_t(g, mk)->dt != GT_BOOL) return g_fail(g, "masked_fill() needs a bool mask");
         g_kernel(g, "rk_layout.c");
         const char *xs = g_shape(g, x), *ms = g_shape(g, mk);
@@ -153,8 +123,8 @@ static int select_ops(G *g, const TNode *n, int y)
                g_ptr(g, mk), g_t(g, mk)->rank, ms, g_float(v));
         return 1;
     }
-    if (is(n, "triu") || is(n, "tril")) {
-        int x = in0(n);
+    if (g_is(n, "triu") || g_is(n, "tril")) {
+        int x = g_in0(n);
         GTensor *t = g_t(g, x);
         int64_t diag = 0;
         if (g_int(g, "diagonal", &diag) < 0) return -1;
@@ -164,12 +134,12 @@ static int select_ops(G *g, const TNode *n, int y)
         for (int k = 0; k < t->rank - 2; k++) p = (Aff){p.a * t->d[k].b + t->d[k].a * p.b, p.b * t->d[k].b};
         snprintf(batch, sizeof batch, "%s", g_aff(g, p));
         g_kernel(g, "rk_layout.c");
-        g_line(g, "rk_%s(%s, %s, %d, %s, %s, %s, %lld);", n->op, g_ptr(g, y), g_ptr(g, x), es(g, x), batch,
+        g_line(g, "rk_%s(%s, %s, %d, %s, %s, %s, %lld);", n->op, g_ptr(g, y), g_ptr(g, x), g_es(g, x), batch,
                g_dim(g, x, -2), g_dim(g, x, -1), (long long)diag);
         return 1;
     }
-    if (is(n, "where")) {
-        int c = arg_id(n, "condition"), a = arg_id(n, "input"), b = arg_id(n, "other");
+    if (g_is(n, "where")) {
+        int c = g_arg_id(n, "condition"), a = g_arg_id(n, "input"), b = g_arg_id(n, "other");
         if (!c || !a || !b) return g_fail(g, "where() with a number operand is not supported yet");
         g_kernel(g, "rk_layout.c");
         const char *ys = g_shape(g, y), *cs = g_shape(g, c), *as = g_shape(g, a), *bs = g_shape(g, b);
@@ -177,16 +147,16 @@ static int select_ops(G *g, const TNode *n, int y)
                g_ptr(g, c), g_t(g, c)->rank, cs, g_ptr(g, a), g_t(g, a)->rank, as, g_ptr(g, b), g_t(g, b)->rank, bs);
         return 1;
     }
-    if (is(n, "expand") || is(n, "expand_as") || is(n, "broadcast_to")) {
-        int x = in0(n);
+    if (g_is(n, "expand") || g_is(n, "expand_as") || g_is(n, "broadcast_to")) {
+        int x = g_in0(n);
         g_kernel(g, "rk_layout.c");
         const char *xs = g_shape(g, x), *ys = g_shape(g, y);
-        g_line(g, "rk_expand(%s, %s, %d, %d, %s, %d, %s);", g_ptr(g, y), g_ptr(g, x), es(g, x), g_t(g, x)->rank, xs,
+        g_line(g, "rk_expand(%s, %s, %d, %d, %s, %d, %s);", g_ptr(g, y), g_ptr(g, x), g_es(g, x), g_t(g, x)->rank, xs,
                g_t(g, y)->rank, ys);
         return 1;
     }
-    if (is(n, "roll")) {
-        int x = in0(n);
+    if (g_is(n, "roll")) {
+        int x = g_in0(n);
         const TArg *sh = g_arg(n, "shifts"), *dm = g_arg(n, "dims");
         int64_t shifts[MAXR];
         int dims[MAXR], ns = 0, nd = 0;
@@ -210,12 +180,12 @@ static int select_ops(G *g, const TNode *n, int y)
         for (int i = 0; i < ns; i++) fprintf(g->body, "%s%lld", i ? ", " : "", (long long)shifts[i]);
         fprintf(g->body, "}; const int dm[] = {");
         for (int i = 0; i < nd; i++) fprintf(g->body, "%s%d", i ? ", " : "", dims[i]);
-        fprintf(g->body, "}; rk_roll(%s, %s, %d, %d, %s, %d, sh, dm); }\n", g_ptr(g, y), g_ptr(g, x), es(g, x),
+        fprintf(g->body, "}; rk_roll(%s, %s, %d, %d, %s, %d, sh, dm); }\n", g_ptr(g, y), g_ptr(g, x), g_es(g, x),
                 g_t(g, x)->rank, xs, nd);
         return 1;
     }
-    if (is(n, "pad")) {
-        int x = in0(n);
+    if (g_is(n, "pad")) {
+        int x = g_in0(n);
         const TArg *pa = g_arg(n, "pad"), *md = g_arg(n, "mode");
         int64_t pad[2 * MAXR], v;
         int np = 0;
@@ -225,7 +195,7 @@ static int select_ops(G *g, const TNode *n, int y)
         }
         const char *mode = md && md->v.kind == V_CONF && md->v.c.kind == VAL_STR ? md->v.c.s : "constant";
         double val = 0;
-        num(g_arg(n, "value"), &val);
+        g_num_arg(g_arg(n, "value"), &val);
         g_kernel(g, "rk_layout.c");
         const char *xs = g_shape(g, x);
         fprintf(g->body, "    { const int64_t pad[] = {");
@@ -236,17 +206,17 @@ static int select_ops(G *g, const TNode *n, int y)
                 : !strcmp(mode, "circular") ? "RK_PAD_CIRCULAR" : "RK_PAD_CONSTANT", g_float(val));
         return 1;
     }
-    if (is(n, "gather") || is(n, "index_select")) {
-        int x = in0(n), ix = arg_id(n, "index"), d;
-        if (dim_of(g, "dim", g_t(g, x)->rank, 0, &d) < 0) return -1;
+    if (g_is(n, "gather") || g_is(n, "index_select")) {
+        int x = g_in0(n), ix = g_arg_id(n, "index"), d;
+        if (g_dim_arg(g, "dim", g_t(g, x)->rank, 0, &d) < 0) return -1;
         g_kernel(g, "rk_layout.c");
         const char *xs = g_shape(g, x);
-        if (is(n, "gather")) {
+        if (g_is(n, "gather")) {
             const char *is_ = g_shape(g, ix);
-            g_line(g, "if (rk_gather(%s, %s, %d, %d, %s, %d, %s, %s) < 0) {", g_ptr(g, y), g_ptr(g, x), es(g, x),
+            g_line(g, "if (rk_gather(%s, %s, %d, %d, %s, %d, %s, %s) < 0) {", g_ptr(g, y), g_ptr(g, x), g_es(g, x),
                    g_t(g, x)->rank, xs, d, g_ptr(g, ix), is_);
         } else {
-            g_line(g, "if (rk_index_select(%s, %s, %d, %d, %s, %d, %s, %s) < 0) {", g_ptr(g, y), g_ptr(g, x), es(g, x),
+            g_line(g, "if (rk_index_select(%s, %s, %d, %d, %s, %d, %s, %s) < 0) {", g_ptr(g, y), g_ptr(g, x), g_es(g, x),
                    g_t(g, x)->rank, xs, d, g_ptr(g, ix), g_numel(g, ix));
         }
         g_line(g, "    snprintf(m->err, sizeof m->err, \"%s(): an index is out of range\");", n->op);
@@ -260,13 +230,13 @@ static int select_ops(G *g, const TNode *n, int y)
 /* Functional normalisation, embedding, addmm and attention. */
 static int functional(G *g, const TNode *n, int y)
 {
-    if (is(n, "layer_norm") || is(n, "rms_norm")) {
-        int x = in0(n), w = arg_id(n, "weight"), b = arg_id(n, "bias");
+    if (g_is(n, "layer_norm") || g_is(n, "rms_norm")) {
+        int x = g_in0(n), w = g_arg_id(n, "weight"), b = g_arg_id(n, "bias");
         const TArg *ns = g_arg(n, "normalized_shape");
         int nd = ns && ns->v.kind == V_TUPLE ? (int)ns->v.n : 1;
         GTensor *t = g_t(g, x);
-        double eps = is(n, "rms_norm") ? 1.1920928955078125e-07 : 1e-5;
-        num(g_arg(n, "eps"), &eps);
+        double eps = g_is(n, "rms_norm") ? 1.1920928955078125e-07 : 1e-5;
+        g_num_arg(g_arg(n, "eps"), &eps);
         Aff rows = {0, 1}, cols = {0, 1};
         for (int k = 0; k < t->rank; k++) {
             Aff *p = k < t->rank - nd ? &rows : &cols;
@@ -275,7 +245,7 @@ static int functional(G *g, const TNode *n, int y)
         char r[128];
         snprintf(r, sizeof r, "%s", g_aff(g, rows));
         g_kernel(g, "rk_norm.c");
-        if (is(n, "rms_norm"))
+        if (g_is(n, "rms_norm"))
             g_line(g, "rk_rms_norm(%s, %s, %s, %s, %s, %s);", g_ptr(g, y), g_ptr(g, x), r, g_aff(g, cols),
                    w ? g_ptr(g, w) : "NULL", g_float(eps));
         else
@@ -283,8 +253,8 @@ static int functional(G *g, const TNode *n, int y)
                    w ? g_ptr(g, w) : "NULL", b ? g_ptr(g, b) : "NULL", g_float(eps));
         return 1;
     }
-    if (is(n, "embedding")) {
-        int ids = in0(n), w = arg_id(n, "weight");
+    if (g_is(n, "embedding")) {
+        int ids = g_in0(n), w = g_arg_id(n, "weight");
         g_kernel(g, "rk_embed.c");
         const char *ip = g_ids64(g, ids);
         g_line(g, "if (rk_embedding(%s, %s, %s, %s, %s, %s) < 0) {", g_ptr(g, y), ip, g_numel(g, ids),
@@ -295,11 +265,11 @@ static int functional(G *g, const TNode *n, int y)
         g_line(g, "}");
         return 1;
     }
-    if (is(n, "addmm")) {   /* HF Conv1D: bias + x @ W, x (M, K), W (K, N) */
-        int c = in0(n), a = arg_id(n, "mat1"), b = arg_id(n, "mat2");
+    if (g_is(n, "addmm")) {   /* HF Conv1D: bias + x @ W, x (M, K), W (K, N) */
+        int c = g_in0(n), a = g_arg_id(n, "mat1"), b = g_arg_id(n, "mat2");
         double beta = 1, alpha = 1;
-        num(g_arg(n, "beta"), &beta);
-        num(g_arg(n, "alpha"), &alpha);
+        g_num_arg(g_arg(n, "beta"), &beta);
+        g_num_arg(g_arg(n, "alpha"), &alpha);
         g_kernel(g, "rk_matmul.c");
         GTensor *tc = g_t(g, c);
         const char *M = g_dim(g, a, 0), *N = g_dim(g, b, 1), *K = g_dim(g, a, 1);
@@ -322,8 +292,8 @@ static int functional(G *g, const TNode *n, int y)
 /* torchvision's shifted_window_attention (Swin v1): rk_swin.c. */
 static int swin(G *g, const TNode *n, int y)
 {
-    int x = in0(n), qw = arg_id(n, "qkv_weight"), pw = arg_id(n, "proj_weight"), rb = arg_id(n, "relative_position_bias");
-    int qb = arg_id(n, "qkv_bias"), pb = arg_id(n, "proj_bias");
+    int x = g_in0(n), qw = g_arg_id(n, "qkv_weight"), pw = g_arg_id(n, "proj_weight"), rb = g_arg_id(n, "relative_position_bias");
+    int qb = g_arg_id(n, "qkv_bias"), pb = g_arg_id(n, "proj_bias");
     const TArg *ls = g_arg(n, "logit_scale");
     if (ls && !(ls->v.kind == V_CONF && ls->v.c.kind == VAL_NONE))
         return g_fail(g, "shifted_window_attention() with logit_scale (Swin v2) is not supported yet");
@@ -352,9 +322,9 @@ int emit_tensor(G *g, const TNode *n)
 {
     if (n->kind != TN_FN) return 0;
     int y = g_id(&n->out);
-    if (is(n, "split") || is(n, "chunk") || is(n, "unbind")) return is(n, "unbind") ? g_fail(g, "unbind() is not supported yet") : split(g, n);
+    if (g_is(n, "split") || g_is(n, "chunk") || g_is(n, "unbind")) return g_is(n, "unbind") ? g_fail(g, "unbind() is not supported yet") : split(g, n);
     int r;
-    if (is(n, "shifted_window_attention")) return swin(g, n, y);
+    if (g_is(n, "shifted_window_attention")) return swin(g, n, y);
     if ((r = creation(g, n, y)) != 0) return r;
     if ((r = unary(g, n, y)) != 0) return r;
     if ((r = select_ops(g, n, y)) != 0) return r;

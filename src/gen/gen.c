@@ -271,6 +271,61 @@ const char *g_weight(G *g, size_t inst, const char *name)
     return b;
 }
 
+int g_is(const TNode *n, const char *op) { return n->op && !strcmp(n->op, op); }
+int g_none(const TArg *a) { return !a || (a->v.kind == V_CONF && a->v.c.kind == VAL_NONE); }
+int g_in0(const TNode *n) { return n->nargs ? g_id(&n->args[0].v) : 0; }
+int g_es(G *g, int id) { return g_esize(g->t[id].dt); }
+
+int g_arg_id(const TNode *n, const char *name)
+{
+    const TArg *a = g_arg(n, name);
+    return a ? g_id(&a->v) : 0;
+}
+
+const char *g_str_arg(const TArg *a)
+{
+    return a && a->v.kind == V_CONF && a->v.c.kind == VAL_STR ? a->v.c.s : NULL;
+}
+
+int g_num(const SV *v, double *out)
+{
+    if (v->kind != V_CONF) return 0;
+    if (v->c.kind == VAL_FLOAT) *out = v->c.f;
+    else if (v->c.kind == VAL_INT || v->c.kind == VAL_BOOL) *out = (double)v->c.i;
+    else return 0;
+    return 1;
+}
+
+int g_num_arg(const TArg *a, double *out) { return a && g_num(&a->v, out); }
+
+int g_number(G *g, const char *name, double *out)
+{
+    const TArg *a = g_arg(g_node(g), name), *b = g_arg(g_twin(g), name);
+    if (g_none(a)) return 0;
+    double x, y;
+    if (!g_num(&a->v, &x) || !b || !g_num(&b->v, &y))
+        return g_fail(g, "%s(): '%s' must be a number", g_node(g)->op, name);
+    if (x != y) return g_fail(g, "%s(): '%s' depends on the batch size", g_node(g)->op, name);
+    *out = x;
+    return 1;
+}
+
+int g_dim_arg(G *g, const char *name, int rank, int def, int *out)
+{
+    int64_t d;
+    int r = g_int(g, name, &d);
+    if (r < 0) return -1;
+    if (r == 0) {
+        if (def == G_NODEF) return 0;
+        d = def;
+    }
+    if (d < 0) d += rank;
+    if (d < 0 || d >= rank) return g_fail(g, "%s(): dimension %lld is out of range for rank %d", g_node(g)->op,
+                                          (long long)d, rank);
+    *out = (int)d;
+    return 1;
+}
+
 const TArg *g_arg(const TNode *n, const char *name)
 {
     for (size_t i = 0; i < n->nargs; i++)

@@ -155,6 +155,25 @@ const char *g_weight(G *g, size_t inst, const char *name);
 /* The e->tensors index of inst's tensor name, -1 when none. */
 long g_weight_index(G *g, size_t inst, const char *name);
 
+/* Small readers of a node: is its operation op; its first argument's
+ * tensor (0 none); argument name's tensor; a tensor's element size; a
+ * string argument (NULL when not one); a number (1 with it in *out, 0 when
+ * not a number). */
+int         g_is(const TNode *n, const char *op);
+int         g_none(const TArg *a);   /* absent, or None */
+int         g_in0(const TNode *n);
+int         g_arg_id(const TNode *n, const char *name);
+int         g_es(G *g, int id);
+const char *g_str_arg(const TArg *a);
+int         g_num(const SV *v, double *out);
+int         g_num_arg(const TArg *a, double *out);
+/* A number argument that must not depend on the batch, as g_int. */
+int         g_number(G *g, const char *name, double *out);
+/* A dimension argument wrapped for rank: 1 in *out; absent: def (0 when
+ * def is G_NODEF); -1 reported (not an integer, out of range). */
+enum { G_NODEF = -1000000 };
+int g_dim_arg(G *g, const char *name, int rank, int def, int *out);
+
 /* A node's bound argument by name (TArg), NULL when absent. */
 const TArg *g_arg(const TNode *n, const char *name);
 /* An integer argument (or one of a tuple) that must not depend on the
