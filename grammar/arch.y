@@ -135,7 +135,7 @@ static void yyerror(YYLTYPE *loc, yyscan_t scanner, ArchParse *ctx, const char *
 %precedence UNARY
 %right POW
 
-%type <e> expr postfix atom value item expr_opt arg
+%type <e> expr postfix atom value item expr_opt arg genexpr
 %type <s> ident attr_name
 %type <st> stmt if_stmt
 %type <t> type
@@ -334,6 +334,7 @@ postfix
 /* Positional arguments, then keyword arguments; a trailing comma. */
 args
     : %empty                        { NEW($$ = ast_arg_add(A, NULL, NULL, @$, NULL)); }
+    | genexpr                       { NEW($$ = ast_arg_add(A, NULL, NULL, NO_SPAN, $1)); }
     | posargs
     | posargs ','
     | kwargs
@@ -392,6 +393,13 @@ atom
     | '[' list_items ']'            { NEW($$ = ast_list(A, @$, $2->v, $2->n)); }
     | '[' expr FOR for_targets IN expr ']'
                                     { NEW($$ = ast_comp(A, @$, $2, $4, $6)); }
+    | '(' genexpr ')'               { $$ = $2; }
+    ;
+
+/* A generator expression, Python's sum(x for x in t): computed as the list
+ * comprehension it would make. */
+genexpr
+    : expr FOR for_targets IN expr  { NEW($$ = ast_comp(A, @$, $1, $3, $5)); }
     ;
 
 /* a,   a, b   a, b, */
