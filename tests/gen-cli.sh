@@ -143,4 +143,14 @@ run "$tmp/out" "$tmp/err" env CC=false "$RCC" run "$ex/mlp.arch" "$ex/mlp.pt" "$
 [ "$rc" -eq 2 ] && grep -q 'rcc: error: the generated code did not compile; this is a bug in rcc' "$tmp/err" &&
     grep -q 'source kept in ' "$tmp/err" || { show stderr "$tmp/err"; fail "CC=false: exit $rc"; }
 expect 2 "run: usage: rcc run" "$RCC" run "$ex/mlp.arch" "$ex/mlp.pt"
+# three at once with an empty cache: each runs, one entry stays, no leftovers
+XDG_CACHE_HOME=$tmp/cache3
+export XDG_CACHE_HOME
+for i in 1 2 3; do
+    ("$RCC" run "$ex/mlp.arch" "$ex/mlp.pt" "$ex/input.npy" -o "$tmp/c$i.npy" --expect "$ex/output.npy" \
+        >"$tmp/c$i.out" 2>&1; echo $? >"$tmp/c$i.rc") &
+done
+wait
+for i in 1 2 3; do [ "$(cat "$tmp/c$i.rc")" = 0 ] || { show "run $i" "$tmp/c$i.out"; fail "concurrent rcc run $i failed"; }; done
+[ "$(ls "$XDG_CACHE_HOME/rcc" | wc -l)" -eq 1 ] || { ls -la "$XDG_CACHE_HOME/rcc"; fail "concurrent runs left other than one cache entry"; }
 say "ok: rcc run"

@@ -254,6 +254,7 @@ int cmd_run(int argc, char **argv)
     snprintf(sum, sizeof sum, "%s/model.sum", dir);
 
     int hit = 0;
+    const char *scratch_dir = NULL;   /* a build that could not be stored: removed after the run */
     size_t olen, blen, slen;
     char *old = slurp(keep, &olen), *b = slurp(bin, &blen), *s = slurp(sum, &slen);
     if (old && b && s && olen == clen && !memcmp(old, src, clen)) {
@@ -291,7 +292,10 @@ int cmd_run(int argc, char **argv)
         if (fclose(f) != 0) return cli_error(wsum, "cannot write");
         remove_entry(dir);   /* a stale entry: what cannot be removed fails the rename below */
         remove(errf);
-        if (rename(work, dir) < 0) return cli_error(dir, "cannot store in the cache: %s", strerror(errno));
+        if (rename(work, dir) < 0) {   /* another rcc run stored it first (or the cache is not writable): run ours */
+            snprintf(bin, sizeof bin, "%s/model", work);
+            scratch_dir = work;
+        }
     } else {
         remove_entry(work);
     }
@@ -322,6 +326,7 @@ int cmd_run(int argc, char **argv)
     int wst;
     while (waitpid(pid, &wst, 0) < 0)
         if (errno != EINTR) return cli_error(NULL, "waitpid: %s", strerror(errno));
+    if (scratch_dir) remove_entry(scratch_dir);
     if (WIFEXITED(wst)) return WEXITSTATUS(wst);
     return cli_error(NULL, "the compiled model (%s) was killed by signal %d; this is a bug in rcc", bin,
                      WIFSIGNALED(wst) ? WTERMSIG(wst) : 0);
