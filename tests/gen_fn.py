@@ -186,7 +186,7 @@ CASES = {
     "Reductions": lambda x, ids, i32, **_: reductions_case(x, ids, i32),
     "Products": lambda a, b, m, w, **_: (
         torch.matmul(a, b), a.matmul(m), torch.matmul(a, w), torch.bmm(a, b), torch.mm(a[0], m), a[0].mm(m),
-        a @ b, w @ m),
+        a @ b, w @ m, torch.baddbmm(torch.bmm(a, b), a, b, beta=0.5, alpha=2), torch.baddbmm(b[0, :3, :], a, b)),
     "Sizes": lambda x, **_: (
         x.view(x.size(0), x.size(1) * 4), torch.zeros(x.dim(), x.size(-1)), torch.zeros(x[0].numel()),
         torch.zeros(x.ndim), x.reshape(x.shape[0], -1)),

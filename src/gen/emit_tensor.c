@@ -265,6 +265,21 @@ static int functional(G *g, const TNode *n, int y)
         g_line(g, "}");
         return 1;
     }
+    if (g_is(n, "baddbmm")) {   /* beta * input + alpha * batch1 @ batch2 */
+        int c = g_in0(n), a = g_arg_id(n, "batch1"), b = g_arg_id(n, "batch2");
+        double beta = 1, alpha = 1;
+        g_num_arg(g_arg(n, "beta"), &beta);
+        g_num_arg(g_arg(n, "alpha"), &alpha);
+        GTensor *tc = g_t(g, c);
+        if (!c || !a || !b || g_t(g, a)->rank != 3 || (tc->rank != 3 && tc->rank != 2) ||
+            (tc->rank == 3 && (tc->d[0].a != g_t(g, a)->d[0].a || tc->d[0].b != g_t(g, a)->d[0].b)))
+            return g_fail(g, "baddbmm() of an input that is not [B, M, N] or [M, N] is not supported yet");
+        g_kernel(g, "rk_matmul.c");
+        g_line(g, "rk_baddbmm(%s, %s, %d, %s, %s, %s, %s, %s, %s, %s, %s);", g_ptr(g, y), g_ptr(g, c), tc->rank == 3,
+               g_ptr(g, a), g_ptr(g, b), g_dim(g, a, 0), g_dim(g, a, 1), g_dim(g, b, 2), g_dim(g, a, 2), g_float(beta),
+               g_float(alpha));
+        return 1;
+    }
     if (g_is(n, "addmm")) {   /* HF Conv1D: bias + x @ W, x (M, K), W (K, N) */
         int c = g_in0(n), a = g_arg_id(n, "mat1"), b = g_arg_id(n, "mat2");
         double beta = 1, alpha = 1;
