@@ -15,6 +15,10 @@
 #include "rk_act.c"
 #include "rk_conv.c"
 #include "rk_pool.c"
+#include "rk_layout.c"
+#include "rk_matmul.c"
+#include "rk_attn.c"
+#include "rk_resize.c"
 
 static double now(void)
 {
@@ -78,6 +82,50 @@ static void conv(const char *what, rk_conv2d_p p, rk_act act)
     free(x), free(w), free(b), free(y), free(scratch);
 }
 
+/* The non-conv kernels: one line each, the best of reps runs. */
+static void line(const char *what, double t) { printf("%-44s %8.3f ms\n", what, t * 1e3); }
+
+static void others(void)
+{
+    enum { R = 256, D = 1024 };
+    float *x = randbuf((size_t)R * D), *y = randbuf((size_t)R * D);
+    line("softmax 256x1024 (rows)", BEST(50, rk_softmax(y, x, R, D, 1)));
+    line("softmax 64x1024x4 (dim 1 of 3)", BEST(50, rk_softmax(y, x, 64, D, 4)));
+    line("log_softmax 256x1024", BEST(50, rk_log_softmax(y, x, R, D, 1)));
+    line("gelu(tanh) 256K", BEST(50, rk_act_n(y, x, (int64_t)R * D, RK_ACT_GELU_TANH)));
+    line("sigmoid 256K", BEST(50, rk_act_n(y, x, (int64_t)R * D, RK_ACT_SIGMOID)));
+    {
+        int64_t B = 1, H = 8, T = 256, Dh = 64;
+        float *q = randbuf((size_t)(B * H * T * Dh)), *k = randbuf((size_t)(B * H * T * Dh));
+        float *v = randbuf((size_t)(B * H * T * Dh)), *o = randbuf((size_t)(B * H * T * Dh));
+        float *sc = randbuf((size_t)rk_sdpa_scratch(T, T));
+        line("sdpa 1x8x256x64", BEST(20, rk_sdpa(o, q, k, v, B, H, H, T, T, Dh, Dh, NULL, 0, 0.125f, sc)));
+        line("sdpa 1x8x256x64 causal", BEST(20, rk_sdpa(o, q, k, v, B, H, H, T, T, Dh, Dh, NULL, 1, 0.125f, sc)));
+        line("baddbmm 32x 64x64x64", BEST(50, rk_baddbmm(o, v, 1, q, k, 32, 64, 64, 64, 0.5f, 1.0f)));
+        int64_t as[3] = {32, 64, 64};
+        line("matmul_nd 32x 64x64 @ 32x 64x64", BEST(50, rk_matmul_nd(o, q, 3, as, k, 3, as)));
+        free(q), free(k), free(v), free(o), free(sc);
+    }
+    {
+        int64_t N = 1, C = 64, H = 56, W = 56;
+        float *a = randbuf((size_t)(N * C * H * W)), *b = randbuf((size_t)(N * C * H * W * 4));
+        line("upsample nearest x2 64x56x56", BEST(50, rk_upsample_nearest2d(b, a, N, C, H, W, 2 * H, 2 * W, 0, 0, 0)));
+        line("upsample nearest-exact 56->100", BEST(50, rk_upsample_nearest2d(b, a, N, C, H, W, 100, 100, 0, 0, 1)));
+        line("upsample bilinear x2 64x56x56", BEST(50, rk_upsample_bilinear2d(b, a, N, C, H, W, 2 * H, 2 * W, 0, 0, 0)));
+        line("pixel_shuffle 2 64x56x56", BEST(50, rk_pixel_shuffle(b, a, N, C / 4, H, W, 2)));
+        line("pixel_unshuffle 2 16x112x112", BEST(50, rk_pixel_unshuffle(b, a, N, C / 4, H / 2, W / 2, 2)));
+        line("adaptive_avg_pool2d 64x56x56 -> 7x7", BEST(50, rk_adaptive_avg_pool2d(b, a, N, C, H, W, 7, 7)));
+        line("adaptive_max_pool2d 64x56x56 -> 7x7", BEST(50, rk_adaptive_max_pool2d(b, a, N, C, H, W, 7, 7)));
+        int64_t ys[3] = {C, H, W}, lens[2] = {C / 2, C / 2};
+        const void *xs[2] = {a, a + C / 2 * H * W};
+        void *ysp[2] = {b, b + C / 2 * H * W};
+        line("cat 2x 32x56x56 dim 0", BEST(50, rk_cat(b, xs, 2, 4, 3, ys, 0, lens)));
+        line("split 64x56x56 dim 0 in 2", BEST(50, rk_split(ysp, 2, a, 4, 3, ys, 0, lens)));
+        free(a), free(b);
+    }
+    free(x), free(y);
+}
+
 int main(void)
 {
     printf("OpenBLAS %s, core %s\n", openblas_get_config(), openblas_get_corename());
@@ -98,5 +146,6 @@ int main(void)
     conv("depthwise 3x3 s1 144 56x56", dw, RK_ACT_RELU6);
     rk_conv2d_p dw2 = {1, 144, 56, 56, 144, 3, 3, 2, 2, 1, 1, 144, 1, 1, 1, 1, RK_PAD_ZEROS, 0, 0};
     conv("depthwise 3x3 s2 144 56x56", dw2, RK_ACT_RELU6);
+    others();
     return 0;
 }
