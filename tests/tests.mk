@@ -359,7 +359,12 @@ FNRUN_TESTS = \
 	tests/fnrun/Sizes.fnrun \
 	tests/fnrun/Split.fnrun \
 	tests/fnrun/SwinAttention.fnrun \
-	tests/fnrun/Where.fnrun
+	tests/fnrun/Where.fnrun \
+	tests/fnrun/ConvTransposeLayers.fnrun \
+	tests/fnrun/NormLayers.fnrun \
+	tests/fnrun/ActLayers.fnrun \
+	tests/fnrun/PoolLayers.fnrun \
+	tests/fnrun/ResizeLayers.fnrun
 TESTS += $(FNRUN_TESTS)
 # The models whose functions do not all have a code generator yet: rcc gen
 # refuses them with a located error naming the function (Interpolate: its
