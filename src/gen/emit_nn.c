@@ -6,7 +6,7 @@
  * contract and runs after emit_layer.c, emit_fn.c and emit_tensor.c.
  *
  * Every argument the kernels cannot honour exactly (return_indices, a
- * dropout probability, bicubic interpolation ...) is refused with a
+ * dropout probability, antialiased interpolation ...) is refused with a
  * located error rather than approximated.
  */
 #include <stdio.h>
@@ -361,6 +361,11 @@ int g_interpolate(G *g, int x, int y, const char *mode, int ac, const double *sc
     }
     if ((!strcmp(mode, "linear") && nd == 1) || (!strcmp(mode, "bilinear") && nd == 2)) {
         g_line(g, "rk_upsample_bilinear2d(%s, %s, %s, 1, %s, %s, %s, %s, %d, %.17g, %.17g);", g_ptr(g, y), g_ptr(g, x), NC,
+               H, W, Ho, Wo, ac, sh, sw);
+        return 1;
+    }
+    if (!strcmp(mode, "bicubic") && nd == 2) {
+        g_line(g, "rk_upsample_bicubic2d(%s, %s, %s, 1, %s, %s, %s, %s, %d, %.17g, %.17g);", g_ptr(g, y), g_ptr(g, x), NC,
                H, W, Ho, Wo, ac, sh, sw);
         return 1;
     }
