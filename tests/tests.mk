@@ -340,6 +340,7 @@ FNRUN_TESTS = \
 	tests/fnrun/EmbeddingFn.fnrun \
 	tests/fnrun/Fill.fnrun \
 	tests/fnrun/Gather.fnrun \
+	tests/fnrun/Interpolate.fnrun \
 	tests/fnrun/GroupedQueryAttention.fnrun \
 	tests/fnrun/LinearFn.fnrun \
 	tests/fnrun/LinearVector.fnrun \
