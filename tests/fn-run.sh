@@ -1,6 +1,6 @@
 #!/bin/sh
-# tests/fn-run.sh MODEL.fnrun — one model of tests/check/specs/fn_nn.arch or
-# fn_tensor.arch (a forward that calls a family of functions with their
+# tests/fn-run.sh MODEL.fnrun — one model of tests/check/specs/fn_nn.arch,
+# fn_tensor.arch or fn_layers.arch (a forward that calls a family of functions with their
 # edge cases) compiled and run by `rcc run`, each output against torch's
 # (tests/gen_fn.py runs the same calls in torch: $FIXTURES/fn/MODEL).
 # Floats within 1e-4 of max |torch|, integers and bools exactly.
@@ -11,10 +11,10 @@ need_env srcdir PYTHON
 dir=$FIXTURES/fn/$name
 need_file "$dir/in0.npy" "tests/gen_fn.py's fixtures, which make check writes"
 spec=
-for s in fn_nn.arch fn_tensor.arch; do
+for s in fn_nn.arch fn_tensor.arch fn_layers.arch; do
     grep -q "^model $name {" "$srcdir/tests/check/specs/$s" && spec=$srcdir/tests/check/specs/$s
 done
-[ -n "$spec" ] || fail "no model $name in fn_nn.arch or fn_tensor.arch"
+[ -n "$spec" ] || fail "no model $name in fn_nn.arch, fn_tensor.arch or fn_layers.arch"
 XDG_CACHE_HOME=$tmp/cache
 export XDG_CACHE_HOME
 set --

@@ -4,7 +4,8 @@
 Usage:  /usr/bin/python3 tests/gen_fn.py SRCDIR OUTDIR
 
 Every model of the specs fn_nn.arch, fn_tensor.arch and fn_errors.arch has
-a case below: a Python function that does in torch what the model's
+a case below (fn_layers.arch: a torch module in LAYER_CASES, whose
+parameters and buffers are drawn at random and saved as its state_dict): a Python function that does in torch what the model's
 forward does in the spec.  This script reads each model's `input`,
 `param` and `buffer` declarations from the spec, makes tensors of those
 dtypes and shapes (the symbolic sizes bound as in SIZES), runs the case,
@@ -44,7 +45,7 @@ NAMES = {v: k for k, v in DTYPES.items()}
 # from the exact sizes the specs use where that matters.
 SIZES = {"N": 3, "T": 5, "S": 6}
 
-SPECS = ["fn_nn.arch", "fn_tensor.arch", "fn_errors.arch"]
+SPECS = ["fn_nn.arch", "fn_tensor.arch", "fn_errors.arch", "fn_layers.arch"]
 
 
 # --------------------------------------------------------- the references
@@ -260,6 +261,85 @@ def reductions_case(x, ids, i32):
             i32.cumsum(1), torch.cumsum(x, dim=0), implicit, F.softmax(x, dim=-1, dtype=torch.float64))
 
 
+# ------------------------------------------------- fn_layers.arch: modules
+
+class Layers(torch.nn.Module):
+    """A model of fn_layers.arch: its layers by name, its forward fwd(self, *inputs)."""
+
+    def __init__(self, fwd, **mods):
+        super().__init__()
+        self.fwd = fwd
+        for k, v in mods.items():
+            self.add_module(k, v)
+
+    def forward(self, *a):
+        return self.fwd(self, *a)
+
+
+class RMSNorm(torch.nn.Module):
+    """torch.nn.RMSNorm (torch >= 2.4; 1.13 lacks it): its parameter and forward."""
+
+    def __init__(self, normalized_shape, eps=None, elementwise_affine=True):
+        super().__init__()
+        self.shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+        self.eps = eps
+        self.weight = torch.nn.Parameter(torch.ones(self.shape)) if elementwise_affine else None
+
+    def forward(self, x):
+        return rms_norm(x, self.shape, self.weight, self.eps)
+
+
+nn = torch.nn
+LAYER_CASES = {
+    "ConvTransposeLayers": lambda: Layers(
+        lambda m, x, s: (m.a(x), m.b(x), m.c(s), m.c(s[0]), m.a(x[0])),
+        a=nn.ConvTranspose2d(4, 6, 3, stride=2, padding=1, output_padding=1),
+        b=nn.ConvTranspose2d(4, 6, (3, 2), stride=(1, 2), dilation=2, groups=2, bias=False),
+        c=nn.ConvTranspose1d(4, 3, 5, stride=3, padding=2)),
+    "NormLayers": lambda: Layers(
+        lambda m, x, s: (m.i2(x), m.i2a(x), m.i1(s), m.i1u(s), m.i1u(s[0]), m.gn(x), m.gn2(s), m.bn3(x.unsqueeze(2)),
+                         m.rms(x), m.rms2(s)),
+        i2=nn.InstanceNorm2d(6), i2a=nn.InstanceNorm2d(6, affine=True),
+        i1=nn.InstanceNorm1d(6, eps=0.001, affine=True, track_running_stats=True), i1u=nn.InstanceNorm1d(6),
+        gn=nn.GroupNorm(3, 6), gn2=nn.GroupNorm(2, 6, eps=0.0001, affine=False), bn3=nn.BatchNorm3d(6),
+        rms=RMSNorm((5, 4)), rms2=RMSNorm(7, eps=1e-06, elementwise_affine=False)),
+    "ActLayers": lambda: Layers(
+        lambda m, x: (lambda y: (m.p1(y), m.p3(y), m.p1(y[0, 0, 0]), m.lr(y), m.lr0(y), m.el(y), m.mi(y), m.ht(y),
+                                 m.ht0(y), m.sp(y), m.sp0(y * 10)))(x * 3),
+        p1=nn.PReLU(), p3=nn.PReLU(3, init=0.1), lr=nn.LeakyReLU(0.2), lr0=nn.LeakyReLU(), el=nn.ELU(alpha=0.5),
+        mi=nn.Mish(), ht=nn.Hardtanh(-0.5, 2.0), ht0=nn.Hardtanh(), sp=nn.Softplus(beta=2, threshold=1),
+        sp0=nn.Softplus()),
+    "PoolLayers": lambda: Layers(
+        lambda m, s, x: (m.m1(s), m.m1d(s), m.a1(s), m.a1c(s), m.ad1(s), m.ad1(s[0]), m.m2(x), m.m2(x[0]), m.a2(x),
+                         m.ad2(x), m.ad2(x[0]), m.am2(x)),
+        m1=nn.MaxPool1d(3, stride=2, padding=1), m1d=nn.MaxPool1d(4, dilation=2, ceil_mode=True),
+        a1=nn.AvgPool1d(3, stride=2, padding=1, count_include_pad=False), a1c=nn.AvgPool1d(4, ceil_mode=True),
+        ad1=nn.AdaptiveAvgPool1d(6), m2=nn.MaxPool2d(3, stride=2, padding=1), a2=nn.AvgPool2d(3, divisor_override=2),
+        ad2=nn.AdaptiveAvgPool2d((3, 4)), am2=nn.AdaptiveMaxPool2d(5)),
+    "ResizeLayers": lambda: Layers(
+        lambda m, x, s, v, p: (m.u2(x), m.ub(x), m.ub15(x), m.ul(s), m.ut(v), m.un(x), m.ue(x), m.ps(p), m.z(x),
+                               m.zc(x), m.c(x), m.r(x), m.r(x[0])),
+        u2=nn.Upsample(scale_factor=2), ub=nn.Upsample(size=(9, 11), mode="bilinear", align_corners=True),
+        ub15=nn.Upsample(scale_factor=1.5, mode="bilinear"), ul=nn.Upsample(scale_factor=2.5, mode="linear"),
+        ut=nn.Upsample(size=6, mode="trilinear"), un=nn.Upsample(scale_factor=1.7),
+        ue=nn.Upsample(size=4, mode="nearest-exact"), ps=nn.PixelShuffle(2), z=nn.ZeroPad2d(2),
+        zc=nn.ZeroPad2d((1, 0, -1, 2)), c=nn.ConstantPad2d((1, 2, 3, 0), 0.5), r=nn.ReflectionPad2d((2, 1, 0, 3))),
+}
+
+
+def layer_model(model, gen):
+    """The module of a LAYER_CASES model, its floating parameters and
+    buffers drawn from gen (running variances positive), in eval mode."""
+    m = LAYER_CASES[model]()
+    with torch.no_grad():
+        for name, t in sorted(m.state_dict().items()):
+            if t.is_floating_point():
+                t.copy_(torch.randn(t.shape, generator=gen))
+                if name.endswith("running_var"):
+                    t.abs_().add_(0.1)
+    return m.eval()
+
+
 # ------------------------------------------------------------- the specs
 
 DECL = re.compile(r"^\s*(input|param|buffer)\s+(\w+)\s*:\s*(\w+)\[([^\]]*)\]")
@@ -346,7 +426,7 @@ def main(argv):
     for spec in SPECS:
         rel = "tests/check/specs/" + spec
         for model, decls, params in read_models(os.path.join(src, rel)):
-            if model not in CASES:
+            if model not in CASES and model not in LAYER_CASES:
                 raise SystemExit("gen_fn.py: model %s of %s has no case" % (model, rel))
             seen.add(model)
             gen = torch.Generator().manual_seed(len(seen))
@@ -358,11 +438,16 @@ def main(argv):
                 tensors[name] = t
                 if kind != "input":
                     state[name] = t
+            case = CASES.get(model)
+            if model in LAYER_CASES:
+                mod = layer_model(model, gen)
+                state.update(mod.state_dict())
+                case = lambda **t: mod(*[t[p] for p in params])   # noqa: E731
             torch.save(state, os.path.join(out, "fn_%s.pt" % model))
             try:
-                with warnings.catch_warnings():
+                with warnings.catch_warnings(), torch.no_grad():
                     warnings.simplefilter("ignore")
-                    res = CASES[model](**tensors)
+                    res = case(**tensors)
             except Exception as e:   # noqa: BLE001  (what torch raises is the point)
                 msg = (str(e).strip().split("\n") or [""])[0] or type(e).__name__
                 if spec != "fn_errors.arch":
@@ -374,7 +459,7 @@ def main(argv):
             binds = " ".join("%s=%d" % kv for kv in sorted(used.items()))
             lines.append("shape %s %s %s -> %s" % (rel, model, binds or "-", type_of(res)))
             save_run(os.path.join(out, "fn", model), [tensors[p] for p in params if p in tensors], res)
-    extra = set(CASES) - seen
+    extra = (set(CASES) | set(LAYER_CASES)) - seen
     if extra:
         raise SystemExit("gen_fn.py: cases without a model: %s" % ", ".join(sorted(extra)))
     with open(os.path.join(out, "fn_expect.txt"), "w") as f:

@@ -3,8 +3,8 @@
 tests/kernels/test_resize.c (src/gen/kernels/rk_resize.c).
 
 Writes OUTDIR/resize/{data.bin,manifest.txt} (tests/kernels/kcases.py):
-F.interpolate in modes nearest, nearest-exact, bilinear (align_corners
-both ways) and linear, given an explicit size or a scale_factor (which
+F.interpolate in modes nearest, nearest-exact, bilinear and bicubic
+(align_corners both ways) and linear, given an explicit size or a scale_factor (which
 the kernel uses as 1/scale_factor, unless recompute_scale_factor=True, in
 which case only the output size counts); up by 2, down by 2, to odd sizes,
 by non-integer factors whose floor differs from in/out.  pixel_shuffle
@@ -21,7 +21,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "ker
 from kcases import Cases  # noqa: E402
 
 g = torch.Generator().manual_seed(20261205)
-MODES = {"nearest": 0, "nearest-exact": 1, "bilinear": 2, "linear": 2}
+MODES = {"nearest": 0, "nearest-exact": 1, "bilinear": 2, "linear": 2, "bicubic": 3}
 
 
 def interp(cs, name, shape, mode, size=None, scale=None, align=None, recompute=None):
@@ -68,6 +68,17 @@ def main():
         interp(cs, "bilinear_%s_to1" % a, (1, 2, 6, 5), "bilinear", size=(1, 3), align=align)
         interp(cs, "bilinear_%s_same_h" % a, (1, 2, 6, 5), "bilinear", size=(6, 9), align=align)
         interp(cs, "linear_%s_1d" % a, (2, 3, 9), "linear", size=16, align=align)
+    for align in (False, True):   # bicubic: taps past the edges clamped; src below 0 kept (not clamped)
+        a = "ac" if align else "noac"
+        interp(cs, "bicubic_%s_x2" % a, (1, 3, 5, 7), "bicubic", scale=2.0, align=align)
+        interp(cs, "bicubic_%s_half" % a, (1, 2, 10, 9), "bicubic", scale=0.5, align=align)
+        interp(cs, "bicubic_%s_size_up" % a, (2, 2, 7, 6), "bicubic", size=(11, 13), align=align)
+        interp(cs, "bicubic_%s_size_down" % a, (1, 2, 13, 11), "bicubic", size=(4, 5), align=align)
+        interp(cs, "bicubic_%s_s1.3" % a, (1, 2, 7, 9), "bicubic", scale=1.3, align=align)
+        interp(cs, "bicubic_%s_to1" % a, (1, 2, 6, 5), "bicubic", size=(1, 3), align=align)
+        interp(cs, "bicubic_%s_same_h" % a, (1, 2, 6, 5), "bicubic", size=(6, 9), align=align)
+        interp(cs, "bicubic_%s_tiny" % a, (1, 1, 1, 2), "bicubic", size=(3, 5), align=align)
+    interp(cs, "bicubic_noac_s1.3_recompute", (1, 2, 7, 9), "bicubic", scale=1.3, recompute=True)
     interp(cs, "bilinear_noac_s1.3_recompute", (1, 2, 7, 9), "bilinear", scale=1.3, recompute=True)
     interp(cs, "linear_noac_1d_s0.6", (2, 3, 11), "linear", scale=0.6)
     for r, shape in ((2, (1, 12, 4, 5)), (3, (2, 18, 3, 2))):

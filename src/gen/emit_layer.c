@@ -258,6 +258,292 @@ static int rnn(G *g, const TNode *n, const Instance *in)
     return 1;
 }
 
+/* ------------------------------------------------------- more layers */
+
+/* MaxPool1d/2d, AvgPool1d/2d: batched or not (all dims before the
+ * channels are one batch of planes). */
+static int pool_layer(G *g, const TNode *n, const Instance *in, int nd, int mx)
+{
+    int x = g_in0(n), y = g_id(&n->out);
+    GTensor *tx = g_t(g, x);
+    if (tx->rank != nd + 1 && tx->rank != nd + 2) return g_fail(g, "%s of an input of rank %d", n->op, tx->rank);
+    if (mx && g_lint(in, "return_indices", 0, 0))
+        return g_fail(g, "%s with return_indices is not supported yet (F.max_pool%dd(..., return_indices = true) is)",
+                      n->op, nd);
+    const Val *sv = g_larg(in, "stride");
+    int nostride = !sv || sv->kind == VAL_NONE || (sv->kind == VAL_INTS && !sv->n);
+    int64_t k[2], st[2], pd[2], dl[2];
+    for (int j = 0; j < nd; j++) {
+        k[j] = g_lint(in, "kernel_size", j, 1);
+        st[j] = nostride ? k[j] : g_lint(in, "stride", j, k[j]);
+        pd[j] = g_lint(in, "padding", j, 0);
+        dl[j] = mx ? g_lint(in, "dilation", j, 1) : 1;
+        if (k[j] < 1 || st[j] < 1 || dl[j] < 1 || pd[j] < 0 || pd[j] > k[j] / 2)
+            return g_fail(g, "%s: kernel_size, stride, dilation must be positive and padding at most half the kernel",
+                          n->op);
+    }
+    int64_t div = !mx && nd == 2 ? g_lint(in, "divisor_override", 0, 0) : 0;
+    if (div < 0) return g_fail(g, "%s: divisor_override must be positive", n->op);
+    int c = tx->rank - nd - 1;
+    char NC[256], H[64], W[64];
+    snprintf(NC, sizeof NC, "%s", span_numel(g, x, 0, c + 1));
+    snprintf(H, sizeof H, "%s", nd == 2 ? g_dim(g, x, c + 1) : "1");
+    snprintf(W, sizeof W, "%s", g_dim(g, x, c + nd));
+    g_kernel(g, "rk_pool.c");
+    g_line(g, "{");
+    g_line(g, "    const rk_pool2d_p p = {%s, 1, %s, %s, %lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld, %d, %d, %lld};", NC, H,
+           W, (long long)(nd == 2 ? k[0] : 1), (long long)k[nd - 1], (long long)(nd == 2 ? st[0] : 1),
+           (long long)st[nd - 1], (long long)(nd == 2 ? pd[0] : 0), (long long)pd[nd - 1],
+           (long long)(nd == 2 ? dl[0] : 1), (long long)dl[nd - 1], (int)g_lint(in, "ceil_mode", 0, 0),
+           mx ? 0 : (int)g_lint(in, "count_include_pad", 0, 1), (long long)div);
+    g_line(g, "    rk_%s_pool2d(%s, %s, &p);", mx ? "max" : "avg", g_ptr(g, y), g_ptr(g, x));
+    g_line(g, "}");
+    return 1;
+}
+
+static int adaptive_layer(G *g, const TNode *n, const Instance *in, int nd, int mx)
+{
+    int x = g_in0(n), y = g_id(&n->out);
+    GTensor *tx = g_t(g, x);
+    if (tx->rank != nd + 1 && tx->rank != nd + 2) return g_fail(g, "%s of an input of rank %d", n->op, tx->rank);
+    if (mx && g_lint(in, "return_indices", 0, 0))
+        return g_fail(g, "%s with return_indices is not supported yet (F.adaptive_max_pool%dd(..., return_indices = "
+                         "true) is)", n->op, nd);
+    int c = tx->rank - nd - 1;
+    char NC[256], H[64], W[64], Ho[64];
+    snprintf(NC, sizeof NC, "%s", span_numel(g, x, 0, c + 1));
+    snprintf(H, sizeof H, "%s", nd == 2 ? g_dim(g, x, c + 1) : "1");
+    snprintf(W, sizeof W, "%s", g_dim(g, x, c + nd));
+    snprintf(Ho, sizeof Ho, "%s", nd == 2 ? g_dim(g, y, c + 1) : "1");
+    g_kernel(g, "rk_pool.c");
+    g_line(g, "rk_adaptive_%s_pool2d(%s, %s, %s, 1, %s, %s, %s, %s);", mx ? "max" : "avg", g_ptr(g, y), g_ptr(g, x), NC,
+           H, W, Ho, g_dim(g, y, c + nd));
+    return 1;
+}
+
+/* ConvTranspose1d/2d, batched or not. */
+static int convt(G *g, const TNode *n, const Instance *in, int nd)
+{
+    int x = g_in0(n), y = g_id(&n->out);
+    GTensor *tx = g_t(g, x);
+    if (n->nargs > 1) return g_fail(g, "%s with an output_size is not supported yet", n->op);
+    if (tx->rank != nd + 1 && tx->rank != nd + 2) return g_fail(g, "%s of an input of rank %d", n->op, tx->rank);
+    const Val *mv = g_larg(in, "padding_mode"), *pv = g_larg(in, "padding");
+    if (mv && mv->kind == VAL_STR && strcmp(mv->s, "zeros"))
+        return g_fail(g, "%s: only padding_mode 'zeros' is supported for transposed convolutions", n->op);
+    if (pv && pv->kind == VAL_STR) return g_fail(g, "%s: padding must be integers", n->op);
+    int64_t k[2], st[2], pd[2], op[2], dl[2], groups = g_lint(in, "groups", 0, 1), O = g_lint(in, "out_channels", 0, 0);
+    for (int j = 0; j < nd; j++) {
+        k[j] = g_lint(in, "kernel_size", j, 1), st[j] = g_lint(in, "stride", j, 1), pd[j] = g_lint(in, "padding", j, 0);
+        op[j] = g_lint(in, "output_padding", j, 0), dl[j] = g_lint(in, "dilation", j, 1);
+        if (k[j] < 1 || st[j] < 1 || dl[j] < 1 || pd[j] < 0 || op[j] < 0)
+            return g_fail(g, "%s: kernel_size, stride, dilation must be positive, padding not negative", n->op);
+    }
+    if (groups < 1 || O % groups) return g_fail(g, "%s: groups must divide out_channels", n->op);
+    int b = tx->rank == nd + 2, c = b ? 1 : 0;
+    char N[64], C[64], H[64], W[64], p[1024];
+    snprintf(N, sizeof N, "%s", b ? g_dim(g, x, 0) : "1");
+    snprintf(C, sizeof C, "%s", g_dim(g, x, c));
+    snprintf(H, sizeof H, "%s", nd == 2 ? g_dim(g, x, c + 1) : "1");
+    snprintf(W, sizeof W, "%s", g_dim(g, x, c + nd));
+    int i0 = nd == 2 ? 0 : -1;   /* the height's entry, none in 1-d */
+#define H_(a, d) (long long)(i0 < 0 ? (d) : (a)[0])
+    snprintf(p, sizeof p,
+             "(rk_conv2d_p){%s, %s, %s, %s, %lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld, "
+             "RK_PAD_ZEROS, %lld, %lld}",
+             N, C, H, W, (long long)O, H_(k, 1), (long long)k[nd - 1], H_(st, 1), (long long)st[nd - 1], H_(dl, 1),
+             (long long)dl[nd - 1], (long long)groups, H_(pd, 0), H_(pd, 0), (long long)pd[nd - 1],
+             (long long)pd[nd - 1], H_(op, 0), (long long)op[nd - 1]);
+#undef H_
+    g_kernel(g, "rk_conv.c");
+    g_line(g, "{");
+    g_line(g, "    const rk_conv2d_p p = %s;", p);
+    const char *scr = g_scratch(g, "rk_conv_transpose2d_scratch(&%s)", p);
+    g_line(g, "    rk_conv_transpose2d(%s, %s, %s, %s, RK_ACT_NONE, &p, %s);", g_ptr(g, y), g_ptr(g, x),
+           g_weight(g, n->inst, "weight"), g_weight(g, n->inst, "bias"), scr);
+    g_line(g, "}");
+    return 1;
+}
+
+/* InstanceNorm1d/2d, GroupNorm, RMSNorm. */
+static int norm_layer(G *g, const TNode *n, const Instance *in)
+{
+    int x = g_in0(n), y = g_id(&n->out);
+    GTensor *tx = g_t(g, x);
+    const char *w = g_weight(g, n->inst, "weight"), *bias = g_weight(g, n->inst, "bias");
+    g_kernel(g, "rk_norm.c");
+    if (!strcmp(n->op, "RMSNorm")) {
+        const Val *ns = g_larg(in, "normalized_shape"), *ev = g_larg(in, "eps");
+        int nd = ns && ns->kind == VAL_INTS ? (int)ns->n : 1;
+        if (nd > tx->rank) return g_fail(g, "RMSNorm of an input of rank %d", tx->rank);
+        /* eps none: torch.finfo(float32).eps */
+        double eps = ev && (ev->kind == VAL_FLOAT || ev->kind == VAL_INT) ? g_lnum(in, "eps", 0) : 1.1920928955078125e-07;
+        char rows[256];
+        snprintf(rows, sizeof rows, "%s", span_numel(g, x, 0, tx->rank - nd));
+        g_line(g, "rk_rms_norm(%s, %s, %s, %s, %s, %s);", g_ptr(g, y), g_ptr(g, x), rows,
+               span_numel(g, x, tx->rank - nd, tx->rank), w, g_float(eps));
+        return 1;
+    }
+    double eps = g_lnum(in, "eps", 1e-5);
+    if (!strcmp(n->op, "GroupNorm")) {
+        int64_t G = g_lint(in, "num_groups", 0, 1);
+        if (tx->rank < 2 || tx->d[1].a || G < 1 || tx->d[1].b % G)
+            return g_fail(g, "GroupNorm: num_groups must divide the channels (dimension 1)");
+        char inner[256];
+        snprintf(inner, sizeof inner, "%s", span_numel(g, x, 2, tx->rank));
+        g_line(g, "rk_group_norm(%s, %s, %s, %s, %s, %lld, %s, %s, %s);", g_ptr(g, y), g_ptr(g, x), g_dim(g, x, 0),
+               g_dim(g, x, 1), inner, (long long)G, w, bias, g_float(eps));
+        return 1;
+    }
+    /* InstanceNorm: per (sample, channel) statistics, or in eval mode the running ones when tracked */
+    int nd = n->op[strlen(n->op) - 2] - '0';
+    if (tx->rank != nd + 1 && tx->rank != nd + 2) return g_fail(g, "%s of an input of rank %d", n->op, tx->rank);
+    int b = tx->rank == nd + 2;
+    char N[64], C[64], inner[256];
+    snprintf(N, sizeof N, "%s", b ? g_dim(g, x, 0) : "1");
+    snprintf(C, sizeof C, "%s", g_dim(g, x, b));
+    snprintf(inner, sizeof inner, "%s", span_numel(g, x, b + 1, tx->rank));
+    if (g_lint(in, "track_running_stats", 0, 0))
+        g_line(g, "rk_batch_norm(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, RK_ACT_NONE);", g_ptr(g, y), g_ptr(g, x), N, C,
+               inner, g_weight(g, n->inst, "running_mean"), g_weight(g, n->inst, "running_var"), w, bias, g_float(eps));
+    else
+        g_line(g, "rk_instance_norm(%s, %s, %s, %s, %s, %s, %s, %s);", g_ptr(g, y), g_ptr(g, x), N, C, inner, w, bias,
+               g_float(eps));
+    return 1;
+}
+
+/* The activations with parameters: PReLU, LeakyReLU, ELU, Mish,
+ * Hardtanh, Softplus.  0 when op is none of them. */
+static int act_layer(G *g, const TNode *n, const Instance *in)
+{
+    int x = g_in0(n), y = g_id(&n->out);
+    const char *op = n->op;
+    char Y[128], X[128], NUM[256];
+    snprintf(Y, sizeof Y, "%s", g_ptr(g, y));
+    snprintf(X, sizeof X, "%s", g_ptr(g, x));
+    snprintf(NUM, sizeof NUM, "%s", g_numel(g, x));
+    if (!strcmp(op, "LeakyReLU"))
+        g_line(g, "rk_leaky_relu(%s, %s, %s, %s);", Y, X, NUM, g_float(g_lnum(in, "negative_slope", 0.01)));
+    else if (!strcmp(op, "ELU"))
+        g_line(g, "rk_elu(%s, %s, %s, %s, 1.0f, 1.0f);", Y, X, NUM, g_float(g_lnum(in, "alpha", 1.0)));
+    else if (!strcmp(op, "Mish"))
+        g_line(g, "rk_mish(%s, %s, %s);", Y, X, NUM);
+    else if (!strcmp(op, "Softplus"))
+        g_line(g, "rk_softplus(%s, %s, %s, %s, %s);", Y, X, NUM, g_float(g_lnum(in, "beta", 1.0)),
+               g_float(g_lnum(in, "threshold", 20.0)));
+    else if (!strcmp(op, "Hardtanh")) {
+        const Val *a = g_larg(in, "min_value"), *b = g_larg(in, "max_value");   /* the deprecated names win */
+        double lo = a && a->kind != VAL_NONE ? g_lnum(in, "min_value", -1) : g_lnum(in, "min_val", -1);
+        double hi = b && b->kind != VAL_NONE ? g_lnum(in, "max_value", 1) : g_lnum(in, "max_val", 1);
+        g_line(g, "rk_hardtanh(%s, %s, %s, %s, %s);", Y, X, NUM, g_float(lo), g_float(hi));
+    } else if (!strcmp(op, "PReLU")) {
+        GTensor *tx = g_t(g, x);
+        int64_t nw = g_lint(in, "num_parameters", 0, 1);
+        /* torch 1.13: the channels are dim 1, and 1 for an input of rank < 2 (newer versions: dim 0) */
+        if (nw != 1 && (tx->rank < 2 || tx->d[1].a || tx->d[1].b != nw))
+            return g_fail(g, "PReLU with %lld parameters of an input whose channels (dimension 1) differ",
+                          (long long)nw);
+        char NN[64], C[64], inner[256];
+        if (nw == 1) {
+            snprintf(NN, sizeof NN, "1");
+            snprintf(C, sizeof C, "1");
+            snprintf(inner, sizeof inner, "%s", NUM);
+        } else {
+            snprintf(NN, sizeof NN, "%s", g_dim(g, x, 0));
+            snprintf(C, sizeof C, "%s", g_dim(g, x, 1));
+            snprintf(inner, sizeof inner, "%s", span_numel(g, x, 2, tx->rank));
+        }
+        g_line(g, "rk_prelu(%s, %s, %s, %s, %s, %s, %lld);", Y, X, NN, C, inner, g_weight(g, n->inst, "weight"),
+               (long long)nw);
+    } else
+        return 0;
+    g_kernel(g, "rk_act.c");
+    return 1;
+}
+
+/* Upsample, PixelShuffle, the 2-d paddings. */
+static int resize_layer(G *g, const TNode *n, const Instance *in)
+{
+    int x = g_in0(n), y = g_id(&n->out);
+    GTensor *tx = g_t(g, x);
+    const char *op = n->op;
+    if (!strcmp(op, "PixelShuffle")) {
+        int64_t r = g_lint(in, "upscale_factor", 0, 0), k = tx->rank;
+        if (r < 1 || k < 3) return g_fail(g, "PixelShuffle needs a positive factor and an input of rank >= 3");
+        char NB[256], C[64], H[64];
+        snprintf(NB, sizeof NB, "%s", span_numel(g, y, 0, (int)k - 3));
+        snprintf(C, sizeof C, "%s", g_dim(g, y, (int)k - 3));
+        snprintf(H, sizeof H, "%s", g_dim(g, x, (int)k - 2));
+        g_kernel(g, "rk_resize.c");
+        g_line(g, "rk_pixel_shuffle(%s, %s, %s, %s, %s, %s, %lld);", g_ptr(g, y), g_ptr(g, x), NB, C, H,
+               g_dim(g, x, (int)k - 1), (long long)r);
+        return 1;
+    }
+    if (!strcmp(op, "Upsample")) {
+        const Val *mv = g_larg(in, "mode"), *sf = g_larg(in, "scale_factor");
+        const char *mode = mv && mv->kind == VAL_STR ? mv->s : "nearest";
+        int nd = tx->rank - 2;
+        double sc[3] = {0, 0, 0};
+        if (nd < 1 || nd > 3) return g_fail(g, "Upsample of an input of rank %d", tx->rank);
+        if (sf && (sf->kind == VAL_FLOAT || sf->kind == VAL_INT)) {
+            for (int i = 0; i < nd; i++) sc[i] = g_lnum(in, "scale_factor", 0);
+        } else if (sf && sf->kind == VAL_INTS) {
+            if ((int)sf->n != nd) return g_fail(g, "Upsample: %d scale factors for %d dims", (int)sf->n, nd);
+            for (int i = 0; i < nd; i++) sc[i] = (double)sf->ints[i];
+        } else if (sf && sf->kind == VAL_LIST) {
+            if ((int)sf->n != nd) return g_fail(g, "Upsample: %d scale factors for %d dims", (int)sf->n, nd);
+            for (int i = 0; i < nd; i++) {
+                const Val *v = &sf->items[i];
+                if (v->kind != VAL_FLOAT && v->kind != VAL_INT) return g_fail(g, "Upsample: scale factors must be numbers");
+                sc[i] = v->kind == VAL_FLOAT ? v->f : (double)v->i;
+            }
+        }
+        if (g_lint(in, "recompute_scale_factor", 0, 0)) sc[0] = sc[1] = sc[2] = 0;   /* torch: from the sizes */
+        return g_interpolate(g, x, y, mode, (int)g_lint(in, "align_corners", 0, 0), sc);
+    }
+    if (!strcmp(op, "ZeroPad2d") || !strcmp(op, "ConstantPad2d") || !strcmp(op, "ReflectionPad2d")) {
+        int refl = op[0] == 'R';
+        double v = op[0] == 'C' ? g_lnum(in, "value", 0) : 0;
+        const char *xs = g_shape(g, x);
+        g_kernel(g, "rk_layout.c");
+        g_line(g, "{");
+        g_line(g, "    const int64_t pad[] = {%lld, %lld, %lld, %lld};", (long long)g_lint(in, "padding", 0, 0),
+               (long long)g_lint(in, "padding", 1, 0), (long long)g_lint(in, "padding", 2, 0),
+               (long long)g_lint(in, "padding", 3, 0));
+        g_line(g, "    if (rk_pad(%s, %s, %d, %s, 4, pad, %s, %s) < 0) {", g_ptr(g, y), g_ptr(g, x), tx->rank, xs,
+               refl ? "RK_PAD_REFLECT" : "RK_PAD_CONSTANT", g_float(v));
+        g_line(g, "        snprintf(m->err, sizeof m->err, \"%s: the padding does not fit the input\");", in->path);
+        g_line(g, "        return -1;");
+        g_line(g, "    }");
+        g_line(g, "}");
+        return 1;
+    }
+    return 0;
+}
+
+/* The layers after the first families: 1 handled, 0 not a layer of
+ * this file, -1 reported. */
+static int more_layers(G *g, const TNode *n, const Instance *in)
+{
+    const char *op = n->op;
+    int x = g_in0(n), r;
+    if (!strcmp(op, "Conv3d") || !strcmp(op, "Bilinear") || !strcmp(op, "EmbeddingBag"))
+        return g_fail(g, "%s is not supported yet", op);
+    if (!x || !g_id(&n->out)) return 0;
+    GTensor *tx = g_t(g, x);
+    if (tx->dt != GT_F32) return g_fail(g, "%s of a %s tensor is not supported yet", op, g_dtname(tx->dt));
+    if (!strcmp(op, "ConvTranspose1d")) return convt(g, n, in, 1);
+    if (!strcmp(op, "ConvTranspose2d")) return convt(g, n, in, 2);
+    if (!strcmp(op, "MaxPool1d") || !strcmp(op, "MaxPool2d")) return pool_layer(g, n, in, op[7] - '0', 1);
+    if (!strcmp(op, "AvgPool1d") || !strcmp(op, "AvgPool2d")) return pool_layer(g, n, in, op[7] - '0', 0);
+    if (!strncmp(op, "Adaptive", 8) && strlen(op) == 17)   /* Adaptive{Avg,Max}Pool{1,2}d */
+        return adaptive_layer(g, n, in, op[15] - '0', op[8] == 'M');
+    if (!strncmp(op, "InstanceNorm", 12) || !strcmp(op, "GroupNorm") || !strcmp(op, "RMSNorm"))
+        return norm_layer(g, n, in);
+    if ((r = act_layer(g, n, in)) != 0) return r;
+    return resize_layer(g, n, in);
+}
+
 int emit_layer(G *g, const TNode *n)
 {
     if (n->kind != TN_LAYER) return 0;
@@ -309,31 +595,6 @@ int emit_layer(G *g, const TNode *n)
         g_line(g, "rk_act_n(%s, %s, %s, %s);", g_ptr(g, y), g_ptr(g, x), g_numel(g, x), act_c(act));
         return 1;
     }
-    if (!strcmp(op, "MaxPool2d") || !strcmp(op, "AvgPool2d")) {
-        int64_t kh = g_lint(in, "kernel_size", 0, 1), kw = g_lint(in, "kernel_size", 1, 1);
-        const Val *sv = g_larg(in, "stride");
-        int nostride = !sv || sv->kind == VAL_NONE || (sv->kind == VAL_INTS && !sv->n);
-        int64_t sh = nostride ? kh : g_lint(in, "stride", 0, kh), sw = nostride ? kw : g_lint(in, "stride", 1, kw);
-        int mx = op[0] == 'M';
-        g_kernel(g, "rk_pool.c");
-        g_line(g, "{");
-        g_line(g, "    const rk_pool2d_p p = {%s, %s, %s, %s, %lld, %lld, %lld, %lld, %lld, %lld, %lld, %lld, %d, %d, %lld};",
-               g_dim(g, x, 0), g_dim(g, x, 1), g_dim(g, x, 2), g_dim(g, x, 3), (long long)kh, (long long)kw,
-               (long long)sh, (long long)sw, (long long)g_lint(in, "padding", 0, 0), (long long)g_lint(in, "padding", 1, 0),
-               (long long)(mx ? g_lint(in, "dilation", 0, 1) : 1), (long long)(mx ? g_lint(in, "dilation", 1, 1) : 1),
-               (int)g_lint(in, "ceil_mode", 0, 0), mx ? 0 : (int)g_lint(in, "count_include_pad", 0, 1),
-               (long long)(mx ? 0 : g_lint(in, "divisor_override", 0, 0)));
-        g_line(g, "    rk_%s_pool2d(%s, %s, &p);", mx ? "max" : "avg", g_ptr(g, y), g_ptr(g, x));
-        g_line(g, "}");
-        return 1;
-    }
-    if (!strcmp(op, "AdaptiveAvgPool2d") || !strcmp(op, "AdaptiveMaxPool2d")) {
-        g_kernel(g, "rk_pool.c");
-        g_line(g, "rk_adaptive_%s_pool2d(%s, %s, %s, %s, %s, %s, %s, %s);", op[8] == 'A' ? "avg" : "max",
-               g_ptr(g, y), g_ptr(g, x), g_dim(g, x, 0), g_dim(g, x, 1), g_dim(g, x, 2), g_dim(g, x, 3),
-               g_dim(g, y, 2), g_dim(g, y, 3));
-        return 1;
-    }
     if (!strcmp(op, "Embedding")) {
         g_kernel(g, "rk_embed.c");
         const char *ip = g_ids64(g, x);
@@ -355,7 +616,7 @@ int emit_layer(G *g, const TNode *n)
                span_numel(g, x, 0, (int)d), g_dim(g, x, (int)d), span_numel(g, x, (int)d + 1, tx->rank));
         return 1;
     }
-    return 0;
+    return more_layers(g, n, in);
 }
 
 int emit_alias_of(G *g, const TNode *n)

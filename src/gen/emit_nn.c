@@ -6,7 +6,7 @@
  * contract and runs after emit_layer.c, emit_fn.c and emit_tensor.c.
  *
  * Every argument the kernels cannot honour exactly (return_indices, a
- * dropout probability, bicubic interpolation ...) is refused with a
+ * dropout probability, antialiased interpolation ...) is refused with a
  * located error rather than approximated.
  */
 #include <stdio.h>
@@ -336,6 +336,14 @@ static int resize(G *g, const TNode *n, int y)
     double sc[3];
     if (scale_of(g, n, nd, sc) < 0) return -1;
     if (g_flag(g, "recompute_scale_factor", 0) == 1) sc[0] = sc[1] = sc[2] = 0;   /* torch: scales from the sizes */
+    return g_interpolate(g, x, y, mode, ac, sc);
+}
+
+int g_interpolate(G *g, int x, int y, const char *mode, int ac, const double *sc)
+{
+    GTensor *t = g_t(g, x);
+    int nd = t->rank - 2;
+    if (t->dt != GT_F32 || nd < 1 || nd > 3) return g_fail(g, "interpolate of an input of rank %d", t->rank);
     for (int i = 0; i < nd; i++)
         if (t->d[2 + i].a || g_t(g, y)->d[2 + i].a) return g_fail(g, "interpolate(): a spatial size depends on the batch");
     char NC[256];
@@ -353,6 +361,11 @@ static int resize(G *g, const TNode *n, int y)
     }
     if ((!strcmp(mode, "linear") && nd == 1) || (!strcmp(mode, "bilinear") && nd == 2)) {
         g_line(g, "rk_upsample_bilinear2d(%s, %s, %s, 1, %s, %s, %s, %s, %d, %.17g, %.17g);", g_ptr(g, y), g_ptr(g, x), NC,
+               H, W, Ho, Wo, ac, sh, sw);
+        return 1;
+    }
+    if (!strcmp(mode, "bicubic") && nd == 2) {
+        g_line(g, "rk_upsample_bicubic2d(%s, %s, %s, 1, %s, %s, %s, %s, %d, %.17g, %.17g);", g_ptr(g, y), g_ptr(g, x), NC,
                H, W, Ho, Wo, ac, sh, sw);
         return 1;
     }

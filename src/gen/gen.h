@@ -194,6 +194,11 @@ int emit_tensor(G *g, const TNode *n);
  * leaves the others (0). */
 int emit_math(G *g, const TNode *n);
 int emit_nn(G *g, const TNode *n);       /* emit_nn.c: functional forms of layers */
+/* emit_nn.c's interpolate, shared with the Upsample layer: x (N, C, ...)
+ * resized into y (sizes from the checker) by mode ("nearest", "bilinear"
+ * ...), align_corners ac, the scale factors sc[3] of the spatial dims
+ * given (0: from the sizes).  1, or -1 reported. */
+int g_interpolate(G *g, int x, int y, const char *mode, int ac, const double *sc);
 /* Whether the node merely reinterprets its input (reshape, dropout ...):
  * the output becomes an alias of the returned tensor id; 0 otherwise. */
 int emit_alias_of(G *g, const TNode *n);

@@ -62,6 +62,73 @@ static SV check_dim(Sh *s, const Args *a, const Instance *in, const SV *x, int d
                  (long long)want, sh_ty(x));
 }
 
+/* A constructor argument as a call's value: a tuple (VAL_LIST) as a
+ * tuple of its items, the others as they are; absent: None. */
+static SV val_sv(Sh *s, const Val *v)
+{
+    SV r = mk(V_CONF);
+    if (!v) return r;   /* VAL_NONE */
+    if (v->kind != VAL_LIST) {
+        r.c = *v;
+        return r;
+    }
+    r = sh_tuple_of(s, v->n);
+    for (size_t i = 0; i < v->n && i < r.n; i++) {
+        r.items[i] = mk(V_CONF);
+        r.items[i].c = v->items[i];
+    }
+    return r;
+}
+
+static SV conf_str(const char *str)
+{
+    SV r = mk(V_CONF);
+    r.c.kind = VAL_STR;
+    r.c.s = str;
+    return r;
+}
+
+/* The layers that are a function of torch.nn.functional with the
+ * constructor's arguments: Upsample (interpolate), PixelShuffle, the
+ * 2-d paddings (pad, with the padding as (left, right, top, bottom)).
+ * The function's rule computes the output (not recorded: the layer's
+ * node is). */
+static SV via_fn(Sh *s, const Instance *in, const Args *a, const SV *x)
+{
+    const char *n = in->layer->name, *fn;
+    Args b;
+    memset(&b, 0, sizeof b);
+    b.span = a->span;
+    b.pos[0] = *x;
+    if (!strcmp(n, "Upsample")) {
+        fn = "interpolate";
+        b.pos[1] = val_sv(s, lv(in, "size"));
+        b.pos[2] = val_sv(s, lv(in, "scale_factor"));
+        b.pos[3] = val_sv(s, lv(in, "mode"));
+        b.pos[4] = val_sv(s, lv(in, "align_corners"));
+        b.pos[5] = val_sv(s, lv(in, "recompute_scale_factor"));
+        b.npos = 6;
+    } else if (!strcmp(n, "PixelShuffle")) {
+        fn = "pixel_shuffle";
+        b.pos[1] = val_sv(s, lv(in, "upscale_factor"));
+        b.npos = 2;
+    } else {
+        fn = "pad";
+        SV p = sh_tuple_of(s, 4);
+        for (size_t j = 0; j < 4 && j < p.n; j++) p.items[j] = mk_int(li(in, "padding", (int)j, 0));
+        b.pos[1] = p;
+        b.pos[2] = conf_str(!strcmp(n, "ReflectionPad2d") ? "reflect" : "constant");
+        b.pos[3] = !strcmp(n, "ConstantPad2d") ? val_sv(s, lv(in, "value")) : conf_float(0.0);
+        b.npos = 4;
+    }
+    for (size_t i = 0; i < b.npos; i++) b.pspan[i] = a->span;
+    struct Trace *tr = s->tr;
+    s->tr = NULL;
+    SV y = sh_fn_call(s, NS_F, fn, &b);
+    s->tr = tr;
+    return y;
+}
+
 SV sh_layer_fwd(Sh *s, const Instance *in, const Args *a)
 {
     const char *n = in->layer->name;
@@ -220,8 +287,8 @@ SV sh_layer_fwd(Sh *s, const Instance *in, const Args *a)
             return sh_lfail(s, a->span, in, "%s: dim %lld is out of range for %s", self, (long long)dv->i, sh_ty(&x));
         return x;
     }
-    if (strstr(n, "Pad") || !strcmp(n, "Upsample") || !strcmp(n, "PixelShuffle") || !strcmp(n, "Bilinear") ||
-        !strcmp(n, "EmbeddingBag"))
+    if (strstr(n, "Pad") || !strcmp(n, "Upsample") || !strcmp(n, "PixelShuffle")) return via_fn(s, in, a, &x);
+    if (!strcmp(n, "Bilinear") || !strcmp(n, "EmbeddingBag"))
         return mk_tensor(x.dtype, -1);   /* not computed: an unknown shape */
     return x;   /* activations, dropout, Identity, PReLU, ...: the same shape */
 }

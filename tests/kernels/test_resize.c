@@ -1,7 +1,7 @@
 /* test_resize.c — src/gen/kernels/rk_resize.c against torch (tests/gen_kernels_resize.py).
  *
  * Nearest modes and pixel shuffles bit for bit (they are copies: a wrong
- * source index is a wrong value), bilinear at 1e-4.
+ * source index is a wrong value), bilinear and bicubic at 1e-4.
  */
 #include "kt.h"
 
@@ -24,12 +24,15 @@ int main(void)
                 kt_fail(s, "output size");
                 continue;
             }
-            if (mode == 2)
+            if (mode == 3)
+                rk_upsample_bicubic2d(y, x, N, C, H, W, Ho, Wo, (int)kt_i(c, "align"), kt_f(c, "scale_h"),
+                                      kt_f(c, "scale_w"));
+            else if (mode == 2)
                 rk_upsample_bilinear2d(y, x, N, C, H, W, Ho, Wo, (int)kt_i(c, "align"), kt_f(c, "scale_h"),
                                        kt_f(c, "scale_w"));
             else
                 rk_upsample_nearest2d(y, x, N, C, H, W, Ho, Wo, kt_f(c, "scale_h"), kt_f(c, "scale_w"), mode);
-            kt_check(s, "y", y, ny, mode == 2 ? KT_TOL : KT_EXACT);
+            kt_check(s, "y", y, ny, mode >= 2 ? KT_TOL : KT_EXACT);
         } else if (strcmp(c->op, "pixel_shuffle") == 0) {
             rk_pixel_shuffle(y, x, N, C, H, W, kt_i(c, "r"));
             kt_check(s, "y", y, ny, KT_EXACT);

@@ -1,4 +1,4 @@
-/* rk_resize.c — interpolate (nearest, nearest-exact, bilinear) and pixel shuffles.
+/* rk_resize.c — interpolate (nearest, nearest-exact, bilinear, bicubic) and pixel shuffles.
  *
  * torch computes each output index's source with the scale of that
  * dimension: 1/scale_factor when interpolate was given a scale_factor
@@ -14,11 +14,14 @@
  *                      (in-1)/(out-1), 0 for out == 1), else
  *                      max(scale*(dst + 0.5) - 0.5, 0); i0 = (int)src,
  *                      i1 = i0 + (i0 < in-1), l1 = src - i0, l0 = 1 - l1;
- *                      out == in copies.
+ *                      out == in copies;
+ *   bicubic:           src as bilinear but not clamped at 0; four taps
+ *                      around floor(src), clamped to the edges, weighted
+ *                      by Keys' cubic with A = -0.75 (rk_cubic_src).
  * An output size from a scale_factor is (int64_t)(in * scale_factor), in
  * double (the caller computes it: torch's compute_output_size).
  *
- * Cost: one read per output (nearest), four (bilinear); source indices
+ * Cost: one read per output (nearest), four (bilinear), sixteen (bicubic); source indices
  * and weights are recomputed per row and per element rather than kept in
  * a table (no scratch), a few float operations per output.
  */
@@ -106,6 +109,67 @@ static void rk_upsample_bilinear2d(float *restrict y, const float *restrict x, i
                 rk_linear_src(ow, W, Wo, align_corners, scale_w, &w0, &w1, &b0, &b1);
                 float t0 = r0[w0] * b0 + r0[w1] * b1, t1 = r1[w0] * b0 + r1[w1] * b1;
                 d[ow] = t0 * a0 + t1 * a1;
+            }
+        }
+}
+
+/* Keys' cubic convolution with torch's A = -0.75: the weight of a tap at
+ * distance x <= 1 (cubic1) and 1 < x < 2 (cubic2), in torch's operation
+ * order. */
+static float rk_cubic1(float x, float A) { return ((A + 2.0f) * x - (A + 3.0f)) * x * x + 1.0f; }
+static float rk_cubic2(float x, float A) { return ((A * x - 5.0f * A) * x + 8.0f * A) * x - 4.0f * A; }
+
+/* The four source taps of output dst for bicubic (torch's
+ * HelperInterpCubic): src = scale*dst with align_corners, else
+ * scale*(dst + 0.5) - 0.5, not clamped; taps floor(src) - 1 ..
+ * floor(src) + 2, each clamped to 0..in-1 (the edge read again), with
+ * the weights of t = src - floor(src). */
+static void rk_cubic_src(int64_t dst, int64_t in, int64_t out, int align_corners, double scale, int64_t *idx,
+                         float *w)
+{
+    float src;
+    if (align_corners) {
+        const float r = out > 1 ? (float)(in - 1) / (float)(out - 1) : 0.0f;
+        src = r * (float)dst;
+    } else {
+        src = rk_resize_scale(scale, in, out) * ((float)dst + 0.5f) - 0.5f;
+    }
+    const int64_t i0 = (int64_t)floorf(src);
+    const float t = src - (float)i0, A = -0.75f, u = 1.0f - t;
+    w[0] = rk_cubic2(t + 1.0f, A);
+    w[1] = rk_cubic1(t, A);
+    w[2] = rk_cubic1(u, A);
+    w[3] = rk_cubic2(u + 1.0f, A);
+    for (int j = 0; j < 4; j++) {
+        const int64_t k = i0 - 1 + j;
+        idx[j] = k < 0 ? 0 : k > in - 1 ? in - 1 : k;
+    }
+}
+
+/* interpolate mode 'bicubic': x (N, C, H, W) -> y (N, C, Ho, Wo), with
+ * align_corners and the scale_factor given (or 0).  Each output is
+ * sum_a wh[a] * (sum_b ww[b] * x[h_a, w_b]), summed in that order as
+ * torch does.  Sixteen reads per output. */
+static void rk_upsample_bicubic2d(float *restrict y, const float *restrict x, int64_t N, int64_t C,
+                                  int64_t H, int64_t W, int64_t Ho, int64_t Wo, int align_corners,
+                                  double scale_h, double scale_w)
+{
+    for (int64_t nc = 0; nc < N * C; nc++)
+        for (int64_t oh = 0; oh < Ho; oh++) {
+            int64_t hi[4], wi[4];
+            float hw[4], ww[4];
+            rk_cubic_src(oh, H, Ho, align_corners, scale_h, hi, hw);
+            float *d = y + (nc * Ho + oh) * Wo;
+            for (int64_t ow = 0; ow < Wo; ow++) {
+                rk_cubic_src(ow, W, Wo, align_corners, scale_w, wi, ww);
+                float o = 0.0f;
+                for (int a = 0; a < 4; a++) {
+                    const float *r = x + (nc * H + hi[a]) * W;
+                    float t = r[wi[0]] * ww[0];
+                    for (int b = 1; b < 4; b++) t += r[wi[b]] * ww[b];
+                    o = a ? o + t * hw[a] : t * hw[0];
+                }
+                d[ow] = o;
             }
         }
 }
