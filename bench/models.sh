@@ -17,7 +17,7 @@ batch=${1:-1} threads=${2:-1} repeat=${3:-20}
 shift $(( $# < 3 ? $# : 3 ))
 fx=tests/fixtures
 [ -f "$fx/parity/manifest.txt" ] || { echo "bench/models.sh: no $fx/parity: run make check first" >&2; exit 2; }
-names=${*:-$(cat "$fx/parity/manifest.txt")}
+names=${*:-$(cut -d" " -f1 "$fx/parity/manifest.txt")}
 unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
 export OMP_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads
 export XDG_CACHE_HOME=${XDG_CACHE_HOME:-$PWD/bench-cache}
