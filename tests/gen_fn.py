@@ -309,6 +309,9 @@ LAYER_CASES = {
         p1=nn.PReLU(), p3=nn.PReLU(3, init=0.1), lr=nn.LeakyReLU(0.2), lr0=nn.LeakyReLU(), el=nn.ELU(alpha=0.5),
         mi=nn.Mish(), ht=nn.Hardtanh(-0.5, 2.0), ht0=nn.Hardtanh(), sp=nn.Softplus(beta=2, threshold=1),
         sp0=nn.Softplus()),
+    "BilinearLayers": lambda: Layers(
+        lambda m, x, z: (m.bl(x, z[:, 0, :]), m.bn(z, z)),
+        bl=nn.Bilinear(5, 4, 6), bn=nn.Bilinear(4, 4, 2, bias=False)),
     "PoolLayers": lambda: Layers(
         lambda m, s, x: (m.m1(s), m.m1d(s), m.a1(s), m.a1c(s), m.ad1(s), m.ad1(s[0]), m.m2(x), m.m2(x[0]), m.a2(x),
                          m.ad2(x), m.ad2(x[0]), m.am2(x)),

@@ -18,7 +18,7 @@ int emit_fn_alias(G *g, const TNode *n)
         static const char *const views[] = {"view", "reshape", "flatten", "unflatten", "squeeze", "unsqueeze",
                                             "contiguous", "dropout", "detach", "clone", "identity", "view_as",
                                             "reshape_as", "alpha_dropout", "feature_alpha_dropout", "dropout1d",
-                                            "dropout2d", "float", "to", "type_as", "stochastic_depth", NULL};
+                                            "dropout2d", "float", "to", "type_as", "stochastic_depth", "layer_scale", NULL};
         for (size_t i = 0; views[i]; i++)
             if (g_is(n, views[i])) return g_in0(n);
         return 0;

@@ -551,6 +551,31 @@ int emit_layer(G *g, const TNode *n)
     const char *op = n->op;
     int x = g_in0(n), y = g_id(&n->out);
     size_t k = g->cur;
+    if (!strcmp(op, "Bilinear")) {   /* y[r, o] = b[o] + sum_ij x1[r, i] W[o, i, j] x2[r, j] */
+        int x2 = in_at(n, 1);
+        int64_t I = g_lint(in, "in1_features", 0, 0), J = g_lint(in, "in2_features", 0, 0);
+        int64_t O = g_lint(in, "out_features", 0, 0);
+        const char *w = g_weight(g, n->inst, "weight"), *b = g_weight(g, n->inst, "bias");
+        char rows[256], wb[256], bb[256];
+        snprintf(rows, sizeof rows, "%s", span_numel(g, x, 0, g_t(g, x)->rank - 1));
+        snprintf(wb, sizeof wb, "%s", w);
+        snprintf(bb, sizeof bb, "%s", b);
+        g_line(g, "for (int64_t r = 0; r < %s; r++)", rows);
+        g_line(g, "    for (int64_t o = 0; o < %lld; o++) {", (long long)O);
+        g_line(g, "        const float *a = %s + r * %lld, *c = %s + r * %lld, *wo = %s + o * %lld;", g_ptr(g, x),
+               (long long)I, g_ptr(g, x2), (long long)J, wb, (long long)(I * J));
+        g_line(g, "        double acc = 0;");
+        g_line(g, "        for (int64_t i = 0; i < %lld; i++) {", (long long)I);
+        g_line(g, "            double t = 0;");
+        g_line(g, "            for (int64_t j = 0; j < %lld; j++) t += (double)wo[i * %lld + j] * c[j];", (long long)J,
+               (long long)J);
+        g_line(g, "            acc += a[i] * t;");
+        g_line(g, "        }");
+        g_line(g, "        %s[r * %lld + o] = (float)acc%s%s%s;", g_ptr(g, y), (long long)O, strcmp(bb, "NULL") ? " + " : "",
+               strcmp(bb, "NULL") ? bb : "", strcmp(bb, "NULL") ? "[o]" : "");
+        g_line(g, "    }");
+        return 1;
+    }
     if (!strcmp(op, "Conv2d")) return conv(g, n, in, 2);
     if (!strcmp(op, "MultiheadAttention")) return mha(g, n, in);
     if (!strcmp(op, "LSTM") || !strcmp(op, "GRU") || !strcmp(op, "RNN")) return rnn(g, n, in);

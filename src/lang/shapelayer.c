@@ -288,7 +288,21 @@ SV sh_layer_fwd(Sh *s, const Instance *in, const Args *a)
         return x;
     }
     if (strstr(n, "Pad") || !strcmp(n, "Upsample") || !strcmp(n, "PixelShuffle")) return via_fn(s, in, a, &x);
-    if (!strcmp(n, "Bilinear") || !strcmp(n, "EmbeddingBag"))
+    if (!strcmp(n, "Bilinear")) {   /* x1 (*, in1), x2 (*, in2) -> (*, out) */
+        SV x2;
+        if (!sh_get_t(s, a, 1, "input2", n, &x2)) return x2.kind == V_ERR ? x2 : mk(V_ANY);
+        int64_t i1 = li(in, "in1_features", 0, -1), i2 = li(in, "in2_features", 0, -1);
+        if (x.rank < 1 || x2.rank != x.rank || differ(x.d[x.rank - 1], exact(i1)) || differ(x2.d[x2.rank - 1], exact(i2)))
+            return sh_lfail(s, a->span, in, "%s expects inputs (*, %lld) and (*, %lld), got %s and %s", self,
+                            (long long)i1, (long long)i2, sh_ty(&x), sh_ty(&x2));
+        for (int k = 0; k + 1 < x.rank; k++)
+            if (differ(x.d[k], x2.d[k]))
+                return sh_lfail(s, a->span, in, "%s: the inputs' leading sizes differ: %s and %s", self, sh_ty(&x),
+                                sh_ty(&x2));
+        x.d[x.rank - 1] = exact(li(in, "out_features", 0, -1));
+        return x;
+    }
+    if (!strcmp(n, "EmbeddingBag"))
         return mk_tensor(x.dtype, -1);   /* not computed: an unknown shape */
     return x;   /* activations, dropout, Identity, PReLU, ...: the same shape */
 }
