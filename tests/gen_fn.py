@@ -312,6 +312,12 @@ LAYER_CASES = {
     "BilinearLayers": lambda: Layers(
         lambda m, x, z: (m.bl(x, z[:, 0, :]), m.bn(z, z)),
         bl=nn.Bilinear(5, 4, 6), bn=nn.Bilinear(4, 4, 2, bias=False)),
+    "BagLayers": lambda: Layers(
+        lambda m, ids, flat, w: (lambda a, f, o: (
+            m.mean(a), m.sum(a), m.mx(a), m.mean(f, o), m.sum(f, o, w), m.mx(f, o),
+            m.sum(f, torch.arange(0, 8, 4))))(ids * 3 + 2, flat * 7, torch.arange(0, 7, 3)),
+        mean=nn.EmbeddingBag(10, 3), sum=nn.EmbeddingBag(10, 3, mode="sum", padding_idx=2),
+        mx=nn.EmbeddingBag(10, 3, mode="max")),
     "PoolLayers": lambda: Layers(
         lambda m, s, x: (m.m1(s), m.m1d(s), m.a1(s), m.a1c(s), m.ad1(s), m.ad1(s[0]), m.m2(x), m.m2(x[0]), m.a2(x),
                          m.ad2(x), m.ad2(x[0]), m.am2(x)),

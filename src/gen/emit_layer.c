@@ -544,6 +544,63 @@ static int more_layers(G *g, const TNode *n, const Instance *in)
     return resize_layer(g, n, in);
 }
 
+/* nn.EmbeddingBag in eval mode: bags of a (B, L) index tensor, or of
+ * ids (n) split at offsets (B); sum, mean or max of their rows (torch's:
+ * padding_idx rows left out, an empty bag zeros, per_sample_weights
+ * scaling the rows for sum).  Ids and offsets are checked: -1 from
+ * forward when one is out of range. */
+static int embedding_bag(G *g, const TNode *n, const Instance *in)
+{
+    int x = in_at(n, 0), off = in_at(n, 1), psw = in_at(n, 2), y = g_id(&n->out);
+    const Val *mv = g_larg(in, "mode"), *pv = g_larg(in, "padding_idx"), *mn = g_larg(in, "max_norm");
+    const char *mode = mv && mv->kind == VAL_STR ? mv->s : "mean";
+    int mx = !strcmp(mode, "max"), mean = !strcmp(mode, "mean");
+    int64_t num = g_lint(in, "num_embeddings", 0, 0), D = g_lint(in, "embedding_dim", 0, 0);
+    int64_t pad = pv && pv->kind == VAL_INT ? (pv->i < 0 ? pv->i + num : pv->i) : -1;
+    if (mn && mn->kind != VAL_NONE) return g_fail(g, "EmbeddingBag with max_norm is not supported yet");
+    if (psw && strcmp(mode, "sum")) return g_fail(g, "per_sample_weights is only for mode 'sum', as torch says");
+    if (g_lint(in, "include_last_offset", 0, 0) && off) return g_fail(g, "EmbeddingBag with include_last_offset is not supported yet");
+    char bags[256], nids[256];
+    snprintf(bags, sizeof bags, "%s", g_dim(g, y, 0));
+    snprintf(nids, sizeof nids, "%s", g_numel(g, x));
+    const char *ids = g_ids64(g, x);
+    char idb[256], ob[256];
+    snprintf(idb, sizeof idb, "%s", ids);
+    snprintf(ob, sizeof ob, "%s", off ? g_ids64(g, off) : "NULL");
+    g_line(g, "for (int64_t b = 0; b < %s; b++) {", bags);
+    if (off)
+        g_line(g, "    int64_t lo = %s[b], hi = b + 1 < %s ? %s[b + 1] : %s;", ob, bags, ob, nids);
+    else
+        g_line(g, "    int64_t lo = b * %s, hi = lo + %s;", g_dim(g, x, 1), g_dim(g, x, 1));
+    g_line(g, "    float *o = %s + b * %lld;", g_ptr(g, y), (long long)D);
+    g_line(g, "    if (lo < 0 || hi > %s || lo > hi) {", nids);
+    g_line(g, "        snprintf(m->err, sizeof m->err, \"%s: offsets out of order or out of range\");", in->path);
+    g_line(g, "        return -1;");
+    g_line(g, "    }");
+    g_line(g, "    for (int64_t d = 0; d < %lld; d++) o[d] = %s;", (long long)D, mx ? "-INFINITY" : "0.0f");
+    g_line(g, "    int64_t cnt = 0;");
+    g_line(g, "    for (int64_t k = lo; k < hi; k++) {");
+    g_line(g, "        int64_t id = %s[k];", idb);
+    g_line(g, "        if (id < 0 || id >= %lld) {", (long long)num);
+    g_line(g, "            snprintf(m->err, sizeof m->err, \"%s: an index is outside 0..%lld\");", in->path, (long long)num - 1);
+    g_line(g, "            return -1;");
+    g_line(g, "        }");
+    if (pad >= 0) g_line(g, "        if (id == %lld) continue;", (long long)pad);
+    g_line(g, "        const float *r = %s + id * %lld;", g_weight(g, n->inst, "weight"), (long long)D);
+    if (mx)
+        g_line(g, "        for (int64_t d = 0; d < %lld; d++) if (r[d] > o[d] || r[d] != r[d]) o[d] = r[d];", (long long)D);
+    else if (psw)
+        g_line(g, "        for (int64_t d = 0; d < %lld; d++) o[d] += %s[k] * r[d];", (long long)D, g_ptr(g, psw));
+    else
+        g_line(g, "        for (int64_t d = 0; d < %lld; d++) o[d] += r[d];", (long long)D);
+    g_line(g, "        cnt++;");
+    g_line(g, "    }");
+    if (mean) g_line(g, "    if (cnt) for (int64_t d = 0; d < %lld; d++) o[d] /= (float)cnt;", (long long)D);
+    if (mx) g_line(g, "    if (!cnt) for (int64_t d = 0; d < %lld; d++) o[d] = 0.0f;", (long long)D);
+    g_line(g, "}");
+    return 1;
+}
+
 int emit_layer(G *g, const TNode *n)
 {
     if (n->kind != TN_LAYER) return 0;
@@ -551,6 +608,7 @@ int emit_layer(G *g, const TNode *n)
     const char *op = n->op;
     int x = g_in0(n), y = g_id(&n->out);
     size_t k = g->cur;
+    if (!strcmp(op, "EmbeddingBag")) return embedding_bag(g, n, in);
     if (!strcmp(op, "Bilinear")) {   /* y[r, o] = b[o] + sum_ij x1[r, i] W[o, i, j] x2[r, j] */
         int x2 = in_at(n, 1);
         int64_t I = g_lint(in, "in1_features", 0, 0), J = g_lint(in, "in2_features", 0, 0);

@@ -136,7 +136,7 @@ SV sh_layer_fwd(Sh *s, const Instance *in, const Args *a)
     const char *self = diag_span_text(s->e->d, in->span, txt, sizeof txt);
     SV x;
     int rnn = !strcmp(n, "LSTM") || !strcmp(n, "GRU") || !strcmp(n, "RNN"), mha = !strcmp(n, "MultiheadAttention");
-    size_t maxin = mha ? 7 : rnn || !strcmp(n, "Bilinear") ? 2 : 1;
+    size_t maxin = mha ? 7 : !strcmp(n, "EmbeddingBag") ? 3 : rnn || !strcmp(n, "Bilinear") ? 2 : 1;
     if (a->npos > maxin)
         return sh_lfail(s, a->span, in, "%s takes %zu input%s, got %zu", n, maxin, maxin > 1 ? "s" : "", a->npos);
     if (!sh_get_t(s, a, 0, "input", n, &x)) return x;
@@ -302,8 +302,19 @@ SV sh_layer_fwd(Sh *s, const Instance *in, const Args *a)
         x.d[x.rank - 1] = exact(li(in, "out_features", 0, -1));
         return x;
     }
-    if (!strcmp(n, "EmbeddingBag"))
-        return mk_tensor(x.dtype, -1);   /* not computed: an unknown shape */
+    if (!strcmp(n, "EmbeddingBag")) {   /* (B, L) bags, or ids (n) with offsets (B): -> (B, dim) */
+        if (is_float_dtype(x.dtype))
+            return sh_lfail(s, a->span, in, "%s expects integer indices, got a %s tensor", self, x.dtype);
+        const SV *off = sh_arg(a, 1, "offsets", NULL);
+        int has_off = off && off->kind == V_TENSOR;
+        if (x.rank != (has_off ? 1 : 2))
+            return sh_lfail(s, a->span, in, "%s expects 2-d indices, or 1-d ones with offsets; got %s", self, sh_ty(&x));
+        SV y = mk_tensor("f32", 2);
+        y.d[0] = has_off ? (off->rank == 1 ? (li(in, "include_last_offset", 0, 0) ? sh_dim_add(s, off->d[0], exact(-1))
+                                                                                   : off->d[0]) : UNK) : x.d[0];
+        y.d[1] = exact(li(in, "embedding_dim", 0, -1));
+        return y;
+    }
     return x;   /* activations, dropout, Identity, PReLU, ...: the same shape */
 }
 

@@ -901,11 +901,12 @@ static int layer_positional(Sh *s, const Instance *in, const Args *a, Args *out)
                                       "average_attn_weights", "is_causal", NULL};
     static const char *const rnn[] = {"input", "hx", NULL};
     static const char *const two[] = {"input1", "input2", NULL};
+    static const char *const bag[] = {"input", "offsets", "per_sample_weights", NULL};
     static const char *const one[] = {"input", NULL};
     const char *n = in->layer->name;
     const char *const *names = !strcmp(n, "MultiheadAttention") ? mha
                              : !strcmp(n, "LSTM") || !strcmp(n, "GRU") || !strcmp(n, "RNN") ? rnn
-                             : !strcmp(n, "Bilinear") ? two : one;
+                             : !strcmp(n, "Bilinear") ? two : !strcmp(n, "EmbeddingBag") ? bag : one;
     *out = *a;
     out->nkw = 0;
     for (size_t k = 0; k < a->nkw; k++) {
