@@ -318,6 +318,11 @@ LAYER_CASES = {
             m.sum(f, torch.arange(0, 8, 4))))(ids * 3 + 2, flat * 7, torch.arange(0, 7, 3)),
         mean=nn.EmbeddingBag(10, 3), sum=nn.EmbeddingBag(10, 3, mode="sum", padding_idx=2),
         mx=nn.EmbeddingBag(10, 3, mode="max")),
+    "IndexPoolLayers": lambda: Layers(
+        lambda m, s, x: (*m.m1(s), *m.m2(x), *m.am2(x), *m.m2(x[0])),
+        m1=nn.MaxPool1d(3, stride=2, padding=1, return_indices=True),
+        m2=nn.MaxPool2d(3, stride=2, padding=1, return_indices=True),
+        am2=nn.AdaptiveMaxPool2d((4, 5), return_indices=True)),
     "PoolLayers": lambda: Layers(
         lambda m, s, x: (m.m1(s), m.m1d(s), m.a1(s), m.a1c(s), m.ad1(s), m.ad1(s[0]), m.m2(x), m.m2(x[0]), m.a2(x),
                          m.ad2(x), m.ad2(x[0]), m.am2(x)),

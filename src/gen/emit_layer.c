@@ -264,12 +264,10 @@ static int rnn(G *g, const TNode *n, const Instance *in)
  * channels are one batch of planes). */
 static int pool_layer(G *g, const TNode *n, const Instance *in, int nd, int mx)
 {
-    int x = g_in0(n), y = g_id(&n->out);
+    int x = g_in0(n), y = g_id(&n->out), ix = 0;
     GTensor *tx = g_t(g, x);
     if (tx->rank != nd + 1 && tx->rank != nd + 2) return g_fail(g, "%s of an input of rank %d", n->op, tx->rank);
-    if (mx && g_lint(in, "return_indices", 0, 0))
-        return g_fail(g, "%s with return_indices is not supported yet (F.max_pool%dd(..., return_indices = true) is)",
-                      n->op, nd);
+    if (n->out.kind == V_TUPLE && n->out.n == 2) y = g_id(&n->out.items[0]), ix = g_id(&n->out.items[1]);   /* return_indices */
     const Val *sv = g_larg(in, "stride");
     int nostride = !sv || sv->kind == VAL_NONE || (sv->kind == VAL_INTS && !sv->n);
     int64_t k[2], st[2], pd[2], dl[2];
@@ -296,19 +294,19 @@ static int pool_layer(G *g, const TNode *n, const Instance *in, int nd, int mx)
            (long long)st[nd - 1], (long long)(nd == 2 ? pd[0] : 0), (long long)pd[nd - 1],
            (long long)(nd == 2 ? dl[0] : 1), (long long)dl[nd - 1], (int)g_lint(in, "ceil_mode", 0, 0),
            mx ? 0 : (int)g_lint(in, "count_include_pad", 0, 1), (long long)div);
-    g_line(g, "    rk_%s_pool2d(%s, %s, &p);", mx ? "max" : "avg", g_ptr(g, y), g_ptr(g, x));
+    if (ix) g_line(g, "    rk_max_pool2d_idx(%s, %s, %s, &p);", g_ptr(g, y), g_ptr(g, ix), g_ptr(g, x));
+    else g_line(g, "    rk_%s_pool2d(%s, %s, &p);", mx ? "max" : "avg", g_ptr(g, y), g_ptr(g, x));
     g_line(g, "}");
     return 1;
 }
 
 static int adaptive_layer(G *g, const TNode *n, const Instance *in, int nd, int mx)
 {
-    int x = g_in0(n), y = g_id(&n->out);
+    (void)in;   /* output_size is read off the output */
+    int x = g_in0(n), y = g_id(&n->out), ix = 0;
     GTensor *tx = g_t(g, x);
     if (tx->rank != nd + 1 && tx->rank != nd + 2) return g_fail(g, "%s of an input of rank %d", n->op, tx->rank);
-    if (mx && g_lint(in, "return_indices", 0, 0))
-        return g_fail(g, "%s with return_indices is not supported yet (F.adaptive_max_pool%dd(..., return_indices = "
-                         "true) is)", n->op, nd);
+    if (n->out.kind == V_TUPLE && n->out.n == 2) y = g_id(&n->out.items[0]), ix = g_id(&n->out.items[1]);   /* return_indices */
     int c = tx->rank - nd - 1;
     char NC[256], H[64], W[64], Ho[64];
     snprintf(NC, sizeof NC, "%s", span_numel(g, x, 0, c + 1));
@@ -316,8 +314,12 @@ static int adaptive_layer(G *g, const TNode *n, const Instance *in, int nd, int 
     snprintf(W, sizeof W, "%s", g_dim(g, x, c + nd));
     snprintf(Ho, sizeof Ho, "%s", nd == 2 ? g_dim(g, y, c + 1) : "1");
     g_kernel(g, "rk_pool.c");
-    g_line(g, "rk_adaptive_%s_pool2d(%s, %s, %s, 1, %s, %s, %s, %s);", mx ? "max" : "avg", g_ptr(g, y), g_ptr(g, x), NC,
-           H, W, Ho, g_dim(g, y, c + nd));
+    if (ix)
+        g_line(g, "rk_adaptive_max_pool2d_idx(%s, %s, %s, %s, 1, %s, %s, %s, %s);", g_ptr(g, y), g_ptr(g, ix), g_ptr(g, x),
+               NC, H, W, Ho, g_dim(g, y, c + nd));
+    else
+        g_line(g, "rk_adaptive_%s_pool2d(%s, %s, %s, 1, %s, %s, %s, %s);", mx ? "max" : "avg", g_ptr(g, y), g_ptr(g, x),
+               NC, H, W, Ho, g_dim(g, y, c + nd));
     return 1;
 }
 
@@ -527,9 +529,8 @@ static int more_layers(G *g, const TNode *n, const Instance *in)
 {
     const char *op = n->op;
     int x = g_in0(n), r;
-    if (!strcmp(op, "Conv3d") || !strcmp(op, "Bilinear") || !strcmp(op, "EmbeddingBag"))
-        return g_fail(g, "%s is not supported yet", op);
-    if (!x || !g_id(&n->out)) return 0;
+    if (!strcmp(op, "Conv3d")) return g_fail(g, "%s is not supported yet", op);
+    if (!x || (!g_id(&n->out) && n->out.kind != V_TUPLE)) return 0;   /* a tuple: a max pool's (output, indices) */
     GTensor *tx = g_t(g, x);
     if (tx->dt != GT_F32) return g_fail(g, "%s of a %s tensor is not supported yet", op, g_dtname(tx->dt));
     if (!strcmp(op, "ConvTranspose1d")) return convt(g, n, in, 1);

@@ -129,6 +129,16 @@ static SV via_fn(Sh *s, const Instance *in, const Args *a, const SV *x)
     return y;
 }
 
+/* A max pooling layer built with return_indices=True gives (output,
+ * indices of the same shape, int64); anything else its output. */
+static SV with_indices(Sh *s, const Instance *in, const SV *y)
+{
+    if (!strstr(in->layer->name, "MaxPool") || !li(in, "return_indices", 0, 0)) return *y;
+    SV ix = *y;
+    ix.dtype = "i64";
+    return sh_pair(s, y, &ix);
+}
+
 SV sh_layer_fwd(Sh *s, const Instance *in, const Args *a)
 {
     const char *n = in->layer->name;
@@ -183,13 +193,13 @@ SV sh_layer_fwd(Sh *s, const Instance *in, const Args *a)
                 return sh_lfail(s, a->span, in, "%s: the input %s is smaller than the kernel in dimension %d", self,
                              sh_ty(&x0), c + 1 + j);
         }
-        return x;
+        return with_indices(s, in, &x);
     }
     if (!strncmp(n, "Adaptive", 8)) {
         if (x.rank != nd + 1 && x.rank != nd + 2)
             return sh_lfail(s, a->span, in, "%s expects a %d-d or %d-d input, got %s", self, nd + 1, nd + 2, sh_ty(&x));
         for (int j = 0; j < nd; j++) x.d[x.rank - nd + j] = exact(li(in, "output_size", j, 1));
-        return x;
+        return with_indices(s, in, &x);
     }
     if (!strncmp(n, "BatchNorm", 9) || !strncmp(n, "InstanceNorm", 12)) {
         int bn = n[0] == 'B', ok = bn ? (nd == 1 ? x.rank == 2 || x.rank == 3 : x.rank == nd + 2)
