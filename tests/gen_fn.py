@@ -99,6 +99,8 @@ CASES = {
     "Conv1dFn": lambda x, w, b, **_: (F.conv1d(x, w, b, stride=3, padding=2, dilation=2), torch.conv1d(x[0], w)),
     "Conv2dFn": lambda x, w, **_: (F.conv2d(x, w, stride=(2, 3), padding=(1, 2), dilation=(1, 2)),
                                  F.conv2d(x, w, None, 2), F.conv2d(x, w, padding="valid")),
+    "Conv3dFn": lambda x, w, b, **_: (F.conv3d(x, w, b, groups=2), F.conv3d(x, w, None, (2, 1, 2), (1, 0, 2), (1, 2, 1), 2),
+                                      F.conv3d(x[0], w, b, 1, 1, 1, 2)),
     "Conv2dGroups": lambda x, w, b, **_: (F.conv2d(x, w, b, groups=3, padding="same"), F.conv2d(x, w, b, 1, 1, 2, 3)),
     "ConvTranspose": lambda x, y, w, w1, **_: (
         F.conv_transpose2d(x, w, stride=2, padding=1, output_padding=1),
@@ -323,6 +325,9 @@ LAYER_CASES = {
         m1=nn.MaxPool1d(3, stride=2, padding=1, return_indices=True),
         m2=nn.MaxPool2d(3, stride=2, padding=1, return_indices=True),
         am2=nn.AdaptiveMaxPool2d((4, 5), return_indices=True)),
+    "Conv3dLayers": lambda: Layers(
+        lambda m, x: (m.c(x), m.d(x), m.c(x[0])),
+        c=nn.Conv3d(4, 6, (3, 2, 3), stride=(1, 2, 1), padding=1, groups=2), d=nn.Conv3d(4, 2, 1, bias=False)),
     "PoolLayers": lambda: Layers(
         lambda m, s, x: (m.m1(s), m.m1d(s), m.a1(s), m.a1c(s), m.ad1(s), m.ad1(s[0]), m.m2(x), m.m2(x[0]), m.a2(x),
                          m.ad2(x), m.ad2(x[0]), m.am2(x)),

@@ -323,6 +323,8 @@ GEN_TESTS = \
 # tests/check/specs/fn_nn.arch and fn_tensor.arch run by `rcc run` against
 # torch's outputs for the same calls (tests/gen_fn.py).
 FNRUN_TESTS = \
+	tests/fnrun/Conv3dFn.fnrun \
+	tests/fnrun/Conv3dLayers.fnrun \
 	tests/fnrun/IndexPoolLayers.fnrun \
 	tests/fnrun/BagLayers.fnrun \
 	tests/fnrun/BilinearLayers.fnrun \

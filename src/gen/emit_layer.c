@@ -529,7 +529,18 @@ static int more_layers(G *g, const TNode *n, const Instance *in)
 {
     const char *op = n->op;
     int x = g_in0(n), r;
-    if (!strcmp(op, "Conv3d")) return g_fail(g, "%s is not supported yet", op);
+    if (!strcmp(op, "Conv3d")) {
+        const Val *pv = g_larg(in, "padding"), *mv = g_larg(in, "padding_mode");
+        if ((pv && pv->kind == VAL_STR) || (mv && mv->kind == VAL_STR && strcmp(mv->s, "zeros")))
+            return g_fail(g, "Conv3d with a padding string or a padding_mode is not supported yet");
+        int64_t k[3], st[3], pd[3], dl[3];
+        for (int j = 0; j < 3; j++) {
+            k[j] = g_lint(in, "kernel_size", j, 1), st[j] = g_lint(in, "stride", j, 1);
+            pd[j] = g_lint(in, "padding", j, 0), dl[j] = g_lint(in, "dilation", j, 1);
+        }
+        return g_conv3d(g, x, g_id(&n->out), g_weight(g, n->inst, "weight"), g_weight(g, n->inst, "bias"),
+                        g_lint(in, "out_channels", 0, 0), k, st, pd, dl, g_lint(in, "groups", 0, 1));
+    }
     if (!x || (!g_id(&n->out) && n->out.kind != V_TUPLE)) return 0;   /* a tuple: a max pool's (output, indices) */
     GTensor *tx = g_t(g, x);
     if (tx->dt != GT_F32) return g_fail(g, "%s of a %s tensor is not supported yet", op, g_dtname(tx->dt));
@@ -598,6 +609,28 @@ static int embedding_bag(G *g, const TNode *n, const Instance *in)
     g_line(g, "    }");
     if (mean) g_line(g, "    if (cnt) for (int64_t d = 0; d < %lld; d++) o[d] /= (float)cnt;", (long long)D);
     if (mx) g_line(g, "    if (!cnt) for (int64_t d = 0; d < %lld; d++) o[d] = 0.0f;", (long long)D);
+    g_line(g, "}");
+    return 1;
+}
+
+int g_conv3d(G *g, int x, int y, const char *w, const char *b, int64_t O, const int64_t *k, const int64_t *st,
+             const int64_t *pd, const int64_t *dl, int64_t groups)
+{
+    GTensor *tx = g_t(g, x);
+    if (tx->rank != 4 && tx->rank != 5) return g_fail(g, "conv3d of an input of rank %d", tx->rank);
+    int c = tx->rank - 4;   /* unbatched: one image */
+    char wb[256], bb[256];
+    snprintf(wb, sizeof wb, "%s", w);
+    snprintf(bb, sizeof bb, "%s", b);
+    g_kernel(g, "rk_conv.c");
+    g_line(g, "{");
+    g_line(g, "    const int64_t k[] = {%lld, %lld, %lld}, s[] = {%lld, %lld, %lld}, p[] = {%lld, %lld, %lld}, "
+              "dl[] = {%lld, %lld, %lld};", (long long)k[0], (long long)k[1], (long long)k[2], (long long)st[0],
+           (long long)st[1], (long long)st[2], (long long)pd[0], (long long)pd[1], (long long)pd[2], (long long)dl[0],
+           (long long)dl[1], (long long)dl[2]);
+    g_line(g, "    rk_conv3d(%s, %s, %s, %s, %s, %s, %s, %s, %s, %lld, k, s, p, dl, %lld);", g_ptr(g, y), g_ptr(g, x), wb,
+           bb, c ? g_dim(g, x, 0) : "1", g_dim(g, x, c), g_dim(g, x, c + 1), g_dim(g, x, c + 2), g_dim(g, x, c + 3),
+           (long long)O, (long long)groups);
     g_line(g, "}");
     return 1;
 }

@@ -460,10 +460,35 @@ static int attention(G *g, const TNode *n, int y)
     return 1;
 }
 
+/* F.conv3d(input, weight, bias, stride, padding, dilation, groups): one
+ * number or a triple each (a padding string is refused). */
+static int conv3d_fn(G *g, const TNode *n, int y)
+{
+    int x = g_in0(n), w = g_arg_id(n, "weight"), b = g_arg_id(n, "bias");
+    int64_t st[3], pd[3], dl[3], gr = 1;
+    const char *names[3] = {"stride", "padding", "dilation"};
+    int64_t *vals[3] = {st, pd, dl};
+    if (g_str_arg(g_arg(n, "padding"))) return g_fail(g, "conv3d() with a padding string is not supported yet");
+    for (int i = 0; i < 3; i++) {
+        int64_t v[3];
+        int c = g_ints(g_arg(n, names[i]), v, 3);
+        if (c != 1 && c != 3) return g_fail(g, "conv3d(): %s must be one integer or three", names[i]);
+        for (int j = 0; j < 3; j++) vals[i][j] = v[c == 1 ? 0 : j];
+    }
+    if (g_int(g, "groups", &gr) < 0) return -1;
+    GTensor *tw = g_t(g, w);
+    if (!w || tw->rank != 5) return g_fail(g, "conv3d() needs a 5-d weight");
+    int64_t k[3] = {tw->d[2].b, tw->d[3].b, tw->d[4].b};
+    char wb[256];
+    snprintf(wb, sizeof wb, "%s", g_ptr(g, w));
+    return g_conv3d(g, x, y, wb, b ? g_ptr(g, b) : "NULL", tw->d[0].b, k, st, pd, dl, gr);
+}
+
 int emit_nn(G *g, const TNode *n)
 {
     if (n->kind != TN_FN) return 0;
     int y = g_id(&n->out), r;
+    if (g_is(n, "conv3d")) return conv3d_fn(g, n, y);
     if ((r = activation(g, n, y)) != 0) return r;
     if ((r = convolution(g, n, y)) != 0) return r;
     if ((r = pooling(g, n, y)) != 0) return r;

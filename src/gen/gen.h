@@ -186,6 +186,10 @@ double     g_lnum(const Instance *in, const char *name, double def);
 
 /* The emitters: 1 handled, 0 not this file's operation, -1 failed. */
 int emit_layer(G *g, const TNode *n);
+/* A 3-d convolution of tensor x into y (emit_layer.c; the layer's and
+ * F.conv3d's): weights and bias as C expressions, k/st/pd/dl (d, h, w). */
+int g_conv3d(G *g, int x, int y, const char *w, const char *b, int64_t O, const int64_t *k, const int64_t *st,
+             const int64_t *pd, const int64_t *dl, int64_t groups);
 int emit_fn(G *g, const TNode *n);
 int emit_tensor(G *g, const TNode *n);
 /* emit_math.c: the dtype-aware operations (elementwise math and operators

@@ -364,3 +364,47 @@ static void rk_conv_transpose2d(float *restrict y, const float *restrict x, cons
         rk_bias_act_rows(yn, p->O, Ho * Wo, NULL, act);
     }
 }
+
+/* conv3d: x (N, C, D, H, W), w (O, C/groups, kd, kh, kw), b (O) or NULL
+ * -> y (N, O, Do, Ho, Wo), Do = (D + 2*pd - dd*(kd-1) - 1)/sd + 1 and so
+ * on, zero padding.  A direct loop, each output a sum in float in torch's
+ * (c, kd, kh, kw) order: 3-d convolutions are rare in the models rcc
+ * compiles, so exactness comes before speed here.  s, p, dl: (d, h, w). */
+static void rk_conv3d(float *restrict y, const float *restrict x, const float *restrict w, const float *b,
+                      int64_t N, int64_t C, int64_t D, int64_t H, int64_t W, int64_t O, const int64_t *k,
+                      const int64_t *s, const int64_t *p, const int64_t *dl, int64_t groups)
+{
+    const int64_t Do = (D + 2 * p[0] - dl[0] * (k[0] - 1) - 1) / s[0] + 1;
+    const int64_t Ho = (H + 2 * p[1] - dl[1] * (k[1] - 1) - 1) / s[1] + 1;
+    const int64_t Wo = (W + 2 * p[2] - dl[2] * (k[2] - 1) - 1) / s[2] + 1;
+    const int64_t Cg = C / groups, Og = O / groups, kv = k[0] * k[1] * k[2];
+    for (int64_t n = 0; n < N; n++)
+        for (int64_t o = 0; o < O; o++) {
+            const int64_t g = o / Og;
+            const float *wo = w + o * Cg * kv;
+            float *yo = y + (n * O + o) * Do * Ho * Wo;
+            for (int64_t od = 0; od < Do; od++)
+                for (int64_t oh = 0; oh < Ho; oh++)
+                    for (int64_t ow = 0; ow < Wo; ow++) {
+                        float acc = 0.0f;
+                        for (int64_t c = 0; c < Cg; c++) {
+                            const float *xc = x + ((n * C + g * Cg + c) * D) * H * W;
+                            const float *wc = wo + c * kv;
+                            for (int64_t a = 0; a < k[0]; a++) {
+                                const int64_t id = od * s[0] - p[0] + a * dl[0];
+                                if (id < 0 || id >= D) continue;
+                                for (int64_t i = 0; i < k[1]; i++) {
+                                    const int64_t ih = oh * s[1] - p[1] + i * dl[1];
+                                    if (ih < 0 || ih >= H) continue;
+                                    for (int64_t j = 0; j < k[2]; j++) {
+                                        const int64_t iw = ow * s[2] - p[2] + j * dl[2];
+                                        if (iw < 0 || iw >= W) continue;
+                                        acc += xc[(id * H + ih) * W + iw] * wc[(a * k[1] + i) * k[2] + j];
+                                    }
+                                }
+                            }
+                        }
+                        yo[(od * Ho + oh) * Wo + ow] = acc + (b ? b[o] : 0.0f);
+                    }
+        }
+}
