@@ -58,26 +58,20 @@ def main():
         interp(cs, m + "_s3", (1, 1, 4, 3), mode, scale=3.0)
         interp(cs, m + "_1d", (2, 3, 9), mode, size=14)
         interp(cs, m + "_1d_s2.5", (2, 3, 9), mode, scale=2.5)
-    for align in (False, True):
-        a = "ac" if align else "noac"
-        interp(cs, "bilinear_%s_x2" % a, (1, 3, 5, 7), "bilinear", scale=2.0, align=align)
-        interp(cs, "bilinear_%s_half" % a, (1, 3, 10, 9), "bilinear", scale=0.5, align=align)
-        interp(cs, "bilinear_%s_size_up" % a, (2, 2, 7, 6), "bilinear", size=(11, 13), align=align)
-        interp(cs, "bilinear_%s_size_down" % a, (1, 2, 13, 11), "bilinear", size=(4, 5), align=align)
-        interp(cs, "bilinear_%s_s1.3" % a, (1, 2, 7, 9), "bilinear", scale=1.3, align=align)
-        interp(cs, "bilinear_%s_to1" % a, (1, 2, 6, 5), "bilinear", size=(1, 3), align=align)
-        interp(cs, "bilinear_%s_same_h" % a, (1, 2, 6, 5), "bilinear", size=(6, 9), align=align)
-        interp(cs, "linear_%s_1d" % a, (2, 3, 9), "linear", size=16, align=align)
-    for align in (False, True):   # bicubic: taps past the edges clamped; src below 0 kept (not clamped)
-        a = "ac" if align else "noac"
-        interp(cs, "bicubic_%s_x2" % a, (1, 3, 5, 7), "bicubic", scale=2.0, align=align)
-        interp(cs, "bicubic_%s_half" % a, (1, 2, 10, 9), "bicubic", scale=0.5, align=align)
-        interp(cs, "bicubic_%s_size_up" % a, (2, 2, 7, 6), "bicubic", size=(11, 13), align=align)
-        interp(cs, "bicubic_%s_size_down" % a, (1, 2, 13, 11), "bicubic", size=(4, 5), align=align)
-        interp(cs, "bicubic_%s_s1.3" % a, (1, 2, 7, 9), "bicubic", scale=1.3, align=align)
-        interp(cs, "bicubic_%s_to1" % a, (1, 2, 6, 5), "bicubic", size=(1, 3), align=align)
-        interp(cs, "bicubic_%s_same_h" % a, (1, 2, 6, 5), "bicubic", size=(6, 9), align=align)
-        interp(cs, "bicubic_%s_tiny" % a, (1, 1, 1, 2), "bicubic", size=(3, 5), align=align)
+    for mode in ("bilinear", "bicubic"):   # bicubic: taps past the edges clamped; src below 0 kept (not clamped)
+        for align in (False, True):
+            a = "ac" if align else "noac"
+            interp(cs, "%s_%s_x2" % (mode, a), (1, 3, 5, 7), mode, scale=2.0, align=align)
+            interp(cs, "%s_%s_half" % (mode, a), (1, 3 if mode == "bilinear" else 2, 10, 9), mode, scale=0.5, align=align)
+            interp(cs, "%s_%s_size_up" % (mode, a), (2, 2, 7, 6), mode, size=(11, 13), align=align)
+            interp(cs, "%s_%s_size_down" % (mode, a), (1, 2, 13, 11), mode, size=(4, 5), align=align)
+            interp(cs, "%s_%s_s1.3" % (mode, a), (1, 2, 7, 9), mode, scale=1.3, align=align)
+            interp(cs, "%s_%s_to1" % (mode, a), (1, 2, 6, 5), mode, size=(1, 3), align=align)
+            interp(cs, "%s_%s_same_h" % (mode, a), (1, 2, 6, 5), mode, size=(6, 9), align=align)
+            if mode == "bilinear":
+                interp(cs, "linear_%s_1d" % a, (2, 3, 9), "linear", size=16, align=align)
+            else:
+                interp(cs, "bicubic_%s_tiny" % a, (1, 1, 1, 2), "bicubic", size=(3, 5), align=align)
     interp(cs, "bicubic_noac_s1.3_recompute", (1, 2, 7, 9), "bicubic", scale=1.3, recompute=True)
     interp(cs, "bilinear_noac_s1.3_recompute", (1, 2, 7, 9), "bilinear", scale=1.3, recompute=True)
     interp(cs, "linear_noac_1d_s0.6", (2, 3, 11), "linear", scale=0.6)

@@ -993,13 +993,6 @@ SV sh_matmul(Sh *s, Span sp, const SV *a, const SV *b)
 
 /* ------------------------------------------------ the evaluator's hooks */
 
-static SV conf_str(const char *s)
-{
-    SV v = mk(V_CONF);
-    v.c.kind = VAL_STR;
-    v.c.s = s;
-    return v;
-}
 
 /* float32's most negative value, torch.finfo(torch.float32).min */
 #define F32_MIN_VALUE (-3.4028234663852886e+38)

@@ -80,14 +80,6 @@ static SV val_sv(Sh *s, const Val *v)
     return r;
 }
 
-static SV conf_str(const char *str)
-{
-    SV r = mk(V_CONF);
-    r.c.kind = VAL_STR;
-    r.c.s = str;
-    return r;
-}
-
 /* The layers that are a function of torch.nn.functional with the
  * constructor's arguments: Upsample (interpolate), PixelShuffle, the
  * 2-d paddings (pad, with the padding as (left, right, top, bottom)).

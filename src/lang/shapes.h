@@ -87,6 +87,14 @@ static inline SV conf_float(double f)
     return v;
 }
 
+static inline SV conf_str(const char *str)
+{
+    SV v = mk(V_CONF);
+    v.c.kind = VAL_STR;
+    v.c.s = str;
+    return v;
+}
+
 static inline SV mk_mod(long inst)
 {
     SV v = mk(V_MOD);
