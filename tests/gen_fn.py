@@ -328,6 +328,9 @@ LAYER_CASES = {
     "Conv3dLayers": lambda: Layers(
         lambda m, x: (m.c(x), m.d(x), m.c(x[0])),
         c=nn.Conv3d(4, 6, (3, 2, 3), stride=(1, 2, 1), padding=1, groups=2), d=nn.Conv3d(4, 2, 1, bias=False)),
+    "UpsampleTuple": lambda: Layers(
+        lambda m, x: (m.u(x), m.n(x)),
+        u=nn.Upsample(scale_factor=(1.7, 0.5), mode="bilinear"), n=nn.Upsample(scale_factor=(2, 3))),
     "PoolLayers": lambda: Layers(
         lambda m, s, x: (m.m1(s), m.m1d(s), m.a1(s), m.a1c(s), m.ad1(s), m.ad1(s[0]), m.m2(x), m.m2(x[0]), m.a2(x),
                          m.ad2(x), m.ad2(x[0]), m.am2(x)),

@@ -323,6 +323,7 @@ GEN_TESTS = \
 # tests/check/specs/fn_nn.arch and fn_tensor.arch run by `rcc run` against
 # torch's outputs for the same calls (tests/gen_fn.py).
 FNRUN_TESTS = \
+	tests/fnrun/UpsampleTuple.fnrun \
 	tests/fnrun/Conv3dFn.fnrun \
 	tests/fnrun/Conv3dLayers.fnrun \
 	tests/fnrun/IndexPoolLayers.fnrun \

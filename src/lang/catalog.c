@@ -1005,6 +1005,12 @@ static int ck_upsample(LayerCtx *c, const Val *a)
     } else if (a[1].kind == VAL_INT || a[1].kind == VAL_FLOAT) {
         if (!(la_num(&a[1]) > 0))
             return la_bad(c, "scale_factor must be positive");
+    } else if (a[1].kind == VAL_LIST) {   /* (1.7, 0.5): numbers per dimension */
+        if (a[1].n < 1 || a[1].n > 3)
+            return la_kind_err(c, "scale_factor", "a number or a tuple of 1 to 3 numbers", &a[1]);
+        for (i = 0; i < a[1].n; i++)
+            if ((a[1].items[i].kind != VAL_INT && a[1].items[i].kind != VAL_FLOAT) || !(la_num(&a[1].items[i]) > 0))
+                return la_bad(c, "scale_factor must be positive numbers");
     } else if (!la_is_none(&a[1])) {
         return la_kind_err(c, "scale_factor", "a number, a tuple or none", &a[1]);
     }

@@ -312,8 +312,9 @@ static int layer_call(Elab *e, const Scope *s, const Expr *x, const Layer *L, co
     for (size_t k = 0; k < nf; k++) {   /* kinds: an int where a tuple goes is fine (expand widens it) */
         ValKind want = L->args[k].kind, got = vals[k].kind;
         if (got == want || got == VAL_NONE || (want == VAL_INTS && got == VAL_INT) ||
-            (want == VAL_FLOAT && got == VAL_INT))
-            continue;
+            (want == VAL_FLOAT && got == VAL_INT) ||
+            (want == VAL_FLOAT && (got == VAL_INTS || got == VAL_LIST) && !strcmp(L->args[k].name, "scale_factor")))
+            continue;   /* Upsample's scale_factor: a number or one per dimension */
         return el_err_at(e, spans[k], "%s: '%s' must be a %s, not a %s", L->name, L->args[k].name,
                       el_val_kind_name(want), el_val_kind_name(got));
     }

@@ -436,6 +436,12 @@ SV r_interpolate(Call *c)
         return x;
     }
     const SV *fv = fn_v(c, "scale_factor");
+    SV ints;   /* a configuration tuple of integers (Upsample(scale_factor = (2, 3))) as a tuple of numbers */
+    if (fv->kind == V_CONF && fv->c.kind == VAL_INTS) {
+        ints = sh_tuple_of(c->s, fv->c.n);
+        for (size_t i = 0; i < ints.n; i++) ints.items[i] = mk_int(fv->c.ints[i]);
+        fv = &ints;
+    }
     double f[3];
     int n = fv->kind == V_TUPLE ? (int)fv->n : 1;
     if (fv->kind == V_TUPLE && n != nd)
