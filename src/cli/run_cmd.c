@@ -87,6 +87,22 @@ static int mkdirs(const char *path)
     return mkdir(tmp, 0755) < 0 && errno != EEXIST ? -1 : 0;
 }
 
+/* Does a cache entry hold this source, and a program with the hash it
+ * was stored with? */
+static int entry_valid(const char *keep, const char *bin, const char *sum, const char *src, size_t clen)
+{
+    size_t olen, blen, slen;
+    int ok = 0;
+    char *old = slurp(keep, &olen), *b = slurp(bin, &blen), *s = slurp(sum, &slen);
+    if (old && b && s && olen == clen && !memcmp(old, src, clen)) {
+        char want[32];
+        snprintf(want, sizeof want, "%016llx\n", (unsigned long long)fnv(14695981039346656037ULL, b, blen));
+        ok = slen == strlen(want) && !memcmp(s, want, slen);
+    }
+    free(old), free(b), free(s);
+    return ok;
+}
+
 /* Removes a cache folder: the files rcc puts there, then the folder. */
 static void remove_entry(const char *dir)
 {
@@ -253,16 +269,9 @@ int cmd_run(int argc, char **argv)
     snprintf(keep, sizeof keep, "%s/model.c", dir);
     snprintf(sum, sizeof sum, "%s/model.sum", dir);
 
-    int hit = 0;
     const char *scratch_dir = NULL;   /* a build that could not be stored: removed after the run */
-    size_t olen, blen, slen;
-    char *old = slurp(keep, &olen), *b = slurp(bin, &blen), *s = slurp(sum, &slen);
-    if (old && b && s && olen == clen && !memcmp(old, src, clen)) {
-        char want[32];
-        snprintf(want, sizeof want, "%016llx\n", (unsigned long long)fnv(14695981039346656037ULL, b, blen));
-        hit = slen == strlen(want) && !memcmp(s, want, slen);
-    }
-    free(old), free(b), free(s);
+    size_t blen;
+    int hit = entry_valid(keep, bin, sum, src, clen);
     if (!hit) {   /* build in the private folder, then move it in */
         char *av[256];
         char words[8192];
@@ -290,7 +299,9 @@ int cmd_run(int argc, char **argv)
         fprintf(f, "%016llx\n", (unsigned long long)fnv(14695981039346656037ULL, nb, blen));
         free(nb);
         if (fclose(f) != 0) return cli_error(wsum, "cannot write");
-        remove_entry(dir);   /* a stale entry: what cannot be removed fails the rename below */
+        /* A stale entry goes; one that another rcc run has just stored is
+         * left alone (it may be running it): then this run uses its own. */
+        if (!entry_valid(keep, bin, sum, src, clen)) remove_entry(dir);
         remove(errf);
         if (rename(work, dir) < 0) {   /* another rcc run stored it first (or the cache is not writable): run ours */
             snprintf(bin, sizeof bin, "%s/model", work);
