@@ -7,8 +7,12 @@
  * loaded at run time, or embedded), a view of another tensor (reshape,
  * dropout, a BatchNorm folded into the convolution before it), or a slot
  * of the activation arena, placed by liveness — and asks one emitter per
- * operation for the C statements of the forward (emit_layer.c for
- * built-in layers, emit_fn.c for functions and operators).
+ * operation for the C statements of the forward, asking in turn:
+ * emit_math.c (operations on any dtype other than f32: typed loops),
+ * emit_layer.c (built-in layers), emit_fn.c (operators, views, layout,
+ * reductions), emit_tensor.c (creation, masks, selection, elementwise
+ * math, functional norms and attention), emit_nn.c (functional forms of
+ * convolution, pooling, normalisation, resizing, attention).
  *
  * The emitters see the operation's node and the context below: they name
  * tensors by C expressions (g_ptr), their sizes (g_dim), ask for scratch
