@@ -248,9 +248,6 @@ int emit_fn(G *g, const TNode *n)
     int act = emit_act_of(g, n);
     if (act) {
         int x = g_in0(n);
-        static const char *const names[] = {"", "", "RK_ACT_RELU", "RK_ACT_RELU6", "RK_ACT_GELU", "RK_ACT_GELU_TANH",
-                                            "RK_ACT_SILU", "RK_ACT_SIGMOID", "RK_ACT_TANH", "RK_ACT_HARDSWISH",
-                                            "RK_ACT_HARDSIGMOID"};
         g_kernel(g, "rk_act.c");
         GTensor *tx = g_t(g, x), *ty = g_t(g, y);
         if (tx->dt != GT_F32) {   /* relu/relu6 keep an integer dtype; the others give floats */
@@ -262,10 +259,10 @@ int emit_fn(G *g, const TNode *n)
             }
             if (ty->dt != GT_F32) return g_fail(g, "%s() of an integer tensor is not supported yet", n->op);
             g_line(g, "for (int64_t i = 0; i < %s; i++) %s[i] = (float)%s[i];", g_numel(g, x), g_ptr(g, y), g_ptr(g, x));
-            g_line(g, "rk_act_n(%s, %s, %s, %s);", g_ptr(g, y), g_ptr(g, y), g_numel(g, x), names[act]);
+            g_line(g, "rk_act_n(%s, %s, %s, %s);", g_ptr(g, y), g_ptr(g, y), g_numel(g, x), emit_act_c(act));
             return 1;
         }
-        g_line(g, "rk_act_n(%s, %s, %s, %s);", g_ptr(g, y), g_ptr(g, x), g_numel(g, x), names[act]);
+        g_line(g, "rk_act_n(%s, %s, %s, %s);", g_ptr(g, y), g_ptr(g, x), g_numel(g, x), emit_act_c(act));
         return 1;
     }
     if (g_is(n, "cat") || g_is(n, "concat") || g_is(n, "stack")) {

@@ -15,28 +15,24 @@
  * GELU; functions: relu, gelu, x.relu()). */
 static int act_code(const char *name, const char *approximate)
 {
-    static const struct { const char *layer, *fn, *code; } acts[] = {
-        {"ReLU", "relu", "RK_ACT_RELU"},          {"ReLU6", "relu6", "RK_ACT_RELU6"},
-        {"GELU", "gelu", "RK_ACT_GELU"},          {"SiLU", "silu", "RK_ACT_SILU"},
-        {"Sigmoid", "sigmoid", "RK_ACT_SIGMOID"}, {"Tanh", "tanh", "RK_ACT_TANH"},
-        {"Hardswish", "hardswish", "RK_ACT_HARDSWISH"}, {"Hardsigmoid", "hardsigmoid", "RK_ACT_HARDSIGMOID"},
+    static const struct { const char *layer, *fn; int code; } acts[] = {   /* code: rk_act, rk_common.h */
+        {"ReLU", "relu", 1},       {"ReLU6", "relu6", 2}, {"GELU", "gelu", 3},
+        {"SiLU", "silu", 5},       {"Sigmoid", "sigmoid", 6}, {"Tanh", "tanh", 7},
+        {"Hardswish", "hardswish", 8}, {"Hardsigmoid", "hardsigmoid", 9},
     };
     for (size_t i = 0; i < sizeof acts / sizeof acts[0]; i++)
-        if (!strcmp(name, acts[i].layer) || !strcmp(name, acts[i].fn)) {
-            if (i == 2 && approximate && !strcmp(approximate, "tanh")) return 4;   /* RK_ACT_GELU_TANH */
-            static const int codes[] = {1, 2, 3, 5, 6, 7, 8, 9};   /* rk_act, rk_common.h */
-            return codes[i];
-        }
+        if (!strcmp(name, acts[i].layer) || !strcmp(name, acts[i].fn))
+            return acts[i].code == 3 && approximate && !strcmp(approximate, "tanh") ? 4 : acts[i].code;   /* GELU_TANH */
     return 0;
 }
 
+/* The C names of rk_act, by emit_act_of's value (the rk_act + 1). */
 static const char *const act_names[] = {
     "RK_ACT_NONE", "RK_ACT_NONE", "RK_ACT_RELU", "RK_ACT_RELU6", "RK_ACT_GELU", "RK_ACT_GELU_TANH",
     "RK_ACT_SILU", "RK_ACT_SIGMOID", "RK_ACT_TANH", "RK_ACT_HARDSWISH", "RK_ACT_HARDSIGMOID",
 };
 
-/* The C name of a fused activation (act_of value: code + 1). */
-static const char *act_c(int v) { return v >= 1 && v <= 10 ? act_names[v] : "RK_ACT_NONE"; }
+const char *emit_act_c(int v) { return v >= 1 && v <= 10 ? act_names[v] : "RK_ACT_NONE"; }
 
 int emit_act_of(G *g, const TNode *n)
 {
@@ -152,7 +148,7 @@ static int conv(G *g, const TNode *n, const Instance *in, int nd)
     g_line(g, "{");
     g_line(g, "    const rk_conv2d_p p = %s;", p);
     const char *scr = g_scratch(g, "rk_conv2d_scratch(&%s)", p);
-    g_line(g, "    rk_conv2d(%s, %s, %s, %s, %s, &p, %s);", g_ptr(g, y), g_ptr(g, x), w, bias, act_c(g->act_of[k]), scr);
+    g_line(g, "    rk_conv2d(%s, %s, %s, %s, %s, &p, %s);", g_ptr(g, y), g_ptr(g, x), w, bias, emit_act_c(g->act_of[k]), scr);
     g_line(g, "}");
     return 1;
 }
@@ -682,7 +678,7 @@ int emit_layer(G *g, const TNode *n)
         g_kernel(g, "rk_gemm.c");
         g_line(g, "rk_linear(%s, %s, %s, %lld, %s, %lld, %s, %s);", g_ptr(g, y), g_ptr(g, x),
                span_numel(g, x, 0, tx->rank - 1), (long long)K, w, (long long)N, b,
-               act_c(g->act_of[k]));
+               emit_act_c(g->act_of[k]));
         return 1;
     }
     if (!strncmp(op, "BatchNorm", 9)) {
@@ -709,7 +705,7 @@ int emit_layer(G *g, const TNode *n)
     int act = emit_act_of(g, n);
     if (act) {
         g_kernel(g, "rk_act.c");
-        g_line(g, "rk_act_n(%s, %s, %s, %s);", g_ptr(g, y), g_ptr(g, x), g_numel(g, x), act_c(act));
+        g_line(g, "rk_act_n(%s, %s, %s, %s);", g_ptr(g, y), g_ptr(g, x), g_numel(g, x), emit_act_c(act));
         return 1;
     }
     if (!strcmp(op, "Embedding")) {

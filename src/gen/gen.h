@@ -214,5 +214,7 @@ int emit_fn_alias(G *g, const TNode *n);   /* emit_fn.c's part of it */
 /* The activation a node applies by itself (RK_ACT_* + 1), 0 when it is not
  * a pure activation; layers and functions alike. */
 int emit_act_of(G *g, const TNode *n);
+/* The rk_act constant ("RK_ACT_RELU") of emit_act_of's value; "RK_ACT_NONE" for 0. */
+const char *emit_act_c(int v);
 
 #endif /* RCC_GEN_H */
