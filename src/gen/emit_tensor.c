@@ -1,17 +1,17 @@
-/* emit_tensor.c — C for the forward's tensor functions: creation (arange,
- * zeros, full), masks and selection (triu, masked_fill, where, gather,
- * index_select), splitting, expanding, padding and rolling, elementwise
- * math of f32 tensors (emit_math.c does the other dtypes and conversions),
- * and the functional forms of normalisation,
- * embedding and attention.  emit_fn.c handles operators, views, layout
- * and reductions; both follow gen.h's emitter contract.
+/* emit_tensor.c — C for the forward's tensor functions: arange, masks
+ * and selection (triu, masked_fill, gather, index_select), splitting,
+ * expanding, padding and rolling, elementwise math of f32 tensors, and the
+ * functional forms of normalisation, embedding and attention.  Fills,
+ * where, conversions and every dtype other than f32 are emit_math.c's
+ * (asked first); emit_fn.c handles operators, views, layout and
+ * reductions; all follow gen.h's emitter contract.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "gen.h"
 
-
+/* torch.arange (the others of its family, zeros, ones, full: emit_math.c). */
 static int creation(G *g, const TNode *n, int y)
 {
     GTensor *t = g_t(g, y);
@@ -40,18 +40,7 @@ static int creation(G *g, const TNode *n, int y)
             g_line(g, "rk_arange_f32(%s, %s, %.17g, %.17g);", g_ptr(g, y), g_numel(g, y), a, s);
         return 1;
     }
-    double v = 0;
-    if (g_is(n, "ones") || g_is(n, "ones_like")) v = 1;
-    else if (g_is(n, "full") || g_is(n, "full_like")) {
-        if (!g_num_arg(g_arg(n, "fill_value"), &v)) return g_fail(g, "%s() needs a numeric fill_value", n->op);
-    } else if (!g_is(n, "zeros") && !g_is(n, "zeros_like") && !g_is(n, "new_zeros")) {
-        return 0;
-    }
-    if (t->dt == GT_F32)
-        g_line(g, "for (int64_t i = 0; i < %s; i++) %s[i] = %s;", g_numel(g, y), g_ptr(g, y), g_float(v));
-    else
-        g_line(g, "for (int64_t i = 0; i < %s; i++) %s[i] = %lld;", g_numel(g, y), g_ptr(g, y), (long long)v);
-    return 1;
+    return 0;   /* zeros, ones, full ...: emit_math.c, for every dtype */
 }
 
 /* Elementwise math of one tensor (rk_unop), clamp, pow with a number. */
@@ -109,7 +98,7 @@ static int split(G *g, const TNode *n)
     return 1;
 }
 
-/* Three-operand broadcasting ops and masks. */
+/* Masks, selection, expanding, rolling, padding. */
 static int select_ops(G *g, const TNode *n, int y)
 {
     if (g_is(n, "masked_fill")) {
@@ -136,15 +125,6 @@ static int select_ops(G *g, const TNode *n, int y)
         g_kernel(g, "rk_layout.c");
         g_line(g, "rk_%s(%s, %s, %d, %s, %s, %s, %lld);", n->op, g_ptr(g, y), g_ptr(g, x), g_es(g, x), batch,
                g_dim(g, x, -2), g_dim(g, x, -1), (long long)diag);
-        return 1;
-    }
-    if (g_is(n, "where")) {
-        int c = g_arg_id(n, "condition"), a = g_arg_id(n, "input"), b = g_arg_id(n, "other");
-        if (!c || !a || !b) return g_fail(g, "where() with a number operand is not supported yet");
-        g_kernel(g, "rk_layout.c");
-        const char *ys = g_shape(g, y), *cs = g_shape(g, c), *as = g_shape(g, a), *bs = g_shape(g, b);
-        g_line(g, "rk_where(%s, %d, %s, %s, %d, %s, %s, %d, %s, %s, %d, %s);", g_ptr(g, y), g_t(g, y)->rank, ys,
-               g_ptr(g, c), g_t(g, c)->rank, cs, g_ptr(g, a), g_t(g, a)->rank, as, g_ptr(g, b), g_t(g, b)->rank, bs);
         return 1;
     }
     if (g_is(n, "expand") || g_is(n, "expand_as") || g_is(n, "broadcast_to")) {
