@@ -762,39 +762,6 @@ static int outer(G *g, const TNode *n, int y)
     return ew(g, y, 2, o, ct, (ct[0] == 'i') ? "(int64_t)((uint64_t)a0 * (uint64_t)a1)" : "a0 * a1", NULL);
 }
 
-/* gather / index_select whose index is not int64: widened into scratch. */
-static int index_i32(G *g, const TNode *n, int y)
-{
-    if (!(g_is(n, "gather") || g_is(n, "index_select")) || !y || !n->nargs) return 0;
-    int x = g_id(&n->args[0].v), ix = g_arg_id(n, "index");
-    if (!x || !ix || g_t(g, ix)->dt == GT_I64) return 0;
-    GTensor *ti = g_t(g, ix), *tx = g_t(g, x);
-    if (!isint(ti->dt) || ti->dt == GT_BOOL) return g_fail(g, "%s() with a %s index", n->op, g_dtname(ti->dt));
-    int64_t d;
-    if (g_int(g, "dim", &d) != 1) return g_fail(g, "%s() needs dim", n->op);
-    if (d < 0) d += tx->rank;
-    if (d < 0 || d >= (tx->rank ? tx->rank : 1)) return g_fail(g, "dimension out of range");
-    const char *sp = g_scratch(g, "2 * %s", g_numel(g, ix));
-    g_kernel(g, "rk_layout.c");
-    const char *xs = g_shape(g, x);
-    g_line(g, "{");
-    g_line(g, "    int64_t *ix = (int64_t *)%s;", sp);
-    g_line(g, "    for (int64_t i = 0; i < %s; i++) ix[i] = %s[i];", g_numel(g, ix), g_ptr(g, ix));
-    if (g_is(n, "gather")) {
-        const char *is_ = g_shape(g, ix);
-        g_line(g, "    if (rk_gather(%s, %s, %d, %d, %s, %d, ix, %s) < 0) {", g_ptr(g, y), g_ptr(g, x), g_esize(tx->dt),
-               tx->rank, xs, (int)d, is_);
-    } else {
-        g_line(g, "    if (rk_index_select(%s, %s, %d, %d, %s, %d, ix, %s) < 0) {", g_ptr(g, y), g_ptr(g, x),
-               g_esize(tx->dt), tx->rank, xs, (int)d, g_numel(g, ix));
-    }
-    g_line(g, "        snprintf(m->err, sizeof m->err, \"%s(): an index is out of range\");", n->op);
-    g_line(g, "        return -1;");
-    g_line(g, "    }");
-    g_line(g, "}");
-    return 1;
-}
-
 /* ------------------------------------------------------------------ einsum */
 
 enum { NLAB = 64 };
@@ -963,7 +930,6 @@ int emit_math(G *g, const TNode *n)
     if ((r = along(g, n, y)) != 0) return r;
     if ((r = repeats(g, n, y)) != 0) return r;
     if ((r = outer(g, n, y)) != 0) return r;
-    if ((r = index_i32(g, n, y)) != 0) return r;
     if ((r = einsum(g, n, y)) != 0) return r;
     return unary(g, n, y);
 }

@@ -188,16 +188,21 @@ static int select_ops(G *g, const TNode *n, int y)
     }
     if (g_is(n, "gather") || g_is(n, "index_select")) {
         int x = g_in0(n), ix = g_arg_id(n, "index"), d;
+        GDtype dt = ix ? g_t(g, ix)->dt : GT_F32;
+        if (dt != GT_I64 && dt != GT_I32 && dt != GT_I16 && dt != GT_I8 && dt != GT_U8)
+            return g_fail(g, "%s() with a %s index", n->op, g_dtname(dt));
         if (g_dim_arg(g, "dim", g_t(g, x)->rank, 0, &d) < 0) return -1;
         g_kernel(g, "rk_layout.c");
+        char ip[256];
+        snprintf(ip, sizeof ip, "%s", g_ids64(g, ix));   /* int32 and narrower indices widened */
         const char *xs = g_shape(g, x);
         if (g_is(n, "gather")) {
             const char *is_ = g_shape(g, ix);
             g_line(g, "if (rk_gather(%s, %s, %d, %d, %s, %d, %s, %s) < 0) {", g_ptr(g, y), g_ptr(g, x), g_es(g, x),
-                   g_t(g, x)->rank, xs, d, g_ptr(g, ix), is_);
+                   g_t(g, x)->rank, xs, d, ip, is_);
         } else {
             g_line(g, "if (rk_index_select(%s, %s, %d, %d, %s, %d, %s, %s) < 0) {", g_ptr(g, y), g_ptr(g, x), g_es(g, x),
-                   g_t(g, x)->rank, xs, d, g_ptr(g, ix), g_numel(g, ix));
+                   g_t(g, x)->rank, xs, d, ip, g_numel(g, ix));
         }
         g_line(g, "    snprintf(m->err, sizeof m->err, \"%s(): an index is out of range\");", n->op);
         g_line(g, "    return -1;");
