@@ -386,6 +386,7 @@ atom
     | TRUE                          { NEW($$ = ast_bool(A, @$, 1)); }
     | FALSE                         { NEW($$ = ast_bool(A, @$, 0)); }
     | NONE                          { NEW($$ = ast_none(A, @$)); }
+    | '?'                           { NEW($$ = ast_free(A, @$)); }
     | ident                         { NEW($$ = ast_name(A, @$, $1)); }
     | '(' expr ')'                  { $$ = $2; }
     | '(' ')'                       { NEW($$ = ast_tuple(A, @$, NULL, 0)); }

@@ -14,6 +14,7 @@ enum { EXIT_FINDING = 1, EXIT_INPUT = 2 };
 
 int cmd_dump(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_infer(int argc, char **argv);
 int cmd_salvage(int argc, char **argv);
 int cmd_gen(int argc, char **argv);
 int cmd_run(int argc, char **argv);

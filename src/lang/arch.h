@@ -116,6 +116,8 @@ typedef enum ExKind {
     EX_COMP,       /* [a for t in b]   targets in args (names only, 1 or 2) */
     EX_STAR,       /* *a               in call arguments and list items */
     EX_NAMED,      /* a named "p"      b = the pattern (an EX_STR) */
+    EX_FREE,       /* ?                a free parameter of a family (free.c); ?(a, b) is
+                                       an EX_CALL of it: one of a, b */
 } ExKind;
 
 typedef struct Arg {
@@ -219,6 +221,7 @@ Expr *ast_float(Arena *a, Span sp, double v);
 Expr *ast_bool(Arena *a, Span sp, int v);
 Expr *ast_str(Arena *a, Span sp, const char *s);
 Expr *ast_none(Arena *a, Span sp);
+Expr *ast_free(Arena *a, Span sp);
 Expr *ast_name(Arena *a, Span sp, const char *s);
 Expr *ast_unary(Arena *a, Span sp, int op, Expr *x);
 Expr *ast_binary(Arena *a, Span sp, int op, Expr *x, Expr *y);
@@ -293,7 +296,8 @@ const char *ast_op_name(int op);
 
 /* A configuration value: a constructor argument, a block parameter. */
 typedef enum ValKind {
-    VAL_NONE, VAL_BOOL, VAL_INT, VAL_FLOAT, VAL_STR, VAL_INTS, VAL_MODULE, VAL_CLASS, VAL_LIST
+    VAL_NONE, VAL_BOOL, VAL_INT, VAL_FLOAT, VAL_STR, VAL_INTS, VAL_MODULE, VAL_CLASS, VAL_LIST,
+    VAL_FREE       /* while a family is fitted (free.c): a*h + b of a free parameter h not yet decided */
 } ValKind;
 
 /* MODULE and CLASS are what torch's __init__ passes around besides
@@ -312,6 +316,8 @@ typedef struct Val {
     const void *scope;      /* MODULE, CLASS: where x is evaluated (elab.c's Scope) */
     const struct Val *items; /* LIST: n items (arena), a tuple or list that is not 8 integers or
                                 fewer: MobileNetV2's setting rows, VGG's [64, "M", ...], modules */
+    double      b;          /* FREE: the value is f * hole(i) + b; n = 1 when a rounding (int(),
+                               //) was taken for exact on the way */
 } Val;
 
 /* One constructor parameter, in torch's positional order. */
@@ -490,8 +496,11 @@ typedef struct Input {
     Span            span;
 } Input;
 
+struct Fit;
+
 typedef struct Elab {
     Diags      *d;
+    struct Fit *fit;         /* fitting a family (free.c), or NULL: then `?` is an error */
     Arena      *a;
     Program   **progs;       /* the main file first, then its imports */
     size_t      nprogs, progs_cap;
@@ -520,6 +529,9 @@ typedef struct Elab {
  * model named model_name (NULL: the file's only model).  Problems go to
  * the Diags; returns 0 when the spec elaborated without errors. */
 int elab_file(Elab *e, Diags *d, Arena *a, const char *path, const char *model_name);
+/* The same, one run of fitting a family (free.c): fit holds the file's
+ * keys and the free values decided so far, and says how the run ended. */
+int elab_fit(Elab *e, Diags *d, Arena *a, const char *path, const char *model_name, struct Fit *fit);
 
 /* Python's truth of a configuration value (0, none, false are false). */
 int  val_truthy(const Val *v);
@@ -551,6 +563,78 @@ long elab_find_key(const Elab *e, const char *prefix, const char *name);
 /* The instances whose path is the len bytes at s, in order: sets *n and
  * returns where they start in e->by_path. */
 const size_t *elab_with_path(const Elab *e, const char *s, size_t len, size_t *n);
+
+/* ----------------------------------------------------------------- free.c */
+
+/* Free parameters.  A family spec writes `?` for a value the weight file
+ * decides, `?(a, b, ...)` for one of a few, `?(default = v)` for one the
+ * file decides when it can (v otherwise); `guess(v)` for a value the
+ * weights cannot tell (heads, eps), taken as v and marked in the output.
+ * Fitting (src/infer/fit.c) elaborates the family again and again, each
+ * run with the holes decided so far: an undecided hole flows through
+ * configuration arithmetic as f*h + b (VAL_FREE); a layer or a raw param
+ * it reaches is solved against the file's tensor of that key (the layer's
+ * own shape rules probed, so any layer of the catalog works); a run that
+ * needs it otherwise (a loop count, a condition, a comparison) stops,
+ * stuck on it, and the search tries its candidates.  Every tensor a run
+ * makes is compared with the file as it is made: the first one the file
+ * lacks, or has with another shape, ends the run (dead). */
+
+typedef struct FitKey {
+    const char *key;         /* the file's key (after a stripped prefix) */
+    int         ndim;
+    int64_t     shape[8];
+    rcc_dtype   dtype;
+} FitKey;
+
+typedef enum HoleState {
+    HOLE_OPEN,               /* undecided */
+    HOLE_NUM,                /* num (an integer when isint) */
+    HOLE_CHOICE,             /* candidate `choice` of its ?(...) */
+    HOLE_LIST,               /* a list of len items, each a hole of its own (parent = this one) */
+    HOLE_BOOL,               /* num is 0 or 1 */
+    HOLE_NONE                /* None: an optional part absent */
+} HoleState;
+
+/* What a stuck run needs: a number, a loop count, a list's length, a truth, one of ?(...). */
+typedef enum StuckWhy { STUCK_VALUE, STUCK_COUNT, STUCK_LEN, STUCK_TRUTH, STUCK_CHOICE } StuckWhy;
+
+typedef struct Hole {
+    uint32_t    file, lo, hi;   /* the `?` (or `?(...)`) in the family's source; items: their list's */
+    int         parent;         /* an item of a list hole: that hole; -1 */
+    int64_t     index;          /* the item's index */
+    int         ncand;          /* ?(a, b, ...): how many candidates */
+    uint32_t    dlo, dhi;       /* ?(default = v): v's text, written when nothing decides it (dhi 0: none) */
+    HoleState   state;
+    int         isint;
+    double      num;
+    int         choice;
+    int64_t     len;
+    int         truthy;         /* an open hole known to be true (a ratio that is not None) */
+    char        how[160];       /* what decided it, for --explain and the output's comments */
+} Hole;
+
+typedef struct Fit {
+    const FitKey *keys;      /* the file's, sorted by key */
+    size_t        nkeys;
+    Hole         *holes;     /* malloc'd; grows as runs meet new holes */
+    size_t        nholes, cap;
+    const int64_t *counts;   /* loop-count candidates the file suggests (its lists' lengths) */
+    size_t        ncounts;
+    /* One run's outcome: */
+    int           stop;      /* the run is over (stuck, dead or an error) */
+    int           stuck;     /* the hole the run needs decided, or -1 */
+    StuckWhy      why;
+    int           dead;      /* the family makes a tensor the file lacks or has otherwise */
+    char          msg[320];  /* what killed or stopped it */
+    size_t        matched;   /* tensors made that the file has, as it has them */
+    int           progress;  /* holes decided during the run */
+    int           last_free; /* the hole of the newest VAL_FREE made (an error's suspect) */
+    unsigned char *made;     /* [nkeys]: the file key was made this run */
+    /* The guess(v) calls met, for the output: spans of the call and of v. */
+    struct { uint32_t file, lo, hi, vlo, vhi; } guesses[64];
+    size_t        nguesses;
+} Fit;
 
 /* --------------------------------------------------------------- shapes.c */
 

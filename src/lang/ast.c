@@ -56,6 +56,7 @@ Expr *ast_str(Arena *a, Span sp, const char *s)
 }
 
 Expr *ast_none(Arena *a, Span sp) { return ex_new(a, EX_NONE, sp); }
+Expr *ast_free(Arena *a, Span sp) { return ex_new(a, EX_FREE, sp); }
 
 Expr *ast_name(Arena *a, Span sp, const char *s)
 {

@@ -126,6 +126,8 @@ static int add_tensor(Elab *e, size_t inst, const char *key, rcc_dtype dt, int n
 {
     if (arena_grow(e->a, (void **)&e->tensors, &e->tensors_cap, e->ntensors + 1, sizeof *e->tensors) < 0)
         return -1;
+    if (e->fit && el_free_made(e, key, ndim, shape) < 0)
+        return -1;
     ExpTensor *t = &e->tensors[e->ntensors++];
     memset(t, 0, sizeof *t);
     t->key = key;
@@ -309,6 +311,8 @@ static int layer_call(Elab *e, const Scope *s, const Expr *x, const Layer *L, co
     Val *vals = bind_call(e, s, x, L, NULL, &spans);
     if (!vals)
         return -1;
+    if (e->fit && el_free_layer(e, L, vals, path, x->span) < 0)
+        return -1;
     for (size_t k = 0; k < nf; k++) {   /* kinds: an int where a tuple goes is fine (expand widens it) */
         ValKind want = L->args[k].kind, got = vals[k].kind;
         if (got == want || got == VAL_NONE || (want == VAL_INTS && got == VAL_INT) ||
@@ -391,7 +395,7 @@ int el_instantiate(Elab *e, const Scope *s, const Expr *x, const char *path, siz
         Val c;
         if (el_eval(e, s, x->a, &c) < 0)
             return -1;
-        const Expr *pick = val_truthy(&c) ? x->b : x->c;
+        const Expr *pick = el_truth(e, &c) ? x->b : x->c;
         return pick->kind == EX_NONE ? 0 : el_instantiate(e, s, pick, path, parent, name_span, depth);
     }
     const Expr *pattern = NULL;
@@ -475,8 +479,17 @@ static int raw_tensor(Elab *e, const Scope *s, const Stmt *st, const char *path,
         return el_err_at(e, st->type->span, "more than 8 dimensions");
     int64_t shape[8];
     for (size_t i = 0; i < st->type->ndims; i++) {
-        if (el_eval_int(e, s, st->type->dims[i], &shape[i]) < 0)
+        Val v;
+        if (el_eval(e, s, st->type->dims[i], &v) < 0)
             return -1;
+        if (v.kind == VAL_FREE) {   /* a family's size: the file's */
+            if (el_free_size(e, &v, el_join(e, path, st->name), (int)i, st->type->dims[i]->span, &shape[i]) < 0)
+                return -1;
+            continue;
+        }
+        if (v.kind != VAL_INT)
+            return el_err_at(e, st->type->dims[i]->span, "expected an integer, found a %s", el_val_kind_name(v.kind));
+        shape[i] = v.i;
         if (shape[i] < 0)
             return el_err_at(e, st->type->dims[i]->span, "a size must not be negative");
     }
@@ -542,6 +555,8 @@ static int elab_body(Elab *e, Scope *s, Stmt **body, size_t n, const char *path,
     int r = 0;
     for (size_t i = 0; i < n; i++) {
         const Stmt *st = body[i];
+        if (e->fit && e->fit->stop)   /* fitting: the run is over */
+            return -1;
         switch (st->kind) {
         case ST_PARAM:
         case ST_BUFFER:
@@ -600,8 +615,8 @@ static int elab_body(Elab *e, Scope *s, Stmt **body, size_t n, const char *path,
             Val c;
             if (el_eval(e, s, st->value, &c) < 0)
                 r = -1;
-            else if (elab_body(e, s, val_truthy(&c) ? st->body : st->orelse, val_truthy(&c) ? st->nbody : st->norelse,
-                               path, inst, depth) < 0)
+            else if (el_truth(e, &c) ? elab_body(e, s, st->body, st->nbody, path, inst, depth) < 0
+                                     : elab_body(e, s, st->orelse, st->norelse, path, inst, depth) < 0)
                 r = -1;
             break;
         }
@@ -769,7 +784,13 @@ static int make_indexes(Elab *e)
 
 int elab_file(Elab *e, Diags *d, Arena *a, const char *path, const char *model_name)
 {
+    return elab_fit(e, d, a, path, model_name, NULL);
+}
+
+int elab_fit(Elab *e, Diags *d, Arena *a, const char *path, const char *model_name, struct Fit *fit)
+{
     memset(e, 0, sizeof *e);
+    e->fit = fit;
     e->d = d;
     e->a = a;
     if (load(e, path, NO_SPAN) < 0 && !e->nprogs)

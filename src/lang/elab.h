@@ -103,4 +103,32 @@ const char *el_join(Elab *e, const char *prefix, const char *name);
 int el_instantiate(Elab *e, const Scope *s, const Expr *x, const char *path, size_t parent,
     Span name_span, int depth);
 
+/* ------------------------------------------------------------ free.c */
+
+/* The value of the `?` (or `?(...)` call) x in a run: decided, or VAL_FREE. */
+int  el_free_value(Elab *e, const Scope *s, const Expr *x, Val *out);
+/* Configuration arithmetic with a VAL_FREE operand (op as values.c's
+ * arith codes); 1 when it applies (out set), 0 when neither is free, -1
+ * stuck. */
+int  el_free_arith(Elab *e, Span sp, int op, const Val *a, const Val *b, Val *out);
+/* int(), round(), float(), abs() of a VAL_FREE. */
+int  el_free_round(Elab *e, const char *fn, const Val *a, Val *out);
+/* The run needs free value v decided (why): records it, stops the run; -1. */
+int  el_free_stuck(Elab *e, const Val *v, StuckWhy why, Span sp);
+/* Item i of a free list (a ? indexed), or -1 stuck. */
+int  el_free_item(Elab *e, const Val *list, int64_t i, Val *out);
+/* A free row unpacked into n names: the hole becomes a list of n. */
+int  el_free_unpack(Elab *e, const Val *row, size_t n, Val *items);
+/* A layer's arguments that are VAL_FREE, solved from the file's tensors
+ * under path: each replaced by its value; -1 stuck or dead. */
+int  el_free_layer(Elab *e, const Layer *L, Val *vals, const char *path, Span sp);
+/* A raw tensor's size that is VAL_FREE, from the file's tensor key (dim d). */
+int  el_free_size(Elab *e, const Val *v, const char *key, int d, Span sp, int64_t *out);
+/* A tensor the run made, against the file: -1 (dead) when the file lacks it or differs. */
+int  el_free_made(Elab *e, const char *key, int ndim, const int64_t *shape);
+/* Python's truth of v, which may be free (a stuck run when it cannot tell). */
+int  el_truth(Elab *e, const Val *v);
+/* guess(v): v, recorded for the output. */
+int  el_free_guess(Elab *e, const Scope *s, const Expr *x, Val *out);
+
 #endif /* RCC_ELAB_H */

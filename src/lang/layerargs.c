@@ -83,6 +83,7 @@ void la_fmt_val(const Val *v, int collapse, char *buf, size_t cap)
     case VAL_MODULE: snprintf(buf, cap, "a module"); break;
     case VAL_CLASS: snprintf(buf, cap, "%s", v->s); break;
     case VAL_LIST: snprintf(buf, cap, "a list of %zu", v->n); break;
+    case VAL_FREE: snprintf(buf, cap, "?"); break;
     }
 }
 
@@ -98,6 +99,7 @@ const char *la_kind_words(ValKind k)
     case VAL_MODULE: return "a module";
     case VAL_CLASS: return "a class";
     case VAL_LIST: return "a list";
+    case VAL_FREE: return "a free value";
     }
     return "?";
 }

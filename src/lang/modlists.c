@@ -37,7 +37,7 @@ static int list_item(Elab *e, const Scope *s, const Expr *item, size_t inst, int
         Val c;
         if (el_eval(e, s, item->a, &c) < 0)
             return -1;
-        const Expr *pick = val_truthy(&c) ? item->b : item->c;
+        const Expr *pick = el_truth(e, &c) ? item->b : item->c;
         return pick->kind == EX_NONE ? 0 : list_item(e, s, pick, inst, depth);
     }
     int64_t times = 1;
@@ -150,7 +150,7 @@ int el_list_seq(Elab *e, const Scope *s, const Expr *x, size_t inst, int depth)
         Val c;
         if (el_eval(e, s, x->a, &c) < 0)
             return -1;
-        const Expr *pick = val_truthy(&c) ? x->b : x->c;
+        const Expr *pick = el_truth(e, &c) ? x->b : x->c;
         return pick->kind == EX_NONE ? 0 : el_list_seq(e, s, pick, inst, depth);
     }
     case EX_NAME: {   /* Sequential(*layers): a list the body built */

@@ -745,6 +745,7 @@ static SV eval(Sh *s, Env *env, const Expr *x)
         elab_value(s->e, env->inst, x, &v.c);   /* a literal: cannot fail */
         return v;
     case EX_NAME: return lookup(s, env, x);
+    case EX_FREE: return sh_err(s, x->span, "a free value `?` in a forward: only a family's configuration is free"), mk(V_ERR);
     case EX_LIST:
     case EX_TUPLE: {
         SV t = sh_tuple_of(s, 0);

@@ -61,7 +61,8 @@ int el_bind(Elab *e, Scope *s, const char *name, const Val *v)
 
 const char *el_val_kind_name(ValKind k)
 {
-    static const char *const names[] = {"none", "bool", "int", "float", "string", "tuple", "module", "class", "list"};
+    static const char *const names[] = {"none", "bool", "int", "float", "string", "tuple", "module", "class", "list",
+                                        "free value"};
     return (unsigned)k < sizeof names / sizeof *names ? names[k] : "?";
 }
 
@@ -78,6 +79,12 @@ int el_err_at(Elab *e, Span sp, const char *fmt, ...)
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     diag(e->d, DG_ERROR, sp, "%s", msg);
+    if (e->fit && !e->fit->stop) {   /* fitting: a free value where one is needed is a stuck run */
+        e->fit->stop = 1;
+        e->fit->stuck = strstr(msg, "free value") ? e->fit->last_free : -1;
+        e->fit->why = STUCK_VALUE;
+        snprintf(e->fit->msg, sizeof e->fit->msg, "%.300s", msg);
+    }
     return -1;
 }
 
@@ -160,6 +167,8 @@ int el_eval_int(Elab *e, const Scope *s, const Expr *x, int64_t *out)
     Val v;
     if (el_eval(e, s, x, &v) < 0)
         return -1;
+    if (v.kind == VAL_FREE)
+        return el_free_stuck(e, &v, STUCK_COUNT, x->span);
     if (v.kind != VAL_INT)
         return el_err_at(e, x->span, "expected an integer, found a %s", el_val_kind_name(v.kind));
     *out = v.i;
@@ -169,6 +178,9 @@ int el_eval_int(Elab *e, const Scope *s, const Expr *x, int64_t *out)
 static int arith(Elab *e, Span sp, int op, const Val *a, const Val *b, Val *out)
 {
     memset(out, 0, sizeof *out);
+    int fr = el_free_arith(e, sp, op, a, b, out);
+    if (fr)
+        return fr < 0 ? -1 : 0;
     if (op == '+' && el_is_seq(a) && el_is_seq(b)) {   /* layers + [Block(...)] */
         Seq q = {0};
         if (el_seq_push_all(e, &q, a) < 0 || el_seq_push_all(e, &q, b) < 0)
@@ -240,6 +252,8 @@ static int arith(Elab *e, Span sp, int op, const Val *a, const Val *b, Val *out)
 static int compare(Elab *e, Span sp, const char *op, const Val *a, const Val *b, Val *out)
 {
     int c;
+    if (a->kind == VAL_FREE || b->kind == VAL_FREE)
+        return el_free_stuck(e, a->kind == VAL_FREE ? a : b, STUCK_VALUE, sp);
     if ((a->kind == VAL_INT || a->kind == VAL_BOOL || a->kind == VAL_FLOAT) &&
         (b->kind == VAL_INT || b->kind == VAL_BOOL || b->kind == VAL_FLOAT)) {
         double x = a->kind == VAL_FLOAT ? a->f : (double)a->i, y = b->kind == VAL_FLOAT ? b->f : (double)b->i;
@@ -301,6 +315,29 @@ static int seq_slice(Elab *e, const Scope *s, const Val *t, const Expr *sl, Val 
     return el_seq_make(e, q.v, q.n, out);
 }
 
+/* A class attribute, Python's Bottleneck.expansion: a constant the
+ * block's body assigns before anything else, which reads none of its
+ * parameters (it is evaluated with none bound). */
+static int class_attr(Elab *e, const Val *c, const Expr *x, Val *out)
+{
+    const Decl *B = c->kind == VAL_CLASS ? el_find_decl(e, c->s, DECL_BLOCK) : NULL;
+    if (c->kind == VAL_FREE)
+        return el_free_stuck(e, c, STUCK_VALUE, x->span);
+    for (size_t i = 0; B && i < B->nbody; i++) {
+        const Stmt *st = B->body[i];
+        if (st->kind != ST_ASSIGN || st->owner || st->nnames > 1)
+            break;
+        if (!strcmp(st->name, x->u.s)) {
+            static const Scope none;
+            return el_eval(e, &none, st->value, out);
+        }
+    }
+    if (B)
+        return el_err_at(e, x->span, "%s has no class attribute '%s' (a constant its body assigns first)", B->name,
+                         x->u.s);
+    return el_err_at(e, x->span, "not a configuration value");
+}
+
 int el_eval(Elab *e, const Scope *s, const Expr *x, Val *out)
 {
     memset(out, 0, sizeof *out);
@@ -310,6 +347,7 @@ int el_eval(Elab *e, const Scope *s, const Expr *x, Val *out)
     case EX_BOOL: out->kind = VAL_BOOL; out->i = x->u.i; return 0;
     case EX_STR: out->kind = VAL_STR; out->s = x->u.s; return 0;
     case EX_NONE: out->kind = VAL_NONE; return 0;
+    case EX_FREE: return el_free_value(e, s, x, out);
     case EX_NAME: {
         const Val *v = el_lookup(s, x->u.s);
         if (!v && (el_find_decl(e, x->u.s, DECL_BLOCK) || cat_find(x->u.s))) {   /* norm_layer = BatchNorm2d */
@@ -332,6 +370,12 @@ int el_eval(Elab *e, const Scope *s, const Expr *x, Val *out)
             out->s = x->u.s;
             return 0;
         }
+        if (x->a->kind != EX_NAME || strcmp(x->a->u.s, "self")) {   /* block.expansion: a class attribute */
+            Val c;
+            if (el_eval(e, s, x->a, &c) < 0)
+                return -1;
+            return class_attr(e, &c, x, out);
+        }
         return el_err_at(e, x->span, "not a configuration value");
     case EX_UNARY: {
         Val a;
@@ -340,9 +384,11 @@ int el_eval(Elab *e, const Scope *s, const Expr *x, Val *out)
         const char *op = ast_op_name(x->op);
         if (strcmp(op, "'!'") == 0 || strcmp(op, "'not'") == 0 || x->op == '!') {
             out->kind = VAL_BOOL;
-            out->i = !val_truthy(&a);
+            out->i = !el_truth(e, &a);
             return 0;
         }
+        if (a.kind == VAL_FREE && (x->op == '-' || x->op == '+'))
+            return arith(e, x->span, '*', &a, &(Val){.kind = VAL_INT, .i = x->op == '-' ? -1 : 1}, out);
         if (x->op == '+' && (a.kind == VAL_INT || a.kind == VAL_FLOAT)) {
             *out = a;
             return 0;
@@ -368,7 +414,7 @@ int el_eval(Elab *e, const Scope *s, const Expr *x, Val *out)
             int is_and = !strcmp(op, "'&&'") || !strcmp(op, "'and'");
             if (el_eval(e, s, x->a, &a) < 0)
                 return -1;
-            if (val_truthy(&a) != is_and) {   /* short-circuit */
+            if (el_truth(e, &a) != is_and) {   /* short-circuit */
                 out->kind = VAL_BOOL;
                 out->i = !is_and;
                 return 0;
@@ -376,12 +422,14 @@ int el_eval(Elab *e, const Scope *s, const Expr *x, Val *out)
             if (el_eval(e, s, x->b, &b) < 0)
                 return -1;
             out->kind = VAL_BOOL;
-            out->i = val_truthy(&b);
+            out->i = el_truth(e, &b);
             return 0;
         }
         if (el_eval(e, s, x->a, &a) < 0 || el_eval(e, s, x->b, &b) < 0)
             return -1;
         if (!strcmp(op, "'is'") || !strcmp(op, "'is not'")) {   /* downsample is none */
+            if (a.kind == VAL_FREE || b.kind == VAL_FREE)
+                return el_free_stuck(e, a.kind == VAL_FREE ? &a : &b, STUCK_TRUTH, x->span);
             int same = a.kind == b.kind && (a.kind == VAL_NONE || la_val_eq(&a, &b));
             out->kind = VAL_BOOL;
             out->i = same == !strcmp(op, "'is'");
@@ -403,7 +451,7 @@ int el_eval(Elab *e, const Scope *s, const Expr *x, Val *out)
         Val c;
         if (el_eval(e, s, x->a, &c) < 0)
             return -1;
-        return el_eval(e, s, val_truthy(&c) ? x->b : x->c, out);
+        return el_eval(e, s, el_truth(e, &c) ? x->b : x->c, out);
     }
     case EX_TUPLE:
     case EX_LIST: {   /* items that are modules stay unmade: a body makes them where it assigns them */
@@ -438,6 +486,11 @@ int el_eval(Elab *e, const Scope *s, const Expr *x, Val *out)
         int64_t i;
         if (el_eval(e, s, x->a, &t) < 0)
             return -1;
+        if (t.kind == VAL_FREE && x->nargs == 1 && x->args[0].value->kind != EX_SLICE) {   /* layers[0] of layers = ? */
+            if (el_eval_int(e, s, x->args[0].value, &i) < 0)
+                return -1;
+            return el_free_item(e, &t, i, out);
+        }
         if (el_is_seq(&t) && x->nargs == 1 && x->args[0].value->kind == EX_SLICE && !x->args[0].value->u.i)
             return seq_slice(e, s, &t, x->args[0].value, out);   /* hidden_channels[:-1] */
         if (!el_is_seq(&t) || x->nargs != 1 || x->args[0].value->kind == EX_SLICE)
@@ -475,6 +528,10 @@ int el_eval(Elab *e, const Scope *s, const Expr *x, Val *out)
         return el_seq_make(e, q.v, q.n, out);
     }
     case EX_CALL:
+        if (x->a->kind == EX_FREE)   /* ?(a, b): one of them */
+            return el_free_value(e, s, x, out);
+        if (x->a->kind == EX_NAME && !strcmp(x->a->u.s, "guess"))
+            return el_free_guess(e, s, x, out);
         if (conf_function(x->a))
             return conf_call(e, s, x, out);
         if (x->a->kind == EX_NAME && !strcmp(x->a->u.s, "partial")) {   /* partial(nn.BatchNorm2d, eps=0.001) */
@@ -581,6 +638,12 @@ static int conf_call(Elab *e, const Scope *s, const Expr *x, Val *out)
             return -1;
     }
     memset(out, 0, sizeof *out);
+    for (size_t i = 0; i < x->nargs; i++)
+        if (a[i].kind == VAL_FREE) {
+            if (x->nargs == 1 && strcmp(fn, "len"))
+                return el_free_round(e, fn, &a[0], out);
+            return el_free_stuck(e, &a[i], !strcmp(fn, "len") ? STUCK_LEN : STUCK_VALUE, x->span);
+        }
     if (!strcmp(fn, "len")) {
         if (x->nargs != 1 || (!el_is_seq(&a[0]) && a[0].kind != VAL_STR))
             return el_err_at(e, x->span, "len() takes one tuple, list or string");
@@ -675,6 +738,8 @@ static int tuple_of(Elab *e, const Scope *s, const Expr *x, Val *t)
 {
     if (el_eval(e, s, x, t) < 0)
         return -1;
+    if (t->kind == VAL_FREE)   /* for row in rows, rows = ?: how many */
+        return el_free_stuck(e, t, STUCK_LEN, x->span);
     if (!el_is_seq(t))
         return el_err_at(e, x->span, "cannot iterate over %s %s", t->kind == VAL_INT ? "an" : "a", el_val_kind_name(t->kind));
     return 0;
@@ -751,6 +816,11 @@ int el_targets_fit(Elab *e, const Arg *targets, size_t nt, const Expr *iter, Val
             return -1;
         for (size_t r = 0; r < n; r++) {
             const Val *row = &(*rows)[r];
+            if (row->kind == VAL_FREE) {   /* a row of a free list: nt free values */
+                if (el_free_unpack(e, row, nt, &flat[r * nt]) < 0)
+                    return -1;
+                continue;
+            }
             if (el_seq_len(row) != nt) {
                 el_err_at(e, targets[0].name_span, "cannot unpack %s %s into %zu names",
                        row->kind == VAL_INT ? "an" : "a", el_is_seq(row) ? "tuple of another length"

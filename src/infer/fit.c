@@ -1,0 +1,611 @@
+/* fit.c — one family fitted to one weight file: the search over its free
+ * values, and the family written out with them decided.
+ *
+ * A run elaborates the family with the values decided so far (free.c
+ * decides more on the way, from the file's shapes).  A run that makes
+ * every key of the file covers it; one that makes a key the file lacks, or
+ * with another shape, is dead; one that needs an undecided value for
+ * something the shapes cannot tell (a loop count, an optional part, one of
+ * ?(a, b)) is stuck on it, and the search tries that value's candidates in
+ * turn, depth first.  Candidates that make more come first (the longer
+ * count, the present part): a wrong longer one dies at its first extra
+ * key, so the first run to cover the file is usually the first tried.
+ */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fit.h"
+
+enum { RUN_BUDGET = 4000, MAX_COUNTS = 48 };
+
+/* ------------------------------------------------------------ the file */
+
+static int by_key(const void *a, const void *b)
+{
+    return strcmp(((const FitKey *)a)->key, ((const FitKey *)b)->key);
+}
+
+static int by_count_desc(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* The lengths of the file's lists, as loop counts: for every key segment
+ * that is or ends in a number ("3", "denselayer4", "block2-1"), the
+ * largest number under the same prefix and stem, plus one (0-based) and
+ * as it is (1-based), and one either side for range(1, n). */
+static int add_count(FitFile *ff, int64_t c)
+{
+    if (c < 0 || c > 100000)
+        return 0;
+    for (size_t i = 0; i < ff->ncounts; i++)
+        if (ff->counts[i] == c)
+            return 0;
+    if (ff->ncounts >= MAX_COUNTS)
+        return 0;
+    ff->counts[ff->ncounts++] = c;
+    return 0;
+}
+
+typedef struct Stem { const char *key; size_t len; int64_t max; } Stem;
+
+int fit_file_init(FitFile *ff, const rcc_file *f, size_t strip)
+{
+    memset(ff, 0, sizeof *ff);
+    size_t n = rcc_tensor_count(f);
+    ff->keys = calloc(n + 1, sizeof *ff->keys);
+    ff->counts = calloc(MAX_COUNTS, sizeof *ff->counts);
+    Stem *stems = calloc(n * 4 + 1, sizeof *stems);
+    size_t nstems = 0;
+    if (!ff->keys || !ff->counts || !stems) {
+        free(stems);
+        fit_file_free(ff);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const rcc_tensor *t = rcc_tensor_at(f, i);
+        if (strlen(t->name) < strip || t->ndim > 8)
+            continue;
+        FitKey *k = &ff->keys[ff->nkeys++];
+        k->key = t->name + strip;
+        k->ndim = t->ndim;
+        memcpy(k->shape, t->shape, (size_t)t->ndim * sizeof *k->shape);
+        k->dtype = t->dtype;
+        /* stems: each segment ending in digits */
+        const char *s = k->key;
+        for (const char *p = s; *p; ) {
+            const char *q = p;
+            while (*q && *q != '.')
+                q++;
+            const char *d = q;
+            while (d > p && isdigit((unsigned char)d[-1]))
+                d--;
+            if (d < q && q - d < 7 && nstems < n * 4) {
+                int64_t v = strtoll(d, NULL, 10);
+                size_t len = (size_t)(d - s);
+                size_t j = 0;
+                while (j < nstems && !(stems[j].len == len && !strncmp(stems[j].key, s, len)))
+                    j++;
+                if (j == nstems)
+                    stems[nstems++] = (Stem){s, len, v};
+                else if (v > stems[j].max)
+                    stems[j].max = v;
+            }
+            p = *q ? q + 1 : q;
+        }
+    }
+    qsort(ff->keys, ff->nkeys, sizeof *ff->keys, by_key);
+    for (size_t j = 0; j < nstems; j++)
+        for (int64_t dlt = -1; dlt <= 2; dlt++)
+            add_count(ff, stems[j].max + dlt);
+    for (int64_t c = 1; c <= 4; c++)
+        add_count(ff, c);
+    qsort(ff->counts, ff->ncounts, sizeof *ff->counts, by_count_desc);
+    free(stems);
+    return 0;
+}
+
+void fit_file_free(FitFile *ff)
+{
+    free(ff->keys);
+    free(ff->counts);
+    memset(ff, 0, sizeof *ff);
+}
+
+/* ------------------------------------------------------------- a run */
+
+typedef struct Search {
+    const char    *path;
+    const FitFile *ff;
+    const char    *wname;
+    FamilyResult  *r;
+    size_t         runs;
+    int            over;      /* budget spent */
+} Search;
+
+static Hole *holes_copy(const Hole *h, size_t n, size_t *cap)
+{
+    *cap = n + 16;
+    Hole *c = malloc(*cap * sizeof *c);
+    if (c && n)
+        memcpy(c, h, n * sizeof *c);
+    return c;
+}
+
+static int render(Search *S, const Elab *e, const Diags *d, const Fit *f);
+
+/* One elaboration with the holes of *f; sets f's outcome.  Returns 1 when
+ * the run covered the file (and the result is written), 0 otherwise, -1
+ * out of memory. */
+static int run(Search *S, Fit *f)
+{
+    Arena a = {0};
+    Diags d;
+    Elab e;
+    diag_init(&d, &a);
+    f->stop = 0;
+    f->stuck = -1;
+    f->dead = 0;
+    f->msg[0] = 0;
+    f->matched = 0;
+    f->progress = 0;
+    f->last_free = -1;
+    f->nguesses = 0;
+    memset(f->made, 0, S->ff->nkeys);
+    S->runs++;
+    elab_fit(&e, &d, &a, S->path, NULL, f);
+    int covered = 0;
+    if (!f->stop && d.nerrors == 0) {
+        if (f->matched == S->ff->nkeys) {
+            covered = render(S, &e, &d, f) < 0 ? -1 : 1;
+        } else {
+            size_t i = 0;
+            while (i < S->ff->nkeys && f->made[i])
+                i++;
+            f->dead = 1;
+            snprintf(f->msg, sizeof f->msg, "makes %zu of the file's %zu keys: not %s (and %zu more)", f->matched,
+                     S->ff->nkeys, i < S->ff->nkeys ? S->ff->keys[i].key : "?", S->ff->nkeys - f->matched - 1);
+        }
+    } else if (!f->stop) {
+        f->stop = 1;
+        snprintf(f->msg, sizeof f->msg, "%s", d.nerrors && d.n ? d.list[0].msg : "the spec does not elaborate");
+    }
+    arena_free(&a);
+    return covered;
+}
+
+/* ---------------------------------------------------------- the search */
+
+/* The candidates for hole h that the run got stuck on: written into h
+ * one at a time by apply(). */
+typedef struct Cand { HoleState state; double num; int choice; int64_t len; int truthy; } Cand;
+
+static size_t candidates(const Search *S, const Fit *f, int h, Cand *out, size_t cap)
+{
+    const Hole *ho = &f->holes[h];
+    size_t n = 0;
+    if (ho->ncand > 0) {
+        for (int i = 0; i < ho->ncand && n < cap; i++)
+            out[n++] = (Cand){HOLE_CHOICE, 0, i, 0, 0};
+        return n;
+    }
+    switch (f->why) {
+    case STUCK_TRUTH:
+        out[n++] = (Cand){HOLE_OPEN, 0, 0, 0, 1};
+        out[n++] = (Cand){HOLE_NONE, 0, 0, 0, 0};
+        out[n++] = (Cand){HOLE_BOOL, 0, 0, 0, 0};
+        return n;
+    case STUCK_LEN:
+        for (size_t i = 0; i < S->ff->ncounts && n < cap; i++)
+            out[n++] = (Cand){HOLE_LIST, 0, 0, S->ff->counts[i], 0};
+        if (n < cap)
+            out[n++] = (Cand){HOLE_LIST, 0, 0, 0, 0};
+        return n;
+    case STUCK_COUNT:
+        for (size_t i = 0; i < S->ff->ncounts && n < cap; i++)
+            out[n++] = (Cand){HOLE_NUM, (double)S->ff->counts[i], 0, 0, 0};
+        if (n < cap)
+            out[n++] = (Cand){HOLE_NUM, 0, 0, 0, 0};
+        return n;
+    default:   /* a value the shapes did not give: small ones first */
+        for (size_t i = S->ff->ncounts; i-- > 0 && n < cap;)
+            out[n++] = (Cand){HOLE_NUM, (double)S->ff->counts[i], 0, 0, 0};
+        return n;
+    }
+}
+
+static void apply(Hole *h, const Cand *c, StuckWhy why)
+{
+    h->state = c->state;
+    h->truthy = c->truthy;
+    if (c->state == HOLE_NUM || c->state == HOLE_BOOL) {
+        h->num = c->num;
+        h->isint = 1;
+    }
+    h->choice = c->choice;
+    h->len = c->len;
+    snprintf(h->how, sizeof h->how, "%s",
+             why == STUCK_COUNT || why == STUCK_LEN ? "counted: the most the file's keys allow"
+             : c->state == HOLE_CHOICE ? "chosen: the first candidate that covers the file"
+             : c->state == HOLE_NONE ? "absent: the file has none of its keys"
+             : "chosen: the first value that covers the file");
+}
+
+static void note_failure(Search *S, const Fit *f)
+{
+    FamilyResult *r = S->r;
+    if (f->matched > r->matched || !r->why[0]) {
+        r->matched = f->matched;
+        snprintf(r->why, sizeof r->why, "%s", f->msg[0] ? f->msg : "does not fit");
+    }
+}
+
+/* Depth first from the holes given (taken over: freed here).  1 covered,
+ * 0 not, -1 out of memory. */
+static int search(Search *S, Hole *holes, size_t n, size_t cap)
+{
+    Fit f;
+    memset(&f, 0, sizeof f);
+    f.keys = S->ff->keys;
+    f.nkeys = S->ff->nkeys;
+    f.counts = S->ff->counts;
+    f.ncounts = S->ff->ncounts;
+    f.holes = holes;
+    f.nholes = n;
+    f.cap = cap;
+    f.made = malloc(S->ff->nkeys + 1);
+    int res = 0;
+    if (!f.made) {
+        free(f.holes);
+        return -1;
+    }
+    for (;;) {
+        if (S->runs >= RUN_BUDGET) {
+            S->over = 1;
+            break;
+        }
+        int c = run(S, &f);
+        if (c != 0) {
+            res = c;
+            break;
+        }
+        if (f.stuck < 0 || f.dead) {
+            note_failure(S, &f);
+            break;
+        }
+        if (f.progress > 0 || f.holes[f.stuck].state != HOLE_OPEN)
+            continue;   /* decided more on the way: again with them */
+        if (f.why == STUCK_TRUTH && f.holes[f.stuck].truthy) {
+            note_failure(S, &f);
+            break;
+        }
+        Cand cands[MAX_COUNTS + 8];
+        size_t nc = candidates(S, &f, f.stuck, cands, MAX_COUNTS + 8);
+        if (nc == 0)
+            note_failure(S, &f);
+        for (size_t i = 0; i < nc && res == 0 && !S->over; i++) {
+            size_t ncap;
+            Hole *h = holes_copy(f.holes, f.nholes, &ncap);
+            if (!h) {
+                res = -1;
+                break;
+            }
+            apply(&h[f.stuck], &cands[i], f.why);
+            res = search(S, h, f.nholes, ncap);
+        }
+        break;
+    }
+    free(f.made);
+    free(f.holes);
+    return res;
+}
+
+int fit_family(const char *path, const FitFile *ff, const char *wname, FamilyResult *r)
+{
+    memset(r, 0, sizeof *r);
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    snprintf(r->name, sizeof r->name, "%.*s", (int)(strlen(base) > 5 ? strlen(base) - 5 : strlen(base)), base);
+    Search S = {path, ff, wname, r, 0, 0};
+    int res = search(&S, NULL, 0, 0);
+    r->runs = S.runs;
+    if (S.over && !r->covers) {
+        char near[sizeof r->why];
+        snprintf(near, sizeof near, "%s", r->why);
+        snprintf(r->why, sizeof r->why, "no fit within %d runs (the nearest %.300s)", RUN_BUDGET, near);
+    }
+    return res < 0 ? -1 : 0;
+}
+
+void fit_result_free(FamilyResult *r)
+{
+    free(r->spec);
+    free(r->explain);
+    r->spec = r->explain = NULL;
+}
+
+/* ------------------------------------------------------------ writing */
+
+/* A float as Python would write it: the shortest form that reads back. */
+static void fmt_num(char *buf, size_t cap, double v, int isint)
+{
+    if (isint) {
+        snprintf(buf, cap, "%lld", (long long)v);
+        return;
+    }
+    for (int p = 1; p <= 17; p++) {
+        snprintf(buf, cap, "%.*g", p, v);
+        if (strtod(buf, NULL) == v)
+            break;
+    }
+    if (!strpbrk(buf, ".eEn"))
+        snprintf(buf + strlen(buf), cap - strlen(buf), ".0");
+}
+
+typedef struct Edit {
+    uint32_t    lo, hi;
+    const char *text;       /* malloc'd */
+    const char *note;       /* malloc'd comment for the line, or NULL */
+} Edit;
+
+static char *dup_printf(const char *fmt, ...) RCC_PRINTF(1, 2);
+static char *dup_printf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = NULL;
+    if (vasprintf(&s, fmt, ap) < 0)
+        s = NULL;
+    va_end(ap);
+    return s;
+}
+
+/* Hole h's value as source text, into the stream. */
+static void hole_text(FILE *o, const Fit *f, const Diags *d, int h)
+{
+    const Hole *ho = &f->holes[h];
+    char b[64];
+    switch (ho->state) {
+    case HOLE_NUM: fmt_num(b, sizeof b, ho->num, ho->isint); fputs(b, o); return;
+    case HOLE_BOOL: fputs(ho->num != 0 ? "True" : "False", o); return;
+    case HOLE_NONE: fputs("None", o); return;
+    case HOLE_OPEN: {   /* indexed as a list (layers[i]), never iterated: its items */
+        int64_t len = -1;
+        for (size_t k = 0; k < f->nholes; k++)
+            if (f->holes[k].parent == h && f->holes[k].index + 1 > len)
+                len = f->holes[k].index + 1;
+        if (len < 0) {
+            if (ho->dhi > ho->dlo)
+                fprintf(o, "%.*s", (int)(ho->dhi - ho->dlo), d->files[ho->file].text + ho->dlo);
+            else
+                fputs(ho->truthy ? "True" : "None", o);
+            return;
+        }
+        Hole as = *ho;
+        as.state = HOLE_LIST;
+        as.len = len;
+        Fit g = *f;
+        Hole *hs = malloc(f->nholes * sizeof *hs);
+        if (!hs)
+            return;
+        memcpy(hs, f->holes, f->nholes * sizeof *hs);
+        hs[h] = as;
+        g.holes = hs;
+        hole_text(o, &g, d, h);
+        free(hs);
+        return;
+    }
+    case HOLE_CHOICE: {
+        /* the candidate's text: the choice-th argument of ?(...) */
+        const char *t = d->files[ho->file].text;
+        uint32_t p = ho->lo;
+        while (p < ho->hi && t[p] != '(')   /* the positional arguments come first */
+            p++;
+        p++;
+        int depth = 0, arg = 0;
+        uint32_t start = p;
+        for (; p < ho->hi; p++) {
+            char c = t[p];
+            if (c == '(' || c == '[' || c == '{') depth++;
+            else if ((c == ')' || c == ']' || c == '}') && depth > 0) depth--;
+            else if ((c == ',' || c == ')') && depth == 0) {
+                if (arg == ho->choice)
+                    break;
+                arg++;
+                start = p + 1;
+            }
+        }
+        while (start < p && isspace((unsigned char)t[start]))
+            start++;
+        while (p > start && isspace((unsigned char)t[p - 1]))
+            p--;
+        fprintf(o, "%.*s", (int)(p - start), t + start);
+        return;
+    }
+    case HOLE_LIST:
+        fputc('[', o);
+        for (int64_t i = 0; i < ho->len; i++) {
+            int it = -1;
+            for (size_t k = 0; k < f->nholes && it < 0; k++)
+                if (f->holes[k].parent == h && f->holes[k].index == i)
+                    it = (int)k;
+            if (i)
+                fputs(", ", o);
+            if (it >= 0)
+                hole_text(o, f, d, it);
+            else
+                fputs("None", o);
+        }
+        fputc(']', o);
+        return;
+    }
+}
+
+static int by_lo(const void *a, const void *b)
+{
+    uint32_t x = ((const Edit *)a)->lo, y = ((const Edit *)b)->lo;
+    return x < y ? -1 : x > y;
+}
+
+/* How hole h (and its items) was decided, for the comments and --explain. */
+static void hole_how(FILE *o, const Fit *f, int h, const char **last)
+{
+    const Hole *ho = &f->holes[h];
+    if (ho->how[0] && ho->state != HOLE_LIST && !(*last && !strcmp(*last, ho->how))) {   /* once for items alike */
+        fprintf(o, "%s%s", *last ? "; " : "", ho->how);
+        *last = ho->how;
+    }
+    for (size_t k = 0; k < f->nholes; k++)
+        if (f->holes[k].parent == h)
+            hole_how(o, f, (int)k, last);
+}
+
+/* Whether hole h has items (a list, or an open hole indexed as one). */
+static int has_items(const Fit *f, int h)
+{
+    for (size_t k = 0; k < f->nholes; k++)
+        if (f->holes[k].parent == h)
+            return 1;
+    return 0;
+}
+
+/* The keyword a hole is the value of (num_classes = ?), as a label; "" if none. */
+static void hole_label(const char *t, uint32_t lo, char *buf, size_t cap)
+{
+    uint32_t p = lo;
+    buf[0] = 0;
+    while (p > 0 && (t[p - 1] == ' ' || t[p - 1] == '\t'))
+        p--;
+    if (p == 0 || t[p - 1] != '=' || (p > 1 && strchr("=!<>", t[p - 2])))
+        return;
+    p--;
+    while (p > 0 && (t[p - 1] == ' ' || t[p - 1] == '\t'))
+        p--;
+    uint32_t end = p;
+    while (p > 0 && (isalnum((unsigned char)t[p - 1]) || t[p - 1] == '_'))
+        p--;
+    snprintf(buf, cap, "%.*s", (int)(end - p), t + p);
+}
+
+static int render(Search *S, const Elab *e, const Diags *d, const Fit *f)
+{
+    FamilyResult *r = S->r;
+    char *spec = NULL, *expl = NULL;
+    size_t specn = 0, expln = 0;
+    FILE *o = open_memstream(&spec, &specn), *x = open_memstream(&expl, &expln);
+    if (!o || !x) {
+        if (o) fclose(o);
+        if (x) fclose(x);
+        free(spec);
+        free(expl);
+        return -1;
+    }
+    fprintf(o, "# inferred by rcc infer from %s: family %s (%s).\n"
+               "# Every free value of the family is written out; `rcc infer --explain` says what decided each.\n",
+            S->wname, r->name, S->path);
+    size_t guessed = 0;
+    /* imports first, then the family itself, each with its edits */
+    for (size_t pi = e->nprogs; pi-- > 0;) {
+        const Program *p = e->progs[pi];
+        const SrcFile *sf = &d->files[p->file];
+        Edit *ed = calloc(f->nholes + f->nguesses + p->ndecls + 1, sizeof *ed);
+        size_t ne = 0;
+        if (!ed)
+            break;
+        for (size_t k = 0; k < p->ndecls; k++) {
+            const Decl *dc = p->decls[k];
+            if (dc->kind == DECL_IMPORT || (pi > 0 && dc->kind == DECL_MODEL))
+                ed[ne++] = (Edit){dc->span.lo, dc->span.hi, dup_printf("%s", ""), NULL};
+        }
+        for (size_t h = 0; h < f->nholes; h++) {
+            const Hole *ho = &f->holes[h];
+            if (ho->parent >= 0 || ho->file != p->file)
+                continue;
+            char *val = NULL, *how = NULL;
+            size_t vn = 0, hn = 0;
+            FILE *vs = open_memstream(&val, &vn), *hs = open_memstream(&how, &hn);
+            if (vs) {
+                hole_text(vs, f, d, (int)h);
+                fclose(vs);
+            }
+            const char *last = NULL;
+            if (hs) {
+                hole_how(hs, f, (int)h, &last);
+                fclose(hs);
+            }
+            int undecided = ho->state == HOLE_OPEN && !ho->truthy && !has_items(f, (int)h);
+            char label[64];
+            hole_label(sf->text, ho->lo, label, sizeof label);
+            const char *what = how && *how ? how : "decided";
+            ed[ne++] = (Edit){ho->lo, ho->hi, val,
+                              undecided ? dup_printf("%s%sguessed: nothing in the file decides it%s", label,
+                                                     *label ? ": " : "", ho->dhi ? " (the family's default)" : "")
+                                        : dup_printf("%s: %s", *label ? label : val ? val : "?", what)};
+            guessed += undecided;
+            size_t line, col;
+            diag_position(d, ho->file, ho->lo, &line, &col);
+            fprintf(x, "  %s:%zu:%zu: %s%s%s  (%s)\n", sf->path, line, col, label, *label ? " = " : "",
+                    val ? val : "?", undecided ? "guessed: nothing in the file decides it" : what);
+            free(how);
+        }
+        for (size_t g = 0; g < f->nguesses; g++)
+            if (f->guesses[g].file == p->file) {
+                ed[ne++] = (Edit){f->guesses[g].lo, f->guesses[g].hi,
+                                  dup_printf("%.*s", (int)(f->guesses[g].vhi - f->guesses[g].vlo),
+                                             sf->text + f->guesses[g].vlo),
+                                  dup_printf("guessed: the weights cannot tell")};
+                size_t line, col;
+                diag_position(d, f->guesses[g].file, f->guesses[g].lo, &line, &col);
+                fprintf(x, "  %s:%zu:%zu: %.*s  (guessed: the family's default; the weights cannot tell)\n",
+                        sf->path, line, col, (int)(f->guesses[g].hi - f->guesses[g].lo), sf->text + f->guesses[g].lo);
+                guessed++;
+            }
+        qsort(ed, ne, sizeof *ed, by_lo);
+        fprintf(o, "\n# ---- %s\n", sf->path);
+        uint32_t at = 0;
+        char pend[1024] = "";   /* the comments for the line being copied */
+        size_t pl = 0;
+        for (size_t k = 0; k <= ne; k++) {
+            uint32_t upto = k < ne ? ed[k].lo : (uint32_t)sf->len;
+            if (upto < at) {   /* inside an edit already made (a hole of a dropped model) */
+                free((void *)ed[k].text);
+                free((void *)ed[k].note);
+                continue;
+            }
+            for (; at < upto; at++) {
+                if (sf->text[at] == '\n' && pl) {
+                    fprintf(o, "  # %s", pend);
+                    pl = 0;
+                    pend[0] = 0;
+                }
+                fputc(sf->text[at], o);
+            }
+            if (k == ne)
+                break;
+            fputs(ed[k].text ? ed[k].text : "", o);
+            if (ed[k].note && pl < sizeof pend - 1)
+                pl += (size_t)snprintf(pend + pl, sizeof pend - pl, "%s%s", pl ? "; " : "", ed[k].note);
+            if (pl >= sizeof pend)
+                pl = sizeof pend - 1;
+            at = ed[k].hi;
+            free((void *)ed[k].text);
+            free((void *)ed[k].note);
+        }
+        if (pl)
+            fprintf(o, "  # %s\n", pend);
+        free(ed);
+    }
+    fclose(o);
+    fclose(x);
+    r->covers = 1;
+    r->matched = f->matched;
+    r->spec = spec;
+    r->explain = expl;
+    r->nguessed = guessed;
+    return 0;
+}
