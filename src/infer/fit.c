@@ -57,6 +57,7 @@ typedef struct Stem { const char *key; size_t len; int64_t max; } Stem;
 int fit_file_init(FitFile *ff, const rcc_file *f, size_t strip)
 {
     memset(ff, 0, sizeof *ff);
+    ff->file = f;
     size_t n = rcc_tensor_count(f);
     ff->keys = calloc(n + 1, sizeof *ff->keys);
     ff->counts = calloc(MAX_COUNTS, sizeof *ff->counts);
@@ -254,6 +255,7 @@ static int search(Search *S, Hole *holes, size_t n, size_t cap)
     f.keys = S->ff->keys;
     f.nkeys = S->ff->nkeys;
     f.counts = S->ff->counts;
+    f.file = S->ff->file;
     f.ncounts = S->ff->ncounts;
     f.holes = holes;
     f.nholes = n;
@@ -553,18 +555,25 @@ static int render(Search *S, const Elab *e, const Diags *d, const Fit *f)
                     val ? val : "?", undecided ? "guessed: nothing in the file decides it" : what);
             free(how);
         }
-        for (size_t g = 0; g < f->nguesses; g++)
-            if (f->guesses[g].file == p->file) {
-                ed[ne++] = (Edit){f->guesses[g].lo, f->guesses[g].hi,
-                                  dup_printf("%.*s", (int)(f->guesses[g].vhi - f->guesses[g].vlo),
-                                             sf->text + f->guesses[g].vlo),
-                                  dup_printf("guessed: the weights cannot tell")};
-                size_t line, col;
-                diag_position(d, f->guesses[g].file, f->guesses[g].lo, &line, &col);
-                fprintf(x, "  %s:%zu:%zu: %.*s  (guessed: the family's default; the weights cannot tell)\n",
-                        sf->path, line, col, (int)(f->guesses[g].hi - f->guesses[g].lo), sf->text + f->guesses[g].lo);
-                guessed++;
+        for (size_t g = 0; g < f->nguesses; g++) {
+            const FitGuess *gu = &f->guesses[g];
+            if (gu->file != p->file)
+                continue;
+            size_t line, col;
+            diag_position(d, gu->file, gu->lo, &line, &col);
+            if (gu->from[0]) {   /* the pickle said it */
+                ed[ne++] = (Edit){gu->lo, gu->hi, dup_printf("%s", gu->val),
+                                  dup_printf("from the pickled module: %s", gu->from)};
+                fprintf(x, "  %s:%zu:%zu: %s  (from the pickled module: %s)\n", sf->path, line, col, gu->val,
+                        gu->from);
+                continue;
             }
+            ed[ne++] = (Edit){gu->lo, gu->hi, dup_printf("%.*s", (int)(gu->vhi - gu->vlo), sf->text + gu->vlo),
+                              dup_printf("guessed: the weights cannot tell")};
+            fprintf(x, "  %s:%zu:%zu: %.*s  (guessed: the family's default; the weights cannot tell)\n", sf->path,
+                    line, col, (int)(gu->hi - gu->lo), sf->text + gu->lo);
+            guessed++;
+        }
         qsort(ed, ne, sizeof *ed, by_lo);
         fprintf(o, "\n# ---- %s\n", sf->path);
         uint32_t at = 0;

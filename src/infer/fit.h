@@ -20,6 +20,7 @@ typedef struct FamilyResult {
  * suggest.  keys[i].key point into the file; fit_keys_free releases the
  * arrays. */
 typedef struct FitFile {
+    const rcc_file *file;
     FitKey  *keys;
     size_t   nkeys;
     int64_t *counts;

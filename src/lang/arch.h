@@ -569,7 +569,10 @@ const size_t *elab_with_path(const Elab *e, const char *s, size_t len, size_t *n
 /* Free parameters.  A family spec writes `?` for a value the weight file
  * decides, `?(a, b, ...)` for one of a few, `?(default = v)` for one the
  * file decides when it can (v otherwise); `guess(v)` for a value the
- * weights cannot tell (heads, eps), taken as v and marked in the output.
+ * weights cannot tell (heads, eps), taken as v and marked in the output,
+ * and `guess(v, attr = "self_attn.num_heads")` the same unless the file
+ * is a pickled whole model whose modules say it: then the first module
+ * (in order) whose path ends in self_attn and that has num_heads gives it.
  * Fitting (src/infer/fit.c) elaborates the family again and again, each
  * run with the holes decided so far: an undecided hole flows through
  * configuration arithmetic as f*h + b (VAL_FREE); a layer or a raw param
@@ -614,6 +617,14 @@ typedef struct Hole {
     char        how[160];       /* what decided it, for --explain and the output's comments */
 } Hole;
 
+/* A guess(v) or guess(v, attr = "self_attn.num_heads") met in a run. */
+typedef struct FitGuess {
+    uint32_t file, lo, hi;   /* the call */
+    uint32_t vlo, vhi;       /* v, the family's default */
+    char     from[160];      /* "" or where the pickle gave it: "encoder.layers.0.self_attn.num_heads = 8" */
+    char     val[64];        /* the pickle's value as source text */
+} FitGuess;
+
 typedef struct Fit {
     const FitKey *keys;      /* the file's, sorted by key */
     size_t        nkeys;
@@ -631,8 +642,8 @@ typedef struct Fit {
     int           progress;  /* holes decided during the run */
     int           last_free; /* the hole of the newest VAL_FREE made (an error's suspect) */
     unsigned char *made;     /* [nkeys]: the file key was made this run */
-    /* The guess(v) calls met, for the output: spans of the call and of v. */
-    struct { uint32_t file, lo, hi, vlo, vhi; } guesses[64];
+    const rcc_file *file;    /* its pickled modules' attributes, for guess(v, attr = ...) */
+    FitGuess      guesses[64];   /* the guess() calls met, for the output */
     size_t        nguesses;
 } Fit;
 

@@ -231,26 +231,84 @@ int el_truth(Elab *e, const Val *v)
     return 0;
 }
 
+/* The attribute "path.name" (path may be empty) of the first pickled
+ * module whose path ends in path: 1 and *out, or 0. */
+static int pickled_attr(Elab *e, const char *spec, Val *out, FitGuess *g)
+{
+    const rcc_file *file = e->fit->file;
+    const char *dot = strrchr(spec, '.');
+    const char *name = dot ? dot + 1 : spec;
+    size_t plen = dot ? (size_t)(dot - spec) : 0;
+    for (size_t i = 0; file && i < rcc_module_count(file); i++) {
+        const rcc_module *m = rcc_module_at(file, i);
+        size_t ml = strlen(m->path);
+        if (plen && (ml < plen || strncmp(m->path + ml - plen, spec, plen) ||
+                     (ml > plen && m->path[ml - plen - 1] != '.')))
+            continue;
+        for (size_t k = 0; k < m->nattrs; k++) {
+            const rcc_attr *a = &m->attrs[k];
+            if (strcmp(a->name, name))
+                continue;
+            memset(out, 0, sizeof *out);
+            switch (a->kind) {
+            case RCC_ATTR_BOOL: out->kind = VAL_BOOL; out->i = a->i; break;
+            case RCC_ATTR_INT: out->kind = VAL_INT; out->i = a->i; break;
+            case RCC_ATTR_FLOAT: out->kind = VAL_FLOAT; out->f = a->f; break;
+            case RCC_ATTR_NONE: out->kind = VAL_NONE; break;
+            case RCC_ATTR_INTS:
+                if (a->n > 8)
+                    return 0;
+                out->kind = VAL_INTS;
+                out->n = a->n;
+                memcpy(out->ints, a->ints, a->n * sizeof *a->ints);
+                break;
+            default: return 0;   /* strings and objects: the family's default */
+            }
+            snprintf(g->from, sizeof g->from, "%s%s%s = %s", m->path, *m->path ? "." : "", name, a->repr);
+            snprintf(g->val, sizeof g->val, "%s", a->kind == RCC_ATTR_BOOL ? (a->i ? "True" : "False")
+                                                : a->kind == RCC_ATTR_NONE ? "None" : a->repr);
+            return 1;
+        }
+    }
+    return 0;
+}
+
 int el_free_guess(Elab *e, const Scope *s, const Expr *x, Val *out)
 {
-    if (x->nargs != 1 || x->args[0].name)
+    const Expr *attr = NULL;
+    size_t npos = 0;
+    for (size_t i = 0; i < x->nargs; i++) {
+        if (!x->args[i].name)
+            npos++;
+        else if (!strcmp(x->args[i].name, "attr") && x->args[i].value->kind == EX_STR)
+            attr = x->args[i].value;
+        else
+            return el_err_at(e, x->args[i].name_span, "guess() takes the default and attr = \"module.attribute\"");
+    }
+    if (npos != 1 || x->args[0].name)
         return el_err_at(e, x->span, "guess() takes one value: the family's default for what the weights cannot tell");
     if (el_eval(e, s, x->args[0].value, out) < 0)
         return -1;
     Fit *f = e->fit;
     if (!f)
         return 0;
+    FitGuess g;
+    memset(&g, 0, sizeof g);
+    if (attr) {
+        Val pv;
+        if (pickled_attr(e, attr->u.s, &pv, &g))
+            *out = pv;
+    }
     for (size_t i = 0; i < f->nguesses; i++)
         if (f->guesses[i].file == x->span.file && f->guesses[i].lo == x->span.lo)
             return 0;
     if (f->nguesses < sizeof f->guesses / sizeof *f->guesses) {
-        const Span v = x->args[0].value->span;
-        f->guesses[f->nguesses].file = x->span.file;
-        f->guesses[f->nguesses].lo = x->span.lo;
-        f->guesses[f->nguesses].hi = x->span.hi;
-        f->guesses[f->nguesses].vlo = v.lo;
-        f->guesses[f->nguesses].vhi = v.hi;
-        f->nguesses++;
+        g.file = x->span.file;
+        g.lo = x->span.lo;
+        g.hi = x->span.hi;
+        g.vlo = x->args[0].value->span.lo;
+        g.vhi = x->args[0].value->span.hi;
+        f->guesses[f->nguesses++] = g;
     }
     return 0;
 }
