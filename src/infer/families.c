@@ -164,6 +164,8 @@ int infer_families(const rcc_file *f, const char *wpath, const InferOptions *o, 
         if (prefix)
             fprintf(log, "rcc: infer: note: every key starts with '%s': check with --strip-prefix %s\n", prefix,
                     prefix);
+        if (w->warnings)
+            fputs(w->warnings, log);
         if (o->explain)
             fprintf(log, "rcc: infer: decided:\n%s", w->explain ? w->explain : "");
         if (prefix)

@@ -328,7 +328,8 @@ void fit_result_free(FamilyResult *r)
 {
     free(r->spec);
     free(r->explain);
-    r->spec = r->explain = NULL;
+    free(r->warnings);
+    r->spec = r->explain = r->warnings = NULL;
 }
 
 /* ------------------------------------------------------------ writing */
@@ -497,14 +498,16 @@ static void hole_label(const char *t, uint32_t lo, char *buf, size_t cap)
 static int render(Search *S, const Elab *e, const Diags *d, const Fit *f)
 {
     FamilyResult *r = S->r;
-    char *spec = NULL, *expl = NULL;
-    size_t specn = 0, expln = 0;
-    FILE *o = open_memstream(&spec, &specn), *x = open_memstream(&expl, &expln);
-    if (!o || !x) {
+    char *spec = NULL, *expl = NULL, *warn = NULL;
+    size_t specn = 0, expln = 0, warnn = 0;
+    FILE *o = open_memstream(&spec, &specn), *x = open_memstream(&expl, &expln), *w = open_memstream(&warn, &warnn);
+    if (!o || !x || !w) {
         if (o) fclose(o);
         if (x) fclose(x);
+        if (w) fclose(w);
         free(spec);
         free(expl);
+        free(warn);
         return -1;
     }
     fprintf(o, "# inferred by rcc infer from %s: family %s (%s).\n"
@@ -553,6 +556,10 @@ static int render(Search *S, const Elab *e, const Diags *d, const Fit *f)
             diag_position(d, ho->file, ho->lo, &line, &col);
             fprintf(x, "  %s:%zu:%zu: %s%s%s  (%s)\n", sf->path, line, col, label, *label ? " = " : "",
                     val ? val : "?", undecided ? "guessed: nothing in the file decides it" : what);
+            if (undecided && !ho->dhi)   /* no default either: say where, and what would decide it */
+                fprintf(w, "%s:%zu:%zu: warning: nothing in %s decides %s%s`?`; written as %s (a layer or param "
+                           "of the family whose keys it sizes, present in the file, would decide it)\n",
+                        sf->path, line, col, S->wname, label, *label ? " = " : "", val ? val : "None");
             free(how);
         }
         for (size_t g = 0; g < f->nguesses; g++) {
@@ -611,6 +618,8 @@ static int render(Search *S, const Elab *e, const Diags *d, const Fit *f)
     }
     fclose(o);
     fclose(x);
+    fclose(w);
+    r->warnings = warn;
     r->covers = 1;
     r->matched = f->matched;
     r->spec = spec;

@@ -13,6 +13,7 @@ typedef struct FamilyResult {
     char    why[400];       /* the best run that failed: why */
     char   *spec;           /* covers: the spec, every free value written out (malloc'd) */
     char   *explain;        /* covers: one line per decision: what, its value, how (malloc'd) */
+    char   *warnings;       /* covers: the free values nothing decided, located (malloc'd; "" none) */
     size_t  nguessed;       /* values taken from the family's defaults */
 } FamilyResult;
 
