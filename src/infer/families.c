@@ -69,7 +69,7 @@ static size_t wrapper_prefix(const rcc_file *f, const char **which)
 
 /* The covering spec checked as `rcc check` checks it: 0, or -1 with the
  * first problem in why. */
-static int verify(const char *spec, const rcc_file *f, const char *prefix, char *why, size_t cap)
+static int verify(const char *spec, const rcc_file *f, char *why, size_t cap)
 {
     char path[] = "/tmp/rcc-infer-XXXXXX";
     const char *tmp = getenv("TMPDIR");
@@ -94,7 +94,7 @@ static int verify(const char *spec, const rcc_file *f, const char *prefix, char 
     Diags d;
     Elab e;
     diag_init(&d, &a);
-    CheckOptions co = {.strip_prefix = prefix};
+    CheckOptions co = {0};
     int ok = elab_file(&e, &d, &a, tpath, NULL) == 0 && shapes_check(&e) == 0 &&
              check_weights(&e, f, "W", &co) == 0;
     if (!ok) {
@@ -130,6 +130,7 @@ int infer_families(const rcc_file *f, const char *wpath, const InferOptions *o, 
         snprintf(err, errlen, "out of memory");
         return -1;
     }
+    ff.prefix = prefix;
     const char *wname = strrchr(wpath, '/') ? strrchr(wpath, '/') + 1 : wpath;
     long win = -1;
     size_t tried = 0;
@@ -143,7 +144,7 @@ int infer_families(const rcc_file *f, const char *wpath, const InferOptions *o, 
             win = -2;
             break;
         }
-        if (res[i].covers && verify(res[i].spec, f, prefix, res[i].why, sizeof res[i].why) < 0)
+        if (res[i].covers && verify(res[i].spec, f, res[i].why, sizeof res[i].why) < 0)
             res[i].covers = 0;
         if (res[i].covers && (win < 0 || res[i].nguessed < res[win].nguessed))
             win = (long)i;
@@ -162,15 +163,12 @@ int infer_families(const rcc_file *f, const char *wpath, const InferOptions *o, 
                 fprintf(log, "rcc: infer: note: family %s covers it too, with %zu guessed value%s (%s has %zu)\n",
                         res[i].name, res[i].nguessed, res[i].nguessed == 1 ? "" : "s", w->name, w->nguessed);
         if (prefix)
-            fprintf(log, "rcc: infer: note: every key starts with '%s': check with --strip-prefix %s\n", prefix,
+            fprintf(log, "rcc: infer: note: every key starts with '%s': the model is written as that child\n",
                     prefix);
         if (w->warnings)
             fputs(w->warnings, log);
         if (o->explain)
             fprintf(log, "rcc: infer: decided:\n%s", w->explain ? w->explain : "");
-        if (prefix)
-            fprintf(out, "# The file's keys start with '%s' (a wrapper's): rcc check --strip-prefix %s\n", prefix,
-                    prefix);
         fputs(w->spec, out);
         status = 1;
     } else if (o->explain) {

@@ -495,6 +495,33 @@ static void hole_label(const char *t, uint32_t lo, char *buf, size_t cap)
     snprintf(buf, cap, "%.*s", (int)(end - p), t + p);
 }
 
+/* The model a wrapper's prefix asks for: the family's model (written as a
+ * block) is its one child, named as the prefix says ("module."). */
+static void wrapper(FILE *o, const Decl *m, const char *text, const char *prefix)
+{
+    size_t pl = strlen(prefix) - 1;
+    fprintf(o, "\n# Every key of the file starts with '%s' (a wrapper's: DataParallel, torch.compile): the model\n"
+               "# above is the one child of this one.\nmodel %s_%.*s {\n", prefix, m->name, (int)pl, prefix);
+    for (size_t k = 0; k < m->nbody; k++)
+        if (m->body[k]->kind == ST_INPUT)
+            fprintf(o, "  %.*s\n", (int)(m->body[k]->span.hi - m->body[k]->span.lo), text + m->body[k]->span.lo);
+    fprintf(o, "  \"%.*s\" = %s()\n  forward(", (int)pl, prefix, m->name);
+    int first = 1;
+    for (size_t k = 0; k < m->nbody; k++)
+        if (m->body[k]->kind == ST_INPUT) {
+            fprintf(o, "%s%s", first ? "" : ", ", m->body[k]->name);
+            first = 0;
+        }
+    fprintf(o, ") {\n    return self.\"%.*s\"(", (int)pl, prefix);
+    first = 1;
+    for (size_t k = 0; k < m->nbody; k++)
+        if (m->body[k]->kind == ST_INPUT) {
+            fprintf(o, "%s%s", first ? "" : ", ", m->body[k]->name);
+            first = 0;
+        }
+    fputs(")\n  }\n}\n", o);
+}
+
 static int render(Search *S, const Elab *e, const Diags *d, const Fit *f)
 {
     FamilyResult *r = S->r;
@@ -518,10 +545,19 @@ static int render(Search *S, const Elab *e, const Diags *d, const Fit *f)
     for (size_t pi = e->nprogs; pi-- > 0;) {
         const Program *p = e->progs[pi];
         const SrcFile *sf = &d->files[p->file];
-        Edit *ed = calloc(f->nholes + f->nguesses + p->ndecls + 1, sizeof *ed);
+        const Decl *m = e->model;
+        int wrap = pi == 0 && S->ff->prefix && m && m->span.file == p->file;
+        Edit *ed = calloc(f->nholes + f->nguesses + p->ndecls + (wrap ? m->nbody + 2 : 0) + 1, sizeof *ed);
         size_t ne = 0;
         if (!ed)
             break;
+        if (wrap) {   /* model NAME { input ... } becomes block NAME() { }, the child of the model below */
+            ed[ne++] = (Edit){m->span.lo, m->span.lo + 5, dup_printf("block"), NULL};
+            ed[ne++] = (Edit){m->name_span.hi, m->name_span.hi, dup_printf("()"), NULL};
+            for (size_t k = 0; k < m->nbody; k++)
+                if (m->body[k]->kind == ST_INPUT)
+                    ed[ne++] = (Edit){m->body[k]->span.lo, m->body[k]->span.hi, dup_printf("%s", ""), NULL};
+        }
         for (size_t k = 0; k < p->ndecls; k++) {
             const Decl *dc = p->decls[k];
             if (dc->kind == DECL_IMPORT || (pi > 0 && dc->kind == DECL_MODEL))
@@ -614,6 +650,8 @@ static int render(Search *S, const Elab *e, const Diags *d, const Fit *f)
         }
         if (pl)
             fprintf(o, "  # %s\n", pend);
+        if (wrap)
+            wrapper(o, m, sf->text, S->ff->prefix);
         free(ed);
     }
     fclose(o);

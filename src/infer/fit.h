@@ -22,6 +22,8 @@ typedef struct FamilyResult {
  * arrays. */
 typedef struct FitFile {
     const rcc_file *file;
+    const char *prefix;     /* a wrapper's prefix on every key ("module."), stripped for fitting; the
+                               spec written declares the model as that child */
     FitKey  *keys;
     size_t   nkeys;
     int64_t *counts;
