@@ -17,6 +17,7 @@ int cmd_check(int argc, char **argv);
 int cmd_salvage(int argc, char **argv);
 int cmd_gen(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_infer(int argc, char **argv);
 
 /* Diagnostics on stderr, prefixed "rcc: error: " / "rcc: warning: ". */
 int  cli_error(const char *file, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

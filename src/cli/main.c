@@ -18,6 +18,9 @@ static const char usage[] =
     "  check SPEC.arch W [--json] [--model NAME] [--key PATH] [--strip-prefix P] [--strict-dtype]\n"
     "                    compare a spec's keys, shapes and dtypes with a weight\n"
     "                    file (exit 1 on a mismatch)\n"
+    "  infer W [-o OUT.arch] [--explain] [--key PATH] [--family NAME] [--specs DIR] [--fallback]\n"
+    "                    write a spec for a weight file: a family of the library\n"
+    "                    fitted to it, else every key declared and a forward guessed\n"
     "  gen SPEC.arch -o MODEL.c [--main] [--embed W] [--prefix P] [--size SYM=VALUE]... [-MD -MF F.d]\n"
     "                    a C forward function (and MODEL.h) specialised to the spec\n"
     "  run SPEC.arch W IN.npy... -o OUT.npy... [--repeat N] [--threads N]\n"
@@ -82,6 +85,8 @@ int main(int argc, char **argv)
         return cmd_dump(argc - 1, argv + 1);
     if (strcmp(cmd, "check") == 0)
         return cmd_check(argc - 1, argv + 1);
+    if (strcmp(cmd, "infer") == 0)
+        return cmd_infer(argc - 1, argv + 1);
     if (strcmp(cmd, "run") == 0)
         return cmd_run(argc - 1, argv + 1);
     if (strcmp(cmd, "gen") == 0)
