@@ -88,86 +88,127 @@ static int start(const FbLayer *l, Shape *s, const char **dtype)
     }
 }
 
-/* One step of the chain: the statements that call the layer at `at` on x,
- * and the shape after; 0 (nothing written) when x does not fit it, with
- * why in *why.  The first layer takes the input start() gave it. */
-static int step(const FbLayer *l, const char *at, int first, Shape *s, FILE *out, const char **why)
+/* How a step calls its layer. */
+enum { REFUSED, PLAIN, POOLED, FIRST_OF, ATTENTION };
+
+/* One step of the chain: how the layer is called on x (REFUSED, with why
+ * in *why, when x does not fit it), and the shape after.  The first layer
+ * takes the input start() gave it. */
+static int step(const FbLayer *l, int first, Shape *s, int64_t *pool, const char **why)
 {
     int r = s->rank;
     int64_t last = r ? s->d[r - 1] : UNKNOWN;
     switch (l->kind) {
     case FB_LINEAR:
         if (r >= 2 && last == l->in) {
-            fprintf(out, "    x = %s(x)\n", at);
-        } else if ((r == 3 || r == 4) && s->d[1] == l->in) {   /* after a convolution */
-            fprintf(out, "    x = torch.flatten(F.adaptive_avg_pool%dd(x, 1), 1)   # guessed: global average pooling\n",
-                    r - 2);
-            fprintf(out, "    x = %s(x)\n", at);
-            r = s->rank = 2;
-        } else {
-            *why = "its in_features are not the width reached";
-            return 0;
+            s->d[r - 1] = l->out;
+            return PLAIN;
         }
-        s->d[r - 1] = l->out;
-        return 1;
+        if ((r == 3 || r == 4) && s->d[1] > 0 && l->in % s->d[1] == 0) {
+            /* after a convolution of C channels: pooled to in / C = k or
+             * k * k sizes (VGG's 7 x 7, a global 1) and flattened */
+            int64_t q = l->in / s->d[1], k = 1;
+            if (r == 4)
+                while ((k + 1) * (k + 1) <= q)
+                    k++;
+            if (r == 3 || k * k == q) {
+                *pool = r == 3 ? q : k;
+                s->rank = 2;
+                s->d[1] = l->out;
+                return POOLED;
+            }
+        }
+        *why = "its in_features are not the width reached";
+        return REFUSED;
     case FB_CONV: case FB_CONVT:
         if (r != l->dim + 2 || s->d[1] != l->in) {
             *why = "its in_channels are not the channels reached";
-            return 0;
+            return REFUSED;
         }
-        fprintf(out, "    x = %s(x)\n", at);
         s->d[1] = l->out;
         for (int i = 2; i < r; i++)
             s->d[i] = UNKNOWN;
-        return 1;
+        return PLAIN;
     case FB_BN:
         if (!(l->dim == 1 ? r == 2 || r == 3 : r == l->dim + 2) || s->d[1] != l->in) {
             *why = "its num_features are not the channels reached";
-            return 0;
+            return REFUSED;
         }
-        fprintf(out, "    x = %s(x)\n", at);
-        return 1;
+        return PLAIN;
     case FB_LN: case FB_RMS:
         if (r <= l->nshape || memcmp(s->d + r - l->nshape, l->shape, (size_t)l->nshape * sizeof *s->d)) {
             *why = "its normalized_shape is not the trailing sizes reached";
-            return 0;
+            return REFUSED;
         }
-        fprintf(out, "    x = %s(x)\n", at);
-        return 1;
+        return PLAIN;
     case FB_PRELU:
         if (r < 2 || (l->in != 1 && s->d[1] != l->in)) {
             *why = "its num_parameters are not the channels reached";
-            return 0;
+            return REFUSED;
         }
-        fprintf(out, "    x = %s(x)\n", at);
-        return 1;
+        return PLAIN;
     case FB_RNN:
         if (r != 3 || last != l->in) {
             *why = "its input_size is not the width reached";
-            return 0;
+            return REFUSED;
         }
-        fprintf(out, "    x = %s(x)[0]\n", at);
         s->d[2] = l->out;
-        return 1;
+        return FIRST_OF;
     case FB_MHA:
         if (l->self_only || r != 3 || last != l->in) {
             *why = "its embed_dim is not the width reached";
-            return 0;
+            return REFUSED;
         }
-        fprintf(out, "    x = %s(x, x, x)[0]\n", at);
-        return 1;
+        return ATTENTION;
     case FB_EMB:
         if (!first) {
             *why = "an embedding takes indices, and the chain has floats";
-            return 0;
+            return REFUSED;
         }
-        fprintf(out, "    x = %s(x)\n", at);
         s->d[s->rank++] = l->out;
-        return 1;
+        return PLAIN;
     default:
         *why = "its input is not known";
-        return 0;
+        return REFUSED;
     }
+}
+
+/* The statements of one step; rank is x's before it. */
+static void emit(FILE *out, int how, const char *at, int rank, int64_t pool)
+{
+    if (how == POOLED && pool == 1)
+        fprintf(out, "    x = torch.flatten(F.adaptive_avg_pool%dd(x, 1), 1)   # guessed: global average pooling\n",
+                rank - 2);
+    else if (how == POOLED && rank == 4)
+        fprintf(out, "    x = torch.flatten(F.adaptive_avg_pool2d(x, (%" PRId64 ", %" PRId64 ")), 1)   # guessed: pooling\n",
+                pool, pool);
+    else if (how == POOLED)
+        fprintf(out, "    x = torch.flatten(F.adaptive_avg_pool1d(x, %" PRId64 "), 1)   # guessed: pooling\n", pool);
+    fprintf(out, how == FIRST_OF ? "    x = %s(x)[0]\n" : how == ATTENTION ? "    x = %s(x, x, x)[0]\n" : "    x = %s(x)\n",
+            at);
+}
+
+/* Steps k.. that are every item of one list, in order, each a plain call:
+ * how many (0 when they are not), so that a loop can call them. */
+static size_t whole_list(const FbTree *tr, const size_t *order, size_t n, size_t k, const Shape *s)
+{
+    const FbNode *nd = &tr->nodes[order[k]];
+    if (nd->parent == (size_t)-1 || !tr->nodes[nd->parent].list || nd->index != 0)
+        return 0;
+    const FbNode *list = &tr->nodes[nd->parent];
+    size_t m = list->nkids;
+    if (m < 3 || m > n - k)
+        return 0;
+    Shape t = *s;
+    const char *why;
+    int64_t pool;
+    for (size_t j = 0; j < m; j++) {   /* items 0, 1, ... in order, and the last one is the last index */
+        const FbNode *it = &tr->nodes[order[k + j]];
+        if (it->parent != nd->parent || (j && it->index <= tr->nodes[order[k + j - 1]].index) ||
+            step(&it->layer, 0, &t, &pool, &why) != PLAIN)
+            return 0;
+    }
+    return m;
 }
 
 size_t fb_chain(const FbTree *tr, const size_t *order, size_t n, FILE *out)
@@ -190,12 +231,26 @@ size_t fb_chain(const FbTree *tr, const size_t *order, size_t n, FILE *out)
           "  # follows from the previous one's output; activations, residuals and anything\n"
           "  # else between them are not in the weights\n"
           "  forward(x) {\n", out);
-    size_t k;
+    size_t k = 0;
     const char *why = NULL;
-    for (k = 0; k < n; k++) {
+    while (k < n) {
         const FbNode *nd = &tr->nodes[order[k]];
-        if (!step(&nd->layer, nd->access, k == 0, &s, out, &why))
+        size_t m = whole_list(tr, order, n, k, &s);
+        if (m) {   /* a list called through: one loop (its gaps are Identity) */
+            const char *why2;
+            int64_t pool2;
+            for (size_t j = 0; j < m; j++)
+                step(&tr->nodes[order[k + j]].layer, 0, &s, &pool2, &why2);
+            fprintf(out, "    for layer in %s {\n      x = layer(x)\n    }\n", tr->nodes[nd->parent].access);
+            k += m;
+            continue;
+        }
+        int64_t pool = 1;
+        int rank = s.rank, how = step(&nd->layer, k == 0, &s, &pool, &why);
+        if (how == REFUSED)
             break;
+        emit(out, how, nd->access, rank, pool);
+        k++;
     }
     if (k < n)
         fprintf(out, "    # the chain stops before %s: %s\n", tr->nodes[order[k]].access, why);

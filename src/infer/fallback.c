@@ -415,12 +415,12 @@ static int make_expr(Gen *g, size_t i)
     FILE *m = open_memstream(&body, &len);
     if (!m)
         return -1;
-    if (nd->list) {
-        const char *l = list_expr(g, nd);
-        if (l && !t->nodes[nd->parent].list)
-            x = l;   /* a list is a value of its parent's body */
-        else if (l)
-            fprintf(m, "  self = %s\n", l);   /* a list in a list: a block that is that list */
+    if (nd->list) {   /* a list is a value of its parent's body, or an item of its list */
+        if (!(x = list_expr(g, nd))) {
+            fclose(m);
+            free(body);
+            return -1;
+        }
     } else {
         write_body(g, nd, m);
     }

@@ -206,7 +206,7 @@ static int says(const char *name, const char *const *words)
 
 static const char *const EMB_WORDS[] = {"emb", "wte", "wpe", "tok", NULL};
 static const char *const NORM_WORDS[] = {"norm", "ln", NULL};
-static const char *const RMS_WORDS[] = {"rms", NULL};
+static const char *const RMS_WORDS[] = {"rmsnorm", "rms_norm", NULL};
 
 static int dims_are(const rcc_tensor *t, int nd) { return t && t->ndim == nd; }
 
@@ -450,12 +450,10 @@ int fb_recognise(FbTree *tr, size_t i)
         ok = recurrent(tr, l, r, n);
     else if (find(r, n, "running_mean"))
         ok = batchnorm(tr, l, r, n);
-    else if (dims_are(w, 2))
-        ok = weight_2d(tr, l, r, n, hint);
-    else if (w && w->ndim >= 3 && w->ndim <= 5)
-        ok = weight_nd(tr, l, r, n, hint);
-    else if (w || find(r, n, "bias"))
-        ok = norm(tr, l, r, n, hint);
+    else   /* the first that fits: a Linear's bias is 1-d, a LayerNorm's is its weight's shape */
+        ok = (dims_are(w, 2) && weight_2d(tr, l, r, n, hint)) ||
+             (w && w->ndim >= 3 && w->ndim <= 5 && weight_nd(tr, l, r, n, hint)) ||
+             ((w || find(r, n, "bias")) && norm(tr, l, r, n, hint));
     if (!ok)
         memset(l, 0, sizeof *l);
     return ok;
