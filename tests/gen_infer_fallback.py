@@ -27,11 +27,13 @@ against it.  These files are made to be awkward for it:
                     nn.ParameterList names them, "in", "", a module named
                     with '{', 9 dimensions), beside keys it can; the keys it
                     cannot are listed in unsayable.txt, one a line (escaped
-                    as Python's repr)
+                    as Python's repr); a key that cannot be declared leaves no
+                    empty module behind ("a.x{y}.w")
   huge.safetensors  empty tensors of sizes 2**62 and 2**40 + 1 (no bytes, so a
                     valid file): nothing may overflow
   many.pt           3,000 keys: a list of 60 lists of 25 Linear layers, saved
                     as the model itself (keys "0.0.weight", ...)
+  deep.pt           modules nested 100 and 2,000 deep
   manifest.txt      the files above, written last (the make target)
 """
 
@@ -118,7 +120,7 @@ def names():
 
 def unsayable():
     d = collections.OrderedDict()
-    bad = ["0", "m.in", "", "x{y}.w", "nine.w", "trail."]
+    bad = ["0", "m.in", "", "x{y}.w", "nine.w", "trail.", "a.x{y}.w"]
     d["0"] = z(3, 4)
     d["ok.weight"] = z(2, 2)
     d["m.in"] = z(3)
@@ -127,7 +129,17 @@ def unsayable():
     d["nine.w"] = z(*[1] * 9)
     d["trail."] = z(1)
     d["fine.bias"] = z(2)
+    d["a.x{y}.w"] = z(1)
     return d, bad
+
+
+def deep():
+    """Modules nested 100 and 2,000 deep (the elaborator nests 64)."""
+    d = collections.OrderedDict()
+    d[".".join(["a"] * 100) + ".w"] = z(1)
+    d[".".join("b%d" % i for i in range(2000)) + ".w"] = z(2)
+    d["b0.b1.fc.weight"] = z(2, 2)
+    return d
 
 
 def safetensors(path, entries):
@@ -162,9 +174,10 @@ def main(argv):
                 [("big.weight", "F32", [2 ** 62, 0]), ("fc.weight", "F32", [2 ** 40 + 1, 0]),
                  ("fc.bias", "F32", [0]), ("emb.weight", "F32", [0, 2 ** 62]),
                  ("norm.weight", "F32", [0]), ("norm.bias", "F32", [0])])
+    torch.save(deep(), os.path.join(out, "deep.pt"))
     many = nn.ModuleList([nn.ModuleList([nn.Linear(2, 2) for _ in range(25)]) for _ in range(60)])
     torch.save(many.state_dict(), os.path.join(out, "many.pt"))
-    files = ["odd.pt", "odd_module.pt", "odd_f16.pt", "names.pt", "unsayable.pt", "huge.safetensors", "many.pt"]
+    files = ["odd.pt", "odd_module.pt", "odd_f16.pt", "names.pt", "unsayable.pt", "huge.safetensors", "many.pt", "deep.pt"]
     with open(os.path.join(out, "manifest.txt"), "w") as f:
         f.write("".join(n + "\n" for n in files))
     print("gen_infer_fallback: %d files in %s" % (len(files), out))

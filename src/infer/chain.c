@@ -19,7 +19,10 @@
 
 #include "fallback.h"
 
-enum { UNKNOWN = -1 };   /* a size the chain does not follow */
+enum {
+    UNKNOWN = -1,      /* a size the chain does not follow */
+    MAX_CALLS = 1000   /* statements of a forward: a longer guess is not worth type-checking */
+};
 
 /* Sizes: >= 0 a number, UNKNOWN, or -2 - k for the symbol SYMS[k]. */
 static const char *const SYMS[] = {"N", "T", "L", "D", "H", "W"};
@@ -231,9 +234,9 @@ size_t fb_chain(const FbTree *tr, const size_t *order, size_t n, FILE *out)
           "  # follows from the previous one's output; activations, residuals and anything\n"
           "  # else between them are not in the weights\n"
           "  forward(x) {\n", out);
-    size_t k = 0;
+    size_t k = 0, calls = 0;
     const char *why = NULL;
-    while (k < n) {
+    while (k < n && calls++ < MAX_CALLS) {
         const FbNode *nd = &tr->nodes[order[k]];
         size_t m = whole_list(tr, order, n, k, &s);
         if (m) {   /* a list called through: one loop (its gaps are Identity) */
@@ -252,7 +255,10 @@ size_t fb_chain(const FbTree *tr, const size_t *order, size_t n, FILE *out)
         emit(out, how, nd->access, rank, pool);
         k++;
     }
-    if (k < n)
+    if (k < n && calls > MAX_CALLS)
+        fprintf(out, "    # the chain stops before %s: %d calls are enough of a guess\n", tr->nodes[order[k]].access,
+                MAX_CALLS);
+    else if (k < n)
         fprintf(out, "    # the chain stops before %s: %s\n", tr->nodes[order[k]].access, why);
     fputs("    return x\n  }\n", out);
     return k;

@@ -33,7 +33,12 @@
 #include "fallback.h"
 #include "infer.h"
 
-enum { MAX_ITEMS_GAP = 16 };   /* a list may have this many more slots than items, plus as many again */
+enum {
+    MAX_ITEMS_GAP = 16,   /* a list may have this many more slots than items, plus as many again */
+    MAX_DEPTH = 32,       /* modules nested deeper are named by the rest of their path ("a.b.c"):
+                             the elaborator nests blocks 64 deep at most */
+    WIDE_BODY = 256       /* a body with more children assigns them as self.name */
+};
 
 typedef struct Gen {
     FbTree       tr;
@@ -44,9 +49,11 @@ typedef struct Gen {
     size_t       *layers;      /* recognised nodes in key order */
     size_t        nlayers;
     size_t        nraw;
-    NameTab       child_ix;    /* "parent/seg" -> node + 1 */
+    size_t       *ix;          /* child(): node numbers + 1, open addressing */
+    size_t        ix_cap;
     NameTab       bodies;      /* block body -> block name */
     NameTab       used;        /* block names taken */
+    NameTab       stems;       /* a name taken -> the next number to try after it */
     FILE         *blocks;      /* the block declarations, dependencies first */
     int           safe;        /* every name quoted, no lists */
     const char   *model;
@@ -123,21 +130,44 @@ static long node_new(Gen *g, size_t parent, const char *seg, size_t len)
     return (long)t->n++;
 }
 
-/* The child of parent named seg[0..len), made when new. */
+/* The child of parent named seg[0..len), made when new.  Children are
+ * found through one table of node numbers, hashed by parent and name. */
+static uint64_t child_hash(size_t parent, const char *seg, size_t len)
+{
+    return util_hash(seg, len) ^ ((uint64_t)parent * 0x9E3779B97F4A7C15u);
+}
+
 static long child(Gen *g, size_t parent, const char *seg, size_t len)
 {
     FbTree *t = &g->tr;
-    const char *key = arena_printf(t->a, "%zu/%.*s", parent, (int)len, seg);
-    if (!key)
-        return -1;
-    void *v = names_get(&g->child_ix, key);
-    if (v)
-        return (long)((uintptr_t)v - 1);
+    size_t i = 0;
+    if (g->ix_cap) {
+        for (i = (size_t)child_hash(parent, seg, len) & (g->ix_cap - 1); g->ix[i]; i = (i + 1) & (g->ix_cap - 1)) {
+            const FbNode *nd = &t->nodes[g->ix[i] - 1];
+            if (nd->parent == parent && strlen(nd->seg) == len && !memcmp(nd->seg, seg, len))
+                return (long)(g->ix[i] - 1);
+        }
+    }
+    if ((t->n + 1) * 2 > g->ix_cap) {   /* grow, and place every child again */
+        size_t cap = g->ix_cap ? g->ix_cap * 2 : 64;
+        size_t *ix = arena_array(t->a, cap, sizeof *ix);
+        if (!ix)
+            return -1;
+        for (size_t k = 1; k < t->n; k++) {
+            size_t j = (size_t)child_hash(t->nodes[k].parent, t->nodes[k].seg, strlen(t->nodes[k].seg)) & (cap - 1);
+            while (ix[j])
+                j = (j + 1) & (cap - 1);
+            ix[j] = k + 1;
+        }
+        g->ix = ix, g->ix_cap = cap;
+        for (i = (size_t)child_hash(parent, seg, len) & (cap - 1); ix[i]; i = (i + 1) & (cap - 1))
+            ;
+    }
     long c = node_new(g, parent, seg, len);
-    if (c < 0 || names_put(t->a, &g->child_ix, key, (void *)(uintptr_t)(c + 1)) < 0 ||
-        arena_grow(t->a, (void **)&t->nodes[parent].kids, &t->nodes[parent].kcap, t->nodes[parent].nkids + 1,
-                   sizeof(size_t)) < 0)
+    if (c < 0 || arena_grow(t->a, (void **)&t->nodes[parent].kids, &t->nodes[parent].kcap, t->nodes[parent].nkids + 1,
+                            sizeof(size_t)) < 0)
         return -1;
+    g->ix[i] = (size_t)c + 1;
     t->nodes[parent].kids[t->nodes[parent].nkids++] = (size_t)c;
     return c;
 }
@@ -154,12 +184,15 @@ static int place(Gen *g, size_t i)
         why = "a raw tensor has at most 8 dimensions";
     else if (dot == key)
         why = "a key may not start with '.'";
+    else if (dot && memchr(key, '{', (size_t)(dot - key)))
+        why = "a module's name may not hold '{', which starts a name pattern";
     /* the module path key[0..plen): pieces between dots, an empty piece
-     * joined to its neighbour ("a..b" is the module "a." and b) */
-    size_t plen = dot ? (size_t)(dot - key) : 0, node = 0;
+     * joined to its neighbour ("a..b" is the module "a." and b); below
+     * MAX_DEPTH modules, the rest of the path is one name */
+    size_t plen = dot ? (size_t)(dot - key) : 0, node = 0, depth = 0;
     size_t cur0 = 0, cur1 = 0, p0 = 0;
     int have = 0;
-    for (size_t k = 0; !why && dot && k <= plen; k++) {
+    for (size_t k = 0; !why && dot && k <= plen && depth + 1 < MAX_DEPTH; k++) {
         if (k < plen && key[k] != '.')
             continue;
         size_t q0 = p0, q1 = k;   /* this piece */
@@ -173,18 +206,15 @@ static int place(Gen *g, size_t i)
             if (c < 0)
                 return -1;
             node = (size_t)c;
+            depth++;
             cur0 = q0, cur1 = q1;
         }
     }
     if (!why && dot) {
-        if (memchr(key + cur0, '{', cur1 - cur0) || memchr(key, '{', plen))
-            why = "a module's name may not hold '{' (it would be a name pattern)";
-        else {
-            long c = child(g, node, key + cur0, cur1 - cur0);
-            if (c < 0)
-                return -1;
-            node = (size_t)c;
-        }
+        long c = child(g, node, key + cur0, plen - cur0);   /* the last piece, or all that is left */
+        if (c < 0)
+            return -1;
+        node = (size_t)c;
     }
     if (why) {
         g->skip[i] = 1;
@@ -306,8 +336,15 @@ static const char *block_name(Gen *g, size_t i)
         name = arena_printf(t->a, "%s%s", above, name);
     }
     const char *stem = name;
-    for (int n = 2; name && (names_get(&g->used, name) || !strcmp(name, g->model)); n++)
-        name = arena_printf(t->a, "%s%s%d", stem, nd->index >= 0 ? "_" : "", n);
+    if (stem && (names_get(&g->used, name) || !strcmp(name, g->model))) {
+        /* the next number of this stem (a table, so that 5,000 modules of
+         * one name do not try 5,000 names each) */
+        uintptr_t n = (uintptr_t)names_get(&g->stems, stem);
+        for (n = n ? n : 2; name && (names_get(&g->used, name) || !strcmp(name, g->model)); n++)
+            name = arena_printf(t->a, "%s%s%lu", stem, nd->index >= 0 ? "_" : "", (unsigned long)n);
+        if (!name || names_put(t->a, &g->stems, stem, (void *)n) < 0)
+            return NULL;
+    }
     if (!name || names_put(t->a, &g->used, name, (void *)name) < 0)
         return NULL;
     return name;
@@ -392,9 +429,12 @@ static int write_body(Gen *g, const FbNode *nd, FILE *m)
     }
     for (size_t k = 0; k < nd->nkids; k++) {
         const FbNode *c = &g->tr.nodes[nd->kids[k]];
+        const char *name = child_name(g, nd, c);
         if (c->layer.note)
             fprintf(m, "  # guessed: %s\n", c->layer.note);
-        fprintf(m, "  %s = %s\n", child_name(g, nd, c), c->expr);
+        /* in a wide body, self.name: the elaborator then need not look
+         * through the rest of the body for a read of name */
+        fprintf(m, "  %s%s = %s\n", nd->nkids > WIDE_BODY && *name != '"' ? "self." : "", name, c->expr);
     }
     return 0;
 }
@@ -487,6 +527,7 @@ static int write_spec(Gen *g, const char *wpath, int with_forward, const char *d
     size_t blen = 0;
     g->bodies = (NameTab){0};
     g->used = (NameTab){0};
+    g->stems = (NameTab){0};
     if (!(g->blocks = open_memstream(&blocks, &blen)))
         return -1;
     for (size_t i = 0; i < t->n; i++)
@@ -500,8 +541,8 @@ static int write_spec(Gen *g, const char *wpath, int with_forward, const char *d
     for (const char *p = wpath; *p; p++)   /* one line, whatever the path holds */
         fputc((unsigned char)*p < ' ' || *p == 0x7f ? '?' : *p, out);
     fputs(": no family of the library covers it; layers recognised by name and shape, the forward guessed\n", out);
-    fprintf(out, "# %zu keys: %zu in %zu built-in layers, %zu declared raw", ntens, ntens - g->nskip - g->nraw,
-            g->nlayers, g->nraw);
+    fprintf(out, "# %zu key%s: %zu in %zu built-in layer%s, %zu declared raw", ntens, ntens == 1 ? "" : "s",
+            ntens - g->nskip - g->nraw, g->nlayers, g->nlayers == 1 ? "" : "s", g->nraw);
     if (g->nskip)
         fprintf(out, ", %zu that the language cannot declare", g->nskip);
     fputs("\n", out);
