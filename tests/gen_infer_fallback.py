@@ -14,7 +14,8 @@ against it.  These files are made to be awkward for it:
                     Linear, Conv1d/2d/3d, ConvTranspose2d, BatchNorm1d/2d,
                     LayerNorm, GroupNorm, PReLU, Embedding, LSTM (bidirectional,
                     two layers; with proj_size), GRU without bias and
-                    MultiheadAttention (tests/infer/odd.arch is rcc's output)
+                    MultiheadAttention, and HF's Conv1D, whose tensors are
+                    almost a Linear's (tests/infer/odd.arch is rcc's output)
   odd_module.pt     the same under DataParallel's "module." prefix
   odd_f16.pt        the same in float16 (the catalog's layers are f32, so its
                     tensors are declared raw, with their dtype)
@@ -55,6 +56,16 @@ class Block(nn.Module):
         self.mlp = nn.Sequential(nn.Linear(d, 4 * d), nn.GELU(), nn.Linear(4 * d, d))
 
 
+class Conv1D(nn.Module):
+    """HF GPT-2's Conv1D: a Linear stored transposed (weight [in, out], bias
+    [out]), which no built-in layer declares."""
+
+    def __init__(self, nx, nf):
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(nx, nf))
+        self.bias = nn.Parameter(torch.zeros(nf))
+
+
 class OddNet(nn.Module):
     def __init__(self):
         super().__init__()
@@ -75,6 +86,7 @@ class OddNet(nn.Module):
         self.deep = nn.Module()
         self.deep.inner = nn.Module()
         self.deep.inner.proj = nn.Linear(6, 6)
+        self.c_attn = Conv1D(16, 48)
         self.scale = nn.Parameter(torch.tensor(0.5))
         self.register_buffer("steps", torch.tensor(3))
         self.register_buffer("mask", torch.ones(4, 4, dtype=torch.bool))

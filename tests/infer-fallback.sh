@@ -67,7 +67,7 @@ grep -q ': forward (x: i64\[N, T\]) -> f32\[N, T, 4\]$' "$tmp/out" ||
     { show stdout "$tmp/out"; fail "odd.pt: the guessed forward is not the chain expected"; }
 
 # ------------------------------------------------------------ 3. the property
-n=0 skipped=0 unsayable=0 failed=""
+nfiles=0 skipped=0 unsayable=0 failed=""   # (not n: show() sets n)
 for f in $(cd "$FIXTURES" && find . -type f \( -name '*.pt' -o -name '*.pth' -o -name '*.bin' \
         -o -name '*.safetensors' \) | sed 's|^\./||' | sort); do
     F=$FIXTURES/$f
@@ -76,7 +76,7 @@ for f in $(cd "$FIXTURES" && find . -type f \( -name '*.pt' -o -name '*.pth' -o 
         skipped=$((skipped + 1))
         continue
     fi
-    n=$((n + 1))
+    nfiles=$((nfiles + 1))
     want=
     for u in $UNSAYABLE; do
         [ "${u%%:*}" = "$f" ] && want=${u#*:}
@@ -106,8 +106,8 @@ for f in $(cd "$FIXTURES" && find . -type f \( -name '*.pt' -o -name '*.pth' -o 
     done
     [ -z "$want" ] || unsayable=$((unsayable + 1))
 done
-say "property: $n weight files inferred and checked (twice each: --fallback and not), $skipped skipped" \
+say "property: $nfiles weight files inferred and checked (twice each: --fallback and not), $skipped skipped" \
     "(rcc dump refuses them), $unsayable with keys the language cannot declare"
 [ "$unsayable" -eq "$(echo "$UNSAYABLE" | wc -w)" ] || fail "the files of UNSAYABLE were not all found"
-[ "$n" -ge 150 ] || fail "only $n weight files found under $FIXTURES"
+[ "$nfiles" -ge 150 ] || fail "only $nfiles weight files found under $FIXTURES"
 [ -z "$failed" ] || fail "the spec infer wrote does not check for:$failed"

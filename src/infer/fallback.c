@@ -10,7 +10,9 @@
  * share one block declaration, named after the first of them.  Tensors no
  * layer accounts for are raw `param` (or `buffer`: integer and bool
  * tensors, running statistics, position_ids) declarations with their exact
- * dtype and shape.  Names that are not identifiers are quoted.
+ * dtype and shape.  Names that are not identifiers are quoted.  Modules
+ * nested deeper than MAX_DEPTH are named by the rest of their path, one
+ * quoted name holding dots, since the elaborator nests blocks 64 deep.
  *
  * The language cannot say everything: a tensor name must be an identifier
  * (ParameterList's "0" is not), a module name may not hold '{' (a name
