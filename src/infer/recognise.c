@@ -37,6 +37,8 @@
 
 #include "fallback.h"
 
+enum { MAX_LAYER_TENSORS = 4096 };   /* an RNN of 400 layers, both directions, with projections */
+
 /* ------------------------------------------------------------ calls */
 
 typedef struct CallArg {
@@ -65,22 +67,26 @@ static void put_bool(Call *c, const char *name, int b)
     c->a[c->n - 1].v.kind = VAL_BOOL;
 }
 
-/* A tuple, or one integer when all are equal (kernel_size=3). */
-static void put_ints(Call *c, const char *name, const int64_t *x, int n)
+static void put_tuple(Call *c, const char *name, const int64_t *x, int n)
 {
-    int same = 1;
-    for (int i = 1; i < n; i++)
-        same &= x[i] == x[0];
-    if (same && n >= 1) {
-        put_int(c, name, x[0]);
-        return;
-    }
     CallArg *a = &c->a[c->n++];
     memset(a, 0, sizeof *a);
     a->name = name;
     a->v.kind = VAL_INTS;
     a->v.n = (size_t)n;
     memcpy(a->v.ints, x, (size_t)n * sizeof *x);
+}
+
+/* A tuple, or one integer when all are equal (kernel_size=3). */
+static void put_ints(Call *c, const char *name, const int64_t *x, int n)
+{
+    int same = 1;
+    for (int i = 1; i < n; i++)
+        same &= x[i] == x[0];
+    if (same && n >= 1)
+        put_int(c, name, x[0]);
+    else
+        put_tuple(c, name, x, n);
 }
 
 static const rcc_tensor *find(const FbTensor *r, size_t n, const char *name)
@@ -314,14 +320,8 @@ static int norm(FbTree *tr, FbLayer *l, const FbTensor *r, size_t n, const char 
             c.layer = "RMSNorm", kind = FB_RMS;
         if (src->ndim == 1)
             put_int(&c, "normalized_shape", src->shape[0]);
-        else
-            put_ints(&c, "normalized_shape", src->shape, src->ndim);
-        if (src->ndim > 1 && c.a[0].v.kind == VAL_INT) {   /* (4, 4) is not 4 here */
-            c.a[0].v.kind = VAL_INTS;
-            c.a[0].v.n = (size_t)src->ndim;
-            for (int d = 0; d < src->ndim; d++)
-                c.a[0].v.ints[d] = src->shape[d];
-        }
+        else   /* a tuple even when its sizes are equal: (4, 4) is not 4 here */
+            put_tuple(&c, "normalized_shape", src->shape, src->ndim);
         if (kind == FB_LN && !b)
             put_bool(&c, "bias", 0);
     }
@@ -421,6 +421,8 @@ int fb_recognise(FbTree *tr, size_t i)
             return 0;
     }
     size_t n = nd->ntens + (op ? op->ntens : 0);
+    if (n > MAX_LAYER_TENSORS)   /* the comparison is quadratic; no layer of torch has so many */
+        return 0;
     FbTensor *r = arena_array(tr->a, n + 1, sizeof *r);
     if (!r)
         return 0;
