@@ -408,12 +408,28 @@ static const char *list_expr(Gen *g, const FbNode *nd)
 }
 
 /* The name a body assigns child c to, bare or quoted. */
-static const char *child_name(Gen *g, const FbNode *parent, const FbNode *c)
+static const char *child_name(Gen *g, const FbNode *c)
 {
-    int clash = g->safe || needs_quotes(c->seg);
-    for (size_t k = 0; !clash && k < parent->ntens; k++)
-        clash = !strcmp(parent->tens[k].leaf, c->seg);
-    return clash ? quoted(g->tr.a, c->seg) : c->seg;
+    return g->safe || c->shadowed || needs_quotes(c->seg) ? quoted(g->tr.a, c->seg) : c->seg;
+}
+
+/* Marks the children named as a tensor of their parent ("p.b" and
+ * "p.b.c"): one table of the parent's tensor names each. */
+static int mark_shadowed(Gen *g)
+{
+    FbTree *t = &g->tr;
+    for (size_t i = 0; i < t->n; i++) {
+        const FbNode *nd = &t->nodes[i];
+        NameTab leaves = {0};
+        if (!nd->ntens || !nd->nkids)
+            continue;
+        for (size_t k = 0; k < nd->ntens; k++)
+            if (names_put(t->a, &leaves, nd->tens[k].leaf, (void *)nd->tens[k].leaf) < 0)
+                return -1;
+        for (size_t k = 0; k < nd->nkids; k++)
+            t->nodes[nd->kids[k]].shadowed = names_get(&leaves, t->nodes[nd->kids[k]].seg) != NULL;
+    }
+    return 0;
 }
 
 /* A body: the module's raw tensors, then its children. */
@@ -431,7 +447,7 @@ static int write_body(Gen *g, const FbNode *nd, FILE *m)
     }
     for (size_t k = 0; k < nd->nkids; k++) {
         const FbNode *c = &g->tr.nodes[nd->kids[k]];
-        const char *name = child_name(g, nd, c);
+        const char *name = child_name(g, c);
         if (c->layer.note)
             fprintf(m, "  # guessed: %s\n", c->layer.note);
         /* in a wide body, self.name: the elaborator then need not look
@@ -512,7 +528,7 @@ static int make_access(Gen *g)
         if (nd->in_layer)
             continue;
         nd->access = p->list ? arena_printf(t->a, "%s[%" PRId64 "]", p->access, nd->index)
-                             : arena_printf(t->a, "%s.%s", p->access, child_name(g, p, nd));
+                             : arena_printf(t->a, "%s.%s", p->access, child_name(g, nd));
         if (!nd->access)
             return -1;
     }
@@ -698,7 +714,7 @@ int infer_fallback(const rcc_file *f, const char *wpath, FILE *out, FILE *log, c
                  node_new(&g, (size_t)-1, "", 0) < 0 || !(g.model = model_name(&a, wpath));
     for (size_t i = 0; !failed && i < n; i++)
         failed = place(&g, i) < 0;
-    if (failed || recognise_all(&g) < 0) {
+    if (failed || mark_shadowed(&g) < 0 || recognise_all(&g) < 0) {
         snprintf(err, errlen, "out of memory");
         arena_free(&a);
         return -1;

@@ -57,6 +57,7 @@ typedef struct FbNode {
     int64_t     index;      /* seg as a list index ("0", "12"), else -1 */
     int         list;       /* written as a list of its children */
     int         in_layer;   /* a part of a recognised layer (MultiheadAttention's out_proj) */
+    int         shadowed;   /* its parent has a tensor of its name: the child is quoted */
     FbLayer     layer;      /* kind FB_NONE: not a built-in layer */
     const char *expr;       /* arena: what makes it, "Linear(4, 2)", "Encoder()", "[...]" */
     const char *access;     /* arena: how a forward reaches it, "self.blocks[0].fc" */
