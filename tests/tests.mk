@@ -1,6 +1,7 @@
 ## tests.mk — the test list (included by Makefile.am)
 TESTS = \
 	tests/cli.sh \
+	tests/infer-fallback.sh \
 	tests/install-example.sh \
 	tests/gen-cli.sh \
 	tests/load.sh \

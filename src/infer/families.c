@@ -171,7 +171,7 @@ int infer_families(const rcc_file *f, const char *wpath, const InferOptions *o, 
             fprintf(log, "rcc: infer: decided:\n%s", w->explain ? w->explain : "");
         fputs(w->spec, out);
         status = 1;
-    } else if (o->explain) {
+    } else {
         long near = -1;
         for (size_t i = 0; i < nfam; i++)
             if (res[i].name[0] && (near < 0 || res[i].matched > res[near].matched))
@@ -179,7 +179,7 @@ int infer_families(const rcc_file *f, const char *wpath, const InferOptions *o, 
         if (near >= 0)
             fprintf(log, "rcc: infer: no family covers %s; the nearest, %s, makes %zu of its %zu keys: %s\n", wpath,
                     res[near].name, res[near].matched, ff.nkeys, res[near].why);
-        for (size_t i = 0; i < nfam; i++)
+        for (size_t i = 0; o->explain && i < nfam; i++)
             if (res[i].name[0] && (long)i != near)
                 fprintf(log, "rcc: infer:   %s: %zu keys: %s\n", res[i].name, res[i].matched, res[i].why);
     }

@@ -1,0 +1,199 @@
+#!/usr/bin/python3
+"""Weight files for the fallback of `rcc infer` (tests/infer-fallback.sh).
+
+Usage:  /usr/bin/python3 tests/gen_infer_fallback.py OUTDIR   (writes OUTDIR/infer/)
+
+The fallback must write, for any file, a spec that `rcc check` accepts
+against it.  These files are made to be awkward for it:
+
+  odd.pt            the state dict of OddNet below, an architecture no family
+                    of the library describes: nested ModuleList, ModuleDict
+                    with names that are not identifiers ("cls-head", "0",
+                    "if"), Sequentials with gaps, a raw nn.Parameter, a 0-d
+                    parameter, int and bool buffers, a tied weight, and
+                    Linear, Conv1d/2d/3d, ConvTranspose2d, BatchNorm1d/2d,
+                    LayerNorm, GroupNorm, PReLU, Embedding, LSTM (bidirectional,
+                    two layers; with proj_size), GRU without bias and
+                    MultiheadAttention, and HF's Conv1D, whose tensors are
+                    almost a Linear's (tests/infer/odd.arch is rcc's output)
+  odd_module.pt     the same under DataParallel's "module." prefix
+  odd_f16.pt        the same in float16 (the catalog's layers are f32, so its
+                    tensors are declared raw, with their dtype)
+  names.pt          keys whose segments are not identifiers: empty segments,
+                    quotes, a newline, a tab, a backslash, non-ASCII, keywords,
+                    layer names, a tensor and a module of one name, numbered
+                    children with leading zeros and a gap too large for a
+                    list (tests/infer/names.arch is rcc's output)
+  unsayable.pt      keys the language cannot declare (a tensor named "0", as
+                    nn.ParameterList names them, "in", "", a module named
+                    with '{', 9 dimensions), beside keys it can; the keys it
+                    cannot are listed in unsayable.txt, one a line (escaped
+                    as Python's repr); a key that cannot be declared leaves no
+                    empty module behind ("a.x{y}.w")
+  huge.safetensors  empty tensors of sizes 2**62 and 2**40 + 1 (no bytes, so a
+                    valid file): nothing may overflow
+  many.pt           3,000 keys: a list of 60 lists of 25 Linear layers, saved
+                    as the model itself (keys "0.0.weight", ...)
+  deep.pt           modules nested 100 and 2,000 deep
+  manifest.txt      the files above, written last (the make target)
+"""
+
+import collections
+import json
+import os
+import struct
+import sys
+
+import torch
+import torch.nn as nn
+
+
+class Block(nn.Module):
+    def __init__(self, d):
+        super().__init__()
+        self.ln_1 = nn.LayerNorm(d)
+        self.attn = nn.MultiheadAttention(d, 2)
+        self.mlp = nn.Sequential(nn.Linear(d, 4 * d), nn.GELU(), nn.Linear(4 * d, d))
+
+
+class Conv1D(nn.Module):
+    """HF GPT-2's Conv1D: a Linear stored transposed (weight [in, out], bias
+    [out]), which no built-in layer declares."""
+
+    def __init__(self, nx, nf):
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(nx, nf))
+        self.bias = nn.Parameter(torch.zeros(nf))
+
+
+class OddNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.tok_emb = nn.Embedding(40, 16)
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, 16))
+        self.blocks = nn.ModuleList([Block(16) for _ in range(3)])
+        self.rnn = nn.LSTM(16, 12, num_layers=2, bidirectional=True)
+        self.gru = nn.GRU(24, 8, bias=False)
+        self.proj_rnn = nn.LSTM(8, 16, proj_size=4)
+        self.heads = nn.ModuleDict({"cls-head": nn.Linear(16, 4), "0": nn.Linear(16, 2), "if": nn.Linear(16, 3)})
+        self.vision = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8), nn.ReLU(),
+                                    nn.Conv2d(8, 16, (3, 5), bias=False), nn.BatchNorm2d(16))
+        self.up = nn.ConvTranspose2d(16, 4, 2)
+        self.seq1d = nn.Sequential(nn.Conv1d(4, 6, 3), nn.BatchNorm1d(6))
+        self.vol = nn.Conv3d(2, 3, 1)
+        self.gn = nn.GroupNorm(2, 8)
+        self.norms = nn.ModuleList([nn.LayerNorm((4, 4)), nn.PReLU(8)])
+        self.deep = nn.Module()
+        self.deep.inner = nn.Module()
+        self.deep.inner.proj = nn.Linear(6, 6)
+        self.c_attn = Conv1D(16, 48)
+        self.scale = nn.Parameter(torch.tensor(0.5))
+        self.register_buffer("steps", torch.tensor(3))
+        self.register_buffer("mask", torch.ones(4, 4, dtype=torch.bool))
+        self.register_buffer("position_ids", torch.arange(8).unsqueeze(0))
+        self.lm_head = nn.Linear(16, 40, bias=False)
+        self.lm_head.weight = self.tok_emb.weight   # tied
+
+
+def z(*shape, dtype=torch.float32):
+    return torch.zeros(*shape, dtype=dtype)
+
+
+def names():
+    d = collections.OrderedDict()
+    d["fc.weight"] = z(5, 3)
+    d["fc.bias"] = z(5)
+    d["a..b.weight"] = z(2)
+    d[".lead.w"] = z(2)
+    d["trail..w"] = z(1)
+    d['quote"d.weight'] = z(2, 2)
+    d["new\nline.bias"] = z(3)
+    d["tab\there.w"] = z(1)
+    d["back\\slash.w"] = z(1)
+    d["d\u00e9codeur.poids"] = z(3, 2)
+    d["emoji\U0001F600.w"] = z(1)
+    d["self.weight"] = z(3)
+    d["forward.weight"] = z(3)
+    d["if.weight"] = z(3)
+    d["Linear.weight"] = z(3, 3)
+    d["Identity.w"] = z(1)
+    d["p.b"] = z(1)
+    d["p.b.c"] = z(1)
+    d["layers.0.weight"] = z(2, 2)
+    d["layers.1000000.weight"] = z(2, 2)
+    d["lz.01.weight"] = z(2, 2)
+    d["mix.0.weight"] = z(2, 2)
+    d["mix.head.weight"] = z(2, 2)
+    d["N.weight"] = z(3)
+    d["x"] = z(4)
+    d["model.block.param"] = z(1)
+    return d
+
+
+def unsayable():
+    d = collections.OrderedDict()
+    bad = ["0", "m.in", "", "x{y}.w", "nine.w", "trail.", "a.x{y}.w"]
+    d["0"] = z(3, 4)
+    d["ok.weight"] = z(2, 2)
+    d["m.in"] = z(3)
+    d[""] = z(1)
+    d["x{y}.w"] = z(1)
+    d["nine.w"] = z(*[1] * 9)
+    d["trail."] = z(1)
+    d["fine.bias"] = z(2)
+    d["a.x{y}.w"] = z(1)
+    return d, bad
+
+
+def deep():
+    """Modules nested 100 and 2,000 deep (the elaborator nests 64)."""
+    d = collections.OrderedDict()
+    d[".".join(["a"] * 100) + ".w"] = z(1)
+    d[".".join("b%d" % i for i in range(2000)) + ".w"] = z(2)
+    d["b0.b1.fc.weight"] = z(2, 2)
+    return d
+
+
+def safetensors(path, entries):
+    """A safetensors file of empty tensors: (name, dtype, shape)."""
+    header, off = {}, 0
+    for name, dt, shape in entries:
+        header[name] = {"dtype": dt, "shape": shape, "data_offsets": [off, off]}
+    h = json.dumps(header).encode()
+    h += b" " * (-len(h) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)) + h)
+
+
+def main(argv):
+    if len(argv) != 2:
+        sys.exit("usage: gen_infer_fallback.py OUTDIR")
+    out = os.path.join(argv[1], "infer")
+    os.makedirs(out, exist_ok=True)
+    torch.manual_seed(0)
+    sd = OddNet().state_dict()
+    assert sd["lm_head.weight"].data_ptr() == sd["tok_emb.weight"].data_ptr(), "the tie is lost"
+    torch.save(sd, os.path.join(out, "odd.pt"))
+    torch.save(collections.OrderedDict(("module." + k, v) for k, v in sd.items()), os.path.join(out, "odd_module.pt"))
+    torch.save(collections.OrderedDict((k, v.half() if v.is_floating_point() else v) for k, v in sd.items()),
+               os.path.join(out, "odd_f16.pt"))
+    torch.save(names(), os.path.join(out, "names.pt"))
+    d, bad = unsayable()
+    torch.save(d, os.path.join(out, "unsayable.pt"))
+    with open(os.path.join(out, "unsayable.txt"), "w") as f:
+        f.write("".join(repr(k) + "\n" for k in bad))
+    safetensors(os.path.join(out, "huge.safetensors"),
+                [("big.weight", "F32", [2 ** 62, 0]), ("fc.weight", "F32", [2 ** 40 + 1, 0]),
+                 ("fc.bias", "F32", [0]), ("emb.weight", "F32", [0, 2 ** 62]),
+                 ("norm.weight", "F32", [0]), ("norm.bias", "F32", [0])])
+    torch.save(deep(), os.path.join(out, "deep.pt"))
+    many = nn.ModuleList([nn.ModuleList([nn.Linear(2, 2) for _ in range(25)]) for _ in range(60)])
+    torch.save(many.state_dict(), os.path.join(out, "many.pt"))
+    files = ["odd.pt", "odd_module.pt", "odd_f16.pt", "names.pt", "unsayable.pt", "huge.safetensors", "many.pt", "deep.pt"]
+    with open(os.path.join(out, "manifest.txt"), "w") as f:
+        f.write("".join(n + "\n" for n in files))
+    print("gen_infer_fallback: %d files in %s" % (len(files), out))
+
+
+if __name__ == "__main__":
+    main(sys.argv)
