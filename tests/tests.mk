@@ -379,3 +379,66 @@ TESTS += $(FNRUN_TESTS)
 # FNRUN_TESTS when it runs (none now: Interpolate's bicubic mode runs).
 # `make check-fnrun-pending` runs them.
 FNRUN_PENDING =
+
+# rcc infer (issue 10; tests/infer-family.sh): one test per case of
+# tests/gen_infer.py (gen_infer.py checks that the list of files matches).
+# Not in TESTS until rcc infer exists: `make check-infer` runs them.
+# tests/infer-selftest.sh checks their driver and fixtures with a stand-in.
+TESTS += tests/infer-selftest.sh
+INFER_TESTS = \
+	tests/infer/resnet18_dp.infer \
+	tests/infer/resnet50.infer \
+	tests/infer/resnext50_32x4d.infer \
+	tests/infer/resnet_random.infer \
+	tests/infer/vgg11_bn.infer \
+	tests/infer/vgg13_head128.infer \
+	tests/infer/alexnet.infer \
+	tests/infer/alexnet7_head128.infer \
+	tests/infer/squeezenet1_0.infer \
+	tests/infer/squeezenet1_1.infer \
+	tests/infer/densenet121.infer \
+	tests/infer/densenet_small.infer \
+	tests/infer/mobilenet_v2.infer \
+	tests/infer/mobilenet_v2_050.infer \
+	tests/infer/mobilenet_v3_small.infer \
+	tests/infer/mobilenet_v3_large.infer \
+	tests/infer/shufflenet_v2_x0_5.infer \
+	tests/infer/shufflenet_v2_x1_0.infer \
+	tests/infer/efficientnet_b0.infer \
+	tests/infer/efficientnet_b1.infer \
+	tests/infer/regnet_y_400mf.infer \
+	tests/infer/regnet_x_800mf.infer \
+	tests/infer/convnext_tiny.infer \
+	tests/infer/convnext_small_cfg.infer \
+	tests/infer/googlenet.infer \
+	tests/infer/googlenet_aux.infer \
+	tests/infer/mnasnet0_5.infer \
+	tests/infer/mnasnet1_0.infer \
+	tests/infer/vit_32.infer \
+	tests/infer/vit_small48.infer \
+	tests/infer/swin_24.infer \
+	tests/infer/swin_32.infer \
+	tests/infer/swin_t.infer \
+	tests/infer/tfenc2.infer \
+	tests/infer/tfenc6_pickle.infer \
+	tests/infer/nn_transformer_64.infer \
+	tests/infer/nn_transformer_pickle.infer \
+	tests/infer/rnnlm_lstm.infer \
+	tests/infer/rnnlm_gru_bi.infer \
+	tests/infer/rnnlm_rnn.infer \
+	tests/infer/gpt2_64.infer \
+	tests/infer/gpt2_128.infer \
+	tests/infer/gpt2_pickle.infer \
+	tests/infer/nanogpt_64.infer \
+	tests/infer/nanogpt_128.infer \
+	tests/infer/llama_mha.infer \
+	tests/infer/llama_gqa.infer \
+	tests/infer/bert_64.infer \
+	tests/infer/bert_128.infer \
+	tests/infer/mlp2.infer \
+	tests/infer/mlp4.infer \
+	tests/infer/mlp_random.infer \
+	tests/infer/conv2d_bn.infer \
+	tests/infer/conv2d_plain.infer \
+	tests/infer/conv1d_bn.infer \
+	tests/infer/conv1d_plain.infer
