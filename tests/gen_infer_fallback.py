@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Weight files for the fallback of `rcc infer` (tests/infer-fallback.sh).
 
-Usage:  /usr/bin/python3 tests/gen_infer_fallback.py OUTDIR   (writes OUTDIR/infer/)
+Usage:  /usr/bin/python3 tests/gen_infer_fallback.py OUTDIR   (writes OUTDIR/infer_fallback/)
 
 The fallback must write, for any file, a spec that `rcc check` accepts
 against it.  These files are made to be awkward for it:
@@ -168,7 +168,7 @@ def safetensors(path, entries):
 def main(argv):
     if len(argv) != 2:
         sys.exit("usage: gen_infer_fallback.py OUTDIR")
-    out = os.path.join(argv[1], "infer")
+    out = os.path.join(argv[1], "infer_fallback")
     os.makedirs(out, exist_ok=True)
     torch.manual_seed(0)
     sd = OddNet().state_dict()

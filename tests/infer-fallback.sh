@@ -20,12 +20,12 @@
 . "$(dirname "$0")/setup.sh"
 need_env RCC FIXTURES
 need_exe "$RCC" RCC
-I=$FIXTURES/infer
+I=$FIXTURES/infer_fallback
 need_file "$I/manifest.txt" "tests/gen_infer_fallback.py"
 
 # file (relative to $FIXTURES) and the number of keys the language cannot
 # declare in it (a quoted tensor name would let it declare them all)
-UNSAYABLE="parameter.pt:3 infer/unsayable.pt:$(wc -l <"$I/unsayable.txt")"
+UNSAYABLE="parameter.pt:3 infer_fallback/unsayable.pt:$(wc -l <"$I/unsayable.txt")"
 
 # ------------------------------------------------------------ 1. the command
 expect 2 "infer: usage: rcc infer W" "$RCC" infer

@@ -22,7 +22,7 @@
 #      1e-4, printed.
 # Every step runs and reports before the test fails; the spec is shown on
 # a failure.  Fails (never skips) when rcc has no `infer` command.  The
-# family library is $RCC_SPECS, else specs/families of the source tree.
+# family library is $RCC_SPECS/families, else specs/families of the source tree.
 # rcc run caches its binary under $XDG_CACHE_HOME: a fresh one in $tmp.
 # Time limit per rcc command: RCC_TEST_TIMEOUT, here 900 s unless set.
 : "${RCC_TEST_TIMEOUT:=900}"
@@ -47,7 +47,7 @@ set -- "$dir"/weights.*
 weights=$1
 family=$(cat "$dir/family")
 
-: "${RCC_SPECS:=$srcdir/specs/families}"
+: "${RCC_SPECS:=$srcdir/specs}"
 export RCC_SPECS
 XDG_CACHE_HOME=$tmp/cache
 export XDG_CACHE_HOME
