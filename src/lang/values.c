@@ -252,8 +252,13 @@ static int arith(Elab *e, Span sp, int op, const Val *a, const Val *b, Val *out)
 static int compare(Elab *e, Span sp, const char *op, const Val *a, const Val *b, Val *out)
 {
     int c;
-    if (a->kind == VAL_FREE || b->kind == VAL_FREE)
-        return el_free_stuck(e, a->kind == VAL_FREE ? a : b, STUCK_VALUE, sp);
+    if (a->kind == VAL_FREE || b->kind == VAL_FREE) {   /* fitting: assumed, and checked when it is decided */
+        static const char *const ops[] = {"==", "!=", "<", ">", "<=", ">="};
+        int k = 0;
+        while (k < 6 && strcmp(op, ops[k]))
+            k++;
+        return el_free_compare(e, sp, k < 6 ? k : -1, a, b, out);
+    }
     if ((a->kind == VAL_INT || a->kind == VAL_BOOL || a->kind == VAL_FLOAT) &&
         (b->kind == VAL_INT || b->kind == VAL_BOOL || b->kind == VAL_FLOAT)) {
         double x = a->kind == VAL_FLOAT ? a->f : (double)a->i, y = b->kind == VAL_FLOAT ? b->f : (double)b->i;
@@ -338,7 +343,17 @@ static int class_attr(Elab *e, const Val *c, const Expr *x, Val *out)
     return el_err_at(e, x->span, "not a configuration value");
 }
 
+static int eval_expr(Elab *e, const Scope *s, const Expr *x, Val *out);
+
 int el_eval(Elab *e, const Scope *s, const Expr *x, Val *out)
+{
+    int r = eval_expr(e, s, x, out);
+    if (r == 0 && out->kind == VAL_FREE)   /* fitting: a value this run has decided since it was computed */
+        el_free_resolve(e, out);
+    return r;
+}
+
+static int eval_expr(Elab *e, const Scope *s, const Expr *x, Val *out)
 {
     memset(out, 0, sizeof *out);
     switch (x->kind) {
@@ -604,6 +619,14 @@ static int seq_fold(Elab *e, const Expr *x, const char *fn, const Val *a, size_t
     if (nargs == 2) acc = a[1];
     for (size_t i = 0; i < n; i++) {
         Val v = el_seq_at(&a[0], i);
+        el_free_resolve(e, &v);
+        if (fn[1] == 'u' && (v.kind == VAL_FREE || acc.kind == VAL_FREE)) {   /* fitting: sum(depths) */
+            Val r;
+            if (arith(e, x->span, '+', &acc, &v, &r) < 0)
+                return -1;
+            acc = r;
+            continue;
+        }
         if ((v.kind != VAL_INT && v.kind != VAL_FLOAT && v.kind != VAL_BOOL) ||
             (acc.kind != VAL_INT && acc.kind != VAL_FLOAT && acc.kind != VAL_BOOL))
             return el_err_at(e, x->span, "%s() takes numbers", fn);
