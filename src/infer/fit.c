@@ -10,6 +10,17 @@
  * turn, depth first.  Candidates that make more come first (the longer
  * count, the present part): a wrong longer one dies at its first extra
  * key, so the first run to cover the file is usually the first tried.
+ *
+ * Three things keep the search short.  A module whose body (or layer)
+ * is done must have made every key the file has under it (free.c), so a
+ * wrong shorter count or a missing optional part dies where it is, not
+ * at the end.  A hole met again in another branch tries first the
+ * candidate that got furthest there (hints: the group width a stage
+ * found while a wrong depth was tried).  A count or length whose branch
+ * died making an index the file lacks, where the file's indices there
+ * go up to m, tries the counts near m next (m + 1, m, m + 2, m - 1).
+ * RCC_FIT_TRACE=1 in the environment prints every run and candidate on
+ * stderr, for writing a family.
  */
 #define _GNU_SOURCE
 #include <ctype.h>
@@ -119,6 +130,20 @@ void fit_file_free(FitFile *ff)
 
 /* ------------------------------------------------------------- a run */
 
+typedef struct Cand { HoleState state; double num; int choice; int64_t len; int truthy; } Cand;
+
+/* What a sibling branch learnt: the candidate of a hole under which the
+ * search got furthest (made the most keys), tried first when the same
+ * hole is met again in another branch (the stage's group width found
+ * while a wrong depth was tried).  It only orders the candidates. */
+typedef struct Hint {
+    uint32_t file, lo, hi;
+    int      parent, about;
+    int64_t  index;
+    Cand     c;
+    size_t   best;
+} Hint;
+
 typedef struct Search {
     const char    *path;
     const FitFile *ff;
@@ -126,6 +151,11 @@ typedef struct Search {
     FamilyResult  *r;
     size_t         runs;
     int            over;      /* budget spent */
+    size_t         sub_best;  /* how far a run got (the keys made, then the modules completed), in the
+                                 subtree being searched */
+    int64_t        sub_missing; /* that run's missing_max (Fit) */
+    Hint          *hints;
+    size_t         nhints, hints_cap;
 } Search;
 
 static Hole *holes_copy(const Hole *h, size_t n, size_t *cap)
@@ -138,6 +168,11 @@ static Hole *holes_copy(const Hole *h, size_t n, size_t *cap)
 }
 
 static int render(Search *S, const Elab *e, const Diags *d, const Fit *f);
+
+static size_t run_reach(const Fit *f)
+{
+    return (f->matched << 20) | (f->completes < 0xfffff ? f->completes : 0xfffff);
+}
 
 /* One elaboration with the holes of *f; sets f's outcome.  Returns 1 when
  * the run covered the file (and the result is written), 0 otherwise, -1
@@ -155,10 +190,19 @@ static int run(Search *S, Fit *f)
     f->matched = 0;
     f->progress = 0;
     f->last_free = -1;
+    f->dividend = 0;
+    f->missing_max = -1;
+    f->completes = 0;
     f->nguesses = 0;
     memset(f->made, 0, S->ff->nkeys);
     S->runs++;
     elab_fit(&e, &d, &a, S->path, NULL, f);
+    /* how far it got: the keys made, then the modules completed */
+    size_t reach = run_reach(f);
+    if (reach > S->sub_best || (reach == S->sub_best && S->sub_missing < 0)) {
+        S->sub_best = reach;
+        S->sub_missing = f->dead ? f->missing_max : -1;
+    }
     int covered = 0;
     if (!f->stop && d.nerrors == 0) {
         if (f->matched == S->ff->nkeys) {
@@ -175,6 +219,9 @@ static int run(Search *S, Fit *f)
         f->stop = 1;
         snprintf(f->msg, sizeof f->msg, "%s", d.nerrors && d.n ? d.list[0].msg : "the spec does not elaborate");
     }
+    if (getenv("RCC_FIT_TRACE"))
+        fprintf(stderr, "run %zu: %s%s (stuck %d why %d, %zu matched, %zu completes)\n", S->runs, f->dead ? "dead: " : "",
+                f->msg, f->stuck, (int)f->why, f->matched, f->completes);
     arena_free(&a);
     return covered;
 }
@@ -183,8 +230,6 @@ static int run(Search *S, Fit *f)
 
 /* The candidates for hole h that the run got stuck on: written into h
  * one at a time by apply(). */
-typedef struct Cand { HoleState state; double num; int choice; int64_t len; int truthy; } Cand;
-
 static size_t candidates(const Search *S, const Fit *f, int h, Cand *out, size_t cap)
 {
     const Hole *ho = &f->holes[h];
@@ -195,6 +240,23 @@ static size_t candidates(const Search *S, const Fit *f, int h, Cand *out, size_t
         return n;
     }
     switch (f->why) {
+    case STUCK_CMP:   /* an assumption: that the values differ first (a projection made, not skipped) */
+        out[n++] = (Cand){HOLE_BOOL, ho->cmp != 0, 0, 0, 0};
+        out[n++] = (Cand){HOLE_BOOL, ho->cmp == 0, 0, 0, 0};
+        return n;
+    case STUCK_DIVISOR: {   /* f*h + b divides c: each divisor d, h = (d - b) / f, small ones first */
+        int64_t c = f->dividend < 0 ? -f->dividend : f->dividend;
+        for (int64_t d = 1; d <= c && n < cap; d++) {
+            if (c % d)
+                continue;
+            double h = ((double)d - f->div_b) / f->div_f;
+            if (h >= 0 && h == nearbyint(h))
+                out[n++] = (Cand){HOLE_NUM, h, 0, 0, 0};
+            if (d > 1000000)
+                break;
+        }
+        return n;
+    }
     case STUCK_TRUTH:
         out[n++] = (Cand){HOLE_OPEN, 0, 0, 0, 1};
         out[n++] = (Cand){HOLE_NONE, 0, 0, 0, 0};
@@ -206,11 +268,10 @@ static size_t candidates(const Search *S, const Fit *f, int h, Cand *out, size_t
         if (n < cap)
             out[n++] = (Cand){HOLE_LIST, 0, 0, 0, 0};
         return n;
-    case STUCK_COUNT:
+    case STUCK_COUNT:   /* not 0: a loop of no turns makes nothing, so a wrong one never dies early */
         for (size_t i = 0; i < S->ff->ncounts && n < cap; i++)
-            out[n++] = (Cand){HOLE_NUM, (double)S->ff->counts[i], 0, 0, 0};
-        if (n < cap)
-            out[n++] = (Cand){HOLE_NUM, 0, 0, 0, 0};
+            if (S->ff->counts[i] > 0)
+                out[n++] = (Cand){HOLE_NUM, (double)S->ff->counts[i], 0, 0, 0};
         return n;
     default:   /* a value the shapes did not give: small ones first */
         for (size_t i = S->ff->ncounts; i-- > 0 && n < cap;)
@@ -230,11 +291,53 @@ static void apply(Hole *h, const Cand *c, StuckWhy why)
     h->choice = c->choice;
     h->len = c->len;
     snprintf(h->how, sizeof h->how, "%s",
-             why == STUCK_COUNT || why == STUCK_LEN ? "counted: the most the file's keys allow"
+             why == STUCK_CMP ? "assumed"
+             : why == STUCK_DIVISOR ? "chosen: the first divisor that covers the file"
+             : why == STUCK_COUNT || why == STUCK_LEN ? "counted: the most the file's keys allow"
              : c->state == HOLE_CHOICE ? "chosen: the first candidate that covers the file"
              : c->state == HOLE_NONE ? "absent: the file has none of its keys"
              : "chosen: the first value that covers the file");
 }
+
+static Hint *hint_of(Search *S, const Hole *h)
+{
+    for (size_t i = 0; i < S->nhints; i++) {
+        Hint *t = &S->hints[i];
+        if (t->file == h->file && t->lo == h->lo && t->hi == h->hi && t->parent == h->parent &&
+            t->about == h->about && t->index == h->index)
+            return t;
+    }
+    return NULL;
+}
+
+/* Candidate c of hole h got the search as far as best keys. */
+static void learn(Search *S, const Hole *h, const Cand *c, size_t best)
+{
+    Hint *t = hint_of(S, h);
+    if (!t) {
+        if (S->nhints == S->hints_cap) {
+            size_t cap = S->hints_cap ? S->hints_cap * 2 : 64;
+            Hint *nh = realloc(S->hints, cap * sizeof *nh);
+            if (!nh)
+                return;
+            S->hints = nh;
+            S->hints_cap = cap;
+        }
+        t = &S->hints[S->nhints++];
+        *t = (Hint){h->file, h->lo, h->hi, h->parent, h->about, h->index, *c, 0};
+    } else if (best <= t->best) {
+        return;
+    }
+    t->c = *c;
+    t->best = best;
+}
+
+static int same_cand(const Cand *a, const Cand *b)
+{
+    return a->state == b->state && a->num == b->num && a->choice == b->choice && a->len == b->len &&
+           a->truthy == b->truthy;
+}
+
 
 static void note_failure(Search *S, const Fit *f)
 {
@@ -288,6 +391,16 @@ static int search(Search *S, Hole *holes, size_t n, size_t cap)
         size_t nc = candidates(S, &f, f.stuck, cands, MAX_COUNTS + 8);
         if (nc == 0)
             note_failure(S, &f);
+        const Hint *t = hint_of(S, &f.holes[f.stuck]);
+        for (size_t i = 1; t && i < nc; i++)   /* the hinted candidate first, the others in their order */
+            if (same_cand(&cands[i], &t->c)) {
+                Cand c = cands[i];
+                memmove(&cands[1], &cands[0], i * sizeof *cands);
+                cands[0] = c;
+                break;
+            }
+        size_t outer = S->sub_best;
+        int64_t outer_missing = S->sub_missing;
         for (size_t i = 0; i < nc && res == 0 && !S->over; i++) {
             size_t ncap;
             Hole *h = holes_copy(f.holes, f.nholes, &ncap);
@@ -296,8 +409,36 @@ static int search(Search *S, Hole *holes, size_t n, size_t cap)
                 break;
             }
             apply(&h[f.stuck], &cands[i], f.why);
+            if (getenv("RCC_FIT_TRACE"))
+                fprintf(stderr, "  hole %d (why %d): candidate %zu/%zu: state %d num %g len %lld\n", f.stuck,
+                        (int)f.why, i, nc, (int)cands[i].state, cands[i].num, (long long)cands[i].len);
+            S->sub_best = 0;
+            S->sub_missing = -1;
             res = search(S, h, f.nholes, ncap);
+            learn(S, &f.holes[f.stuck], &cands[i], S->sub_best);
+            if (getenv("RCC_FIT_TRACE"))
+                fprintf(stderr, "  hole %d candidate %zu: best %zu missing %lld\n", f.stuck, i, S->sub_best,
+                        (long long)S->sub_missing);
+            if (res == 0 && S->sub_missing >= 0 && (f.why == STUCK_COUNT || f.why == STUCK_LEN)) {
+                /* the count made an index the file lacks, where it has up to m: the counts near m next */
+                int64_t m = S->sub_missing, near[] = {m + 1, m, m + 2, m - 1};
+                size_t at = i + 1;
+                for (size_t q = 0; q < sizeof near / sizeof *near; q++)
+                    for (size_t j = at; j < nc; j++)
+                        if (cands[j].state == HOLE_NUM ? cands[j].num == (double)near[q] : cands[j].len == near[q]) {
+                            Cand c = cands[j];
+                            memmove(&cands[at + 1], &cands[at], (j - at) * sizeof *cands);
+                            cands[at++] = c;
+                            break;
+                        }
+            }
+            if (S->sub_best > outer || (S->sub_best == outer && outer_missing < 0)) {
+                outer = S->sub_best;
+                outer_missing = S->sub_missing;
+            }
         }
+        S->sub_best = outer;
+        S->sub_missing = outer_missing;
         break;
     }
     free(f.made);
@@ -311,8 +452,9 @@ int fit_family(const char *path, const FitFile *ff, const char *wname, FamilyRes
     const char *base = strrchr(path, '/');
     base = base ? base + 1 : path;
     snprintf(r->name, sizeof r->name, "%.*s", (int)(strlen(base) > 5 ? strlen(base) - 5 : strlen(base)), base);
-    Search S = {path, ff, wname, r, 0, 0};
+    Search S = {path, ff, wname, r, 0, 0, 0, -1, NULL, 0, 0};
     int res = search(&S, NULL, 0, 0);
+    free(S.hints);
     r->runs = S.runs;
     if (S.over && !r->covers) {
         char near[sizeof r->why];
@@ -524,7 +666,7 @@ static int render(Search *S, const Elab *e, const Diags *d, const Fit *f)
         }
         for (size_t h = 0; h < f->nholes; h++) {
             const Hole *ho = &f->holes[h];
-            if (ho->parent >= 0 || ho->file != p->file)
+            if (ho->parent >= 0 || ho->about >= 0 || ho->file != p->file)
                 continue;
             char *val = NULL, *how = NULL;
             size_t vn = 0, hn = 0;
