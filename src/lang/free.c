@@ -588,7 +588,8 @@ int el_free_made(Elab *e, const char *key, int ndim, const int64_t *shape)
     Fit *f = e->fit;
     const FitKey *k = file_key(f, key);
     if (!k) {
-        f->missing_max = missing_index(f, key);
+        if (!f->stop)
+            f->missing_max = missing_index(f, key);
         return halt(e, 1, "makes %s, which the file does not have", key);
     }
     if (k->ndim != ndim || memcmp(k->shape, shape, (size_t)ndim * sizeof *shape) != 0) {
@@ -688,6 +689,32 @@ static int expand(const Layer *L, const Val *vals, LayerTensor *out, size_t cap)
 
 enum { PROBE_CAP = 256 };
 
+/* The arguments for a probe with argument k at v and the other free ones
+ * at P; those that are the same hole as k (Conv2d(dim, dim, groups = dim))
+ * move with it, at their value for it.  -1 when one of those is not an
+ * integer there. */
+static int probe_vals(const Layer *L, const Val *vals, size_t k, int64_t v, int64_t P, Val *pv)
+{
+    double h = 0;
+    int tied = !opaque(&vals[k]) && free_solve(&vals[k], (double)v, &h);
+    memcpy(pv, vals, L->nargs * sizeof *pv);
+    for (size_t j = 0; j < L->nargs; j++) {
+        if (pv[j].kind != VAL_FREE)
+            continue;
+        double x = (double)(j == k ? v : P);
+        if (j != k && tied && !opaque(&vals[j]) && vals[j].i == vals[k].i) {
+            x = free_at(&vals[j], h);
+            if (x != nearbyint(x) || fabs(x) > 1e15)
+                return -1;
+        }
+        memset(&pv[j], 0, sizeof pv[j]);
+        pv[j].kind = VAL_INT;
+        pv[j].i = (int64_t)x;
+        pv[j].f = x;
+    }
+    return 0;
+}
+
 /* The file's value of free numeric argument k of layer L under path, by
  * probing L's expand: *x set (key: the tensor that says it) and 1, or 0 when no size of the layer moves
  * with it (the weights do not show it). */
@@ -700,15 +727,11 @@ static int probe_arg(Elab *e, const Layer *L, const Val *vals, size_t k, const c
     int found = 0;
     for (size_t bi = 0; t0 && bi < sizeof bases / sizeof *bases && !found; bi++) {
         int64_t P = bases[bi];
-        memcpy(pv, vals, L->nargs * sizeof *pv);
-        for (size_t j = 0; j < L->nargs; j++)
-            if (pv[j].kind == VAL_FREE) {
-                memset(&pv[j], 0, sizeof pv[j]);
-                pv[j].kind = VAL_INT;
-                pv[j].i = P;
-            }
+        if (probe_vals(L, vals, k, P, P, pv) < 0)
+            continue;
         int n0 = expand(L, pv, t0, PROBE_CAP);
-        pv[k].i = 2 * P;
+        if (probe_vals(L, vals, k, 2 * P, P, pv) < 0)
+            continue;
         int n1 = expand(L, pv, t1, PROBE_CAP);
         if (n0 < 0 || n1 != n0)
             continue;
@@ -825,8 +848,9 @@ int el_free_layer(Elab *e, const Layer *L, Val *vals, const char *path, Span sp)
         double x;
         char key[256];
         if (*path && !has_module(e->fit, path, strlen(path)) && standin_tensors(L, vals) > 0) {
-            e->fit->missing_max = missing_index(e->fit, path);
-                return halt(e, 1, "makes %s (%s), which the file does not have", path, L->name);
+            if (!e->fit->stop)
+                e->fit->missing_max = missing_index(e->fit, path);
+            return halt(e, 1, "makes %s (%s), which the file does not have", path, L->name);
         }
         if (!probe_arg(e, L, vals, k, path, &x, key, sizeof key))
             return el_free_stuck(e, &vals[k], STUCK_VALUE, sp);

@@ -443,8 +443,16 @@ static int eval_expr(Elab *e, const Scope *s, const Expr *x, Val *out)
         if (el_eval(e, s, x->a, &a) < 0 || el_eval(e, s, x->b, &b) < 0)
             return -1;
         if (!strcmp(op, "'is'") || !strcmp(op, "'is not'")) {   /* downsample is none */
-            if (a.kind == VAL_FREE || b.kind == VAL_FREE)
-                return el_free_stuck(e, a.kind == VAL_FREE ? &a : &b, STUCK_TRUTH, x->span);
+            if (a.kind == VAL_FREE || b.kind == VAL_FREE) {   /* fitting: a value known to be there is not None */
+                const Val *fv = a.kind == VAL_FREE ? &a : &b, *ov = a.kind == VAL_FREE ? &b : &a;
+                if (ov->kind != VAL_NONE)
+                    return el_free_stuck(e, fv, STUCK_TRUTH, x->span);
+                if (!el_truth(e, fv))
+                    return -1;   /* stuck: is it there? */
+                out->kind = VAL_BOOL;
+                out->i = strcmp(op, "'is'") != 0;
+                return 0;
+            }
             int same = a.kind == b.kind && (a.kind == VAL_NONE || la_val_eq(&a, &b));
             out->kind = VAL_BOOL;
             out->i = same == !strcmp(op, "'is'");
