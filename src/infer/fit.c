@@ -137,12 +137,18 @@ typedef struct Cand { HoleState state; double num; int choice; int64_t len; int 
  * hole is met again in another branch (the stage's group width found
  * while a wrong depth was tried).  It only orders the candidates. */
 typedef struct Hint {
-    uint32_t file, lo, hi;
-    int      parent, about;
-    int64_t  index;
+    uint64_t id;      /* hole_id() */
     Cand     c;
     size_t   best;
 } Hint;
+
+/* A hole found not to matter to a failure (two of its values failed the
+ * same way): met again in another branch failing that way, it is not
+ * tried further. */
+typedef struct Moot {
+    uint64_t id;      /* hole_id() */
+    char    *msg;
+} Moot;
 
 typedef struct Search {
     const char    *path;
@@ -154,8 +160,11 @@ typedef struct Search {
     size_t         sub_best;  /* how far a run got (the keys made, then the modules completed), in the
                                  subtree being searched */
     int64_t        sub_missing; /* that run's missing_max (Fit) */
+    char           sub_msg[320]; /* and what ended it */
     Hint          *hints;
     size_t         nhints, hints_cap;
+    Moot          *moot;
+    size_t         nmoot, moot_cap;
 } Search;
 
 static Hole *holes_copy(const Hole *h, size_t n, size_t *cap)
@@ -202,6 +211,7 @@ static int run(Search *S, Fit *f)
     if (reach > S->sub_best || (reach == S->sub_best && S->sub_missing < 0)) {
         S->sub_best = reach;
         S->sub_missing = f->dead ? f->missing_max : -1;
+        snprintf(S->sub_msg, sizeof S->sub_msg, "%s", f->msg);
     }
     int covered = 0;
     if (!f->stop && d.nerrors == 0) {
@@ -263,8 +273,13 @@ static size_t candidates(const Search *S, const Fit *f, int h, Cand *out, size_t
         out[n++] = (Cand){HOLE_BOOL, 0, 0, 0, 0};
         return n;
     case STUCK_LEN:
-        for (size_t i = 0; i < S->ff->ncounts && n < cap; i++)
-            out[n++] = (Cand){HOLE_LIST, 0, 0, S->ff->counts[i], 0};
+        /* shortest first: a list's rows are often read before anything is made from them
+         * (ConvNeXt's block_setting: every row's depth and downsampling decided before features
+         * is made), so a row too many costs a search over its values, where a row too few
+         * fails at the first key the missing row would have made */
+        for (size_t i = S->ff->ncounts; i-- > 0 && n < cap;)
+            if (S->ff->counts[i] > 0)
+                out[n++] = (Cand){HOLE_LIST, 0, 0, S->ff->counts[i], 0};
         if (n < cap)
             out[n++] = (Cand){HOLE_LIST, 0, 0, 0, 0};
         return n;
@@ -299,21 +314,51 @@ static void apply(Hole *h, const Cand *c, StuckWhy why)
              : "chosen: the first value that covers the file");
 }
 
-static Hint *hint_of(Search *S, const Hole *h)
+/* A hole the same in every branch: its `?` and, for an item, the chain of
+ * lists and indices it is in (hole numbers differ between branches: they
+ * are given in the order a run meets them); an assumption, also what it
+ * is about and compares.  FNV-1a. */
+static uint64_t mix(uint64_t x, uint64_t v)
 {
-    for (size_t i = 0; i < S->nhints; i++) {
-        Hint *t = &S->hints[i];
-        if (t->file == h->file && t->lo == h->lo && t->hi == h->hi && t->parent == h->parent &&
-            t->about == h->about && t->index == h->index)
-            return t;
+    for (int i = 0; i < 8; i++) {
+        x ^= (v >> (8 * i)) & 0xff;
+        x *= 1099511628211ull;
     }
+    return x;
+}
+
+static uint64_t hole_id(const Hole *holes, int h)
+{
+    uint64_t x = 14695981039346656037ull;
+    for (int depth = 0; h >= 0 && depth < 64; depth++) {
+        const Hole *o = &holes[h];
+        x = mix(x, ((uint64_t)o->file << 32) ^ o->lo);
+        x = mix(x, (uint64_t)o->hi);
+        x = mix(x, (uint64_t)o->index);
+        if (o->about >= 0) {
+            uint64_t c;
+            memcpy(&c, &o->cc, sizeof c);
+            x = mix(x, ((uint64_t)o->cmp << 8) ^ (uint64_t)o->pw);
+            x = mix(x, c);
+            x = mix(x, hole_id(holes, o->about));
+        }
+        h = o->parent;
+    }
+    return x;
+}
+
+static Hint *hint_of(Search *S, uint64_t id)
+{
+    for (size_t i = 0; i < S->nhints; i++)
+        if (S->hints[i].id == id)
+            return &S->hints[i];
     return NULL;
 }
 
-/* Candidate c of hole h got the search as far as best keys. */
-static void learn(Search *S, const Hole *h, const Cand *c, size_t best)
+/* Candidate c of hole id got the search as far as best. */
+static void learn(Search *S, uint64_t id, const Cand *c, size_t best)
 {
-    Hint *t = hint_of(S, h);
+    Hint *t = hint_of(S, id);
     if (!t) {
         if (S->nhints == S->hints_cap) {
             size_t cap = S->hints_cap ? S->hints_cap * 2 : 64;
@@ -324,12 +369,37 @@ static void learn(Search *S, const Hole *h, const Cand *c, size_t best)
             S->hints_cap = cap;
         }
         t = &S->hints[S->nhints++];
-        *t = (Hint){h->file, h->lo, h->hi, h->parent, h->about, h->index, *c, 0};
+        *t = (Hint){id, *c, 0};
     } else if (best <= t->best) {
         return;
     }
     t->c = *c;
     t->best = best;
+}
+
+static int is_moot(const Search *S, uint64_t id, const char *msg)
+{
+    for (size_t i = 0; i < S->nmoot; i++)
+        if (S->moot[i].id == id && !strcmp(S->moot[i].msg, msg))
+            return 1;
+    return 0;
+}
+
+static void note_moot(Search *S, uint64_t id, const char *msg)
+{
+    if (is_moot(S, id, msg))
+        return;
+    if (S->nmoot == S->moot_cap) {
+        size_t cap = S->moot_cap ? S->moot_cap * 2 : 64;
+        Moot *nm = realloc(S->moot, cap * sizeof *nm);
+        if (!nm)
+            return;
+        S->moot = nm;
+        S->moot_cap = cap;
+    }
+    char *m = strdup(msg);
+    if (m)
+        S->moot[S->nmoot++] = (Moot){id, m};
 }
 
 static int same_cand(const Cand *a, const Cand *b)
@@ -391,7 +461,8 @@ static int search(Search *S, Hole *holes, size_t n, size_t cap)
         size_t nc = candidates(S, &f, f.stuck, cands, MAX_COUNTS + 8);
         if (nc == 0)
             note_failure(S, &f);
-        const Hint *t = hint_of(S, &f.holes[f.stuck]);
+        uint64_t id = hole_id(f.holes, f.stuck);
+        const Hint *t = hint_of(S, id);
         for (size_t i = 1; t && i < nc; i++)   /* the hinted candidate first, the others in their order */
             if (same_cand(&cands[i], &t->c)) {
                 Cand c = cands[i];
@@ -399,8 +470,10 @@ static int search(Search *S, Hole *holes, size_t n, size_t cap)
                 cands[0] = c;
                 break;
             }
-        size_t outer = S->sub_best;
+        size_t outer = S->sub_best, prev_best = 0, nsame = 0;
         int64_t outer_missing = S->sub_missing;
+        char outer_msg[sizeof S->sub_msg], prev_msg[sizeof S->sub_msg] = "";
+        snprintf(outer_msg, sizeof outer_msg, "%s", S->sub_msg);
         for (size_t i = 0; i < nc && res == 0 && !S->over; i++) {
             size_t ncap;
             Hole *h = holes_copy(f.holes, f.nholes, &ncap);
@@ -414,8 +487,9 @@ static int search(Search *S, Hole *holes, size_t n, size_t cap)
                         (int)f.why, i, nc, (int)cands[i].state, cands[i].num, (long long)cands[i].len);
             S->sub_best = 0;
             S->sub_missing = -1;
+            S->sub_msg[0] = 0;
             res = search(S, h, f.nholes, ncap);
-            learn(S, &f.holes[f.stuck], &cands[i], S->sub_best);
+            learn(S, id, &cands[i], S->sub_best);
             if (getenv("RCC_FIT_TRACE"))
                 fprintf(stderr, "  hole %d candidate %zu: best %zu missing %lld\n", f.stuck, i, S->sub_best,
                         (long long)S->sub_missing);
@@ -432,13 +506,34 @@ static int search(Search *S, Hole *holes, size_t n, size_t cap)
                             break;
                         }
             }
+            nsame = i > 0 && S->sub_best == prev_best && !strcmp(S->sub_msg, prev_msg) ? nsame + 1 : 0;
+            prev_best = S->sub_best;
+            snprintf(prev_msg, sizeof prev_msg, "%s", S->sub_msg);
             if (S->sub_best > outer || (S->sub_best == outer && outer_missing < 0)) {
                 outer = S->sub_best;
                 outer_missing = S->sub_missing;
+                snprintf(outer_msg, sizeof outer_msg, "%s", S->sub_msg);
+            }
+            if (res == 0 && S->sub_msg[0] && is_moot(S, id, S->sub_msg)) {
+                if (getenv("RCC_FIT_TRACE"))
+                    fprintf(stderr, "  hole %d: the failure it was found not to matter to, skipped\n", f.stuck);
+                break;
+            }
+            if (res == 0 && nsame == i && nsame >= (f.why == STUCK_COUNT || f.why == STUCK_LEN ? 2u : 1u)) {
+                note_moot(S, id, S->sub_msg);
+                /* every value of this hole tried, two of them, failed the same way, as far: what
+                 * failed does not depend on it (a loop's count deferred with the modules it makes,
+                 * the stage list built before features is): back to the holes decided before it.
+                 * A count, three: the first, then m + 1 and m after it made index m + 1 (a 0- or
+                 * a 1-based name) */
+                if (getenv("RCC_FIT_TRACE"))
+                    fprintf(stderr, "  hole %d: the same failure twice, its other values skipped\n", f.stuck);
+                break;
             }
         }
         S->sub_best = outer;
         S->sub_missing = outer_missing;
+        snprintf(S->sub_msg, sizeof S->sub_msg, "%s", outer_msg);
         break;
     }
     free(f.made);
@@ -452,9 +547,12 @@ int fit_family(const char *path, const FitFile *ff, const char *wname, FamilyRes
     const char *base = strrchr(path, '/');
     base = base ? base + 1 : path;
     snprintf(r->name, sizeof r->name, "%.*s", (int)(strlen(base) > 5 ? strlen(base) - 5 : strlen(base)), base);
-    Search S = {path, ff, wname, r, 0, 0, 0, -1, NULL, 0, 0};
+    Search S = {.path = path, .ff = ff, .wname = wname, .r = r, .sub_missing = -1};
     int res = search(&S, NULL, 0, 0);
     free(S.hints);
+    for (size_t i = 0; i < S.nmoot; i++)
+        free(S.moot[i].msg);
+    free(S.moot);
     r->runs = S.runs;
     if (S.over && !r->covers) {
         char near[sizeof r->why];
