@@ -689,28 +689,56 @@ static int expand(const Layer *L, const Val *vals, LayerTensor *out, size_t cap)
 
 enum { PROBE_CAP = 256 };
 
-/* The arguments for a probe with argument k at v and the other free ones
- * at P; those that are the same hole as k (Conv2d(dim, dim, groups = dim))
- * move with it, at their value for it.  -1 when one of those is not an
- * integer there. */
-static int probe_vals(const Layer *L, const Val *vals, size_t k, int64_t v, int64_t P, Val *pv)
+/* One probe value: v for the value probed, its value for h when it is
+ * the same hole (Conv2d(dim, dim, groups = dim): they move together), P
+ * for any other free value; -1 when that is not an integer. */
+static int probe_one(const Val *x, const Val *pr, int tied, double h, int is_pr, int64_t v, int64_t P, int64_t *out)
 {
+    if (x->kind == VAL_INT) {
+        *out = x->i;
+        return 0;
+    }
+    if (x->kind != VAL_FREE)
+        return -1;
+    double y = (double)(is_pr ? v : P);
+    if (!is_pr && tied && !opaque(x) && x->i == pr->i) {
+        y = free_at(x, h);
+        if (y != nearbyint(y) || fabs(y) > 1e15)
+            return -1;
+    }
+    *out = (int64_t)y;
+    return 0;
+}
+
+/* The arguments for a probe with the value probed at v: argument k, or
+ * item `item` of argument k (kernel_size = (patch_size[0], patch_size[1]),
+ * a tuple of free values, becomes a tuple of integers); the other free
+ * values at P.  -1 when one is not an integer there. */
+static int probe_vals(const Layer *L, const Val *vals, size_t k, int item, int64_t v, int64_t P, Val *pv)
+{
+    const Val *pr = item < 0 ? &vals[k] : &vals[k].items[item];
     double h = 0;
-    int tied = !opaque(&vals[k]) && free_solve(&vals[k], (double)v, &h);
+    int tied = !opaque(pr) && free_solve(pr, (double)v, &h);
     memcpy(pv, vals, L->nargs * sizeof *pv);
     for (size_t j = 0; j < L->nargs; j++) {
-        if (pv[j].kind != VAL_FREE)
-            continue;
-        double x = (double)(j == k ? v : P);
-        if (j != k && tied && !opaque(&vals[j]) && vals[j].i == vals[k].i) {
-            x = free_at(&vals[j], h);
-            if (x != nearbyint(x) || fabs(x) > 1e15)
+        if (pv[j].kind == VAL_FREE) {
+            int64_t y;
+            if (probe_one(&vals[j], pr, tied, h, j == k && item < 0, v, P, &y) < 0)
                 return -1;
+            memset(&pv[j], 0, sizeof pv[j]);
+            pv[j].kind = VAL_INT;
+            pv[j].i = y;
+            pv[j].f = (double)y;
+        } else if (pv[j].kind == VAL_LIST && L->args[j].kind == VAL_INTS && vals[j].n <= 8) {
+            Val t;
+            memset(&t, 0, sizeof t);
+            t.kind = VAL_INTS;
+            t.n = vals[j].n;
+            for (size_t q = 0; q < vals[j].n; q++)
+                if (probe_one(&vals[j].items[q], pr, tied, h, j == k && (int)q == item, v, P, &t.ints[q]) < 0)
+                    return -1;
+            pv[j] = t;
         }
-        memset(&pv[j], 0, sizeof pv[j]);
-        pv[j].kind = VAL_INT;
-        pv[j].i = (int64_t)x;
-        pv[j].f = x;
     }
     return 0;
 }
@@ -718,8 +746,8 @@ static int probe_vals(const Layer *L, const Val *vals, size_t k, int64_t v, int6
 /* The file's value of free numeric argument k of layer L under path, by
  * probing L's expand: *x set (key: the tensor that says it) and 1, or 0 when no size of the layer moves
  * with it (the weights do not show it). */
-static int probe_arg(Elab *e, const Layer *L, const Val *vals, size_t k, const char *path, double *x, char *key,
-                     size_t keycap)
+static int probe_arg(Elab *e, const Layer *L, const Val *vals, size_t k, int item, const char *path, double *x,
+                     char *key, size_t keycap)
 {
     static const int64_t bases[] = {720720, 5040, 840, 60, 12, 2};
     LayerTensor *t0 = malloc(2 * PROBE_CAP * sizeof *t0), *t1 = t0 ? t0 + PROBE_CAP : NULL;
@@ -727,10 +755,10 @@ static int probe_arg(Elab *e, const Layer *L, const Val *vals, size_t k, const c
     int found = 0;
     for (size_t bi = 0; t0 && bi < sizeof bases / sizeof *bases && !found; bi++) {
         int64_t P = bases[bi];
-        if (probe_vals(L, vals, k, P, P, pv) < 0)
+        if (probe_vals(L, vals, k, item, P, P, pv) < 0)
             continue;
         int n0 = expand(L, pv, t0, PROBE_CAP);
-        if (probe_vals(L, vals, k, 2 * P, P, pv) < 0)
+        if (probe_vals(L, vals, k, item, 2 * P, P, pv) < 0)
             continue;
         int n1 = expand(L, pv, t1, PROBE_CAP);
         if (n0 < 0 || n1 != n0)
@@ -815,8 +843,50 @@ static int standin_tensors(const Layer *L, const Val *vals)
  * on it (the final check elaborates the spec with the real value). */
 static int tensorless(const Layer *L, const Val *vals) { return standin_tensors(L, vals) == 0; }
 
+/* A tuple argument with free items (kernel_size = (patch_size[0],
+ * patch_size[1])): each item solved from the file as an argument is, and
+ * the tuple made of the numbers.  0, or -1 stuck or dead. */
+static int free_tuple(Elab *e, const Layer *L, Val *vals, size_t k, const char *path, Span sp)
+{
+    Val *items = arena_array(e->a, vals[k].n + 1, sizeof *items);
+    if (!items)
+        return halt(e, 0, "out of memory");
+    memcpy(items, vals[k].items, vals[k].n * sizeof *items);
+    vals[k].items = items;
+    for (size_t q = 0; q < vals[k].n; q++) {
+        el_free_resolve(e, &items[q]);
+        if (items[q].kind != VAL_FREE)
+            continue;
+        if (opaque(&items[q]) || e->fit->holes[items[q].i].state != HOLE_OPEN)
+            return el_free_stuck(e, &items[q], STUCK_VALUE, sp);
+        double x;
+        char key[256];
+        if (!probe_arg(e, L, vals, k, (int)q, path, &x, key, sizeof key))
+            return el_free_stuck(e, &items[q], STUCK_VALUE, sp);
+        const FitKey *fk = file_key(e->fit, key);
+        if (fabs(x - nearbyint(x)) > 1e-9)
+            return halt(e, 1, "no %s of %s fits %s", L->args[k].name, L->name, key);
+        if (settle(e, &items[q], x, key, fk ? fk->ndim : 0, fk ? fk->shape : NULL) < 0)
+            return -1;
+        memset(&items[q], 0, sizeof items[q]);
+        items[q].kind = VAL_INT;
+        items[q].i = (int64_t)nearbyint(x);
+        items[q].f = x;
+    }
+    return el_seq_make(e, items, vals[k].n, &vals[k]);
+}
+
 int el_free_layer(Elab *e, const Layer *L, Val *vals, const char *path, Span sp)
 {
+    for (size_t k = 0; k < L->nargs; k++) {
+        if (vals[k].kind != VAL_LIST || L->args[k].kind != VAL_INTS || vals[k].n > 8)
+            continue;
+        int any = 0;
+        for (size_t q = 0; q < vals[k].n; q++)
+            any |= vals[k].items[q].kind == VAL_FREE;
+        if (any && free_tuple(e, L, vals, k, path, sp) < 0)
+            return -1;
+    }
     /* the values a size can solve first, then the opaque ones (which may wait for those) */
     for (size_t k = 0; k < L->nargs; k++) {
         if (vals[k].kind != VAL_FREE || opaque(&vals[k]))
@@ -852,7 +922,7 @@ int el_free_layer(Elab *e, const Layer *L, Val *vals, const char *path, Span sp)
                 e->fit->missing_max = missing_index(e->fit, path);
             return halt(e, 1, "makes %s (%s), which the file does not have", path, L->name);
         }
-        if (!probe_arg(e, L, vals, k, path, &x, key, sizeof key))
+        if (!probe_arg(e, L, vals, k, -1, path, &x, key, sizeof key))
             return el_free_stuck(e, &vals[k], STUCK_VALUE, sp);
         const FitKey *fk = file_key(e->fit, key);
         if (L->args[k].kind != VAL_FLOAT && fabs(x - nearbyint(x)) > 1e-9)

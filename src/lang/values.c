@@ -671,9 +671,12 @@ static int conf_call(Elab *e, const Scope *s, const Expr *x, Val *out)
     memset(out, 0, sizeof *out);
     for (size_t i = 0; i < x->nargs; i++)
         if (a[i].kind == VAL_FREE) {
-            if (x->nargs == 1 && strcmp(fn, "len"))
+            /* len(), and sum(), min(), max() of one free list (sum(depths)), need its length */
+            int whole = !strcmp(fn, "len") || (x->nargs == 1 && (!strcmp(fn, "sum") || !strcmp(fn, "min") ||
+                                                                 !strcmp(fn, "max")));
+            if (x->nargs == 1 && !whole)
                 return el_free_round(e, fn, &a[0], out);
-            return el_free_stuck(e, &a[i], !strcmp(fn, "len") ? STUCK_LEN : STUCK_VALUE, x->span);
+            return el_free_stuck(e, &a[i], whole ? STUCK_LEN : STUCK_VALUE, x->span);
         }
     if (!strcmp(fn, "len")) {
         if (x->nargs != 1 || (!el_is_seq(&a[0]) && a[0].kind != VAL_STR))
