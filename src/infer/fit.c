@@ -10,6 +10,17 @@
  * turn, depth first.  Candidates that make more come first (the longer
  * count, the present part): a wrong longer one dies at its first extra
  * key, so the first run to cover the file is usually the first tried.
+ *
+ * Three things keep the search short.  A module whose body (or layer)
+ * is done must have made every key the file has under it (free.c), so a
+ * wrong shorter count or a missing optional part dies where it is, not
+ * at the end.  A hole met again in another branch tries first the
+ * candidate that got furthest there (hints: the group width a stage
+ * found while a wrong depth was tried).  A count or length whose branch
+ * died making an index the file lacks, where the file's indices there
+ * go up to m, tries the counts near m next (m + 1, m, m + 2, m - 1).
+ * RCC_FIT_TRACE=1 in the environment prints every run and candidate on
+ * stderr, for writing a family.
  */
 #define _GNU_SOURCE
 #include <ctype.h>
@@ -120,6 +131,26 @@ void fit_file_free(FitFile *ff)
 
 /* ------------------------------------------------------------- a run */
 
+typedef struct Cand { HoleState state; double num; int choice; int64_t len; int truthy; } Cand;
+
+/* What a sibling branch learnt: the candidate of a hole under which the
+ * search got furthest (made the most keys), tried first when the same
+ * hole is met again in another branch (the stage's group width found
+ * while a wrong depth was tried).  It only orders the candidates. */
+typedef struct Hint {
+    uint64_t id;      /* hole_id() */
+    Cand     c;
+    size_t   best;
+} Hint;
+
+/* A hole found not to matter to a failure (two of its values failed the
+ * same way): met again in another branch failing that way, it is not
+ * tried further. */
+typedef struct Moot {
+    uint64_t id;      /* hole_id() */
+    char    *msg;
+} Moot;
+
 typedef struct Search {
     const char    *path;
     const FitFile *ff;
@@ -127,6 +158,14 @@ typedef struct Search {
     FamilyResult  *r;
     size_t         runs;
     int            over;      /* budget spent */
+    size_t         sub_best;  /* how far a run got (the keys made, then the modules completed), in the
+                                 subtree being searched */
+    int64_t        sub_missing; /* that run's missing_max (Fit) */
+    char           sub_msg[320]; /* and what ended it */
+    Hint          *hints;
+    size_t         nhints, hints_cap;
+    Moot          *moot;
+    size_t         nmoot, moot_cap;
 } Search;
 
 static Hole *holes_copy(const Hole *h, size_t n, size_t *cap)
@@ -139,6 +178,11 @@ static Hole *holes_copy(const Hole *h, size_t n, size_t *cap)
 }
 
 static int render(Search *S, const Elab *e, const Diags *d, const Fit *f);
+
+static size_t run_reach(const Fit *f)
+{
+    return (f->matched << 20) | (f->completes < 0xfffff ? f->completes : 0xfffff);
+}
 
 /* One elaboration with the holes of *f; sets f's outcome.  Returns 1 when
  * the run covered the file (and the result is written), 0 otherwise, -1
@@ -156,10 +200,20 @@ static int run(Search *S, Fit *f)
     f->matched = 0;
     f->progress = 0;
     f->last_free = -1;
+    f->dividend = 0;
+    f->missing_max = -1;
+    f->completes = 0;
     f->nguesses = 0;
     memset(f->made, 0, S->ff->nkeys);
     S->runs++;
     elab_fit(&e, &d, &a, S->path, NULL, f);
+    /* how far it got: the keys made, then the modules completed */
+    size_t reach = run_reach(f);
+    if (reach > S->sub_best || (reach == S->sub_best && S->sub_missing < 0)) {
+        S->sub_best = reach;
+        S->sub_missing = f->dead ? f->missing_max : -1;
+        snprintf(S->sub_msg, sizeof S->sub_msg, "%s", f->msg);
+    }
     int covered = 0;
     if (!f->stop && d.nerrors == 0) {
         if (f->matched == S->ff->nkeys) {
@@ -176,6 +230,9 @@ static int run(Search *S, Fit *f)
         f->stop = 1;
         snprintf(f->msg, sizeof f->msg, "%s", d.nerrors && d.n ? d.list[0].msg : "the spec does not elaborate");
     }
+    if (getenv("RCC_FIT_TRACE"))
+        fprintf(stderr, "run %zu: %s%s (stuck %d why %d, %zu matched, %zu completes)\n", S->runs, f->dead ? "dead: " : "",
+                f->msg, f->stuck, (int)f->why, f->matched, f->completes);
     arena_free(&a);
     return covered;
 }
@@ -184,8 +241,6 @@ static int run(Search *S, Fit *f)
 
 /* The candidates for hole h that the run got stuck on: written into h
  * one at a time by apply(). */
-typedef struct Cand { HoleState state; double num; int choice; int64_t len; int truthy; } Cand;
-
 static size_t candidates(const Search *S, const Fit *f, int h, Cand *out, size_t cap)
 {
     const Hole *ho = &f->holes[h];
@@ -196,22 +251,43 @@ static size_t candidates(const Search *S, const Fit *f, int h, Cand *out, size_t
         return n;
     }
     switch (f->why) {
+    case STUCK_CMP:   /* an assumption: that the values differ first (a projection made, not skipped) */
+        out[n++] = (Cand){HOLE_BOOL, ho->cmp != 0, 0, 0, 0};
+        out[n++] = (Cand){HOLE_BOOL, ho->cmp == 0, 0, 0, 0};
+        return n;
+    case STUCK_DIVISOR: {   /* f*h + b divides c: each divisor d, h = (d - b) / f, small ones first */
+        int64_t c = f->dividend < 0 ? -f->dividend : f->dividend;
+        for (int64_t d = 1; d <= c && n < cap; d++) {
+            if (c % d)
+                continue;
+            double h = ((double)d - f->div_b) / f->div_f;
+            if (h >= 0 && h == nearbyint(h))
+                out[n++] = (Cand){HOLE_NUM, h, 0, 0, 0};
+            if (d > 1000000)
+                break;
+        }
+        return n;
+    }
     case STUCK_TRUTH:
         out[n++] = (Cand){HOLE_OPEN, 0, 0, 0, 1};
         out[n++] = (Cand){HOLE_NONE, 0, 0, 0, 0};
         out[n++] = (Cand){HOLE_BOOL, 0, 0, 0, 0};
         return n;
     case STUCK_LEN:
-        for (size_t i = 0; i < S->ff->ncounts && n < cap; i++)
-            out[n++] = (Cand){HOLE_LIST, 0, 0, S->ff->counts[i], 0};
+        /* shortest first: a list's rows are often read before anything is made from them
+         * (ConvNeXt's block_setting: every row's depth and downsampling decided before features
+         * is made), so a row too many costs a search over its values, where a row too few
+         * fails at the first key the missing row would have made */
+        for (size_t i = S->ff->ncounts; i-- > 0 && n < cap;)
+            if (S->ff->counts[i] > 0)
+                out[n++] = (Cand){HOLE_LIST, 0, 0, S->ff->counts[i], 0};
         if (n < cap)
             out[n++] = (Cand){HOLE_LIST, 0, 0, 0, 0};
         return n;
-    case STUCK_COUNT:
+    case STUCK_COUNT:   /* not 0: a loop of no turns makes nothing, so a wrong one never dies early */
         for (size_t i = 0; i < S->ff->ncounts && n < cap; i++)
-            out[n++] = (Cand){HOLE_NUM, (double)S->ff->counts[i], 0, 0, 0};
-        if (n < cap)
-            out[n++] = (Cand){HOLE_NUM, 0, 0, 0, 0};
+            if (S->ff->counts[i] > 0)
+                out[n++] = (Cand){HOLE_NUM, (double)S->ff->counts[i], 0, 0, 0};
         return n;
     default:   /* a value the shapes did not give: small ones first */
         for (size_t i = S->ff->ncounts; i-- > 0 && n < cap;)
@@ -231,11 +307,108 @@ static void apply(Hole *h, const Cand *c, StuckWhy why)
     h->choice = c->choice;
     h->len = c->len;
     snprintf(h->how, sizeof h->how, "%s",
-             why == STUCK_COUNT || why == STUCK_LEN ? "counted: the most the file's keys allow"
+             why == STUCK_CMP ? "assumed"
+             : why == STUCK_DIVISOR ? "chosen: the first divisor that covers the file"
+             : why == STUCK_COUNT || why == STUCK_LEN ? "counted: the most the file's keys allow"
              : c->state == HOLE_CHOICE ? "chosen: the first candidate that covers the file"
              : c->state == HOLE_NONE ? "absent: the file has none of its keys"
              : "chosen: the first value that covers the file");
 }
+
+/* A hole the same in every branch: its `?` and, for an item, the chain of
+ * lists and indices it is in (hole numbers differ between branches: they
+ * are given in the order a run meets them); an assumption, also what it
+ * is about and compares.  FNV-1a. */
+static uint64_t mix(uint64_t x, uint64_t v)
+{
+    for (int i = 0; i < 8; i++) {
+        x ^= (v >> (8 * i)) & 0xff;
+        x *= 1099511628211ull;
+    }
+    return x;
+}
+
+static uint64_t hole_id(const Hole *holes, int h)
+{
+    uint64_t x = 14695981039346656037ull;
+    for (int depth = 0; h >= 0 && depth < 64; depth++) {
+        const Hole *o = &holes[h];
+        x = mix(x, ((uint64_t)o->file << 32) ^ o->lo);
+        x = mix(x, (uint64_t)o->hi);
+        x = mix(x, (uint64_t)o->index);
+        if (o->about >= 0) {
+            uint64_t c;
+            memcpy(&c, &o->cc, sizeof c);
+            x = mix(x, ((uint64_t)o->cmp << 8) ^ (uint64_t)o->pw);
+            x = mix(x, c);
+            x = mix(x, hole_id(holes, o->about));
+        }
+        h = o->parent;
+    }
+    return x;
+}
+
+static Hint *hint_of(Search *S, uint64_t id)
+{
+    for (size_t i = 0; i < S->nhints; i++)
+        if (S->hints[i].id == id)
+            return &S->hints[i];
+    return NULL;
+}
+
+/* Candidate c of hole id got the search as far as best. */
+static void learn(Search *S, uint64_t id, const Cand *c, size_t best)
+{
+    Hint *t = hint_of(S, id);
+    if (!t) {
+        if (S->nhints == S->hints_cap) {
+            size_t cap = S->hints_cap ? S->hints_cap * 2 : 64;
+            Hint *nh = realloc(S->hints, cap * sizeof *nh);
+            if (!nh)
+                return;
+            S->hints = nh;
+            S->hints_cap = cap;
+        }
+        t = &S->hints[S->nhints++];
+        *t = (Hint){id, *c, 0};
+    } else if (best <= t->best) {
+        return;
+    }
+    t->c = *c;
+    t->best = best;
+}
+
+static int is_moot(const Search *S, uint64_t id, const char *msg)
+{
+    for (size_t i = 0; i < S->nmoot; i++)
+        if (S->moot[i].id == id && !strcmp(S->moot[i].msg, msg))
+            return 1;
+    return 0;
+}
+
+static void note_moot(Search *S, uint64_t id, const char *msg)
+{
+    if (is_moot(S, id, msg))
+        return;
+    if (S->nmoot == S->moot_cap) {
+        size_t cap = S->moot_cap ? S->moot_cap * 2 : 64;
+        Moot *nm = realloc(S->moot, cap * sizeof *nm);
+        if (!nm)
+            return;
+        S->moot = nm;
+        S->moot_cap = cap;
+    }
+    char *m = strdup(msg);
+    if (m)
+        S->moot[S->nmoot++] = (Moot){id, m};
+}
+
+static int same_cand(const Cand *a, const Cand *b)
+{
+    return a->state == b->state && a->num == b->num && a->choice == b->choice && a->len == b->len &&
+           a->truthy == b->truthy;
+}
+
 
 static void note_failure(Search *S, const Fit *f)
 {
@@ -290,6 +463,19 @@ static int search(Search *S, Hole *holes, size_t n, size_t cap)
         size_t nc = candidates(S, &f, f.stuck, cands, MAX_COUNTS + 8);
         if (nc == 0)
             note_failure(S, &f);
+        uint64_t id = hole_id(f.holes, f.stuck);
+        const Hint *t = hint_of(S, id);
+        for (size_t i = 1; t && i < nc; i++)   /* the hinted candidate first, the others in their order */
+            if (same_cand(&cands[i], &t->c)) {
+                Cand c = cands[i];
+                memmove(&cands[1], &cands[0], i * sizeof *cands);
+                cands[0] = c;
+                break;
+            }
+        size_t outer = S->sub_best, prev_best = 0, nsame = 0;
+        int64_t outer_missing = S->sub_missing;
+        char outer_msg[sizeof S->sub_msg], prev_msg[sizeof S->sub_msg] = "";
+        snprintf(outer_msg, sizeof outer_msg, "%s", S->sub_msg);
         for (size_t i = 0; i < nc && res == 0 && !S->over; i++) {
             size_t ncap;
             Hole *h = holes_copy(f.holes, f.nholes, &ncap);
@@ -298,8 +484,58 @@ static int search(Search *S, Hole *holes, size_t n, size_t cap)
                 break;
             }
             apply(&h[f.stuck], &cands[i], f.why);
+            if (getenv("RCC_FIT_TRACE"))
+                fprintf(stderr, "  hole %d (why %d): candidate %zu/%zu: state %d num %g len %lld\n", f.stuck,
+                        (int)f.why, i, nc, (int)cands[i].state, cands[i].num, (long long)cands[i].len);
+            S->sub_best = 0;
+            S->sub_missing = -1;
+            S->sub_msg[0] = 0;
             res = search(S, h, f.nholes, ncap);
+            learn(S, id, &cands[i], S->sub_best);
+            if (getenv("RCC_FIT_TRACE"))
+                fprintf(stderr, "  hole %d candidate %zu: best %zu missing %lld\n", f.stuck, i, S->sub_best,
+                        (long long)S->sub_missing);
+            if (res == 0 && S->sub_missing >= 0 && (f.why == STUCK_COUNT || f.why == STUCK_LEN)) {
+                /* the count made an index the file lacks, where it has up to m: the counts near m next */
+                int64_t m = S->sub_missing, near[] = {m + 1, m, m + 2, m - 1};
+                size_t at = i + 1;
+                for (size_t q = 0; q < sizeof near / sizeof *near; q++)
+                    for (size_t j = at; j < nc; j++)
+                        if (cands[j].state == HOLE_NUM ? cands[j].num == (double)near[q] : cands[j].len == near[q]) {
+                            Cand c = cands[j];
+                            memmove(&cands[at + 1], &cands[at], (j - at) * sizeof *cands);
+                            cands[at++] = c;
+                            break;
+                        }
+            }
+            nsame = i > 0 && S->sub_best == prev_best && !strcmp(S->sub_msg, prev_msg) ? nsame + 1 : 0;
+            prev_best = S->sub_best;
+            snprintf(prev_msg, sizeof prev_msg, "%s", S->sub_msg);
+            if (S->sub_best > outer || (S->sub_best == outer && outer_missing < 0)) {
+                outer = S->sub_best;
+                outer_missing = S->sub_missing;
+                snprintf(outer_msg, sizeof outer_msg, "%s", S->sub_msg);
+            }
+            if (res == 0 && S->sub_msg[0] && is_moot(S, id, S->sub_msg)) {
+                if (getenv("RCC_FIT_TRACE"))
+                    fprintf(stderr, "  hole %d: the failure it was found not to matter to, skipped\n", f.stuck);
+                break;
+            }
+            if (res == 0 && nsame == i && nsame >= (f.why == STUCK_COUNT || f.why == STUCK_LEN ? 2u : 1u)) {
+                note_moot(S, id, S->sub_msg);
+                /* every value of this hole tried, two of them, failed the same way, as far: what
+                 * failed does not depend on it (a loop's count deferred with the modules it makes,
+                 * the stage list built before features is): back to the holes decided before it.
+                 * A count, three: the first, then m + 1 and m after it made index m + 1 (a 0- or
+                 * a 1-based name) */
+                if (getenv("RCC_FIT_TRACE"))
+                    fprintf(stderr, "  hole %d: the same failure twice, its other values skipped\n", f.stuck);
+                break;
+            }
         }
+        S->sub_best = outer;
+        S->sub_missing = outer_missing;
+        snprintf(S->sub_msg, sizeof S->sub_msg, "%s", outer_msg);
         break;
     }
     free(f.made);
@@ -313,8 +549,12 @@ int fit_family(const char *path, const FitFile *ff, const char *wname, FamilyRes
     const char *base = strrchr(path, '/');
     base = base ? base + 1 : path;
     snprintf(r->name, sizeof r->name, "%.*s", (int)(strlen(base) > 5 ? strlen(base) - 5 : strlen(base)), base);
-    Search S = {path, ff, wname, r, 0, 0};
+    Search S = {.path = path, .ff = ff, .wname = wname, .r = r, .sub_missing = -1};
     int res = search(&S, NULL, 0, 0);
+    free(S.hints);
+    for (size_t i = 0; i < S.nmoot; i++)
+        free(S.moot[i].msg);
+    free(S.moot);
     r->runs = S.runs;
     if (S.over && !r->covers) {
         char near[sizeof r->why];
@@ -565,7 +805,7 @@ static int render(Search *S, const Elab *e, const Diags *d, const Fit *f)
         }
         for (size_t h = 0; h < f->nholes; h++) {
             const Hole *ho = &f->holes[h];
-            if (ho->parent >= 0 || ho->file != p->file)
+            if (ho->parent >= 0 || ho->about >= 0 || ho->file != p->file)
                 continue;
             char *val = NULL, *how = NULL;
             size_t vn = 0, hn = 0;

@@ -316,8 +316,10 @@ typedef struct Val {
     const void *scope;      /* MODULE, CLASS: where x is evaluated (elab.c's Scope) */
     const struct Val *items; /* LIST: n items (arena), a tuple or list that is not 8 integers or
                                 fewer: MobileNetV2's setting rows, VGG's [64, "M", ...], modules */
-    double      b;          /* FREE: the value is f * hole(i) + b; n = 1 when a rounding (int(),
-                               //) was taken for exact on the way */
+    double      b;          /* FREE: the value is f * hole(i) ** ints[0] + b (ints[0] 0 or 1: the
+                               hole itself); n bit 1 when a rounding (int(), //) was taken for exact
+                               on the way, bit 2 when it is opaque: computed from two undecided
+                               values (hole(i) and hole(ints[1] - 1)), which no size can solve */
 } Val;
 
 /* One constructor parameter, in torch's positional order. */
@@ -600,7 +602,10 @@ typedef enum HoleState {
 } HoleState;
 
 /* What a stuck run needs: a number, a loop count, a list's length, a truth, one of ?(...). */
-typedef enum StuckWhy { STUCK_VALUE, STUCK_COUNT, STUCK_LEN, STUCK_TRUTH, STUCK_CHOICE } StuckWhy;
+typedef enum StuckWhy { STUCK_VALUE, STUCK_COUNT, STUCK_LEN, STUCK_TRUTH, STUCK_CHOICE,
+                       STUCK_CMP,       /* a comparison of an undecided value: assumed true or false */
+                       STUCK_DIVISOR    /* c / (an undecided value), c an integer: one of c's divisors */
+} StuckWhy;
 
 typedef struct Hole {
     uint32_t    file, lo, hi;   /* the `?` (or `?(...)`) in the family's source; items: their list's */
@@ -614,6 +619,10 @@ typedef struct Hole {
     int         choice;
     int64_t     len;
     int         truthy;         /* an open hole known to be true (a ratio that is not None) */
+    /* An assumption (about >= 0): the comparison `f * hole(about) ** pw + b  cmp  c` at [lo, hi)
+     * taken as true or false (HOLE_BOOL) before hole(about) was decided; checked when it is. */
+    int         about, cmp, pw, cround;   /* cround: the value was rounded (int(), //) */
+    double      cf, cb, cc;
     char        how[160];       /* what decided it, for --explain and the output's comments */
 } Hole;
 
@@ -641,6 +650,11 @@ typedef struct Fit {
     size_t        matched;   /* tensors made that the file has, as it has them */
     int           progress;  /* holes decided during the run */
     int           last_free; /* the hole of the newest VAL_FREE made (an error's suspect) */
+    int64_t       dividend;  /* STUCK_DIVISOR: c, and the stuck value's f, b (f * hole + b divides c) */
+    double        div_f, div_b;
+    size_t        completes;   /* modules the run completed with every key of the file under them */
+    int64_t       missing_max; /* dead making a key the file lacks under an indexed name: the file's
+                                  largest index there (a loop's count is near it), else -1 */
     unsigned char *made;     /* [nkeys]: the file key was made this run */
     const rcc_file *file;    /* its pickled modules' attributes, for guess(v, attr = ...) */
     FitGuess      guesses[64];   /* the guess() calls met, for the output */

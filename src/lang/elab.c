@@ -356,7 +356,7 @@ static int layer_call(Elab *e, const Scope *s, const Expr *x, const Layer *L, co
         if (add_tensor(e, in, el_join(e, path, lt->name), lt->dtype, lt->ndim, lt->shape, lt->buffer, x->span) < 0)
             return -1;
     }
-    return 0;
+    return e->fit ? el_free_complete(e, path) : 0;   /* fitting: a layer's tensors are all it has */
 }
 
 static int elab_body(Elab *e, Scope *s, Stmt **body, size_t n, const char *path, size_t inst, int depth);
@@ -383,7 +383,7 @@ static int block_call(Elab *e, const Scope *s, const Expr *x, const Decl *B, con
     e->insts[in].decl = B;
     e->insts[in].scope = inner;   /* kept: the forward evaluates in it */
     if (elab_body(e, inner, B->body, B->nbody, path, in, depth) == 0)
-        return 0;
+        return e->fit ? el_free_complete(e, path) : 0;   /* fitting: a block is complete where its body ends */
     diag(e->d, DG_NOTE, x->span, "in %s, an instance of %s made here", *path ? path : "the model", B->name);
     return -1;
 }

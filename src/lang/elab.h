@@ -111,6 +111,12 @@ int  el_free_value(Elab *e, const Scope *s, const Expr *x, Val *out);
  * arith codes); 1 when it applies (out set), 0 when neither is free, -1
  * stuck. */
 int  el_free_arith(Elab *e, Span sp, int op, const Val *a, const Val *b, Val *out);
+/* v, when it is a VAL_FREE whose hole this run has decided since, as that number. */
+void el_free_resolve(Elab *e, Val *v);
+/* A comparison (cmp: 0..5 for == != < > <= >=) of a VAL_FREE with a number:
+ * the assumption this branch of the search made about it (0, out set), or
+ * -1 stuck until one is made; checked when the value is decided. */
+int  el_free_compare(Elab *e, Span sp, int cmp, const Val *a, const Val *b, Val *out);
 /* int(), round(), float(), abs() of a VAL_FREE. */
 int  el_free_round(Elab *e, const char *fn, const Val *a, Val *out);
 /* The run needs free value v decided (why): records it, stops the run; -1. */
@@ -126,6 +132,9 @@ int  el_free_layer(Elab *e, const Layer *L, Val *vals, const char *path, Span sp
 int  el_free_size(Elab *e, const Val *v, const char *key, int d, Span sp, int64_t *out);
 /* A tensor the run made, against the file: -1 (dead) when the file lacks it or differs. */
 int  el_free_made(Elab *e, const char *key, int ndim, const int64_t *shape);
+/* The module at path is complete: the file must have no key under it that
+ * the run did not make (-1, dead, when it does). */
+int  el_free_complete(Elab *e, const char *path);
 /* Python's truth of v, which may be free (a stuck run when it cannot tell). */
 int  el_truth(Elab *e, const Val *v);
 /* guess(v): v, recorded for the output. */

@@ -57,7 +57,10 @@ static int list_item(Elab *e, const Scope *s, const Expr *item, size_t inst, int
         const char *name = L->item_pre ? arena_printf(e->a, "%s%lld%s", L->item_pre,
                                                       (long long)((int64_t)i + L->item_off), L->item_post)
                                        : arena_printf(e->a, "%zu", i);
-        if (!name || el_instantiate(e, s, item, el_join(e, L->path, name), inst, item->span, depth + 1) < 0)
+        const char *ipath = name ? el_join(e, L->path, name) : NULL;
+        if (!ipath || el_instantiate(e, s, item, ipath, inst, item->span, depth + 1) < 0)
+            r = -1;
+        else if (e->fit && el_free_complete(e, ipath) < 0)   /* fitting: an item is complete when made */
             r = -1;
     }
     return r;

@@ -252,8 +252,13 @@ static int arith(Elab *e, Span sp, int op, const Val *a, const Val *b, Val *out)
 static int compare(Elab *e, Span sp, const char *op, const Val *a, const Val *b, Val *out)
 {
     int c;
-    if (a->kind == VAL_FREE || b->kind == VAL_FREE)
-        return el_free_stuck(e, a->kind == VAL_FREE ? a : b, STUCK_VALUE, sp);
+    if (a->kind == VAL_FREE || b->kind == VAL_FREE) {   /* fitting: assumed, and checked when it is decided */
+        static const char *const ops[] = {"==", "!=", "<", ">", "<=", ">="};
+        int k = 0;
+        while (k < 6 && strcmp(op, ops[k]))
+            k++;
+        return el_free_compare(e, sp, k < 6 ? k : -1, a, b, out);
+    }
     if ((a->kind == VAL_INT || a->kind == VAL_BOOL || a->kind == VAL_FLOAT) &&
         (b->kind == VAL_INT || b->kind == VAL_BOOL || b->kind == VAL_FLOAT)) {
         double x = a->kind == VAL_FLOAT ? a->f : (double)a->i, y = b->kind == VAL_FLOAT ? b->f : (double)b->i;
@@ -338,7 +343,17 @@ static int class_attr(Elab *e, const Val *c, const Expr *x, Val *out)
     return el_err_at(e, x->span, "not a configuration value");
 }
 
+static int eval_expr(Elab *e, const Scope *s, const Expr *x, Val *out);
+
 int el_eval(Elab *e, const Scope *s, const Expr *x, Val *out)
+{
+    int r = eval_expr(e, s, x, out);
+    if (r == 0 && out->kind == VAL_FREE)   /* fitting: a value this run has decided since it was computed */
+        el_free_resolve(e, out);
+    return r;
+}
+
+static int eval_expr(Elab *e, const Scope *s, const Expr *x, Val *out)
 {
     memset(out, 0, sizeof *out);
     switch (x->kind) {
@@ -428,8 +443,16 @@ int el_eval(Elab *e, const Scope *s, const Expr *x, Val *out)
         if (el_eval(e, s, x->a, &a) < 0 || el_eval(e, s, x->b, &b) < 0)
             return -1;
         if (!strcmp(op, "'is'") || !strcmp(op, "'is not'")) {   /* downsample is none */
-            if (a.kind == VAL_FREE || b.kind == VAL_FREE)
-                return el_free_stuck(e, a.kind == VAL_FREE ? &a : &b, STUCK_TRUTH, x->span);
+            if (a.kind == VAL_FREE || b.kind == VAL_FREE) {   /* fitting: a value known to be there is not None */
+                const Val *fv = a.kind == VAL_FREE ? &a : &b, *ov = a.kind == VAL_FREE ? &b : &a;
+                if (ov->kind != VAL_NONE)
+                    return el_free_stuck(e, fv, STUCK_TRUTH, x->span);
+                if (!el_truth(e, fv))
+                    return -1;   /* stuck: is it there? */
+                out->kind = VAL_BOOL;
+                out->i = strcmp(op, "'is'") != 0;
+                return 0;
+            }
             int same = a.kind == b.kind && (a.kind == VAL_NONE || la_val_eq(&a, &b));
             out->kind = VAL_BOOL;
             out->i = same == !strcmp(op, "'is'");
@@ -604,6 +627,14 @@ static int seq_fold(Elab *e, const Expr *x, const char *fn, const Val *a, size_t
     if (nargs == 2) acc = a[1];
     for (size_t i = 0; i < n; i++) {
         Val v = el_seq_at(&a[0], i);
+        el_free_resolve(e, &v);
+        if (fn[1] == 'u' && (v.kind == VAL_FREE || acc.kind == VAL_FREE)) {   /* fitting: sum(depths) */
+            Val r;
+            if (arith(e, x->span, '+', &acc, &v, &r) < 0)
+                return -1;
+            acc = r;
+            continue;
+        }
         if ((v.kind != VAL_INT && v.kind != VAL_FLOAT && v.kind != VAL_BOOL) ||
             (acc.kind != VAL_INT && acc.kind != VAL_FLOAT && acc.kind != VAL_BOOL))
             return el_err_at(e, x->span, "%s() takes numbers", fn);
@@ -640,9 +671,12 @@ static int conf_call(Elab *e, const Scope *s, const Expr *x, Val *out)
     memset(out, 0, sizeof *out);
     for (size_t i = 0; i < x->nargs; i++)
         if (a[i].kind == VAL_FREE) {
-            if (x->nargs == 1 && strcmp(fn, "len"))
+            /* len(), and sum(), min(), max() of one free list (sum(depths)), need its length */
+            int whole = !strcmp(fn, "len") || (x->nargs == 1 && (!strcmp(fn, "sum") || !strcmp(fn, "min") ||
+                                                                 !strcmp(fn, "max")));
+            if (x->nargs == 1 && !whole)
                 return el_free_round(e, fn, &a[0], out);
-            return el_free_stuck(e, &a[i], !strcmp(fn, "len") ? STUCK_LEN : STUCK_VALUE, x->span);
+            return el_free_stuck(e, &a[i], whole ? STUCK_LEN : STUCK_VALUE, x->span);
         }
     if (!strcmp(fn, "len")) {
         if (x->nargs != 1 || (!el_is_seq(&a[0]) && a[0].kind != VAL_STR))
