@@ -179,6 +179,18 @@ int el_free_arith(Elab *e, Span sp, int op, const Val *a, const Val *b, Val *out
         out->n |= op == '\\';
         break;
     }
+    if (out->f == 0) {   /* 0 * h: no longer depends on h (DenseNet's i * growth_rate at i = 0) */
+        double b = out->b;
+        memset(out, 0, sizeof *out);
+        if (cv->kind != VAL_FLOAT && op == '*' && b == nearbyint(b)) {
+            out->kind = VAL_INT;
+            out->i = (int64_t)b;
+        } else {
+            out->kind = VAL_FLOAT;
+            out->f = b;
+        }
+        return 1;
+    }
     e->fit->last_free = (int)fv->i;
     return 1;
 }
