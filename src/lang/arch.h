@@ -612,6 +612,8 @@ typedef struct Hole {
     int64_t     len;
     int         truthy;         /* an open hole known to be true (a ratio that is not None) */
     char        how[160];       /* what decided it, for --explain and the output's comments */
+    char        text[256];      /* HOLE_CHOICE of a named candidate (cfgs.A): its value written out, when it
+                                   is numbers, strings and lists of them ("" otherwise: the candidate's text) */
 } Hole;
 
 typedef struct Fit {
