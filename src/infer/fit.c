@@ -306,6 +306,7 @@ static void apply(Hole *h, const Cand *c, StuckWhy why)
     }
     h->choice = c->choice;
     h->len = c->len;
+    h->text[0] = 0;   /* a choice's value, written by the next run that takes it */
     snprintf(h->how, sizeof h->how, "%s",
              why == STUCK_CMP ? "assumed"
              : why == STUCK_DIVISOR ? "chosen: the first divisor that covers the file"
@@ -608,6 +609,37 @@ static char *dup_printf(const char *fmt, ...)
     return s;
 }
 
+/* The source text of the candidate hole h (a choice) took: the choice-th
+ * argument of its ?(...), at *lo, *n bytes. */
+static void choice_src(const Fit *f, const Diags *d, int h, uint32_t *lo, uint32_t *n)
+{
+    const Hole *ho = &f->holes[h];
+    const char *t = d->files[ho->file].text;
+    uint32_t p = ho->lo;
+    while (p < ho->hi && t[p] != '(')   /* the positional arguments come first */
+        p++;
+    p++;
+    int depth = 0, arg = 0;
+    uint32_t start = p;
+    for (; p < ho->hi; p++) {
+        char c = t[p];
+        if (c == '(' || c == '[' || c == '{') depth++;
+        else if ((c == ')' || c == ']' || c == '}') && depth > 0) depth--;
+        else if ((c == ',' || c == ')') && depth == 0) {
+            if (arg == ho->choice)
+                break;
+            arg++;
+            start = p + 1;
+        }
+    }
+    while (start < p && isspace((unsigned char)t[start]))
+        start++;
+    while (p > start && isspace((unsigned char)t[p - 1]))
+        p--;
+    *lo = start;
+    *n = p - start;
+}
+
 /* Hole h's value as source text, into the stream. */
 static void hole_text(FILE *o, const Fit *f, const Diags *d, int h)
 {
@@ -644,30 +676,13 @@ static void hole_text(FILE *o, const Fit *f, const Diags *d, int h)
         return;
     }
     case HOLE_CHOICE: {
-        /* the candidate's text: the choice-th argument of ?(...) */
-        const char *t = d->files[ho->file].text;
-        uint32_t p = ho->lo;
-        while (p < ho->hi && t[p] != '(')   /* the positional arguments come first */
-            p++;
-        p++;
-        int depth = 0, arg = 0;
-        uint32_t start = p;
-        for (; p < ho->hi; p++) {
-            char c = t[p];
-            if (c == '(' || c == '[' || c == '{') depth++;
-            else if ((c == ')' || c == ']' || c == '}') && depth > 0) depth--;
-            else if ((c == ',' || c == ')') && depth == 0) {
-                if (arg == ho->choice)
-                    break;
-                arg++;
-                start = p + 1;
-            }
+        if (ho->text[0]) {   /* a named candidate, as its value */
+            fputs(ho->text, o);
+            return;
         }
-        while (start < p && isspace((unsigned char)t[start]))
-            start++;
-        while (p > start && isspace((unsigned char)t[p - 1]))
-            p--;
-        fprintf(o, "%.*s", (int)(p - start), t + start);
+        uint32_t lo, n;
+        choice_src(f, d, h, &lo, &n);
+        fprintf(o, "%.*s", (int)n, d->files[ho->file].text + lo);
         return;
     }
     case HOLE_LIST:
@@ -816,6 +831,11 @@ static int render(Search *S, const Elab *e, const Diags *d, const Fit *f)
             }
             const char *last = NULL;
             if (hs) {
+                if (ho->state == HOLE_CHOICE && ho->text[0]) {   /* the name of the value written */
+                    uint32_t clo, cn;
+                    choice_src(f, d, (int)h, &clo, &cn);
+                    fprintf(hs, "%.*s, ", (int)cn, sf->text + clo);
+                }
                 hole_how(hs, f, (int)h, &last);
                 fclose(hs);
             }

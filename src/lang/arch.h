@@ -624,6 +624,8 @@ typedef struct Hole {
     int         about, cmp, pw, cround;   /* cround: the value was rounded (int(), //) */
     double      cf, cb, cc;
     char        how[160];       /* what decided it, for --explain and the output's comments */
+    char        text[256];      /* HOLE_CHOICE of a named candidate (cfgs.A): its value written out, when it
+                                   is numbers, strings and lists of them ("" otherwise: the candidate's text) */
 } Hole;
 
 /* A guess(v) or guess(v, attr = "self_attn.num_heads") met in a run. */

@@ -124,6 +124,65 @@ static void free_val(Elab *e, int h, Val *out)
     e->fit->last_free = h;
 }
 
+/* v written as a Python literal into buf (at most cap), numbers, strings,
+ * None, booleans and lists of them; 0, or -1 when v is something else or
+ * does not fit. */
+static int val_text(const Val *v, char *buf, size_t cap)
+{
+    int n = -1;
+    switch (v->kind) {
+    case VAL_NONE: n = snprintf(buf, cap, "None"); break;
+    case VAL_BOOL: n = snprintf(buf, cap, "%s", v->i ? "True" : "False"); break;
+    case VAL_INT: n = snprintf(buf, cap, "%lld", (long long)v->i); break;
+    case VAL_FLOAT:   /* the shortest that reads back, with a point */
+        for (int p = 1; p <= 17; p++) {
+            n = snprintf(buf, cap, "%.*g", p, v->f);
+            if (n < 0 || (size_t)n >= cap || strtod(buf, NULL) == v->f)
+                break;
+        }
+        if (n >= 0 && (size_t)n < cap && !strpbrk(buf, ".eEn"))
+            n = snprintf(buf + n, cap - (size_t)n, ".0") < 0 ? -1 : n + 2;
+        break;
+    case VAL_STR:
+        if (strpbrk(v->s, "\"\\\n"))
+            return -1;
+        n = snprintf(buf, cap, "\"%s\"", v->s);
+        break;
+    case VAL_INTS:
+    case VAL_LIST: {
+        size_t at = 0;
+        if (cap < 2)
+            return -1;
+        buf[at++] = '[';
+        for (size_t i = 0; i < v->n; i++) {
+            if (i) {
+                if (cap - at < 3)
+                    return -1;
+                buf[at++] = ',';
+                buf[at++] = ' ';
+            }
+            if (v->kind == VAL_INTS) {
+                int k = snprintf(buf + at, cap - at, "%lld", (long long)v->ints[i]);
+                if (k < 0 || (size_t)k >= cap - at)
+                    return -1;
+                at += (size_t)k;
+            } else {
+                if (val_text(&v->items[i], buf + at, cap - at) < 0)
+                    return -1;
+                at += strlen(buf + at);
+            }
+        }
+        if (cap - at < 2)
+            return -1;
+        buf[at++] = ']';
+        buf[at] = 0;
+        return 0;
+    }
+    default: return -1;
+    }
+    return n < 0 || (size_t)n >= cap ? -1 : 0;
+}
+
 /* Hole h's value in this run; x is its ?(...) call when it has candidates. */
 static int hole_val(Elab *e, const Scope *s, int h, const Expr *x, Val *out)
 {
@@ -141,7 +200,15 @@ static int hole_val(Elab *e, const Scope *s, int h, const Expr *x, Val *out)
     case HOLE_CHOICE:
         if (!x || x->kind != EX_CALL || hv.choice < 0 || (size_t)hv.choice >= x->nargs)
             return halt(e, 0, "a choice without its candidates");
-        return el_eval(e, s, x->args[hv.choice].value, out);
+        if (el_eval(e, s, x->args[hv.choice].value, out) < 0)
+            return -1;
+        /* a named candidate (cfgs.A) is written out as its value, which
+         * the output can then be read by without looking it up */
+        ExKind ck = x->args[hv.choice].value->kind;
+        Hole *ho = &e->fit->holes[h];
+        if ((ck != EX_NAME && ck != EX_ATTR && ck != EX_INDEX) || val_text(out, ho->text, sizeof ho->text) < 0)
+            ho->text[0] = 0;
+        return 0;
     case HOLE_LIST: {
         Seq q = {0};
         for (int64_t i = 0; i < hv.len; i++) {
