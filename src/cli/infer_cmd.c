@@ -101,6 +101,15 @@ int cmd_infer(int argc, char **argv)
         o.specs_dir = env && *env ? env : RCC_SPECSDIR;
     }
 
+    if (out) {   /* a folder that cannot take OUT fails now, before the work */
+        const char *slash = strrchr(out, '/');
+        char *dir = slash ? strndup(out, (size_t)(slash - out) + 1) : strdup(".");
+        int ok = dir && access(dir, W_OK | X_OK) == 0;
+        int e = errno;
+        free(dir);
+        if (!ok)
+            return cli_error(out, "cannot create a temporary file beside it: %s", strerror(dir ? e : ENOMEM));
+    }
     char err[512] = "";
     rcc_open_options opt = {.key = key};
     rcc_file *f = rcc_open(w, &opt, err, sizeof err);

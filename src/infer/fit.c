@@ -31,7 +31,13 @@
 
 #include "fit.h"
 
-enum { RUN_BUDGET = 4000, MAX_COUNTS = 48 };
+/* The search's bounds: runs, and work (modules and tensors made, over all
+ * runs: what a run costs), so that a family that does not fit a large
+ * file gives up in about a second whatever the file; and the longest loop
+ * count tried (a family's stage of more blocks than this is not a model
+ * anyone trains). */
+enum { RUN_BUDGET = 4000, MAX_COUNTS = 48, MAX_COUNT = 1000 };
+#define WORK_BUDGET 6000000u
 
 /* ------------------------------------------------------------ the file */
 
@@ -52,7 +58,7 @@ static int by_count_desc(const void *a, const void *b)
  * as it is (1-based), and one either side for range(1, n). */
 static int add_count(FitFile *ff, int64_t c)
 {
-    if (c < 0 || c > 100000)
+    if (c < 0 || c > MAX_COUNT)
         return 0;
     for (size_t i = 0; i < ff->ncounts; i++)
         if (ff->counts[i] == c)
@@ -157,6 +163,7 @@ typedef struct Search {
     const char    *wname;
     FamilyResult  *r;
     size_t         runs;
+    size_t         work;      /* modules and tensors the runs made */
     int            over;      /* budget spent */
     size_t         sub_best;  /* how far a run got (the keys made, then the modules completed), in the
                                  subtree being searched */
@@ -207,6 +214,7 @@ static int run(Search *S, Fit *f)
     memset(f->made, 0, S->ff->nkeys);
     S->runs++;
     elab_fit(&e, &d, &a, S->path, NULL, f);
+    S->work += e.ninsts + e.ntensors;
     /* how far it got: the keys made, then the modules completed */
     size_t reach = run_reach(f);
     if (reach > S->sub_best || (reach == S->sub_best && S->sub_missing < 0)) {
@@ -441,7 +449,7 @@ static int search(Search *S, Hole *holes, size_t n, size_t cap)
         return -1;
     }
     for (;;) {
-        if (S->runs >= RUN_BUDGET) {
+        if (S->runs >= RUN_BUDGET || S->work >= WORK_BUDGET) {
             S->over = 1;
             break;
         }
@@ -564,7 +572,8 @@ int fit_family(const char *path, const FitFile *ff, const char *wname, FamilyRes
     if (S.over && !r->covers) {
         char near[sizeof r->why];
         snprintf(near, sizeof near, "%s", r->why);
-        snprintf(r->why, sizeof r->why, "no fit within %d runs (the nearest %.300s)", RUN_BUDGET, near);
+        snprintf(r->why, sizeof r->why, "no fit within the search's bounds (%zu runs; the nearest %.300s)", S.runs,
+                 near);
     }
     return res < 0 ? -1 : 0;
 }
