@@ -341,8 +341,15 @@ static int list_grow(Elab *e, Scope *s, const Expr *x)
     } else if (el_seq_push(e, &q, &v) < 0) {
         return el_err_at(e, x->span, "a list holds at most %d items", MAX_ITEMS);
     }
+    /* the grown list is the same local: `layers += [...]` after
+     * `layers.append(...)` goes on building it, not declaring a child */
+    const Binding *was = el_lookup_binding(s, fx->a->u.s);
+    int local = was && was->local;
     Val grown;
-    return el_seq_make(e, q.v, q.n, &grown) < 0 ? -1 : el_bind(e, s, fx->a->u.s, &grown);
+    if (el_seq_make(e, q.v, q.n, &grown) < 0 || el_bind(e, s, fx->a->u.s, &grown) < 0)
+        return -1;
+    s->head->local = local;
+    return 0;
 }
 
 /* features.add_module("denseblock{i+1}", DenseBlock(...)) in a body, as
