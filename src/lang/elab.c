@@ -818,11 +818,13 @@ int elab_fit(Elab *e, Diags *d, Arena *a, const char *path, const char *model_na
             el_err_at(e, NO_SPAN, "%s declares no model", path);
         return -1;
     }
-    /* Names defined twice. */
+    /* Names defined twice.  An imported file's model is not this spec's
+     * (import reads its blocks): a family's model may share the name of
+     * the concrete spec that takes the family's blocks. */
     for (size_t i = 0; i < e->nprogs; i++)
         for (size_t k = 0; k < e->progs[i]->ndecls; k++) {
             const Decl *dc = e->progs[i]->decls[k];
-            if (dc->kind == DECL_IMPORT)
+            if (dc->kind == DECL_IMPORT || (dc->kind == DECL_MODEL && i > 0))
                 continue;
             const Decl *first = el_find_decl(e, dc->name, dc->kind);
             if (first != dc) {
