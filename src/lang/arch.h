@@ -318,6 +318,7 @@ typedef struct Val {
                                 fewer: MobileNetV2's setting rows, VGG's [64, "M", ...], modules */
     double      b;          /* FREE: the value is f * hole(i) + b; n = 1 when a rounding (int(),
                                //) was taken for exact on the way */
+    int         sq;         /* FREE: 1 when it is f * hole(i)**2 + b (a side squared: c * s * s) */
 } Val;
 
 /* One constructor parameter, in torch's positional order. */

@@ -1,14 +1,15 @@
 /* free.c — free parameters of a family spec: `?`, `?(a, b, ...)`, guess(v).
  *
  * What a run of elaboration does with them (arch.h, "free.c"): a decided
- * hole reads as its value; an open one as VAL_FREE, f * h + b, which
- * configuration arithmetic carries (values.c asks el_free_arith) until a
- * layer or a raw param takes it, where the file's tensor of that key
- * decides it: the layer's own expand (catalog.c) is probed at two values
- * of the argument, each size that moves is affine in it, and the file's
- * size gives the argument, hence the hole.  Anything else that needs the
- * value (a loop count, a condition, a comparison, an unsupported operator)
- * stops the run, stuck on that hole, and fit.c tries its candidates.
+ * hole reads as its value; an open one as VAL_FREE, f * h + b (or
+ * f * h**2 + b, a side times itself), which configuration arithmetic
+ * carries (values.c asks el_free_arith) until a layer or a raw param
+ * takes it, where the file's tensor of that key decides it: the layer's
+ * own expand (catalog.c) is probed at two values of the argument, each
+ * size that moves is affine in it, and the file's size gives the
+ * argument, hence the hole.  Anything else that needs the value (a loop
+ * count, a condition, a comparison, an unsupported operator) stops the
+ * run, stuck on that hole, and fit.c tries its candidates.
  * Every tensor the run makes is compared with the file as it is made.
  */
 #include <math.h>
@@ -155,6 +156,18 @@ int el_free_arith(Elab *e, Span sp, int op, const Val *a, const Val *b, Val *out
 {
     if (a->kind != VAL_FREE && b->kind != VAL_FREE)
         return 0;
+    if (a->kind == VAL_FREE && b->kind == VAL_FREE) {
+        /* a size times itself (c * side * side, a flattened square map):
+         * f*h times g*h is f*g*h**2, which a file's size still decides */
+        if (op != '*' || a->i != b->i || a->b != 0 || b->b != 0 || a->sq || b->sq)
+            return el_free_stuck(e, a, STUCK_VALUE, sp);
+        *out = *a;
+        out->f = a->f * b->f;
+        out->n |= b->n;
+        out->sq = 1;
+        e->fit->last_free = (int)a->i;
+        return 1;
+    }
     const Val *fv = a->kind == VAL_FREE ? a : b, *cv = a->kind == VAL_FREE ? b : a;
     if (!is_num(cv) || (op != '+' && op != '-' && op != '*' && (fv != a || (op != '/' && op != '\\'))))
         return el_free_stuck(e, fv, STUCK_VALUE, sp);
@@ -196,7 +209,7 @@ int el_free_round(Elab *e, const char *fn, const Val *a, Val *out)
  * until something needs it). */
 int el_free_item(Elab *e, const Val *list, int64_t i, Val *out)
 {
-    if (list->f != 1 || list->b != 0 || i < 0)
+    if (list->f != 1 || list->b != 0 || list->sq || i < 0)
         return el_free_stuck(e, list, STUCK_VALUE, NO_SPAN);
     const Hole *h = &e->fit->holes[list->i];
     int it = hole_at(e, h->file, h->lo, h->hi, (int)list->i, i);
@@ -205,7 +218,7 @@ int el_free_item(Elab *e, const Val *list, int64_t i, Val *out)
 
 int el_free_unpack(Elab *e, const Val *row, size_t n, Val *items)
 {
-    if (row->f != 1 || row->b != 0 || n > 64)
+    if (row->f != 1 || row->b != 0 || row->sq || n > 64)
         return el_free_stuck(e, row, STUCK_VALUE, NO_SPAN);
     Hole *h = &e->fit->holes[row->i];
     h->state = HOLE_LIST;
@@ -225,7 +238,7 @@ int el_truth(Elab *e, const Val *v)
 {
     if (v->kind != VAL_FREE)
         return val_truthy(v);
-    if (e->fit && e->fit->holes[v->i].truthy && v->b == 0 && v->f != 0)
+    if (e->fit && e->fit->holes[v->i].truthy && v->b == 0 && v->f != 0 && !v->sq)
         return 1;
     el_free_stuck(e, v, STUCK_TRUTH, NO_SPAN);
     return 0;
@@ -308,13 +321,19 @@ static int settle(Elab *e, const Val *fv, double x, const char *key, int ndim, c
     Hole *h = &e->fit->holes[fv->i];
     double v = (x - fv->b) / fv->f;
     if (h->state == HOLE_NUM) {   /* a value made before it was decided, in this run */
-        double want = fv->f * h->num + fv->b;
+        double want = fv->f * (fv->sq ? h->num * h->num : h->num) + fv->b;
         if (fabs(want - x) < (fv->n ? 1.0 : 1e-9))
             return 0;
         return halt(e, 1, "%s needs %g where an earlier size needs %g", key, x, want);
     }
     if (h->state != HOLE_OPEN)
         return halt(e, 0, "a decided value is free");
+    if (fv->sq) {   /* h**2 is v: a whole square, as a side is whole */
+        double root = v >= 0 ? nearbyint(sqrt(v)) : -1;
+        if (root < 0 || fabs(root * root - v) > 1e-9 * (v + 1))
+            return halt(e, 1, "%s needs %g, which is not a side squared", key, x);
+        v = root;
+    }
     double r = nearbyint(v);
     if (fabs(v - r) < 1e-9 * (fabs(v) + 1)) {
         h->isint = 1;
@@ -429,7 +448,7 @@ int el_free_layer(Elab *e, const Layer *L, Val *vals, const char *path, Span sp)
             continue;
         Hole *h = &e->fit->holes[vals[k].i];
         if (h->state == HOLE_NUM) {   /* decided earlier in this run */
-            double v = vals[k].f * h->num + vals[k].b;
+            double v = vals[k].f * (vals[k].sq ? h->num * h->num : h->num) + vals[k].b;
             memset(&vals[k], 0, sizeof vals[k]);
             vals[k].kind = L->args[k].kind == VAL_FLOAT ? VAL_FLOAT : VAL_INT;
             vals[k].f = v;
@@ -440,7 +459,7 @@ int el_free_layer(Elab *e, const Layer *L, Val *vals, const char *path, Span sp)
             return el_free_stuck(e, &vals[k], STUCK_VALUE, sp);
         if (L->args[k].kind == VAL_BOOL) {
             int b;
-            if (vals[k].f != 1 || vals[k].b != 0 || !probe_bool(e, L, vals, k, path, &b))
+            if (vals[k].f != 1 || vals[k].b != 0 || vals[k].sq || !probe_bool(e, L, vals, k, path, &b))
                 return el_free_stuck(e, &vals[k], STUCK_TRUTH, sp);
             h->state = HOLE_BOOL;
             h->num = b;
