@@ -372,29 +372,36 @@ static int expand(const Layer *L, const Val *vals, LayerTensor *out, size_t cap)
 enum { PROBE_CAP = 256 };
 
 /* The file's value of free numeric argument k of layer L under path, by
- * probing L's expand: *x set (key: the tensor that says it) and 1, or 0 when no size of the layer moves
- * with it (the weights do not show it). */
+ * probing L's expand: *x set (key: the tensor that says it) and 1; 0 when
+ * no size of the layer moves with it (the weights do not show it); -1
+ * when the layer has tensors and the file none of them (key: the first),
+ * which no value of the argument mends. */
 static int probe_arg(Elab *e, const Layer *L, const Val *vals, size_t k, const char *path, double *x, char *key,
                      size_t keycap)
 {
     static const int64_t bases[] = {720720, 5040, 840, 60, 12, 2};
     LayerTensor *t0 = malloc(2 * PROBE_CAP * sizeof *t0), *t1 = t0 ? t0 + PROBE_CAP : NULL;
     Val pv[LAYER_MAX_ARGS];
-    int found = 0;
+    int found = 0, made = 0, has = 0;
     for (size_t bi = 0; t0 && bi < sizeof bases / sizeof *bases && !found; bi++) {
         int64_t P = bases[bi];
         memcpy(pv, vals, L->nargs * sizeof *pv);
         for (size_t j = 0; j < L->nargs; j++)
-            if (pv[j].kind == VAL_FREE) {
+            if (pv[j].kind == VAL_FREE) {   /* another free flag (bidirectional = ?) as False */
                 memset(&pv[j], 0, sizeof pv[j]);
-                pv[j].kind = VAL_INT;
-                pv[j].i = P;
+                pv[j].kind = L->args[j].kind == VAL_BOOL ? VAL_BOOL : VAL_INT;
+                pv[j].i = L->args[j].kind == VAL_BOOL ? 0 : P;
             }
         int n0 = expand(L, pv, t0, PROBE_CAP);
         pv[k].i = 2 * P;
         int n1 = expand(L, pv, t1, PROBE_CAP);
         if (n0 < 0 || n1 != n0)
             continue;
+        for (int i = 0; i < n0 && !has; i++)
+            has = file_key(e->fit, el_join(e, path, t0[i].name)) != NULL;
+        if (n0 > 0 && !made)
+            snprintf(key, keycap, "%s", el_join(e, path, t0[0].name));
+        made |= n0 > 0;
         for (int i = 0; i < n0 && !found; i++) {
             if (strcmp(t0[i].name, t1[i].name) || t0[i].ndim != t1[i].ndim)
                 break;
@@ -413,7 +420,7 @@ static int probe_arg(Elab *e, const Layer *L, const Val *vals, size_t k, const c
         }
     }
     free(t0);
-    return found;
+    return found ? 1 : made && !has ? -1 : 0;
 }
 
 /* A free boolean argument (bias = ?): the value whose tensors the file has. */
@@ -472,7 +479,10 @@ int el_free_layer(Elab *e, const Layer *L, Val *vals, const char *path, Span sp)
         }
         double x;
         char key[256];
-        if (!probe_arg(e, L, vals, k, path, &x, key, sizeof key))
+        int pr = probe_arg(e, L, vals, k, path, &x, key, sizeof key);
+        if (pr < 0)
+            return halt(e, 1, "makes %s, which the file does not have", key);
+        if (pr == 0)
             return el_free_stuck(e, &vals[k], STUCK_VALUE, sp);
         const FitKey *fk = file_key(e->fit, key);
         if (L->args[k].kind != VAL_FLOAT && fabs(x - nearbyint(x)) > 1e-9)
