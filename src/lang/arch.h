@@ -594,7 +594,9 @@ typedef enum HoleState {
     HOLE_CHOICE,             /* candidate `choice` of its ?(...) */
     HOLE_LIST,               /* a list of len items, each a hole of its own (parent = this one) */
     HOLE_BOOL,               /* num is 0 or 1 */
-    HOLE_NONE                /* None: an optional part absent */
+    HOLE_NONE,               /* None: an optional part absent */
+    HOLE_DEFAULT             /* v of its ?(default = v), evaluated where the ? is written (for a run
+                                that needs a value nothing decides); dkind, num, isint: the value */
 } HoleState;
 
 /* What a stuck run needs: a number, a loop count, a list's length, a truth, one of ?(...). */
@@ -612,6 +614,7 @@ typedef struct Hole {
     int         choice;
     int64_t     len;
     int         truthy;         /* an open hole known to be true (a ratio that is not None) */
+    ValKind     dkind;          /* HOLE_DEFAULT: the kind of the value its default gave in the run */
     char        how[160];       /* what decided it, for --explain and the output's comments */
 } Hole;
 

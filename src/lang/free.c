@@ -98,6 +98,21 @@ static int hole_val(Elab *e, const Scope *s, int h, const Expr *x, Val *out)
         if (!x || x->kind != EX_CALL || hv.choice < 0 || (size_t)hv.choice >= x->nargs)
             return halt(e, 0, "a choice without its candidates");
         return el_eval(e, s, x->args[hv.choice].value, out);
+    case HOLE_DEFAULT: {   /* ?(default = max(1, n_embd // 64)): as written, with this run's values */
+        const Expr *dx = NULL;
+        for (size_t i = 0; x && x->kind == EX_CALL && i < x->nargs; i++)
+            if (x->args[i].name && !strcmp(x->args[i].name, "default"))
+                dx = x->args[i].value;
+        if (!dx)
+            return halt(e, 0, "a default without its value");
+        if (el_eval(e, s, dx, out) < 0)
+            return -1;
+        Hole *hp = &e->fit->holes[h];
+        hp->dkind = out->kind;
+        hp->isint = out->kind != VAL_FLOAT;
+        hp->num = out->kind == VAL_FLOAT ? out->f : (double)out->i;
+        return 0;
+    }
     case HOLE_LIST: {
         Seq q = {0};
         for (int64_t i = 0; i < hv.len; i++) {
