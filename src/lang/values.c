@@ -428,8 +428,14 @@ int el_eval(Elab *e, const Scope *s, const Expr *x, Val *out)
         if (el_eval(e, s, x->a, &a) < 0 || el_eval(e, s, x->b, &b) < 0)
             return -1;
         if (!strcmp(op, "'is'") || !strcmp(op, "'is not'")) {   /* downsample is none */
-            if (a.kind == VAL_FREE || b.kind == VAL_FREE)
-                return el_free_stuck(e, a.kind == VAL_FREE ? &a : &b, STUCK_TRUTH, x->span);
+            const Val *fv = a.kind == VAL_FREE ? &a : b.kind == VAL_FREE ? &b : NULL;
+            if (fv && (fv == &a ? b.kind : a.kind) == VAL_NONE && el_truth(e, fv)) {
+                out->kind = VAL_BOOL;   /* a free value known to be there (n_inner is not None) */
+                out->i = !strcmp(op, "'is not'");
+                return 0;
+            }
+            if (fv)
+                return el_free_stuck(e, fv, STUCK_TRUTH, x->span);
             int same = a.kind == b.kind && (a.kind == VAL_NONE || la_val_eq(&a, &b));
             out->kind = VAL_BOOL;
             out->i = same == !strcmp(op, "'is'");
