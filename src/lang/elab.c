@@ -391,6 +391,8 @@ static int block_call(Elab *e, const Scope *s, const Expr *x, const Decl *B, con
 int el_instantiate(Elab *e, const Scope *s, const Expr *x, const char *path, size_t parent, Span name_span,
                        int depth)
 {
+    if (e->fit && e->fit->stop)   /* a family's run that is over: nothing more to make */
+        return -1;
     if (x->kind == EX_COND) {
         Val c;
         if (el_eval(e, s, x->a, &c) < 0)
