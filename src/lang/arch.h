@@ -524,6 +524,8 @@ typedef struct Elab {
     NameTab     blocks, models;      /* declarations by name, the first one of each */
     LayerTensor *scratch;    /* arena: a layer's tensors, sized to the largest layer yet */
     size_t      scratch_cap;
+    Val        *grow;        /* arena: the list array grown last (el_seq_concat), grow_n of its */
+    size_t      grow_n, grow_cap;    /* grow_cap items in use */
 } Elab;
 
 /* Reads and parses path and everything it imports, then elaborates the
