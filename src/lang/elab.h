@@ -33,6 +33,7 @@ typedef struct Binding {
 
 typedef struct Scope {
     Binding *head;
+    size_t   n, live;   /* bindings in the chain; distinct names at its last compaction (el_bind) */
 } Scope;
 
 /* A growing sequence of values (arena-backed). */

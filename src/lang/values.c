@@ -45,6 +45,34 @@ const Val *el_lookup(const Scope *s, const char *name)
     return b ? &b->v : NULL;
 }
 
+/* The chain with the newest binding of each name alone, in the same
+ * order: every lookup finds what it found, and a loop that binds as it
+ * goes (2000 layers appended one by one) no longer makes each lookup walk
+ * all it bound.  The old chain stays whole for the snapshots holding it. */
+static int compact(Elab *e, Scope *s)
+{
+    Binding *first = NULL, **tail = &first;
+    size_t n = 0;
+    for (const Binding *b = s->head; b; b = b->next) {
+        int seen = 0;
+        for (const Binding *c = first; c && !seen; c = c->next)
+            seen = strcmp(c->name, b->name) == 0;
+        if (seen)
+            continue;
+        Binding *nb = ARENA_NEW(e->a, Binding);
+        if (!nb)
+            return -1;
+        *nb = *b;
+        nb->next = NULL;
+        *tail = nb;
+        tail = &nb->next;
+        n++;
+    }
+    s->head = first;
+    s->n = s->live = n;
+    return 0;
+}
+
 int el_bind(Elab *e, Scope *s, const char *name, const Val *v)
 {
     Binding *b = ARENA_NEW(e->a, Binding);
@@ -54,6 +82,8 @@ int el_bind(Elab *e, Scope *s, const char *name, const Val *v)
     b->v = *v;
     b->next = s->head;
     s->head = b;
+    if (++s->n > 2 * s->live + 64)
+        return compact(e, s);
     return 0;
 }
 
