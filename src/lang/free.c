@@ -389,8 +389,8 @@ enum { PROBE_CAP = 256 };
 /* The file's value of free numeric argument k of layer L under path, by
  * probing L's expand: *x set (key: the tensor that says it) and 1; 0 when
  * no size of the layer moves with it (the weights do not show it); -1
- * when the layer has tensors and the file none of them (key: the first),
- * which no value of the argument mends. */
+ * when the layer has tensors and the file none of them with their number
+ * of dimensions (key: the first), which no value of the argument mends. */
 static int probe_arg(Elab *e, const Layer *L, const Val *vals, size_t k, const char *path, double *x, char *key,
                      size_t keycap)
 {
@@ -412,8 +412,10 @@ static int probe_arg(Elab *e, const Layer *L, const Val *vals, size_t k, const c
         int n1 = expand(L, pv, t1, PROBE_CAP);
         if (n0 < 0 || n1 != n0)
             continue;
-        for (int i = 0; i < n0 && !has; i++)
-            has = file_key(e->fit, el_join(e, path, t0[i].name)) != NULL;
+        for (int i = 0; i < n0 && !has; i++) {   /* a Conv2d where the file has a Conv1d's weight: none */
+            const FitKey *fk = file_key(e->fit, el_join(e, path, t0[i].name));
+            has = fk && fk->ndim == t0[i].ndim;
+        }
         if (n0 > 0 && !made)
             snprintf(key, keycap, "%s", el_join(e, path, t0[0].name));
         made |= n0 > 0;
@@ -496,7 +498,8 @@ int el_free_layer(Elab *e, const Layer *L, Val *vals, const char *path, Span sp)
         char key[256];
         int pr = probe_arg(e, L, vals, k, path, &x, key, sizeof key);
         if (pr < 0)
-            return halt(e, 1, "makes %s, which the file does not have", key);
+            return halt(e, 1, file_key(e->fit, key) ? "makes %s with another number of dimensions than the file's"
+                                                    : "makes %s, which the file does not have", key);
         if (pr == 0)
             return el_free_stuck(e, &vals[k], STUCK_VALUE, sp);
         const FitKey *fk = file_key(e->fit, key);
