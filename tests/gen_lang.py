@@ -199,7 +199,8 @@ class Builders(nn.Module):
             if v == "M":
                 layers += [nn.MaxPool2d(kernel_size=2, stride=2)]
             else:
-                layers += [nn.Conv2d(in_channels, v, kernel_size=3, padding=1), nn.ReLU(inplace=True)]
+                layers.append(nn.Conv2d(in_channels, v, kernel_size=3, padding=1))
+                layers += [nn.ReLU(inplace=True)]
                 in_channels = v
         self.stem = nn.Sequential(*layers)
         setting = [[width, 1, 1], [16, 2, 2]]

@@ -253,6 +253,8 @@ static size_t candidates(const Search *S, const Fit *f, int h, Cand *out, size_t
 {
     const Hole *ho = &f->holes[h];
     size_t n = 0;
+    if (ho->ncand == 0 && ho->dhi > ho->dlo && n < cap)   /* ?(default = v): v first */
+        out[n++] = (Cand){HOLE_DEFAULT, 0, 0, 0, 0};
     if (ho->ncand > 0) {
         for (int i = 0; i < ho->ncand && n < cap; i++)
             out[n++] = (Cand){HOLE_CHOICE, 0, i, 0, 0};
@@ -316,7 +318,8 @@ static void apply(Hole *h, const Cand *c, StuckWhy why)
     h->len = c->len;
     h->text[0] = 0;   /* a choice's value, written by the next run that takes it */
     snprintf(h->how, sizeof h->how, "%s",
-             why == STUCK_CMP ? "assumed"
+             c->state == HOLE_DEFAULT ? "guessed: the family's default"
+             : why == STUCK_CMP ? "assumed"
              : why == STUCK_DIVISOR ? "chosen: the first divisor that covers the file"
              : why == STUCK_COUNT || why == STUCK_LEN ? "counted: the most the file's keys allow"
              : c->state == HOLE_CHOICE ? "chosen: the first candidate that covers the file"
@@ -662,6 +665,18 @@ static void hole_text(FILE *o, const Fit *f, const Diags *d, int h)
     case HOLE_NUM: fmt_num(b, sizeof b, ho->num, ho->isint); fputs(b, o); return;
     case HOLE_BOOL: fputs(ho->num != 0 ? "True" : "False", o); return;
     case HOLE_NONE: fputs("None", o); return;
+    case HOLE_DEFAULT:   /* the value its default gave */
+        if (ho->dkind == VAL_INT || ho->dkind == VAL_FLOAT) {
+            fmt_num(b, sizeof b, ho->num, ho->isint);
+            fputs(b, o);
+        } else if (ho->dkind == VAL_BOOL) {
+            fputs(ho->num != 0 ? "True" : "False", o);
+        } else if (ho->dkind == VAL_NONE) {
+            fputs("None", o);
+        } else {
+            fprintf(o, "%.*s", (int)(ho->dhi - ho->dlo), d->files[ho->file].text + ho->dlo);
+        }
+        return;
     case HOLE_OPEN: {   /* indexed as a list (layers[i]), never iterated: its items */
         int64_t len = -1;
         for (size_t k = 0; k < f->nholes; k++)
@@ -852,7 +867,8 @@ static int render(Search *S, const Elab *e, const Diags *d, const Fit *f)
                 hole_how(hs, f, (int)h, &last);
                 fclose(hs);
             }
-            int undecided = ho->state == HOLE_OPEN && !ho->truthy && !has_items(f, (int)h);
+            int undecided = (ho->state == HOLE_OPEN && !ho->truthy && !has_items(f, (int)h)) ||
+                            ho->state == HOLE_DEFAULT;
             char label[64];
             hole_label(sf->text, ho->lo, label, sizeof label);
             const char *what = how && *how ? how : "decided";

@@ -525,6 +525,8 @@ typedef struct Elab {
     NameTab     blocks, models;      /* declarations by name, the first one of each */
     LayerTensor *scratch;    /* arena: a layer's tensors, sized to the largest layer yet */
     size_t      scratch_cap;
+    Val        *grow;        /* arena: the list array grown last (el_seq_concat), grow_n of its */
+    size_t      grow_n, grow_cap;    /* grow_cap items in use */
 } Elab;
 
 /* Reads and parses path and everything it imports, then elaborates the
@@ -598,7 +600,9 @@ typedef enum HoleState {
     HOLE_CHOICE,             /* candidate `choice` of its ?(...) */
     HOLE_LIST,               /* a list of len items, each a hole of its own (parent = this one) */
     HOLE_BOOL,               /* num is 0 or 1 */
-    HOLE_NONE                /* None: an optional part absent */
+    HOLE_NONE,               /* None: an optional part absent */
+    HOLE_DEFAULT             /* v of its ?(default = v), evaluated where the ? is written (for a run
+                                that needs a value nothing decides); dkind, num, isint: the value */
 } HoleState;
 
 /* What a stuck run needs: a number, a loop count, a list's length, a truth, one of ?(...). */
@@ -623,6 +627,7 @@ typedef struct Hole {
      * taken as true or false (HOLE_BOOL) before hole(about) was decided; checked when it is. */
     int         about, cmp, pw, cround;   /* cround: the value was rounded (int(), //) */
     double      cf, cb, cc;
+    ValKind     dkind;          /* HOLE_DEFAULT: the kind of the value its default gave in the run */
     char        how[160];       /* what decided it, for --explain and the output's comments */
     char        text[256];      /* HOLE_CHOICE of a named candidate (cfgs.A): its value written out, when it
                                    is numbers, strings and lists of them ("" otherwise: the candidate's text) */

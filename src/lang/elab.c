@@ -391,6 +391,8 @@ static int block_call(Elab *e, const Scope *s, const Expr *x, const Decl *B, con
 int el_instantiate(Elab *e, const Scope *s, const Expr *x, const char *path, size_t parent, Span name_span,
                        int depth)
 {
+    if (e->fit && e->fit->stop)   /* a family's run that is over: nothing more to make */
+        return -1;
     if (x->kind == EX_COND) {
         Val c;
         if (el_eval(e, s, x->a, &c) < 0)
@@ -818,11 +820,13 @@ int elab_fit(Elab *e, Diags *d, Arena *a, const char *path, const char *model_na
             el_err_at(e, NO_SPAN, "%s declares no model", path);
         return -1;
     }
-    /* Names defined twice. */
+    /* Names defined twice.  An imported file's model is not this spec's
+     * (import reads its blocks): a family's model may share the name of
+     * the concrete spec that takes the family's blocks. */
     for (size_t i = 0; i < e->nprogs; i++)
         for (size_t k = 0; k < e->progs[i]->ndecls; k++) {
             const Decl *dc = e->progs[i]->decls[k];
-            if (dc->kind == DECL_IMPORT)
+            if (dc->kind == DECL_IMPORT || (dc->kind == DECL_MODEL && i > 0))
                 continue;
             const Decl *first = el_find_decl(e, dc->name, dc->kind);
             if (first != dc) {

@@ -33,6 +33,7 @@ typedef struct Binding {
 
 typedef struct Scope {
     Binding *head;
+    size_t   n, live;   /* bindings in the chain; distinct names at its last compaction (el_bind) */
 } Scope;
 
 /* A growing sequence of values (arena-backed). */
@@ -59,6 +60,9 @@ Val el_seq_at(const Val *v, size_t i);
 int el_seq_make(Elab *e, const Val *items, size_t n, Val *out);
 int el_seq_push(Elab *e, Seq *q, const Val *v);
 int el_seq_push_all(Elab *e, Seq *q, const Val *list);
+/* a + b, both tuples or lists (a list built by appends grows in place:
+ * linear, not quadratic); -1 past MAX_ITEMS or out of memory. */
+int el_seq_concat(Elab *e, const Val *a, const Val *b, Val *out);
 int el_eval_int(Elab *e, const Scope *s, const Expr *x, int64_t *out);
 /* A configuration expression's value in scope s; -1 with a diagnostic. */
 int el_eval(Elab *e, const Scope *s, const Expr *x, Val *out);

@@ -1,14 +1,15 @@
 /* free.c — free parameters of a family spec: `?`, `?(a, b, ...)`, guess(v).
  *
  * What a run of elaboration does with them (arch.h, "free.c"): a decided
- * hole reads as its value; an open one as VAL_FREE, f * h + b, which
- * configuration arithmetic carries (values.c asks el_free_arith) until a
- * layer or a raw param takes it, where the file's tensor of that key
- * decides it: the layer's own expand (catalog.c) is probed at two values
- * of the argument, each size that moves is affine in it, and the file's
- * size gives the argument, hence the hole.  Anything else that needs the
- * value (a loop count, a condition, a comparison, an unsupported operator)
- * stops the run, stuck on that hole, and fit.c tries its candidates.
+ * hole reads as its value; an open one as VAL_FREE, f * h + b (or
+ * f * h**2 + b, a side times itself), which configuration arithmetic
+ * carries (values.c asks el_free_arith) until a layer or a raw param
+ * takes it, where the file's tensor of that key decides it: the layer's
+ * own expand (catalog.c) is probed at two values of the argument, each
+ * size that moves is affine in it, and the file's size gives the
+ * argument, hence the hole.  Anything else that needs the value (a loop
+ * count, a condition, a comparison, an unsupported operator) stops the
+ * run, stuck on that hole, and fit.c tries its candidates.
  * Every tensor the run makes is compared with the file as it is made.
  *
  * What the shapes cannot solve directly is carried as far as it can go:
@@ -25,6 +26,7 @@
  * - (f * h) ** k ((image_size // patch_size) ** 2) is solved by the k-th root;
  * - guess(v) of a value not decided yet waits for it, deciding nothing.
  */
+#include <ctype.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -209,6 +211,21 @@ static int hole_val(Elab *e, const Scope *s, int h, const Expr *x, Val *out)
         if ((ck != EX_NAME && ck != EX_ATTR && ck != EX_INDEX) || val_text(out, ho->text, sizeof ho->text) < 0)
             ho->text[0] = 0;
         return 0;
+    case HOLE_DEFAULT: {   /* ?(default = max(1, n_embd // 64)): as written, with this run's values */
+        const Expr *dx = NULL;
+        for (size_t i = 0; x && x->kind == EX_CALL && i < x->nargs; i++)
+            if (x->args[i].name && !strcmp(x->args[i].name, "default"))
+                dx = x->args[i].value;
+        if (!dx)
+            return halt(e, 0, "a default without its value");
+        if (el_eval(e, s, dx, out) < 0)
+            return -1;
+        Hole *hp = &e->fit->holes[h];
+        hp->dkind = out->kind;
+        hp->isint = out->kind != VAL_FLOAT;
+        hp->num = out->kind == VAL_FLOAT ? out->f : (double)out->i;
+        return 0;
+    }
     case HOLE_LIST: {
         Seq q = {0};
         for (int64_t i = 0; i < hv.len; i++) {
@@ -314,6 +331,17 @@ int el_free_arith(Elab *e, Span sp, int op, const Val *a, const Val *b, Val *out
 {
     if (a->kind != VAL_FREE && b->kind != VAL_FREE)
         return 0;
+    if (a->kind == VAL_FREE && b->kind == VAL_FREE && op == '*' && a->i == b->i && !opaque(a) && !opaque(b) &&
+        a->b == 0 && b->b == 0 && fpow(a) + fpow(b) <= 8) {
+        /* a size times itself (c * side * side, a flattened square map): f*h**p times g*h**q is
+         * f*g*h**(p+q), which a file's size still decides */
+        *out = *a;
+        out->f = a->f * b->f;
+        out->n |= b->n & FREE_ROUNDED;
+        out->ints[0] = fpow(a) + fpow(b);
+        e->fit->last_free = (int)a->i;
+        return 1;
+    }
     if (a->kind == VAL_FREE && b->kind == VAL_FREE) {   /* two undecided values: not f*h + b of one */
         *out = *a;
         out->n |= FREE_OPAQUE | (b->n & FREE_ROUNDED);
@@ -555,7 +583,22 @@ static int pickled_attr(Elab *e, const char *spec, Val *out, FitGuess *g)
                 out->n = a->n;
                 memcpy(out->ints, a->ints, a->n * sizeof *a->ints);
                 break;
-            default: return 0;   /* strings and objects: the family's default */
+            case RCC_ATTR_OTHER: {   /* a function: its name (activation = torch._C._nn.gelu: "gelu") */
+                const char *r = a->repr, *last = r;
+                for (const char *p = r; *p; p++)
+                    if (*p == '.')
+                        last = p + 1;
+                    else if (!(isalnum((unsigned char)*p) || *p == '_'))
+                        return 0;
+                if (!*last)
+                    return 0;
+                out->kind = VAL_STR;
+                out->s = last;
+                snprintf(g->from, sizeof g->from, "%s%s%s = %s", m->path, *m->path ? "." : "", name, a->repr);
+                snprintf(g->val, sizeof g->val, "\"%s\"", last);
+                return 1;
+            }
+            default: return 0;   /* strings and other objects: the family's default */
             }
             snprintf(g->from, sizeof g->from, "%s%s%s = %s", m->path, *m->path ? "." : "", name, a->repr);
             snprintf(g->val, sizeof g->val, "%s", a->kind == RCC_ATTR_BOOL ? (a->i ? "True" : "False")
@@ -846,7 +889,10 @@ static int probe_vals(const Layer *L, const Val *vals, size_t k, int item, int64
     int tied = !opaque(pr) && free_solve(pr, (double)v, &h);
     memcpy(pv, vals, L->nargs * sizeof *pv);
     for (size_t j = 0; j < L->nargs; j++) {
-        if (pv[j].kind == VAL_FREE) {
+        if (pv[j].kind == VAL_FREE && L->args[j].kind == VAL_BOOL && j != k) {   /* bidirectional = ?: False */
+            memset(&pv[j], 0, sizeof pv[j]);
+            pv[j].kind = VAL_BOOL;
+        } else if (pv[j].kind == VAL_FREE) {
             int64_t y;
             if (probe_one(&vals[j], pr, tied, h, j == k && item < 0, v, P, &y) < 0)
                 return -1;
@@ -877,7 +923,7 @@ static int probe_arg(Elab *e, const Layer *L, const Val *vals, size_t k, int ite
     static const int64_t bases[] = {720720, 5040, 840, 60, 12, 2};
     LayerTensor *t0 = malloc(2 * PROBE_CAP * sizeof *t0), *t1 = t0 ? t0 + PROBE_CAP : NULL;
     Val pv[LAYER_MAX_ARGS];
-    int found = 0;
+    int found = 0, made = 0, has = 0;
     for (size_t bi = 0; t0 && bi < sizeof bases / sizeof *bases && !found; bi++) {
         int64_t P = bases[bi];
         if (probe_vals(L, vals, k, item, P, P, pv) < 0)
@@ -888,6 +934,13 @@ static int probe_arg(Elab *e, const Layer *L, const Val *vals, size_t k, int ite
         int n1 = expand(L, pv, t1, PROBE_CAP);
         if (n0 < 0 || n1 != n0)
             continue;
+        for (int i = 0; i < n0 && !has; i++) {   /* a Conv2d where the file has a Conv1d's weight: none */
+            const FitKey *fk = file_key(e->fit, el_join(e, path, t0[i].name));
+            has = fk && fk->ndim == t0[i].ndim;
+        }
+        if (n0 > 0 && !made)
+            snprintf(key, keycap, "%s", el_join(e, path, t0[0].name));
+        made |= n0 > 0;
         for (int i = 0; i < n0 && !found; i++) {
             if (strcmp(t0[i].name, t1[i].name) || t0[i].ndim != t1[i].ndim)
                 break;
@@ -906,7 +959,7 @@ static int probe_arg(Elab *e, const Layer *L, const Val *vals, size_t k, int ite
         }
     }
     free(t0);
-    return found;
+    return found ? 1 : made && !has ? -1 : 0;
 }
 
 /* A free boolean argument (bias = ?): the value whose tensors the file has. */

@@ -333,19 +333,20 @@ static int list_grow(Elab *e, Scope *s, const Expr *x)
     } else if (el_eval(e, s, arg, &v) < 0) {
         return -1;
     }
-    Seq q = {0};
-    if (el_seq_push_all(e, &q, cur) < 0)
-        return -1;
-    if (fx->u.s[0] == 'e') {
-        if (!el_is_seq(&v))
-            return el_err_at(e, arg->span, "extend() takes a list, not a %s", el_val_kind_name(v.kind));
-        if (el_seq_push_all(e, &q, &v) < 0)
-            return -1;
-    } else if (el_seq_push(e, &q, &v) < 0) {
-        return el_err_at(e, x->span, "a list holds at most %d items", MAX_ITEMS);
-    }
+    if (fx->u.s[0] == 'e' && !el_is_seq(&v))
+        return el_err_at(e, arg->span, "extend() takes a list, not a %s", el_val_kind_name(v.kind));
+    Val one = {.kind = VAL_LIST, .n = 1, .items = &v};
+    /* the grown list is the same local: `layers += [...]` after
+     * `layers.append(...)` goes on building it, not declaring a child */
+    const Binding *was = el_lookup_binding(s, fx->a->u.s);
+    int local = was && was->local;
     Val grown;
-    return el_seq_make(e, q.v, q.n, &grown) < 0 ? -1 : el_bind(e, s, fx->a->u.s, &grown);
+    if (el_seq_concat(e, cur, fx->u.s[0] == 'e' ? &v : &one, &grown) < 0)
+        return el_err_at(e, x->span, "a list holds at most %d items", MAX_ITEMS);
+    if (el_bind(e, s, fx->a->u.s, &grown) < 0)
+        return -1;
+    s->head->local = local;
+    return 0;
 }
 
 /* features.add_module("denseblock{i+1}", DenseBlock(...)) in a body, as

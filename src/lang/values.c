@@ -45,6 +45,34 @@ const Val *el_lookup(const Scope *s, const char *name)
     return b ? &b->v : NULL;
 }
 
+/* The chain with the newest binding of each name alone, in the same
+ * order: every lookup finds what it found, and a loop that binds as it
+ * goes (2000 layers appended one by one) no longer makes each lookup walk
+ * all it bound.  The old chain stays whole for the snapshots holding it. */
+static int compact(Elab *e, Scope *s)
+{
+    Binding *first = NULL, **tail = &first;
+    size_t n = 0;
+    for (const Binding *b = s->head; b; b = b->next) {
+        int seen = 0;
+        for (const Binding *c = first; c && !seen; c = c->next)
+            seen = strcmp(c->name, b->name) == 0;
+        if (seen)
+            continue;
+        Binding *nb = ARENA_NEW(e->a, Binding);
+        if (!nb)
+            return -1;
+        *nb = *b;
+        nb->next = NULL;
+        *tail = nb;
+        tail = &nb->next;
+        n++;
+    }
+    s->head = first;
+    s->n = s->live = n;
+    return 0;
+}
+
 int el_bind(Elab *e, Scope *s, const char *name, const Val *v)
 {
     Binding *b = ARENA_NEW(e->a, Binding);
@@ -54,6 +82,8 @@ int el_bind(Elab *e, Scope *s, const char *name, const Val *v)
     b->v = *v;
     b->next = s->head;
     s->head = b;
+    if (++s->n > 2 * s->live + 64)
+        return compact(e, s);
     return 0;
 }
 
@@ -159,6 +189,55 @@ int el_seq_push_all(Elab *e, Seq *q, const Val *list)
     return 0;
 }
 
+/* The items of a, then b's.  A list array is shared by the values that
+ * hold a prefix of it (each sees its own n items), so when a's array is
+ * the one grown last and a ends where its items in use end, b's items go
+ * in place after them: `layers.append(m)` and `layers += [...]` in a loop
+ * then cost their own items, not a copy of the list each, which made a
+ * family fitted to a file of 2000 layers spend minutes copying. */
+int el_seq_concat(Elab *e, const Val *a, const Val *b, Val *out)
+{
+    size_t na = el_seq_len(a), nb = el_seq_len(b);
+    if (na > MAX_ITEMS || nb > MAX_ITEMS - na)
+        return -1;
+    if (a->kind == VAL_LIST && a->items == e->grow && na == e->grow_n && nb <= e->grow_cap - na) {
+        for (size_t i = 0; i < nb; i++)
+            e->grow[na + i] = el_seq_at(b, i);
+        e->grow_n = na + nb;
+        *out = *a;
+        out->n = na + nb;
+        return 0;
+    }
+    size_t n = na + nb;
+    int ints = n <= sizeof out->ints / sizeof *out->ints;
+    for (size_t i = 0; ints && i < n; i++) {
+        Val it = i < na ? el_seq_at(a, i) : el_seq_at(b, i - na);
+        ints = it.kind == VAL_INT;
+    }
+    if (ints) {   /* a small tuple of integers: VAL_INTS, as el_seq_make makes it */
+        Seq q = {0};
+        if (el_seq_push_all(e, &q, a) < 0 || el_seq_push_all(e, &q, b) < 0)
+            return -1;
+        return el_seq_make(e, q.v, q.n, out);
+    }
+    size_t cap = n < 8 ? 16 : 2 * n;
+    Val *arr = arena_array(e->a, cap, sizeof *arr);
+    if (!arr)
+        return -1;
+    for (size_t i = 0; i < na; i++)
+        arr[i] = el_seq_at(a, i);
+    for (size_t i = 0; i < nb; i++)
+        arr[na + i] = el_seq_at(b, i);
+    e->grow = arr;
+    e->grow_n = n;
+    e->grow_cap = cap;
+    memset(out, 0, sizeof *out);
+    out->kind = VAL_LIST;
+    out->items = arr;
+    out->n = n;
+    return 0;
+}
+
 static int conf_function(const Expr *fx);
 static int conf_call(Elab *e, const Scope *s, const Expr *x, Val *out);
 
@@ -182,10 +261,9 @@ static int arith(Elab *e, Span sp, int op, const Val *a, const Val *b, Val *out)
     if (fr)
         return fr < 0 ? -1 : 0;
     if (op == '+' && el_is_seq(a) && el_is_seq(b)) {   /* layers + [Block(...)] */
-        Seq q = {0};
-        if (el_seq_push_all(e, &q, a) < 0 || el_seq_push_all(e, &q, b) < 0)
+        if (el_seq_concat(e, a, b, out) < 0)
             return el_err_at(e, sp, "a list holds at most %d items", MAX_ITEMS);
-        return el_seq_make(e, q.v, q.n, out);
+        return 0;
     }
     if (a->kind == VAL_INT && b->kind == VAL_INT && op != '/' && !(op == 'p' && b->i < 0)) {
         int64_t x = a->i, y = b->i, r = 0;
