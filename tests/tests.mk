@@ -381,9 +381,9 @@ TESTS += $(FNRUN_TESTS)
 FNRUN_PENDING =
 
 # rcc infer (issue 10; tests/infer-family.sh): one test per case of
-# tests/gen_infer.py (gen_infer.py checks that the list of files matches).
-# Not in TESTS until rcc infer exists: `make check-infer` runs them.
-# tests/infer-selftest.sh checks their driver and fixtures with a stand-in.
+# tests/gen_infer.py (gen_infer.py checks that the list of files matches);
+# `make check-infer` runs them alone.  tests/infer-selftest.sh checks their
+# driver and fixtures with a stand-in.
 TESTS += tests/infer-selftest.sh
 INFER_TESTS = \
 	tests/infer/resnet18_dp.infer \
@@ -442,3 +442,4 @@ INFER_TESTS = \
 	tests/infer/conv2d_plain.infer \
 	tests/infer/conv1d_bn.infer \
 	tests/infer/conv1d_plain.infer
+TESTS += $(INFER_TESTS)
