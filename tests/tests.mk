@@ -384,7 +384,7 @@ FNRUN_PENDING =
 # tests/gen_infer.py (gen_infer.py checks that the list of files matches);
 # `make check-infer` runs them alone.  tests/infer-selftest.sh checks their
 # driver and fixtures with a stand-in.
-TESTS += tests/infer-selftest.sh
+TESTS += tests/infer-selftest.sh tests/infer-golden.sh
 INFER_TESTS = \
 	tests/infer/resnet18_dp.infer \
 	tests/infer/resnet50.infer \

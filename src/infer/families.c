@@ -167,8 +167,11 @@ int infer_families(const rcc_file *f, const char *wpath, const InferOptions *o, 
                     prefix);
         if (w->warnings)
             fputs(w->warnings, log);
-        if (o->explain)
-            fprintf(log, "rcc: infer: decided:\n%s", w->explain ? w->explain : "");
+        fprintf(log, "rcc: infer: decided:\n%s", w->explain ? w->explain : "");
+        for (size_t i = 0; o->explain && i < nfam; i++)   /* and how the others did */
+            if (res[i].name[0] && !res[i].covers)
+                fprintf(log, "rcc: infer:   not %s: makes %zu of the %zu keys: %s\n", res[i].name, res[i].matched,
+                        ff.nkeys, res[i].why);
         fputs(w->spec, out);
         status = 1;
     } else {

@@ -805,6 +805,17 @@ static void wrapper(FILE *o, const Decl *m, const char *text, const char *prefix
     fputs(")\n  }\n}\n", o);
 }
 
+/* A file of the library as the spec written names it: from the library's
+ * folder on ("families/resnet.arch"), whatever folder it is installed in. */
+static const char *lib_path(const Search *S, const char *path)
+{
+    const char *fam = strrchr(S->path, '/');
+    size_t n = fam ? (size_t)(fam - S->path) : 0;          /* .../specs/families */
+    while (n > 0 && S->path[n - 1] != '/')
+        n--;                                                 /* .../specs/ */
+    return n && strncmp(path, S->path, n) == 0 ? path + n : path;
+}
+
 static int render(Search *S, const Elab *e, const Diags *d, const Fit *f)
 {
     FamilyResult *r = S->r;
@@ -822,7 +833,7 @@ static int render(Search *S, const Elab *e, const Diags *d, const Fit *f)
     }
     fprintf(o, "# inferred by rcc infer from %s: family %s (%s).\n"
                "# Every free value of the family is written out; `rcc infer --explain` says what decided each.\n",
-            S->wname, r->name, S->path);
+            S->wname, r->name, lib_path(S, S->path));
     size_t guessed = 0;
     /* imports first, then the family itself, each with its edits */
     for (size_t pi = e->nprogs; pi-- > 0;) {
@@ -907,7 +918,7 @@ static int render(Search *S, const Elab *e, const Diags *d, const Fit *f)
             guessed++;
         }
         qsort(ed, ne, sizeof *ed, by_lo);
-        fprintf(o, "\n# ---- %s\n", sf->path);
+        fprintf(o, "\n# ---- %s\n", lib_path(S, sf->path));
         uint32_t at = 0;
         char pend[1024] = "";   /* the comments for the line being copied */
         size_t pl = 0;
