@@ -368,19 +368,30 @@ static Hint *hint_of(Search *S, uint64_t id)
     return NULL;
 }
 
+/* Makes room for need elements of size bytes in the malloc'd *v of *cap
+ * (doubling): 0, or -1 out of memory (*v unchanged). */
+static int grow(void **v, size_t *cap, size_t need, size_t size)
+{
+    if (need <= *cap)
+        return 0;
+    size_t n = *cap ? *cap * 2 : 64;
+    while (n < need)
+        n *= 2;
+    void *nv = realloc(*v, n * size);
+    if (!nv)
+        return -1;
+    *v = nv;
+    *cap = n;
+    return 0;
+}
+
 /* Candidate c of hole id got the search as far as best. */
 static void learn(Search *S, uint64_t id, const Cand *c, size_t best)
 {
     Hint *t = hint_of(S, id);
     if (!t) {
-        if (S->nhints == S->hints_cap) {
-            size_t cap = S->hints_cap ? S->hints_cap * 2 : 64;
-            Hint *nh = realloc(S->hints, cap * sizeof *nh);
-            if (!nh)
-                return;
-            S->hints = nh;
-            S->hints_cap = cap;
-        }
+        if (grow((void **)&S->hints, &S->hints_cap, S->nhints + 1, sizeof *S->hints) < 0)
+            return;
         t = &S->hints[S->nhints++];
         *t = (Hint){id, *c, 0};
     } else if (best <= t->best) {
@@ -402,14 +413,8 @@ static void note_moot(Search *S, uint64_t id, const char *msg)
 {
     if (is_moot(S, id, msg))
         return;
-    if (S->nmoot == S->moot_cap) {
-        size_t cap = S->moot_cap ? S->moot_cap * 2 : 64;
-        Moot *nm = realloc(S->moot, cap * sizeof *nm);
-        if (!nm)
-            return;
-        S->moot = nm;
-        S->moot_cap = cap;
-    }
+    if (grow((void **)&S->moot, &S->moot_cap, S->nmoot + 1, sizeof *S->moot) < 0)
+        return;
     char *m = strdup(msg);
     if (m)
         S->moot[S->nmoot++] = (Moot){id, m};

@@ -227,6 +227,19 @@ static int take(FbTree *tr, FbLayer *l, FbKind kind, const Call *c)
     return l->args != NULL;
 }
 
+
+/* A Linear-like call c (in = weight's dim 1, out = its dim 0; no bias
+ * tensor: bias = False), taken when it expands to the file's tensors. */
+static int take_features(FbTree *tr, FbLayer *l, int kind, Call *c, const FbTensor *r, size_t n, const rcc_tensor *w,
+                         const rcc_tensor *b)
+{
+    if (!b)
+        put_bool(c, "bias", 0);
+    if (!expands_to(c, r, n))
+        return 0;
+    l->in = w->shape[1], l->out = w->shape[0];
+    return take(tr, l, kind, c);
+}
 static int weight_2d(FbTree *tr, FbLayer *l, const FbTensor *r, size_t n, const char *hint)
 {
     const rcc_tensor *w = find(r, n, "weight"), *b = find(r, n, "bias");
@@ -244,12 +257,7 @@ static int weight_2d(FbTree *tr, FbLayer *l, const FbTensor *r, size_t n, const 
     c.layer = "Linear";
     put_int(&c, "in_features", w->shape[1]);
     put_int(&c, "out_features", w->shape[0]);
-    if (!b)
-        put_bool(&c, "bias", 0);
-    if (!expands_to(&c, r, n))
-        return 0;
-    l->in = w->shape[1], l->out = w->shape[0];
-    return take(tr, l, FB_LINEAR, &c);
+    return take_features(tr, l, FB_LINEAR, &c, r, n, w, b);
 }
 
 static int weight_nd(FbTree *tr, FbLayer *l, const FbTensor *r, size_t n, const char *hint)
@@ -264,12 +272,7 @@ static int weight_nd(FbTree *tr, FbLayer *l, const FbTensor *r, size_t n, const 
         put_int(&c, "in1_features", w->shape[1]);
         put_int(&c, "in2_features", w->shape[2]);
         put_int(&c, "out_features", w->shape[0]);
-        if (!b)
-            put_bool(&c, "bias", 0);
-        if (!expands_to(&c, r, n))
-            return 0;
-        l->in = w->shape[1], l->out = w->shape[0];
-        return take(tr, l, FB_BILINEAR, &c);
+        return take_features(tr, l, FB_BILINEAR, &c, r, n, w, b);
     }
     int transposed = b && dims_are(b, 1) && b->shape[0] != w->shape[0] && b->shape[0] == w->shape[1] && dim <= 2;
     c.layer = transposed ? convt[dim - 1] : conv[dim - 1];

@@ -90,12 +90,10 @@ static int find_hole(const Fit *f, uint32_t file, uint32_t lo, int parent, int64
     return -1;
 }
 
-static int hole_at(Elab *e, uint32_t file, uint32_t lo, uint32_t hi, int parent, int64_t index)
+/* A new hole at the source span [lo, hi) of file: its number, or -1 (the run halted). */
+static int new_hole(Elab *e, uint32_t file, uint32_t lo, uint32_t hi, int parent, int64_t index)
 {
     Fit *f = e->fit;
-    int i = find_hole(f, file, lo, parent, index);
-    if (i >= 0)
-        return i;
     if (f->nholes >= 4096)
         return halt(e, 0, "more than 4096 free values");
     if (f->nholes == f->cap) {
@@ -115,6 +113,12 @@ static int hole_at(Elab *e, uint32_t file, uint32_t lo, uint32_t hi, int parent,
     h->parent = parent;
     h->index = index;
     return (int)f->nholes++;
+}
+
+static int hole_at(Elab *e, uint32_t file, uint32_t lo, uint32_t hi, int parent, int64_t index)
+{
+    int i = find_hole(e->fit, file, lo, parent, index);
+    return i >= 0 ? i : new_hole(e, file, lo, hi, parent, index);
 }
 
 static void free_val(Elab *e, int h, Val *out)
@@ -447,22 +451,9 @@ int el_free_compare(Elab *e, Span sp, int cmp, const Val *a, const Val *b, Val *
             break;
     }
     if (k == f->nholes) {   /* a new assumption: its own hole */
-        if (f->nholes >= 4096)
-            return halt(e, 0, "more than 4096 free values");
-        if (f->nholes == f->cap) {
-            size_t cap = f->cap ? f->cap * 2 : 32;
-            Hole *h = realloc(f->holes, cap * sizeof *h);
-            if (!h)
-                return halt(e, 0, "out of memory");
-            f->holes = h;
-            f->cap = cap;
-        }
-        Hole *h = &f->holes[f->nholes++];
-        memset(h, 0, sizeof *h);
-        h->file = sp.file;
-        h->lo = sp.lo;
-        h->hi = sp.hi;
-        h->parent = -1;
+        if (new_hole(e, sp.file, sp.lo, sp.hi, -1, 0) < 0)
+            return -1;
+        Hole *h = &f->holes[k];
         h->about = (int)fv->i;
         h->cmp = op;
         h->cf = fv->f;
