@@ -230,7 +230,7 @@ static int take(FbTree *tr, FbLayer *l, FbKind kind, const Call *c)
 
 /* A Linear-like call c (in = weight's dim 1, out = its dim 0; no bias
  * tensor: bias = False), taken when it expands to the file's tensors. */
-static int take_features(FbTree *tr, FbLayer *l, int kind, Call *c, const FbTensor *r, size_t n, const rcc_tensor *w,
+static int take_features(FbTree *tr, FbLayer *l, FbKind kind, Call *c, const FbTensor *r, size_t n, const rcc_tensor *w,
                          const rcc_tensor *b)
 {
     if (!b)
