@@ -108,6 +108,11 @@ static int verify(const char *spec, const rcc_file *f, char *why, size_t cap)
     return ok ? 0 : -1;
 }
 
+static int accept(const char *spec, void *f, char *why, size_t cap)
+{
+    return verify(spec, f, why, cap);
+}
+
 int infer_families(const rcc_file *f, const char *wpath, const InferOptions *o, FILE *out, FILE *log,
     char *err, size_t errlen)
 {
@@ -139,13 +144,11 @@ int infer_families(const rcc_file *f, const char *wpath, const InferOptions *o, 
         if (o->family && (strncmp(base, o->family, strlen(o->family)) || strcmp(base + strlen(o->family), ".arch")))
             continue;
         tried++;
-        if (fit_family(fams[i], &ff, wname, &res[i]) < 0) {
+        if (fit_family(fams[i], &ff, wname, accept, (void *)f, &res[i]) < 0) {
             snprintf(err, errlen, "out of memory");
             win = -2;
             break;
         }
-        if (res[i].covers && verify(res[i].spec, f, res[i].why, sizeof res[i].why) < 0)
-            res[i].covers = 0;
         if (res[i].covers && (win < 0 || res[i].nguessed < res[win].nguessed))
             win = (long)i;
     }

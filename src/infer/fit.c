@@ -161,6 +161,8 @@ typedef struct Search {
     const char    *path;
     const FitFile *ff;
     const char    *wname;
+    FitAccept      accept;
+    void          *ctx;
     FamilyResult  *r;
     size_t         runs;
     size_t         work;      /* modules and tensors the runs made */
@@ -226,6 +228,13 @@ static int run(Search *S, Fit *f)
     if (!f->stop && d.nerrors == 0) {
         if (f->matched == S->ff->nkeys) {
             covered = render(S, &e, &d, f) < 0 ? -1 : 1;
+            if (covered == 1 && S->accept && S->accept(S->r->spec, S->ctx, f->msg, sizeof f->msg) < 0) {
+                fit_result_free(S->r);   /* its spec does not check: not a fit, the search goes on */
+                S->r->covers = 0;
+                f->dead = 1;
+                f->stop = 1;
+                covered = 0;
+            }
         } else {
             size_t i = 0;
             while (i < S->ff->nkeys && f->made[i])
@@ -564,13 +573,14 @@ static int search(Search *S, Hole *holes, size_t n, size_t cap)
     return res;
 }
 
-int fit_family(const char *path, const FitFile *ff, const char *wname, FamilyResult *r)
+int fit_family(const char *path, const FitFile *ff, const char *wname, FitAccept accept, void *ctx,
+    FamilyResult *r)
 {
     memset(r, 0, sizeof *r);
     const char *base = strrchr(path, '/');
     base = base ? base + 1 : path;
     snprintf(r->name, sizeof r->name, "%.*s", (int)(strlen(base) > 5 ? strlen(base) - 5 : strlen(base)), base);
-    Search S = {.path = path, .ff = ff, .wname = wname, .r = r, .sub_missing = -1};
+    Search S = {.path = path, .ff = ff, .wname = wname, .accept = accept, .ctx = ctx, .r = r, .sub_missing = -1};
     int res = search(&S, NULL, 0, 0);
     free(S.hints);
     for (size_t i = 0; i < S.nmoot; i++)

@@ -33,10 +33,16 @@ typedef struct FitFile {
 int  fit_file_init(FitFile *ff, const rcc_file *f, size_t strip);
 void fit_file_free(FitFile *ff);
 
+/* What a covering run's spec must also pass (families.c: rcc check's
+ * whole check, forward included): 0, or -1 with why. */
+typedef int (*FitAccept)(const char *spec, void *ctx, char *why, size_t cap);
+
 /* Fits the family spec at path to ff (wname names the weight file in the
- * output's first comment).  0 with *r filled (covers or not); -1 when out
- * of memory. */
-int  fit_family(const char *path, const FitFile *ff, const char *wname, FamilyResult *r);
+ * output's first comment); a run that covers the file wins only when
+ * accept takes its spec, else the search goes on.  0 with *r filled
+ * (covers or not); -1 when out of memory. */
+int  fit_family(const char *path, const FitFile *ff, const char *wname, FitAccept accept, void *ctx,
+    FamilyResult *r);
 void fit_result_free(FamilyResult *r);
 
 #endif /* RCC_FIT_H */
