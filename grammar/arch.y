@@ -235,6 +235,9 @@ stmt
     | PARAM ident ':' type          { NEW($$ = ast_tensor(A, @$, ST_PARAM, $2, @2, $4, NULL)); }
     | PARAM ident ':' type '=' expr { NEW($$ = ast_tensor(A, @$, ST_PARAM, $2, @2, $4, $6)); }
     | BUFFER ident ':' type         { NEW($$ = ast_tensor(A, @$, ST_BUFFER, $2, @2, $4, NULL)); }
+    /* a key that is no identifier: nn.ParameterList's "0", a tensor named "in" */
+    | PARAM STRING ':' type         { NEW($$ = ast_tensor(A, @$, ST_PARAM, $2, @2, $4, NULL)); }
+    | BUFFER STRING ':' type        { NEW($$ = ast_tensor(A, @$, ST_BUFFER, $2, @2, $4, NULL)); }
     | INPUT ident ':' type          { NEW($$ = ast_tensor(A, @$, ST_INPUT, $2, @2, $4, NULL)); }
     | if_stmt
     | FOR for_targets IN expr nl_opt braced

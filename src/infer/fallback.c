@@ -180,9 +180,7 @@ static int place(Gen *g, size_t i)
     const rcc_tensor *t = rcc_tensor_at(g->f, i);
     const char *key = t->name, *dot = strrchr(key, '.'), *leaf = dot ? dot + 1 : key;
     const char *why = NULL;
-    if (!fb_is_name(leaf))
-        why = "a tensor's name must be an identifier";
-    else if (t->ndim > 8)
+    if (t->ndim > 8)
         why = "a raw tensor has at most 8 dimensions";
     else if (dot == key)
         why = "a key may not start with '.'";
@@ -441,7 +439,7 @@ static int write_body(Gen *g, const FbNode *nd, FILE *m)
         int intlike = t->dtype != RCC_F32 && t->dtype != RCC_F16 && t->dtype != RCC_BF16 && t->dtype != RCC_F64;
         int buffer = !t->is_parameter && (intlike || !strncmp(leaf, "running_", 8) ||
                                           !strcmp(leaf, "num_batches_tracked") || strstr(leaf, "position_ids"));
-        fprintf(m, "  %s %s: ", buffer ? "buffer" : "param", leaf);
+        fprintf(m, "  %s %s: ", buffer ? "buffer" : "param", fb_is_name(leaf) ? leaf : quoted(g->tr.a, leaf));
         put_dims(m, t);
         fputc('\n', m);
     }
