@@ -303,6 +303,29 @@ def random_resnet():
     return (lambda: tvm.ResNet(cls, layers, num_classes=num_classes, **kw)), exp, "%s %s" % (block, layers)
 
 
+def random_densenet():
+    """A DenseNet of seeded random growth, blocks, stem width and bottleneck."""
+    rng = random.Random(20281)
+    kw = dict(growth_rate=rng.choice([4, 8, 12]), block_config=[rng.randint(1, 3) for _ in range(rng.randint(2, 4))],
+              num_init_features=rng.choice([8, 16, 24]), bn_size=rng.choice([1, 2, 4]), num_classes=rng.randint(2, 9))
+    return kw
+
+
+def random_rnnlm():
+    """A recurrent language model of seeded random cell, sizes and depth."""
+    rng = random.Random(20291)
+    return dict(vocab_size=rng.randint(10, 60), embed_dim=rng.choice([8, 12, 16]), hidden_size=rng.choice([8, 20, 24]),
+                num_layers=rng.randint(1, 3), cell=rng.choice(["LSTM", "GRU", "RNN"]),
+                bidirectional=rng.choice([False, True]))
+
+
+def random_encoder():
+    """A transformer encoder LM of seeded random depth and widths (64-wide heads)."""
+    rng = random.Random(20301)
+    return dict(vocab_size=rng.randint(10, 60), d_model=64 * rng.randint(1, 2), num_layers=rng.randint(1, 4),
+                dim_feedforward=rng.choice([32, 96, 160]), final_norm=rng.choice([False, True]))
+
+
 def random_mlp():
     rng = random.Random(20262)
     sizes = [rng.randint(4, 40) for _ in range(rng.randint(3, 5))] + [rng.randint(2, 12)]
@@ -352,6 +375,11 @@ def define_cases():
                               num_classes=5),
          image(), densenet_expect(12, [2, 3, 4], 24, 2, 5), sizes=IMAGE_SIZES,
          about="torchvision DenseNet(growth_rate=12, block_config=(2, 3, 4), num_init_features=24, bn_size=2)")
+    dk = random_densenet()
+    case("densenet_random", "densenet", lambda: tvm.DenseNet(**dk), image(),
+         densenet_expect(dk["growth_rate"], dk["block_config"], dk["num_init_features"], dk["bn_size"],
+                         dk["num_classes"]),
+         sizes=IMAGE_SIZES, about="torchvision DenseNet(%s), seeded random" % dk)
     # ---- mobilenet_v2
     case("mobilenet_v2", "mobilenet_v2", lambda: tvm.mobilenet_v2(**TV), image(),
          [("width_mult", 1.0), ("num_classes", 10)], save="reuse:spec_mobilenet_v2.pt", sizes=IMAGE_SIZES,
@@ -436,6 +464,10 @@ def define_cases():
     enc2 = dict(vocab_size=50, d_model=64, num_layers=2, dim_feedforward=128, final_norm=False)
     case("tfenc2", "nn_transformer_encoder", lambda: EncoderLM(nhead=1, **enc2), tokens(50), list(enc2.items()),
          sizes=TOKEN_SIZES, about="EncoderLM: 2 nn.TransformerEncoderLayer(64, 1 head of 64, 128), relu, post-norm")
+    ek = random_encoder()
+    case("tfenc_random", "nn_transformer_encoder", lambda: EncoderLM(nhead=ek["d_model"] // 64, **ek),
+         tokens(ek["vocab_size"]), list(ek.items()), sizes=TOKEN_SIZES,
+         about="EncoderLM(%s), heads of 64, seeded random" % ek)
     enc6 = dict(vocab_size=40, d_model=64, nhead=8, num_layers=6, dim_feedforward=96, norm_first=True,
                 activation="gelu", final_norm=True)
     case("tfenc6_pickle", "nn_transformer_encoder", lambda: EncoderLM(**enc6), tokens(40), list(enc6.items()),
@@ -461,6 +493,9 @@ def define_cases():
         case(cname, "rnn_lm", (lambda kw=kw: RNNLM(**kw)), tokens(kw["vocab_size"]), list(kw.items()),
              sizes=TOKEN_SIZES, about="RNNLM: %s, %d layer(s)%s" % (kw["cell"], kw["num_layers"],
                                                                   ", bidirectional" if kw["bidirectional"] else ""))
+    rk = random_rnnlm()
+    case("rnnlm_random", "rnn_lm", lambda: RNNLM(**rk), tokens(rk["vocab_size"]), list(rk.items()),
+         sizes=TOKEN_SIZES, about="RNNLM(%s), seeded random" % rk)
     # ---- GPT-2: Hugging Face's (Conv1D layout) and nanoGPT's (nn.Linear)
     for cname, kw in (("gpt2_64", dict(vocab_size=50, n_positions=16, n_embd=64, n_layer=2)),
                       ("gpt2_128", dict(vocab_size=80, n_positions=32, n_embd=128, n_layer=3))):

@@ -398,6 +398,9 @@ INFER_TESTS = \
 	tests/infer/squeezenet1_1.infer \
 	tests/infer/densenet121.infer \
 	tests/infer/densenet_small.infer \
+	tests/infer/densenet_random.infer \
+	tests/infer/rnnlm_random.infer \
+	tests/infer/tfenc_random.infer \
 	tests/infer/mobilenet_v2.infer \
 	tests/infer/mobilenet_v2_050.infer \
 	tests/infer/mobilenet_v3_small.infer \
