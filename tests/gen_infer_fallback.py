@@ -48,8 +48,9 @@ against it.  These files are made to be awkward for it:
                     must compute it, activations included (tests/infer/seq.arch
                     is rcc's output)
   cnn.pt            a whole nn.Sequential CNN (Conv2d, ReLU, Conv2d with
-                    stride and padding, BatchNorm2d with running statistics,
-                    ReLU, MaxPool2d, Flatten, Dropout, Linear); cnn_in.npy an
+                    stride and padding, Conv2d with padding "same", BatchNorm2d
+                    with running statistics, ReLU, MaxPool2d, Flatten, Dropout,
+                    Linear); cnn_in.npy an
                     input [3, 1, 13, 13] (the smallest that flattens to the
                     Linear's 72 in_features, which the fallback must guess)
                     and cnn_out.npy torch's output in eval mode
@@ -232,11 +233,12 @@ def main(argv):
     torch.save(PickledNet().eval(), os.path.join(out, "pickled.pt"))
     seq = nn.Sequential(nn.Linear(12, 24), nn.ReLU(), nn.Linear(24, 16), nn.ReLU(), nn.Linear(16, 6)).eval()
     torch.save(seq, os.path.join(out, "seq.pt"))
-    cnn = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Conv2d(4, 8, 3, stride=2, padding=1), nn.BatchNorm2d(8),
-                        nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Dropout(0.25), nn.Linear(8 * 3 * 3, 10))
+    cnn = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Conv2d(4, 8, 3, stride=2, padding=1),
+                        nn.Conv2d(8, 8, 3, padding="same", bias=False), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2),
+                        nn.Flatten(), nn.Dropout(0.25), nn.Linear(8 * 3 * 3, 10))
     with torch.no_grad():
-        cnn[3].running_mean.uniform_(-0.5, 0.5)
-        cnn[3].running_var.uniform_(0.5, 2.0)
+        cnn[4].running_mean.uniform_(-0.5, 0.5)
+        cnn[4].running_var.uniform_(0.5, 2.0)
     cnn.eval()
     torch.save(cnn, os.path.join(out, "cnn.pt"))
     for name, model, shape in (("seq", seq, (5, 12)), ("cnn", cnn, (3, 1, 13, 13))):

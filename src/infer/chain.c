@@ -24,6 +24,7 @@
  * if it does not check.
  */
 #include <inttypes.h>
+#include <math.h>
 #include <string.h>
 
 #include "fallback.h"
@@ -113,13 +114,13 @@ static int start(const FbLayer *l, Shape *s, const char **dtype)
 #define BIG_ARG ((int64_t)1 << 20)
 
 /* A spatial size through a convolution or pooling (k, stride st, padding
- * p, dilation d; ceil_mode; transposed with output_padding op; same: the
- * padding "same" (1) or "valid" (2)).  A number gives a number; a symbol
+ * p, dilation d; ceil_mode; transposed with output_padding op).  A number
+ * gives a number; a symbol
  * stays itself when the layer keeps every size (stride 1, a padding that
  * makes up for the kernel); anything else, or a size too small for the
  * kernel, is UNKNOWN. */
 static int64_t through(int64_t in, int64_t k, int64_t st, int64_t p, int64_t d, int ceil_mode, int transposed,
-                       int64_t op, int same)
+                       int64_t op)
 {
     st = st > 0 ? st : 1;
     d = d > 0 ? d : 1;
@@ -127,10 +128,6 @@ static int64_t through(int64_t in, int64_t k, int64_t st, int64_t p, int64_t d, 
         in > BIG || in == UNKNOWN)
         return UNKNOWN;
     int64_t span = d * (k - 1);
-    if (same == 1)
-        return in;
-    if (same == 2)
-        p = 0;
     if (in < 0)   /* a symbol */
         return st == 1 && (transposed ? 2 * p == span + op : 2 * p == span) ? in : UNKNOWN;
     int64_t out;
@@ -195,7 +192,7 @@ static int step(const FbLayer *l, int first, Shape *s, int64_t *pool, const char
         s->d[1] = l->out;
         for (int i = 0; i < l->dim; i++)
             s->d[2 + i] = through(s->d[2 + i], l->k[i], l->st[i], l->pad[i], l->dil[i], 0, l->kind == FB_CONVT,
-                                  l->opad[i], l->pad_same);
+                                  l->opad[i]);
         return PLAIN;
     case FB_BN:
         if (!(l->dim == 1 ? r == 2 || r == 3 : r == l->dim + 2) || s->d[1] != l->in) {
@@ -255,7 +252,7 @@ static int step(const FbLayer *l, int first, Shape *s, int64_t *pool, const char
         for (int i = 0; i < l->dim; i++)
             s->d[2 + i] = l->kind == FB_APOOL ? l->osz[i]
                         : through(s->d[2 + i], l->k[i], l->st[i] ? l->st[i] : l->k[i], l->pad[i], l->dil[i],
-                                  l->ceil, 0, 0, 0);
+                                  l->ceil, 0, 0);
         return PLAIN;
     case FB_FLATTEN: {
         int64_t a = l->start < 0 ? l->start + r : l->start, b = l->end < 0 ? l->end + r : l->end, prod = 1;
@@ -385,25 +382,22 @@ static int solve(const FbTree *tr, const size_t *order, size_t f0, size_t k, Sha
     int64_t a = fl->start < 0 ? fl->start + b.rank : fl->start, e = fl->end < 0 ? fl->end + b.rank : fl->end;
     if (e != b.rank - 1 || a < 1 || a > 2)
         return 0;
-    int64_t known = 1, q, side = 1;
+    int64_t known = 1, q, side = -1;
     for (int64_t i = a; i < 2; i++)   /* the channels, when flattened too */
         if (b.d[i] <= 0 || b.d[i] > BIG || (known *= b.d[i]) > BIG)
             return 0;
-    if (fc->in % known)
+    if (fc->in % known || (q = fc->in / known) > BIG)
         return 0;
-    q = fc->in / known;
-    while (side <= q) {   /* the sp-th root of q, exact */
+    /* the sp-th root of q, exact: q <= 2^40, so a root near the double's is one of three */
+    int64_t est = sp == 1 ? q : (int64_t)llround(pow((double)q, 1.0 / sp));
+    for (int64_t c = est > 1 ? est - 1 : 1; c <= est + 1 && side < 0; c++) {
         int64_t p = 1;
-        for (int i = 0; i < sp && p <= q; i++)
-            p *= side;
-        if (p >= q) {
-            if (p != q)
-                return 0;
-            break;
-        }
-        side++;
+        for (int i = 0; i < sp; i++)
+            p *= c;
+        if (p == q)
+            side = c;
     }
-    if (side > q && q != 1)
+    if (side < 1)
         return 0;
     Shape out = *in;
     for (int i = 0; i < sp; i++) {

@@ -842,54 +842,75 @@ static const char *model_name(Arena *a, const char *wpath)
     return arena_strndup(a, name, strlen(name));
 }
 
+/* The tree of f's keys (with its pickled modules when pickle), its
+ * layers recognised: 0, or -1 out of memory. */
+static int build(Gen *g, Arena *a, const rcc_file *f, const char *wpath, int pickle)
+{
+    memset(g, 0, sizeof *g);
+    g->tr.a = a;
+    g->f = f;
+    size_t n = rcc_tensor_count(f);
+    int failed = !(g->skip = arena_array(a, n + 1, 1)) || !(g->why = arena_array(a, n + 1, sizeof *g->why)) ||
+                 node_new(g, (size_t)-1, "", 0) < 0 || !(g->model = model_name(a, wpath));
+    for (size_t i = 0; !failed && i < n; i++)
+        failed = place(g, i) < 0;
+    return failed || (pickle && attach_modules(g) < 0) || mark_shadowed(g) < 0 || recognise_all(g) < 0 ? -1 : 0;
+}
+
 int infer_fallback(const rcc_file *f, const char *wpath, FILE *out, FILE *log, char *err, size_t errlen)
 {
     Arena a = {0};
     Gen g;
-    memset(&g, 0, sizeof g);
-    g.tr.a = &a;
-    g.f = f;
     size_t n = rcc_tensor_count(f);
-    int failed = !(g.skip = arena_array(&a, n + 1, 1)) || !(g.why = arena_array(&a, n + 1, sizeof *g.why)) ||
-                 node_new(&g, (size_t)-1, "", 0) < 0 || !(g.model = model_name(&a, wpath));
-    for (size_t i = 0; !failed && i < n; i++)
-        failed = place(&g, i) < 0;
-    if (failed || attach_modules(&g) < 0 || mark_shadowed(&g) < 0 || recognise_all(&g) < 0) {
-        snprintf(err, errlen, "out of memory");
-        arena_free(&a);
-        return -1;
-    }
-
-    /* Written, checked, and written again until it checks: without the
-     * forward when only the forward fails, with every name quoted when
-     * the keys do not agree. */
-    char why[512] = "", dropped[512] = "";
+    char why[512] = "", dropped[512] = "", unpickled[512] = "";
     char *text = NULL;
     size_t len = 0;
-    int safe = 0, fwd = 1, r = -1;
-    for (int attempt = 0; attempt < 4; attempt++) {
-        free(text);
-        text = NULL;
-        g.safe = safe;
-        FILE *m = open_memstream(&text, &len);
-        if (!m || write_spec(&g, wpath, fwd, dropped, m) < 0 || fclose(m) != 0 || !text) {
+    int r = -1;
+    /* With the pickle's modules first; a spec of them that the front end
+     * does not take as the file has it (an argument it reads otherwise)
+     * gives way to the one of the keys alone. */
+    for (int pickle = 1; pickle >= 0; pickle--) {
+        if (build(&g, &a, f, wpath, pickle) < 0) {
             snprintf(err, errlen, "out of memory");
-            free(text);
             arena_free(&a);
             return -1;
         }
-        r = verify(&g, text, len, why, sizeof why);
-        if (r == 1 && fwd) {
-            fwd = 0;
-            memcpy(dropped, why, sizeof dropped);
-        } else if (r == 2 && !safe) {
-            safe = 1;
-            fwd = 1;
-            dropped[0] = 0;
-        } else {
-            break;
+        /* Written, checked, and written again until it checks: without the
+         * forward when only the forward fails, with every name quoted when
+         * the keys do not agree. */
+        int safe = 0, fwd = 1;
+        dropped[0] = 0;
+        for (int attempt = 0; attempt < 4; attempt++) {
+            free(text);
+            text = NULL;
+            g.safe = safe;
+            FILE *m = open_memstream(&text, &len);
+            if (!m || write_spec(&g, wpath, fwd, dropped, m) < 0 || fclose(m) != 0 || !text) {
+                snprintf(err, errlen, "out of memory");
+                free(text);
+                arena_free(&a);
+                return -1;
+            }
+            r = verify(&g, text, len, why, sizeof why);
+            if (r == 1 && fwd) {
+                fwd = 0;
+                memcpy(dropped, why, sizeof dropped);
+            } else if (r == 2 && !safe) {
+                safe = 1;
+                fwd = 1;
+                dropped[0] = 0;
+            } else {
+                break;
+            }
         }
+        if (r != 2 || !g.tr.pickled)
+            break;
+        memcpy(unpickled, why, sizeof unpickled);
+        arena_free(&a);
     }
+    if (*unpickled)
+        fprintf(log, "rcc: note: %s: the spec of its pickled modules does not check (%s); it is declared from its keys"
+                " alone\n", wpath, unpickled);
 
     if (g.nskip) {
         char list[400] = "";

@@ -56,7 +56,6 @@ typedef struct FbLayer {
     /* Conv, ConvTranspose (dim sizes; 0 is torch's default: stride 1, padding 0,
        dilation 1), pools (stride 0: the kernel), adaptive pools (osz), pads */
     int64_t     k[3], st[3], pad[4], dil[3], opad[3], osz[3];
-    int         pad_same;   /* Conv padding "same" (1) or "valid" (2) */
     int         ceil;       /* pools: ceil_mode */
     int64_t     start, end; /* Flatten: start_dim, end_dim */
 } FbLayer;

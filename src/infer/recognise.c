@@ -580,6 +580,37 @@ static int val_of(const rcc_attr *at, ValKind want, Val *v, char *sbuf, size_t s
     }
 }
 
+/* A convolution's padding "valid" or "same" as the sizes it stands for
+ * (the language takes numbers): "same" pads d * (k - 1) / 2 on each side,
+ * and when that is odd torch pads one more on the right, which no number
+ * says (-1). */
+static int padding_sizes(const rcc_module *m, Val *v)
+{
+    const rcc_attr *k = attr_named(m, "kernel_size"), *d = attr_named(m, "dilation");
+    if (!v->s || (strcmp(v->s, "same") && strcmp(v->s, "valid")))
+        return -1;
+    if (!strcmp(v->s, "valid")) {
+        memset(v, 0, sizeof *v);
+        v->kind = VAL_INT;
+        return 0;
+    }
+    size_t n = k && k->kind == RCC_ATTR_INTS ? k->n : 1;
+    if (!k || (k->kind != RCC_ATTR_INT && k->kind != RCC_ATTR_INTS) || n < 1 || n > 3 ||
+        (d && d->kind != RCC_ATTR_INT && !(d->kind == RCC_ATTR_INTS && d->n == n)))
+        return -1;
+    memset(v, 0, sizeof *v);
+    v->kind = VAL_INTS;
+    v->n = n;
+    for (size_t i = 0; i < n; i++) {
+        int64_t ki = k->kind == RCC_ATTR_INTS ? k->ints[i] : k->i;
+        int64_t di = !d ? 1 : d->kind == RCC_ATTR_INTS ? d->ints[i] : d->i;
+        if (ki < 1 || di < 1 || ki > ((int64_t)1 << 20) || di > ((int64_t)1 << 20) || (di * (ki - 1)) % 2)
+            return -1;
+        v->ints[i] = di * (ki - 1) / 2;
+    }
+    return 0;
+}
+
 /* Parameters whose tuple of equal sizes is the same as one int
  * (kernel_size (3, 3) is 3); normalized_shape and unflattened_size are
  * not ((4, 4) is not 4), save a tuple of one. */
@@ -650,15 +681,10 @@ static void describe(FbLayer *l, const Layer *L, const Val *v, const FbTensor *r
         l->in = bound_int(L, v, "in1_features", 0), l->out = bound_int(L, v, "out_features", 0);
     } else if (!strncmp(c, "Conv", 4) && dim) {
         int t = !strncmp(c, "ConvTranspose", 13);
-        const Val *p = bound(L, v, "padding");
         l->in = bound_int(L, v, "in_channels", 0), l->out = bound_int(L, v, "out_channels", 0);
         if (bound_ints(L, v, "kernel_size", dim, l->k) < 0 || bound_ints(L, v, "stride", dim, l->st) < 0 ||
-            bound_ints(L, v, "dilation", dim, l->dil) < 0 ||
+            bound_ints(L, v, "dilation", dim, l->dil) < 0 || bound_ints(L, v, "padding", dim, l->pad) < 0 ||
             (t && bound_ints(L, v, "output_padding", dim, l->opad) < 0))
-            return;
-        if (p && p->kind == VAL_STR)
-            l->pad_same = la_str_is(p, "same") ? 1 : 2;
-        else if (bound_ints(L, v, "padding", dim, l->pad) < 0)
             return;
         l->kind = t ? FB_CONVT : FB_CONV;
     } else if (!strncmp(c, "BatchNorm", 9) && dim) {
@@ -771,6 +797,8 @@ int fb_pickled_layer(Arena *a, const rcc_module *m, const FbTensor *r, size_t n,
                 return 0;
             continue;
         }
+        if (v.kind == VAL_STR && A->kind == VAL_INTS && (strcmp(A->name, "padding") || padding_sizes(m, &v) < 0))
+            return 0;
         if (collapses(A->name, &v)) {
             int64_t x = v.ints[0];
             v.kind = VAL_INT, v.i = x;
