@@ -115,10 +115,9 @@ static int start(const FbLayer *l, Shape *s, const char **dtype)
 
 /* A spatial size through a convolution or pooling (k, stride st, padding
  * p, dilation d; ceil_mode; transposed with output_padding op).  A number
- * gives a number; a symbol
- * stays itself when the layer keeps every size (stride 1, a padding that
- * makes up for the kernel); anything else, or a size too small for the
- * kernel, is UNKNOWN. */
+ * gives a number; a symbol stays itself when the layer keeps every size
+ * (stride 1, a padding that makes up for the kernel); anything else, or a
+ * size too small for the kernel, is UNKNOWN. */
 static int64_t through(int64_t in, int64_t k, int64_t st, int64_t p, int64_t d, int ceil_mode, int transposed,
                        int64_t op)
 {

@@ -10,7 +10,12 @@
  * share one block declaration, named after the first of them.  Tensors no
  * layer accounts for are raw `param` (or `buffer`: integer and bool
  * tensors, running statistics, position_ids) declarations with their exact
- * dtype and shape.  Names that are not identifiers are quoted.  Modules
+ * dtype and shape.  A whole pickled model's module tree is laid over the
+ * key tree (attach_modules): its modules give their layers' classes and
+ * constructor arguments (recognise.c), its layers without tensors (ReLU,
+ * MaxPool2d, Flatten) are declared too, children come in the order they
+ * were registered, and a module of another class is named in a comment.
+ * Names that are not identifiers are quoted.  Modules
  * nested deeper than MAX_DEPTH are named by the rest of their path, one
  * quoted name holding dots, since the elaborator nests blocks 64 deep.
  *
@@ -23,8 +28,9 @@
  * `rcc check` would (from a temporary file), and compared with the file
  * key by key.  A forward that does not type-check is left out; a spec
  * whose keys do not match (a name the language reads otherwise) is written
- * again with every name quoted and no lists.  So what infer writes passes
- * `rcc check` against the file, or infer says why not.
+ * again with every name quoted and no lists, and then, when it came from a
+ * pickle, without the pickle.  So what infer writes passes `rcc check`
+ * against the file, or infer says why not.
  */
 #include <inttypes.h>
 #include <stdint.h>

@@ -4,10 +4,11 @@
  *                it, and the spec checked against the file before it is
  *                given out (infer_fallback)
  *   recognise.c  a module whose tensors are exactly a built-in layer's, as
- *                the catalog expands that layer (fb_recognise)
+ *                the catalog expands that layer (fb_recognise), or whose
+ *                pickled class and attributes are one (fb_recognise_pickled)
  *   chain.c      the guessed forward: the recognised layers chained in key
- *                order while each one's input follows from the previous
- *                one's output (fb_chain)
+ *                (or pickled registration) order while each one's input
+ *                follows from the previous one's output (fb_chain)
  *
  * Everything is allocated in one Arena, freed at once.
  */
