@@ -434,7 +434,8 @@ static int gather(FbTree *tr, size_t i, FbTensor **rp, size_t *np)
     FbTensor *r = arena_array(tr->a, n + 1, sizeof *r);
     if (!r)
         return -1;
-    memcpy(r, nd->tens, nd->ntens * sizeof *r);
+    if (nd->ntens)   /* a layer without tensors has none to copy (and tens is NULL) */
+        memcpy(r, nd->tens, nd->ntens * sizeof *r);
     for (size_t k = 0; op && k < op->ntens; k++) {
         r[nd->ntens + k].t = op->tens[k].t;
         if (!(r[nd->ntens + k].leaf = arena_printf(tr->a, "out_proj.%s", op->tens[k].leaf)))
