@@ -549,11 +549,15 @@ static int mark_shadowed(Gen *g)
 }
 
 /* Does a node say its pickled class in a comment?  When it is not what
- * it is declared as: a block or a layer recognised by its tensors, of a
- * class that is not torch.nn's container (__main__.Net, torch.nn's
- * TransformerEncoderLayer, a custom Linear). */
+ * it is declared as: a block, or a layer recognised by its tensors, of a
+ * class that is not torch.nn's container nor that layer's (__main__.Net,
+ * torch.nn's TransformerEncoderLayer, a custom Linear). */
 static int says_class(const FbNode *nd)
 {
+    const char *c = nd->mod ? fb_torch_class(nd->mod) : NULL, *call = nd->layer.call;
+    size_t n = c ? strlen(c) : 0;
+    if (c && call && !strncmp(call, c, n) && call[n] == '(')
+        return 0;   /* torch's Linear whose attributes were not enough (a traced TorchScript one) */
     return nd->mod && !nd->layer.pickled && !nd->list && !fb_class_is_container(nd->mod);
 }
 

@@ -113,6 +113,7 @@ int fb_pickled_layer(Arena *a, const rcc_module *m, const FbTensor *r, size_t n,
  * printable characters); whether it is torch.nn's; whether it is one of
  * torch.nn's containers. */
 const char *fb_class_text(Arena *a, const rcc_module *m);
+const char *fb_torch_class(const rcc_module *m);   /* torch.nn's class name ("Conv2d"), or NULL */
 int fb_class_is_torch(const rcc_module *m);
 int fb_class_is_container(const rcc_module *m);   /* Sequential, ModuleList, ModuleDict, ... */
 

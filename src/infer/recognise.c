@@ -488,7 +488,7 @@ int fb_recognise(FbTree *tr, size_t i)
 /* torch.nn's class name of m: "Conv2d" for "torch.nn.modules.conv.Conv2d"
  * or TorchScript's "__torch__.torch.nn.modules.conv.___torch_mangle_3.Conv2d";
  * NULL for a class of anything else (__main__.Linear is not torch's). */
-static const char *torch_class(const rcc_module *m)
+const char *fb_torch_class(const rcc_module *m)
 {
     const char *t = m ? m->type : NULL;
     if (!t)
@@ -501,13 +501,13 @@ static const char *torch_class(const rcc_module *m)
     return dot[1] ? dot + 1 : NULL;
 }
 
-int fb_class_is_torch(const rcc_module *m) { return torch_class(m) != NULL; }
+int fb_class_is_torch(const rcc_module *m) { return fb_torch_class(m) != NULL; }
 
 int fb_class_is_container(const rcc_module *m)
 {
     static const char *const names[] = {"Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict",
                                         NULL};
-    const char *c = torch_class(m);
+    const char *c = fb_torch_class(m);
     for (int i = 0; c && names[i]; i++)
         if (!strcmp(c, names[i]))
             return 1;
@@ -758,7 +758,7 @@ static void describe(FbLayer *l, const Layer *L, const Val *v, const FbTensor *r
 
 int fb_pickled_layer(Arena *a, const rcc_module *m, const FbTensor *r, size_t n, FbLayer *l)
 {
-    const char *cls = torch_class(m);
+    const char *cls = fb_torch_class(m);
     const Layer *L = cls ? cat_find(cls) : NULL;
     const rcc_attr *ed = m ? attr_named(m, "embed_dim") : NULL;
     if (!L || L->nargs > LAYER_MAX_ARGS)
@@ -838,7 +838,7 @@ int fb_recognise_pickled(FbTree *tr, size_t i)
     FbNode *nd = &tr->nodes[i];
     FbTensor *r = NULL;
     size_t n = 0;
-    if (!nd->mod || !torch_class(nd->mod) || gather(tr, i, &r, &n) < 0)
+    if (!nd->mod || !fb_torch_class(nd->mod) || gather(tr, i, &r, &n) < 0)
         return 0;
     if (!fb_pickled_layer(tr->a, nd->mod, r, n, &nd->layer)) {
         memset(&nd->layer, 0, sizeof nd->layer);
