@@ -36,6 +36,25 @@ against it.  These files are made to be awkward for it:
   many.pt           3,000 keys: a list of 60 lists of 25 Linear layers, saved
                     as the model itself (keys "0.0.weight", ...)
   deep.pt           modules nested 100 and 2,000 deep
+  pickled.pt        torch.save(PickledNet()): a whole pickled model of a
+                    __main__ class, whose modules say what the weights cannot
+                    (Conv2d stride 2, padding 1, no bias; BatchNorm2d eps
+                    1e-3; MultiheadAttention num_heads 4; an LSTM of 2 layers,
+                    bidirectional, batch_first) and which has modules without
+                    tensors (ReLU, MaxPool2d) (tests/infer/pickled.arch is
+                    rcc's output)
+  seq.pt            torch.save(nn.Sequential(Linear, ReLU, Linear, ReLU,
+                    Linear)), saved whole; seq_in.npy an input [5, 12] and
+                    seq_out.npy torch's output for it: the fallback's spec
+                    must compute it, activations included (tests/infer/seq.arch
+                    is rcc's output)
+  cnn.pt            a whole nn.Sequential CNN (Conv2d, ReLU, Conv2d with
+                    stride and padding, Conv2d with padding "same", BatchNorm2d
+                    with running statistics, ReLU, MaxPool2d, Flatten, Dropout,
+                    Linear); cnn_in.npy an
+                    input [3, 1, 13, 13] (the smallest that flattens to the
+                    Linear's 72 in_features, which the fallback must guess)
+                    and cnn_out.npy torch's output in eval mode
   manifest.txt      the files above, written last (the make target)
 """
 
@@ -45,6 +64,7 @@ import os
 import struct
 import sys
 
+import numpy as np
 import torch
 import torch.nn as nn
 
@@ -94,6 +114,27 @@ class OddNet(nn.Module):
         self.register_buffer("position_ids", torch.arange(8).unsqueeze(0))
         self.lm_head = nn.Linear(16, 40, bias=False)
         self.lm_head.weight = self.tok_emb.weight   # tied
+
+
+class PickledNet(nn.Module):
+    """A model no family knows, saved whole: its modules carry their
+    constructor arguments, and its ReLU and MaxPool2d have no tensors."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, stride=2, padding=1, bias=False)
+        self.bn = nn.BatchNorm2d(8, eps=1e-3)
+        self.relu = nn.ReLU()
+        self.pool = nn.MaxPool2d(2)
+        self.fc = nn.Linear(8 * 4 * 4, 32)
+        self.attn = nn.MultiheadAttention(32, num_heads=4)
+        self.lstm = nn.LSTM(32, 16, num_layers=2, bidirectional=True, batch_first=True)
+
+    def forward(self, x):
+        x = self.pool(self.relu(self.bn(self.conv(x))))
+        x = self.fc(torch.flatten(x, 1)).unsqueeze(1)
+        x = self.attn(x, x, x)[0]
+        return self.lstm(x)[0]
 
 
 def z(*shape, dtype=torch.float32):
@@ -190,7 +231,30 @@ def main(argv):
     torch.save(deep(), os.path.join(out, "deep.pt"))
     many = nn.ModuleList([nn.ModuleList([nn.Linear(2, 2) for _ in range(25)]) for _ in range(60)])
     torch.save(many.state_dict(), os.path.join(out, "many.pt"))
-    files = ["odd.pt", "odd_module.pt", "odd_f16.pt", "names.pt", "unsayable.pt", "huge.safetensors", "many.pt", "deep.pt"]
+    torch.save(PickledNet().eval(), os.path.join(out, "pickled.pt"))
+    seq = nn.Sequential(nn.Linear(12, 24), nn.ReLU(), nn.Linear(24, 16), nn.ReLU(), nn.Linear(16, 6)).eval()
+    torch.save(seq, os.path.join(out, "seq.pt"))
+    cnn = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Conv2d(4, 8, 3, stride=2, padding=1),
+                        nn.Conv2d(8, 8, 3, padding="same", bias=False), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2),
+                        nn.Flatten(), nn.Dropout(0.25), nn.Linear(8 * 3 * 3, 10))
+    with torch.no_grad():
+        cnn[4].running_mean.uniform_(-0.5, 0.5)
+        cnn[4].running_var.uniform_(0.5, 2.0)
+    cnn.eval()
+    torch.save(cnn, os.path.join(out, "cnn.pt"))
+    for name, model, shape in (("seq", seq, (5, 12)), ("cnn", cnn, (3, 1, 13, 13))):
+        x = torch.randn(*shape)
+        with torch.no_grad():
+            y = model(x)
+            # the activations matter: without them the output is another
+            z = x
+            for m in model:
+                z = z if isinstance(m, nn.ReLU) else m(z)
+        assert (y - z).abs().max() > 0.01 * y.abs().max(), name + ": its ReLUs change nothing"
+        np.save(os.path.join(out, name + "_in.npy"), x.numpy())
+        np.save(os.path.join(out, name + "_out.npy"), y.numpy())
+    files = ["odd.pt", "odd_module.pt", "odd_f16.pt", "names.pt", "unsayable.pt", "huge.safetensors", "many.pt", "deep.pt",
+             "pickled.pt", "seq.pt", "cnn.pt"]
     with open(os.path.join(out, "manifest.txt"), "w") as f:
         f.write("".join(n + "\n" for n in files))
     print("gen_infer_fallback: %d files in %s" % (len(files), out))

@@ -5,10 +5,18 @@
 #   1. the command: usage and input errors (exit 2, one line), -o written
 #      whole or not at all, stdout and -o the same
 #   2. golden outputs: the specs inferred for tests/gen_infer_fallback.py's
-#      odd.pt (an architecture no family knows) and names.pt (keys that are
-#      not identifiers) are tests/infer/*.arch exactly, and check clean;
-#      odd.pt's forward type-checks
-#   3. the property, over every weight file of $FIXTURES (recursively: *.pt
+#      odd.pt (an architecture no family knows), names.pt (keys that are
+#      not identifiers), pickled.pt (a whole pickled __main__ model) and
+#      seq.pt (a whole nn.Sequential) are tests/infer/*.arch exactly, and
+#      check clean; odd.pt's forward type-checks; pickled.pt's layers have
+#      the constructor arguments of its pickle (stride, eps, num_heads, ...)
+#      and its modules without tensors (ReLU, MaxPool2d)
+#   3. whole pickled models computed: the fallback's specs for seq.pt (an
+#      MLP) and cnn.pt (a CNN, whose input size the fallback guesses from
+#      its Flatten and Linear) run (`rcc run`) to torch's outputs, which the
+#      pickled ReLUs change: the proof that the pickle's activations,
+#      pooling and flatten are in the guessed forward
+#   4. the property, over every weight file of $FIXTURES (recursively: *.pt
 #      *.pth *.bin *.safetensors) that `rcc dump` reads: infer, with
 #      --fallback and without, writes a spec that `rcc check` accepts
 #      (exit 0, no option).  The files `rcc dump` refuses (damaged and
@@ -50,7 +58,7 @@ cmp -s "$tmp/odd.stdout" "$tmp/o/odd.arch" || fail "infer -o over an existing fi
 [ "$(ls -A "$tmp/o")" = odd.arch ] || fail "infer -o left other files: $(ls -A "$tmp/o")"
 
 # ------------------------------------------------------------ 2. golden outputs
-for g in odd names; do
+for g in odd names pickled seq; do
     (cd "$I" && run "$tmp/$g.arch" "$tmp/$g.err" "$RCC" infer --fallback "$g.pt" && echo "$rc" >"$tmp/rc")
     [ "$(cat "$tmp/rc")" -eq 0 ] || { show stderr "$tmp/$g.err"; fail "infer --fallback $g.pt exited $(cat "$tmp/rc")"; }
     [ ! -s "$tmp/$g.err" ] || { show stderr "$tmp/$g.err"; fail "infer --fallback $g.pt: stderr is not empty"; }
@@ -65,8 +73,36 @@ done
 run "$tmp/out" "$tmp/err" "$RCC" check "$tmp/odd.arch" "$I/odd.pt"
 grep -q ': forward (x: i64\[N, T\]) -> f32\[N, T, 4\]$' "$tmp/out" ||
     { show stdout "$tmp/out"; fail "odd.pt: the guessed forward is not the chain expected"; }
+# what pickled.pt's modules say and its weights do not
+for line in '# pickled class: __main__.PickledNet' 'conv = Conv2d(3, 8, 3, stride = 2, padding = 1, bias = false)' \
+    'bn = BatchNorm2d(8, eps = 0.001)' 'relu = ReLU()' 'pool = MaxPool2d(2)' 'fc = Linear(128, 32)' \
+    'attn = MultiheadAttention(32, 4)' 'lstm = LSTM(32, 16, num_layers = 2, batch_first = true, bidirectional = true)' \
+    'x = self.relu(x)' 'x = self.pool(x)'; do
+    grep -qxF "  $line" "$tmp/pickled.arch" || grep -qxF "    $line" "$tmp/pickled.arch" ||
+        { show spec "$tmp/pickled.arch"; fail "pickled.pt: the spec has no line '$line'"; }
+done
+! grep -q 'guessed: num_heads' "$tmp/pickled.arch" || fail "pickled.pt: num_heads is guessed, and the pickle says it"
+say "ok: pickled.pt's layers are its pickle's (stride, eps, num_heads, batch_first; ReLU, MaxPool2d)"
 
-# ------------------------------------------------------------ 3. the property
+# ------------------------------------------------------------ 3. whole pickled models computed
+XDG_CACHE_HOME=$tmp/cache
+export XDG_CACHE_HOME
+mkdir "$XDG_CACHE_HOME"
+for g in seq cnn; do
+    run "$tmp/$g.arch" "$tmp/err" "$RCC" infer --fallback "$I/$g.pt"
+    [ "$rc" -eq 0 ] || { show stderr "$tmp/err"; fail "infer --fallback $g.pt exited $rc"; }
+    run "$tmp/out" "$tmp/err" "$RCC" check "$tmp/$g.arch" "$I/$g.pt"
+    [ "$rc" -eq 0 ] || { show stderr "$tmp/err"; fail "check of the spec inferred for $g.pt exited $rc"; }
+    grep -q ': forward (x: ' "$tmp/out" || { show spec "$tmp/$g.arch"; fail "$g.pt: the spec has no forward"; }
+    run "$tmp/out" "$tmp/err" "$RCC" run "$tmp/$g.arch" "$I/$g.pt" "$I/${g}_in.npy" -o "$tmp/${g}_got.npy"
+    [ "$rc" -eq 0 ] || { show spec "$tmp/$g.arch"; show stderr "$tmp/err"; fail "rcc run of the spec inferred for $g.pt exited $rc"; }
+    "$PYTHON" "$testsdir/parity_compare.py" "$g.pt (inferred)" "$tmp/${g}_got.npy" "$I/${g}_out.npy" 1e-4 ||
+        { show spec "$tmp/$g.arch"; fail "$g.pt: the inferred spec does not compute torch's output"; }
+done
+grep -qxF '  input x: f32[N, 1, 13, 13]' "$tmp/cnn.arch" ||
+    { show spec "$tmp/cnn.arch"; fail "cnn.pt: the input's size is not the one its Flatten and Linear say"; }
+
+# ------------------------------------------------------------ 4. the property
 nfiles=0 skipped=0 unsayable=0 failed=""   # (not n: show() sets n)
 for f in $(cd "$FIXTURES" && find . -type f \( -name '*.pt' -o -name '*.pth' -o -name '*.bin' \
         -o -name '*.safetensors' \) | sed 's|^\./||' | sort); do

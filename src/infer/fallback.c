@@ -10,7 +10,12 @@
  * share one block declaration, named after the first of them.  Tensors no
  * layer accounts for are raw `param` (or `buffer`: integer and bool
  * tensors, running statistics, position_ids) declarations with their exact
- * dtype and shape.  Names that are not identifiers are quoted.  Modules
+ * dtype and shape.  A whole pickled model's module tree is laid over the
+ * key tree (attach_modules): its modules give their layers' classes and
+ * constructor arguments (recognise.c), its layers without tensors (ReLU,
+ * MaxPool2d, Flatten) are declared too, children come in the order they
+ * were registered, and a module of another class is named in a comment.
+ * Names that are not identifiers are quoted.  Modules
  * nested deeper than MAX_DEPTH are named by the rest of their path, one
  * quoted name holding dots, since the elaborator nests blocks 64 deep.
  *
@@ -23,8 +28,9 @@
  * `rcc check` would (from a temporary file), and compared with the file
  * key by key.  A forward that does not type-check is left out; a spec
  * whose keys do not match (a name the language reads otherwise) is written
- * again with every name quoted and no lists.  So what infer writes passes
- * `rcc check` against the file, or infer says why not.
+ * again with every name quoted and no lists, and then, when it came from a
+ * pickle, without the pickle.  So what infer writes passes `rcc check`
+ * against the file, or infer says why not.
  */
 #include <inttypes.h>
 #include <stdint.h>
@@ -129,6 +135,7 @@ static long node_new(Gen *g, size_t parent, const char *seg, size_t len)
         return -1;
     nd->parent = parent;
     nd->index = parent == (size_t)-1 ? -1 : list_index(nd->seg);
+    nd->rank = SIZE_MAX;
     return (long)t->n++;
 }
 
@@ -137,6 +144,20 @@ static long node_new(Gen *g, size_t parent, const char *seg, size_t len)
 static uint64_t child_hash(size_t parent, const char *seg, size_t len)
 {
     return util_hash(seg, len) ^ ((uint64_t)parent * 0x9E3779B97F4A7C15u);
+}
+
+/* The child of parent named seg[0..len), or -1 when there is none. */
+static long find_child(const Gen *g, size_t parent, const char *seg, size_t len)
+{
+    const FbTree *t = &g->tr;
+    if (!g->ix_cap)
+        return -1;
+    for (size_t i = (size_t)child_hash(parent, seg, len) & (g->ix_cap - 1); g->ix[i]; i = (i + 1) & (g->ix_cap - 1)) {
+        const FbNode *nd = &t->nodes[g->ix[i] - 1];
+        if (nd->parent == parent && strlen(nd->seg) == len && !memcmp(nd->seg, seg, len))
+            return (long)(g->ix[i] - 1);
+    }
+    return -1;
 }
 
 static long child(Gen *g, size_t parent, const char *seg, size_t len)
@@ -244,8 +265,99 @@ static int is_list(const Gen *g, const FbNode *nd)
     return (uint64_t)max < 2 * (uint64_t)nd->nkids + MAX_ITEMS_GAP;
 }
 
-/* Layers in key order (preorder), then BatchNorm's dimensionality from
- * its neighbour (the layer before it, else the one after). */
+/* ------------------------------------------------------ the pickle */
+
+/* The node of a module's path ("blocks.0.fc"), made (with the modules
+ * above it) when make: its number, -1 when there is none or the path is
+ * not one the keys could have made (an empty name, too deep, a '{'), -2
+ * when out of memory. */
+static long module_node(Gen *g, const char *path, int make)
+{
+    size_t node = 0, depth = 0;
+    const char *p = path;
+    if (!*p)
+        return 0;
+    for (;;) {
+        const char *dot = strchr(p, '.');
+        size_t len = dot ? (size_t)(dot - p) : strlen(p);
+        if (!len || ++depth + 2 > MAX_DEPTH || memchr(p, '{', len))
+            return -1;
+        long c = find_child(g, node, p, len);
+        if (c < 0 && !make)
+            return -1;
+        if (c < 0 && (c = child(g, node, p, len)) < 0)
+            return -2;
+        node = (size_t)c;
+        if (!dot)
+            return (long)node;
+        p = dot + 1;
+    }
+}
+
+typedef struct Ranked {
+    size_t rank, pos, node;
+} Ranked;
+
+static int by_rank(const void *pa, const void *pb)
+{
+    const Ranked *a = pa, *b = pb;
+    if (a->rank != b->rank)
+        return a->rank < b->rank ? -1 : 1;
+    return (a->pos > b->pos) - (a->pos < b->pos);
+}
+
+/* A whole pickled model's module tree laid over the key tree: each node
+ * gets its module (class and attributes), the modules without tensors
+ * that are built-in layers (ReLU, MaxPool2d, Flatten, Dropout) get nodes
+ * of their own, and every node's children are put in the order the
+ * modules were registered (the pickle's pre-order; nodes without a module
+ * after them, in key order). */
+static int attach_modules(Gen *g)
+{
+    FbTree *t = &g->tr;
+    size_t nm = rcc_module_count(g->f);
+    if (!nm)
+        return 0;
+    t->pickled = 1;
+    for (size_t i = 0; i < nm; i++) {
+        const rcc_module *m = rcc_module_at(g->f, i);
+        FbLayer l;
+        if (!m->path || !*m->path || module_node(g, m->path, 0) >= 0 || !fb_pickled_layer(t->a, m, NULL, 0, &l))
+            continue;
+        if (module_node(g, m->path, 1) == -2)
+            return -1;
+    }
+    for (size_t i = 0; i < nm; i++) {   /* a path named twice: the first module of it */
+        const rcc_module *m = rcc_module_at(g->f, i);
+        long x = m->path ? module_node(g, m->path, 0) : -1;
+        if (x >= 0 && !t->nodes[x].mod) {
+            t->nodes[x].mod = m;
+            t->nodes[x].rank = i;
+        }
+    }
+    Ranked *r = NULL;
+    size_t rcap = 0;
+    for (size_t i = 0; i < t->n; i++) {
+        FbNode *nd = &t->nodes[i];
+        if (nd->nkids < 2)
+            continue;
+        if (arena_grow(t->a, (void **)&r, &rcap, nd->nkids, sizeof *r) < 0)
+            return -1;
+        for (size_t k = 0; k < nd->nkids; k++)
+            r[k] = (Ranked){t->nodes[nd->kids[k]].rank, k, nd->kids[k]};
+        qsort(r, nd->nkids, sizeof *r, by_rank);
+        for (size_t k = 0; k < nd->nkids; k++)
+            nd->kids[k] = r[k].node;
+    }
+    return 0;
+}
+
+/* Layers in key order (preorder; with a pickle, its registration order),
+ * each declared from its pickled module when that is a built-in layer of
+ * torch.nn whose call expands to its tensors, else recognised by its
+ * tensors' names and shapes; then a BatchNorm's dimensionality, when its
+ * class did not say it, from its neighbour (the layer with tensors before
+ * it, else the one after). */
 static int recognise_all(Gen *g)
 {
     FbTree *t = &g->tr;
@@ -256,7 +368,7 @@ static int recognise_all(Gen *g)
     while (sp) {
         size_t i = stack[--sp];
         FbNode *nd = &t->nodes[i];
-        if (fb_recognise(t, i)) {
+        if (fb_recognise_pickled(t, i) || fb_recognise(t, i)) {
             g->layers[g->nlayers++] = i;
             for (size_t k = 0; k < nd->nkids; k++)
                 t->nodes[nd->kids[k]].in_layer = 1;
@@ -268,10 +380,14 @@ static int recognise_all(Gen *g)
     }
     for (size_t k = 0; k < g->nlayers; k++) {
         FbLayer *l = &t->nodes[g->layers[k]].layer;
-        if (l->kind == FB_BN) {
-            const FbLayer *prev = k ? &t->nodes[g->layers[k - 1]].layer : NULL;
-            const FbLayer *next = k + 1 < g->nlayers ? &t->nodes[g->layers[k + 1]].layer : NULL;
-            const FbLayer *nb = prev ? prev : next;
+        if (l->kind == FB_BN && !l->dim) {
+            const FbLayer *nb = NULL;
+            for (size_t j = k; j > 0 && !nb; j--)
+                if (t->nodes[g->layers[j - 1]].layer.kind <= FB_PRELU)
+                    nb = &t->nodes[g->layers[j - 1]].layer;
+            for (size_t j = k + 1; j < g->nlayers && !nb; j++)
+                if (t->nodes[g->layers[j]].layer.kind <= FB_PRELU)
+                    nb = &t->nodes[g->layers[j]].layer;
             l->dim = nb && (nb->kind == FB_CONV || nb->kind == FB_CONVT) ? nb->dim : 1;
         }
         if (fb_layer_call(t->a, l) < 0)
@@ -430,9 +546,24 @@ static int mark_shadowed(Gen *g)
     return 0;
 }
 
-/* A body: the module's raw tensors, then its children. */
+/* Does a node say its pickled class in a comment?  When it is not what
+ * it is declared as: a block, or a layer recognised by its tensors, of a
+ * class that is not torch.nn's container nor that layer's (__main__.Net,
+ * torch.nn's TransformerEncoderLayer, a custom Linear). */
+static int says_class(const FbNode *nd)
+{
+    const char *c = nd->mod ? fb_torch_class(nd->mod) : NULL, *call = nd->layer.call;
+    size_t n = c ? strlen(c) : 0;
+    if (c && call && !strncmp(call, c, n) && call[n] == '(')
+        return 0;   /* torch's Linear whose attributes were not enough (a traced TorchScript one) */
+    return nd->mod && !nd->layer.pickled && !nd->list && !fb_class_is_container(nd->mod);
+}
+
+/* A body: the module's pickled class, its raw tensors, then its children. */
 static int write_body(Gen *g, const FbNode *nd, FILE *m)
 {
+    if (says_class(nd) && nd->layer.kind == FB_NONE)
+        fprintf(m, "  # pickled class: %s\n", fb_class_text(g->tr.a, nd->mod));
     for (size_t k = 0; k < nd->ntens; k++) {
         const rcc_tensor *t = nd->tens[k].t;
         const char *leaf = nd->tens[k].leaf;
@@ -448,6 +579,9 @@ static int write_body(Gen *g, const FbNode *nd, FILE *m)
         const char *name = child_name(g, c);
         if (c->layer.note)
             fprintf(m, "  # guessed: %s\n", c->layer.note);
+        if (c->layer.kind != FB_NONE && says_class(c))
+            fprintf(m, "  # pickled class: %s, declared as the built-in layer its tensors are\n",
+                    fb_class_text(g->tr.a, c->mod));
         /* in a wide body, self.name: the elaborator then need not look
          * through the rest of the body for a read of name */
         fprintf(m, "  %s%s = %s\n", nd->nkids > WIDE_BODY && *name != '"' ? "self." : "", name, c->expr);
@@ -556,13 +690,29 @@ static int write_spec(Gen *g, const char *wpath, int with_forward, const char *d
     fputs("# inferred by rcc infer from ", out);
     for (const char *p = wpath; *p; p++)   /* one line, whatever the path holds */
         fputc((unsigned char)*p < ' ' || *p == 0x7f ? '?' : *p, out);
-    fputs(": no family of the library covers it; layers recognised by name and shape, the forward guessed\n", out);
+    size_t with = 0, bare = 0, pickled = 0, shaped = 0;   /* layers with tensors, without; from the pickle */
+    for (size_t k = 0; k < g->nlayers; k++) {
+        const FbNode *nd = &t->nodes[g->layers[k]];
+        int has = nd->ntens || nd->nkids;
+        with += has, bare += !has;
+        pickled += nd->layer.pickled, shaped += !nd->layer.pickled;
+    }
+    fputs(t->pickled ? ": no family of the library covers it; layers from the pickled modules, the forward guessed\n"
+                     : ": no family of the library covers it; layers recognised by name and shape, the forward guessed\n",
+          out);
     fprintf(out, "# %zu key%s: %zu in %zu built-in layer%s, %zu declared raw", ntens, ntens == 1 ? "" : "s",
-            ntens - g->nskip - g->nraw, g->nlayers, g->nlayers == 1 ? "" : "s", g->nraw);
+            ntens - g->nskip - g->nraw, with, with == 1 ? "" : "s", g->nraw);
     if (g->nskip)
         fprintf(out, ", %zu that the language cannot declare", g->nskip);
+    if (bare)
+        fprintf(out, "; %zu layer%s without tensors", bare, bare == 1 ? "" : "s");
     fputs("\n", out);
-    if (g->nlayers)
+    if (pickled && !shaped)
+        fputs("# every layer's arguments (stride, padding, eps, num_heads, ...) are its pickled module's\n", out);
+    else if (pickled)
+        fprintf(out, "# %zu layer%s arguments are the pickled module's; what the weights do not say of the other %zu"
+                " (stride, padding, eps, ...) is torch's default\n", pickled, pickled == 1 ? "'s" : "s'", shaped);
+    else if (g->nlayers)
         fputs("# what the weights do not say (stride, padding, eps, ...) is torch's default in the calls\n", out);
     fputs("\n", out);
     fwrite(blocks, 1, blen, out);
@@ -700,54 +850,75 @@ static const char *model_name(Arena *a, const char *wpath)
     return arena_strndup(a, name, strlen(name));
 }
 
+/* The tree of f's keys (with its pickled modules when pickle), its
+ * layers recognised: 0, or -1 out of memory. */
+static int build(Gen *g, Arena *a, const rcc_file *f, const char *wpath, int pickle)
+{
+    memset(g, 0, sizeof *g);
+    g->tr.a = a;
+    g->f = f;
+    size_t n = rcc_tensor_count(f);
+    int failed = !(g->skip = arena_array(a, n + 1, 1)) || !(g->why = arena_array(a, n + 1, sizeof *g->why)) ||
+                 node_new(g, (size_t)-1, "", 0) < 0 || !(g->model = model_name(a, wpath));
+    for (size_t i = 0; !failed && i < n; i++)
+        failed = place(g, i) < 0;
+    return failed || (pickle && attach_modules(g) < 0) || mark_shadowed(g) < 0 || recognise_all(g) < 0 ? -1 : 0;
+}
+
 int infer_fallback(const rcc_file *f, const char *wpath, FILE *out, FILE *log, char *err, size_t errlen)
 {
     Arena a = {0};
     Gen g;
-    memset(&g, 0, sizeof g);
-    g.tr.a = &a;
-    g.f = f;
     size_t n = rcc_tensor_count(f);
-    int failed = !(g.skip = arena_array(&a, n + 1, 1)) || !(g.why = arena_array(&a, n + 1, sizeof *g.why)) ||
-                 node_new(&g, (size_t)-1, "", 0) < 0 || !(g.model = model_name(&a, wpath));
-    for (size_t i = 0; !failed && i < n; i++)
-        failed = place(&g, i) < 0;
-    if (failed || mark_shadowed(&g) < 0 || recognise_all(&g) < 0) {
-        snprintf(err, errlen, "out of memory");
-        arena_free(&a);
-        return -1;
-    }
-
-    /* Written, checked, and written again until it checks: without the
-     * forward when only the forward fails, with every name quoted when
-     * the keys do not agree. */
-    char why[512] = "", dropped[512] = "";
+    char why[512] = "", dropped[512] = "", unpickled[512] = "";
     char *text = NULL;
     size_t len = 0;
-    int safe = 0, fwd = 1, r = -1;
-    for (int attempt = 0; attempt < 4; attempt++) {
-        free(text);
-        text = NULL;
-        g.safe = safe;
-        FILE *m = open_memstream(&text, &len);
-        if (!m || write_spec(&g, wpath, fwd, dropped, m) < 0 || fclose(m) != 0 || !text) {
+    int r = -1;
+    /* With the pickle's modules first; a spec of them that the front end
+     * does not take as the file has it (an argument it reads otherwise)
+     * gives way to the one of the keys alone. */
+    for (int pickle = 1; pickle >= 0; pickle--) {
+        if (build(&g, &a, f, wpath, pickle) < 0) {
             snprintf(err, errlen, "out of memory");
-            free(text);
             arena_free(&a);
             return -1;
         }
-        r = verify(&g, text, len, why, sizeof why);
-        if (r == 1 && fwd) {
-            fwd = 0;
-            memcpy(dropped, why, sizeof dropped);
-        } else if (r == 2 && !safe) {
-            safe = 1;
-            fwd = 1;
-            dropped[0] = 0;
-        } else {
-            break;
+        /* Written, checked, and written again until it checks: without the
+         * forward when only the forward fails, with every name quoted when
+         * the keys do not agree. */
+        int safe = 0, fwd = 1;
+        dropped[0] = 0;
+        for (int attempt = 0; attempt < 4; attempt++) {
+            free(text);
+            text = NULL;
+            g.safe = safe;
+            FILE *m = open_memstream(&text, &len);
+            if (!m || write_spec(&g, wpath, fwd, dropped, m) < 0 || fclose(m) != 0 || !text) {
+                snprintf(err, errlen, "out of memory");
+                free(text);
+                arena_free(&a);
+                return -1;
+            }
+            r = verify(&g, text, len, why, sizeof why);
+            if (r == 1 && fwd) {
+                fwd = 0;
+                memcpy(dropped, why, sizeof dropped);
+            } else if (r == 2 && !safe) {
+                safe = 1;
+                fwd = 1;
+                dropped[0] = 0;
+            } else {
+                break;
+            }
         }
+        if (r != 2 || !g.tr.pickled)
+            break;
+        memcpy(unpickled, why, sizeof unpickled);
+        arena_free(&a);
     }
+    if (*unpickled)
+        fprintf(log, "rcc: note: %s: the spec of its pickled modules does not check (%s); it is declared from its keys"
+                " alone\n", wpath, unpickled);
 
     if (g.nskip) {
         char list[400] = "";

@@ -9,9 +9,10 @@
  *               wins and is written out with every `?` replaced by its value
  *               and a comment saying how it was decided.
  *   fallback.c  for a file no family covers: every key declared exactly
- *               (layers recognised by name and shape, the rest as raw
- *               param/buffer declarations) and a forward guessed as a chain,
- *               marked `# guessed`.
+ *               (layers recognised by name and shape, or taken with their
+ *               constructor arguments from a whole pickled model's modules,
+ *               the rest as raw param/buffer declarations) and a forward
+ *               guessed as a chain, marked `# guessed`.
  *
  * Whatever the file, what `rcc infer` writes passes `rcc check` against it.
  */

@@ -27,11 +27,19 @@
  *   in_proj_weight, out_proj.*, ...      MultiheadAttention; num_heads is not
  *                                        in the weights and is guessed
  *
+ * A whole pickled model says more (fb_recognise_pickled): a module whose
+ * class is torch.nn's own built-in layer is that layer, with the
+ * constructor arguments its pickled attributes hold (stride, padding,
+ * groups, eps, momentum, num_heads, batch_first, p, ...), and the call is
+ * checked against the tensors the same way; layers without tensors (ReLU,
+ * MaxPool2d, Flatten, Dropout) are declared from the pickle alone.
+ *
  * Every layer tensor is f32 in the catalog (num_batches_tracked i64), so a
  * module stored in another dtype is declared raw, with its dtype exact.
  */
 #include <ctype.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,9 +56,10 @@ typedef struct CallArg {
 
 typedef struct Call {
     const char *layer;
-    CallArg     a[10];
+    CallArg     a[LAYER_MAX_ARGS];
     int         n;
     int         npos;       /* the first npos are written positionally */
+    char        strs[LAYER_MAX_ARGS][32];   /* string values (a pickle's "same", "zeros") */
 } Call;
 
 static void put_int(Call *c, const char *name, int64_t x)
@@ -98,19 +107,16 @@ static const rcc_tensor *find(const FbTensor *r, size_t n, const char *name)
 }
 
 /* The call bound as a parser would bind it (defaults from the catalog's
- * table), expanded by the catalog and compared with the tensors r[0..n):
- * 1 when they are the same set, names, shapes and dtypes. */
-static int expands_to(const Call *c, const FbTensor *r, size_t n)
+ * table) into v[0..L->nargs): 0, or -1 when a required argument is
+ * missing or a default cannot be read. */
+static int bind(const Call *c, const Layer *L, Val *v, char (*sbuf)[32])
 {
-    const Layer *L = cat_find(c->layer);
-    Val v[LAYER_MAX_ARGS];
-    char sbuf[LAYER_MAX_ARGS][32], err[256];
     if (!L || L->nargs > LAYER_MAX_ARGS)
-        return 0;
+        return -1;
     for (size_t i = 0; i < L->nargs; i++) {
         memset(&v[i], 0, sizeof v[i]);
         if (L->args[i].def && la_parse_def(L->args[i].def, &v[i], sbuf[i], sizeof sbuf[i]) < 0)
-            return 0;
+            return -1;
         int given = 0;
         for (int k = 0; k < c->n; k++)
             if (!strcmp(c->a[k].name, L->args[i].name)) {
@@ -118,8 +124,21 @@ static int expands_to(const Call *c, const FbTensor *r, size_t n)
                 given = 1;
             }
         if (!L->args[i].def && !given)
-            return 0;
+            return -1;
     }
+    return 0;
+}
+
+/* The call expanded by the catalog and compared with the tensors r[0..n):
+ * 1 when they are the same set, names, shapes and dtypes (and the catalog
+ * takes the arguments). */
+static int expands_to(const Call *c, const FbTensor *r, size_t n)
+{
+    const Layer *L = cat_find(c->layer);
+    Val v[LAYER_MAX_ARGS];
+    char sbuf[LAYER_MAX_ARGS][32], err[256];
+    if (bind(c, L, v, sbuf) < 0)
+        return 0;
     LayerTensor *out = calloc(n + 1, sizeof *out);
     if (!out)
         return 0;
@@ -134,23 +153,6 @@ static int expands_to(const Call *c, const FbTensor *r, size_t n)
     return same;
 }
 
-static void fmt_val(char *buf, size_t cap, const Val *v)
-{
-    size_t k = 0;
-    switch (v->kind) {
-    case VAL_INT: snprintf(buf, cap, "%" PRId64, v->i); break;
-    case VAL_BOOL: snprintf(buf, cap, "%s", v->i ? "true" : "false"); break;
-    case VAL_INTS:
-        k = (size_t)snprintf(buf, cap, "(");
-        for (size_t i = 0; i < v->n && k < cap; i++)
-            k += (size_t)snprintf(buf + k, cap - k, "%s%" PRId64, i ? ", " : "", v->ints[i]);
-        if (k < cap)
-            snprintf(buf + k, cap - k, "%s)", v->n == 1 ? "," : "");
-        break;
-    default: snprintf(buf, cap, "none"); break;
-    }
-}
-
 /* The call's arguments as written: positional, then name = value. */
 static const char *args_text(Arena *a, const Call *c)
 {
@@ -158,7 +160,7 @@ static const char *args_text(Arena *a, const Call *c)
     size_t k = 0;
     buf[0] = 0;
     for (int i = 0; i < c->n && k < sizeof buf; i++) {
-        fmt_val(one, sizeof one, &c->a[i].v);
+        la_fmt_val(&c->a[i].v, 0, one, sizeof one);
         if (i < c->npos)
             k += (size_t)snprintf(buf + k, sizeof buf - k, "%s%s", i ? ", " : "", one);
         else
@@ -285,6 +287,8 @@ static int weight_nd(FbTree *tr, FbLayer *l, const FbTensor *r, size_t n, const 
         return 0;
     l->dim = dim;
     l->in = c.a[0].v.i, l->out = c.a[1].v.i;
+    for (int d = 0; d < dim; d++)   /* stride, padding and dilation are torch's defaults */
+        l->k[d] = w->shape[2 + d];
     return take(tr, l, transposed ? FB_CONVT : FB_CONV, &c);
 }
 
@@ -412,33 +416,51 @@ static int attention(FbTree *tr, FbLayer *l, const FbTensor *r, size_t n)
     return take(tr, l, FB_MHA, &c);
 }
 
-int fb_recognise(FbTree *tr, size_t i)
+/* Node i's tensors as one layer's (with out_proj's, prefixed, for a
+ * MultiheadAttention) into *rp, how many into *np: 0, or -1 when the node
+ * cannot be one layer (other children, too many tensors, a tensor not f32
+ * or of more than 8 dimensions: the catalog's layers are f32). */
+static int gather(FbTree *tr, size_t i, FbTensor **rp, size_t *np)
 {
     FbNode *nd = &tr->nodes[i];
     const FbNode *op = NULL;
-    if (nd->nkids > 1 || nd->ntens == 0)
-        return 0;
+    if (nd->nkids > 1)
+        return -1;
     if (nd->nkids == 1) {   /* MultiheadAttention's out_proj, a plain Linear */
         op = &tr->nodes[nd->kids[0]];
         if (strcmp(op->seg, "out_proj") != 0 || op->nkids || !op->ntens)
-            return 0;
+            return -1;
     }
     size_t n = nd->ntens + (op ? op->ntens : 0);
     if (n > MAX_LAYER_TENSORS)   /* the comparison is quadratic; no layer of torch has so many */
-        return 0;
+        return -1;
     FbTensor *r = arena_array(tr->a, n + 1, sizeof *r);
     if (!r)
-        return 0;
-    memcpy(r, nd->tens, nd->ntens * sizeof *r);
+        return -1;
+    if (nd->ntens)   /* a layer without tensors has none to copy (and tens is NULL) */
+        memcpy(r, nd->tens, nd->ntens * sizeof *r);
     for (size_t k = 0; op && k < op->ntens; k++) {
         r[nd->ntens + k].t = op->tens[k].t;
         if (!(r[nd->ntens + k].leaf = arena_printf(tr->a, "out_proj.%s", op->tens[k].leaf)))
-            return 0;
+            return -1;
     }
     /* shapes and dtypes as the catalog has them: f32, at most 8 dimensions */
     for (size_t k = 0; k < n; k++)
         if (r[k].t->ndim > 8 || (r[k].t->dtype != RCC_F32 && strcmp(r[k].leaf, "num_batches_tracked") != 0))
-            return 0;
+            return -1;
+    *rp = r;
+    *np = n;
+    return 0;
+}
+
+int fb_recognise(FbTree *tr, size_t i)
+{
+    FbNode *nd = &tr->nodes[i];
+    FbTensor *r;
+    size_t n;
+    if (nd->ntens == 0 || gather(tr, i, &r, &n) < 0)
+        return 0;
+    int op = nd->nkids == 1;
     /* the name that says what a layer is: its own, or its list's */
     const char *hint = nd->seg;
     if (nd->index >= 0 && nd->parent != (size_t)-1)
@@ -462,4 +484,368 @@ int fb_recognise(FbTree *tr, size_t i)
     if (!ok)
         memset(l, 0, sizeof *l);
     return ok;
+}
+
+/* ------------------------------------------------------------ pickles */
+
+/* torch.nn's class name of m: "Conv2d" for "torch.nn.modules.conv.Conv2d"
+ * or TorchScript's "__torch__.torch.nn.modules.conv.___torch_mangle_3.Conv2d";
+ * NULL for a class of anything else (__main__.Linear is not torch's). */
+const char *fb_torch_class(const rcc_module *m)
+{
+    const char *t = m ? m->type : NULL;
+    if (!t)
+        return NULL;
+    if (!strncmp(t, "__torch__.", 10))
+        t += 10;
+    if (strncmp(t, "torch.nn.modules.", 17) != 0)
+        return NULL;
+    const char *dot = strrchr(t, '.');
+    return dot[1] ? dot + 1 : NULL;
+}
+
+int fb_class_is_torch(const rcc_module *m) { return fb_torch_class(m) != NULL; }
+
+int fb_class_is_container(const rcc_module *m)
+{
+    static const char *const names[] = {"Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict",
+                                        NULL};
+    const char *c = fb_torch_class(m);
+    for (int i = 0; c && names[i]; i++)
+        if (!strcmp(c, names[i]))
+            return 1;
+    return 0;
+}
+
+const char *fb_class_text(Arena *a, const rcc_module *m)
+{
+    char buf[128];
+    size_t k = 0;
+    const char *p = m && m->type ? m->type : "?";
+    for (; *p && k < 120; p++)
+        buf[k++] = (unsigned char)*p < ' ' || (unsigned char)*p >= 0x7f ? '?' : *p;
+    if (*p)
+        k += (size_t)snprintf(buf + k, sizeof buf - k, "...");
+    buf[k] = 0;
+    return arena_strndup(a, buf, k);
+}
+
+static const rcc_attr *attr_named(const rcc_module *m, const char *name)
+{
+    for (size_t i = 0; i < m->nattrs; i++)
+        if (m->attrs[i].name && !strcmp(m->attrs[i].name, name))
+            return &m->attrs[i];
+    return NULL;
+}
+
+/* A pickled attribute as the value of a parameter that takes want: 0, or
+ * -1 when it is not one the language can write for it (a string with
+ * characters of its own, a float that is not finite, a tuple of another
+ * kind). */
+static int val_of(const rcc_attr *at, ValKind want, Val *v, char *sbuf, size_t scap)
+{
+    memset(v, 0, sizeof *v);
+    switch (at->kind) {
+    case RCC_ATTR_NONE: v->kind = VAL_NONE; return 0;
+    case RCC_ATTR_BOOL:
+        if (want != VAL_BOOL)
+            return -1;
+        v->kind = VAL_BOOL, v->i = at->i != 0;
+        return 0;
+    case RCC_ATTR_INT:
+        if (want == VAL_FLOAT)
+            v->kind = VAL_FLOAT, v->f = (double)at->i;
+        else if (want == VAL_INT || want == VAL_INTS)
+            v->kind = VAL_INT, v->i = at->i;
+        else
+            return -1;
+        return 0;
+    case RCC_ATTR_FLOAT:
+        if (want != VAL_FLOAT || !isfinite(at->f))
+            return -1;
+        v->kind = VAL_FLOAT, v->f = at->f;
+        return 0;
+    case RCC_ATTR_STR: {   /* "same", "zeros", "tanh", "nearest" */
+        size_t n = at->s ? strlen(at->s) : 0;
+        if ((want != VAL_STR && want != VAL_INTS) || n == 0 || n >= scap ||
+            strspn(at->s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != n)
+            return -1;
+        memcpy(sbuf, at->s, n + 1);
+        v->kind = VAL_STR, v->s = sbuf;
+        return 0;
+    }
+    case RCC_ATTR_INTS:
+        if (want != VAL_INTS || at->n < 1 || at->n > 8 || !at->ints)
+            return -1;
+        v->kind = VAL_INTS, v->n = at->n;
+        memcpy(v->ints, at->ints, at->n * sizeof *at->ints);
+        return 0;
+    default: return -1;
+    }
+}
+
+/* A convolution's padding "valid" or "same" as the sizes it stands for
+ * (the language takes numbers): "same" pads d * (k - 1) / 2 on each side,
+ * and when that is odd torch pads one more on the right, which no number
+ * says (-1). */
+static int padding_sizes(const rcc_module *m, Val *v)
+{
+    const rcc_attr *k = attr_named(m, "kernel_size"), *d = attr_named(m, "dilation");
+    if (!v->s || (strcmp(v->s, "same") && strcmp(v->s, "valid")))
+        return -1;
+    if (!strcmp(v->s, "valid")) {
+        memset(v, 0, sizeof *v);
+        v->kind = VAL_INT;
+        return 0;
+    }
+    size_t n = k && k->kind == RCC_ATTR_INTS ? k->n : 1;
+    if (!k || (k->kind != RCC_ATTR_INT && k->kind != RCC_ATTR_INTS) || n < 1 || n > 3 ||
+        (d && d->kind != RCC_ATTR_INT && !(d->kind == RCC_ATTR_INTS && d->n == n)))
+        return -1;
+    memset(v, 0, sizeof *v);
+    v->kind = VAL_INTS;
+    v->n = n;
+    for (size_t i = 0; i < n; i++) {
+        int64_t ki = k->kind == RCC_ATTR_INTS ? k->ints[i] : k->i;
+        int64_t di = !d ? 1 : d->kind == RCC_ATTR_INTS ? d->ints[i] : d->i;
+        if (ki < 1 || di < 1 || ki > ((int64_t)1 << 20) || di > ((int64_t)1 << 20) || (di * (ki - 1)) % 2)
+            return -1;
+        v->ints[i] = di * (ki - 1) / 2;
+    }
+    return 0;
+}
+
+/* Parameters whose tuple of equal sizes is the same as one int
+ * (kernel_size (3, 3) is 3); normalized_shape and unflattened_size are
+ * not ((4, 4) is not 4), save a tuple of one. */
+static int collapses(const char *name, const Val *v)
+{
+    static const char *const names[] = {"kernel_size", "stride", "padding", "dilation", "output_padding",
+                                        "output_size", NULL};
+    if (v->kind != VAL_INTS || v->n < 1)
+        return 0;
+    for (size_t i = 1; i < v->n; i++)
+        if (v->ints[i] != v->ints[0])
+            return 0;
+    if (v->n == 1 && strcmp(name, "unflattened_size") != 0)
+        return 1;
+    for (int i = 0; names[i]; i++)
+        if (!strcmp(name, names[i]))
+            return 1;
+    return 0;
+}
+
+static const Val *bound(const Layer *L, const Val *v, const char *name)
+{
+    for (size_t i = 0; i < L->nargs; i++)
+        if (!strcmp(L->args[i].name, name))
+            return &v[i];
+    return NULL;
+}
+
+static int64_t bound_int(const Layer *L, const Val *v, const char *name, int64_t def)
+{
+    const Val *x = bound(L, v, name);
+    return x && (x->kind == VAL_INT || x->kind == VAL_BOOL) ? x->i : def;
+}
+
+/* An INT or INTS argument as dim sizes (a tuple of another length: -1). */
+static int bound_ints(const Layer *L, const Val *v, const char *name, int dim, int64_t *out)
+{
+    const Val *x = bound(L, v, name);
+    if (x && x->kind == VAL_INT) {
+        for (int d = 0; d < dim; d++)
+            out[d] = x->i;
+        return 0;
+    }
+    if (!x || x->kind != VAL_INTS || x->n != (size_t)dim)
+        return -1;
+    memcpy(out, x->ints, (size_t)dim * sizeof *out);
+    return 0;
+}
+
+/* What the chain needs to know of a layer declared from its pickle: its
+ * kind and sizes, from the bound arguments v. */
+static void describe(FbLayer *l, const Layer *L, const Val *v, const FbTensor *r, size_t n)
+{
+    static const char *const same[] = {"ReLU", "ReLU6", "LeakyReLU", "ELU", "GELU", "SiLU", "Mish", "Sigmoid",
+                                       "Tanh", "Hardswish", "Hardsigmoid", "Hardtanh", "Softplus", "Identity",
+                                       "Dropout", "Dropout1d", "Dropout2d", "AlphaDropout", "StochasticDepth",
+                                       "Softmax", "LogSoftmax", NULL};
+    const char *c = L->name;
+    size_t len = strlen(c);
+    int dim = len >= 2 && c[len - 1] == 'd' && c[len - 2] >= '1' && c[len - 2] <= '3' ? c[len - 2] - '0' : 0;
+    l->kind = FB_OTHER;
+    l->dim = dim;
+    if (!strcmp(c, "Linear")) {
+        l->kind = FB_LINEAR;
+        l->in = bound_int(L, v, "in_features", 0), l->out = bound_int(L, v, "out_features", 0);
+    } else if (!strcmp(c, "Bilinear")) {
+        l->kind = FB_BILINEAR;
+        l->in = bound_int(L, v, "in1_features", 0), l->out = bound_int(L, v, "out_features", 0);
+    } else if (!strncmp(c, "Conv", 4) && dim) {
+        int t = !strncmp(c, "ConvTranspose", 13);
+        l->in = bound_int(L, v, "in_channels", 0), l->out = bound_int(L, v, "out_channels", 0);
+        if (bound_ints(L, v, "kernel_size", dim, l->k) < 0 || bound_ints(L, v, "stride", dim, l->st) < 0 ||
+            bound_ints(L, v, "dilation", dim, l->dil) < 0 || bound_ints(L, v, "padding", dim, l->pad) < 0 ||
+            (t && bound_ints(L, v, "output_padding", dim, l->opad) < 0))
+            return;
+        l->kind = t ? FB_CONVT : FB_CONV;
+    } else if (!strncmp(c, "BatchNorm", 9) && dim) {
+        l->kind = FB_BN;
+        l->in = l->out = bound_int(L, v, "num_features", 0);
+    } else if ((!strncmp(c, "InstanceNorm", 12) && dim) || !strcmp(c, "GroupNorm")) {
+        l->kind = FB_CHAN;
+        l->in = l->out = dim ? bound_int(L, v, "num_features", 0) : bound_int(L, v, "num_channels", 0);
+    } else if (!strcmp(c, "LayerNorm") || !strcmp(c, "RMSNorm")) {
+        const Val *x = bound(L, v, "normalized_shape");
+        if (x && x->kind == VAL_INT)
+            l->nshape = 1, l->shape[0] = x->i;
+        else if (x && x->kind == VAL_INTS && x->n >= 1 && x->n <= 8)
+            l->nshape = (int)x->n, memcpy(l->shape, x->ints, x->n * sizeof *x->ints);
+        else
+            return;
+        l->in = l->out = l->shape[l->nshape - 1];
+        l->kind = c[0] == 'L' ? FB_LN : FB_RMS;
+    } else if (!strcmp(c, "Embedding")) {
+        l->kind = FB_EMB;
+        l->in = bound_int(L, v, "num_embeddings", 0), l->out = bound_int(L, v, "embedding_dim", 0);
+    } else if (!strcmp(c, "LSTM") || !strcmp(c, "GRU") || !strcmp(c, "RNN")) {
+        int64_t h = bound_int(L, v, "hidden_size", 0), proj = bound_int(L, v, "proj_size", 0);
+        l->kind = FB_RNN;
+        l->in = bound_int(L, v, "input_size", 0);
+        l->out = (proj > 0 ? proj : h) * (bound_int(L, v, "bidirectional", 0) ? 2 : 1);
+        l->batch_first = bound_int(L, v, "batch_first", 0) != 0;
+    } else if (!strcmp(c, "MultiheadAttention")) {
+        l->kind = FB_MHA;
+        l->in = l->out = bound_int(L, v, "embed_dim", 0);
+        l->self_only = find(r, n, "in_proj_weight") == NULL;
+        l->batch_first = bound_int(L, v, "batch_first", 0) != 0;
+    } else if (!strcmp(c, "PReLU")) {
+        l->kind = FB_PRELU;
+        l->in = l->out = bound_int(L, v, "num_parameters", 1);
+    } else if (strstr(c, "Pool") && dim) {
+        int adaptive = !strncmp(c, "Adaptive", 8);
+        if (bound_int(L, v, "return_indices", 0))
+            return;   /* a tuple comes out */
+        if (adaptive) {
+            if (bound_ints(L, v, "output_size", dim, l->osz) < 0)
+                return;
+            l->kind = FB_APOOL;
+            return;
+        }
+        const Val *st = bound(L, v, "stride");
+        if (bound_ints(L, v, "kernel_size", dim, l->k) < 0 || bound_ints(L, v, "padding", dim, l->pad) < 0 ||
+            (bound(L, v, "dilation") && bound_ints(L, v, "dilation", dim, l->dil) < 0) ||
+            (st && st->kind != VAL_NONE && bound_ints(L, v, "stride", dim, l->st) < 0))
+            return;
+        l->ceil = bound_int(L, v, "ceil_mode", 0) != 0;
+        l->kind = FB_POOL;
+    } else if (!strcmp(c, "Flatten")) {
+        l->kind = FB_FLATTEN;
+        l->start = bound_int(L, v, "start_dim", 1), l->end = bound_int(L, v, "end_dim", -1);
+    } else if (!strcmp(c, "ZeroPad2d") || !strcmp(c, "ConstantPad2d") || !strcmp(c, "ReflectionPad2d")) {
+        if (bound_ints(L, v, "padding", 4, l->pad) == 0)
+            l->kind = FB_PAD;
+    } else {
+        for (int i = 0; same[i]; i++)
+            if (!strcmp(c, same[i]))
+                l->kind = FB_SAME;
+        if (!strcmp(c, "Softmax") || !strcmp(c, "LogSoftmax")) {   /* dim none: torch picks one by the rank */
+            const Val *d = bound(L, v, "dim");
+            if (!d || d->kind != VAL_INT)
+                l->kind = FB_OTHER;
+        }
+    }
+}
+
+int fb_pickled_layer(Arena *a, const rcc_module *m, const FbTensor *r, size_t n, FbLayer *l)
+{
+    const char *cls = fb_torch_class(m);
+    const Layer *L = cls ? cat_find(cls) : NULL;
+    const rcc_attr *ed = m ? attr_named(m, "embed_dim") : NULL;
+    if (!L || L->nargs > LAYER_MAX_ARGS)
+        return 0;
+    Call c = {.layer = L->name};
+    int req = 0;
+    for (size_t k = 0; k < L->nargs; k++) {
+        const LayerArg *A = &L->args[k];
+        const rcc_attr *at = attr_named(m, A->name);
+        Val v, d;
+        char dbuf[32];
+        int have = 0;
+        if (!strcmp(A->name, "bias") && !(at && at->kind == RCC_ATTR_BOOL)) {
+            /* a parameter (or None), not an attribute: its tensor says it */
+            if (n) {
+                memset(&v, 0, sizeof v);
+                v.kind = VAL_BOOL;
+                v.i = find(r, n, "bias") || find(r, n, "in_proj_bias");
+                have = 1;
+            }
+        } else if (!strcmp(A->name, "add_bias_kv")) {
+            memset(&v, 0, sizeof v);
+            v.kind = VAL_BOOL;
+            v.i = find(r, n, "bias_k") != NULL;
+            have = 1;
+        } else if (at) {
+            if (A->kind == VAL_NONE || val_of(at, A->kind, &v, c.strs[c.n], sizeof c.strs[c.n]) < 0)
+                return 0;
+            have = 1;
+            /* MultiheadAttention pickles kdim = vdim = embed_dim for its default none */
+            if ((!strcmp(A->name, "kdim") || !strcmp(A->name, "vdim")) && v.kind == VAL_INT && ed &&
+                ed->kind == RCC_ATTR_INT && ed->i == v.i)
+                have = 0;
+        }
+        if (!have) {
+            if (!A->def)
+                return 0;
+            continue;
+        }
+        if (v.kind == VAL_STR && A->kind == VAL_INTS && (strcmp(A->name, "padding") || padding_sizes(m, &v) < 0))
+            return 0;
+        if (collapses(A->name, &v)) {
+            int64_t x = v.ints[0];
+            v.kind = VAL_INT, v.i = x;
+        }
+        if (A->def && la_parse_def(A->def, &d, dbuf, sizeof dbuf) == 0 && la_val_eq(&v, &d) &&
+            (v.kind == VAL_STR) == (d.kind == VAL_STR))
+            continue;   /* torch's default: not written */
+        if (!strcmp(A->name, "stride") && strstr(L->name, "Pool") && c.n && !strcmp(c.a[0].name, "kernel_size") &&
+            la_val_eq(&v, &c.a[0].v))
+            continue;   /* a pooling's stride none is its kernel_size, and torch pickles it so */
+        c.a[c.n].name = A->name;
+        c.a[c.n++].v = v;
+        if (!A->def && req == (int)k)
+            req++;
+    }
+    /* the leading required arguments positionally: Conv2d(3, 8, 3, stride = 2);
+     * a layer's one optional number too: Dropout(0.1), PReLU(8) */
+    c.npos = req ? req
+           : c.n == 1 && !strcmp(c.a[0].name, L->args[0].name) &&
+             (c.a[0].v.kind == VAL_INT || c.a[0].v.kind == VAL_FLOAT) ? 1 : 0;
+    if (!expands_to(&c, r, n))
+        return 0;
+    Val v[LAYER_MAX_ARGS];
+    char sbuf[LAYER_MAX_ARGS][32];
+    if (bind(&c, L, v, sbuf) < 0)
+        return 0;
+    memset(l, 0, sizeof *l);
+    describe(l, L, v, r, n);
+    l->pickled = 1;
+    l->name = L->name;
+    return (l->args = args_text(a, &c)) != NULL;
+}
+
+int fb_recognise_pickled(FbTree *tr, size_t i)
+{
+    FbNode *nd = &tr->nodes[i];
+    FbTensor *r = NULL;
+    size_t n = 0;
+    if (!nd->mod || !fb_torch_class(nd->mod) || gather(tr, i, &r, &n) < 0)
+        return 0;
+    if (!fb_pickled_layer(tr->a, nd->mod, r, n, &nd->layer)) {
+        memset(&nd->layer, 0, sizeof nd->layer);
+        return 0;
+    }
+    return 1;
 }
