@@ -108,6 +108,7 @@ from torchvision.models.vgg import make_layers as vgg_make_layers
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import gen_safetensors as gst  # noqa: E402  (serialize, read_back)
+from gen_parity import tensors  # noqa: E402  (a returned value's tensors, in order)
 import gen_specs as gs  # noqa: E402  (condition)
 import spec_lm  # noqa: E402
 
@@ -135,23 +136,30 @@ def mlp(sizes):
     return nn.Sequential(*layers)
 
 
+def conv_stack(dim, in_channels, channels, num_classes, batch_norm, size):
+    """conv2d_stack (dim 2, a square image of side size) or conv1d_stack
+    (dim 1, a sequence of length size): the two families' one source."""
+    conv, norm, pool = {1: (nn.Conv1d, nn.BatchNorm1d, nn.MaxPool1d), 2: (nn.Conv2d, nn.BatchNorm2d, nn.MaxPool2d)}[dim]
+    layers = []
+    c = in_channels
+    for out in channels:
+        layers.append(conv(c, out, kernel_size=3, padding=1, bias=not batch_norm))
+        if batch_norm:
+            layers.append(norm(out))
+        layers += [nn.ReLU(), pool(2)]
+        c = out
+    side = size // 2 ** len(channels)
+    layers += [nn.Flatten(), nn.Linear(c * side ** dim, num_classes)]
+    return nn.Sequential(*layers)
+
+
 def conv2d_stack(in_channels, channels, num_classes, batch_norm, image_size):
     """family conv2d_stack: per width c of channels, Conv2d(3x3, padding 1,
     no bias when batch_norm), BatchNorm2d when batch_norm, ReLU and
     MaxPool2d(2); then Flatten and one Linear to num_classes.  The Linear's
     input is c * s * s, s = image_size // 2**len(channels), so the weights
     fix the image (square).  Input f32[N, in_channels, image_size, image_size]."""
-    layers = []
-    c = in_channels
-    for out in channels:
-        layers.append(nn.Conv2d(c, out, kernel_size=3, padding=1, bias=not batch_norm))
-        if batch_norm:
-            layers.append(nn.BatchNorm2d(out))
-        layers += [nn.ReLU(), nn.MaxPool2d(2)]
-        c = out
-    side = image_size // 2 ** len(channels)
-    layers += [nn.Flatten(), nn.Linear(c * side * side, num_classes)]
-    return nn.Sequential(*layers)
+    return conv_stack(2, in_channels, channels, num_classes, batch_norm, image_size)
 
 
 def conv1d_stack(in_channels, channels, num_classes, batch_norm, length):
@@ -159,16 +167,7 @@ def conv1d_stack(in_channels, channels, num_classes, batch_norm, length):
     Conv1d(kernel 3, padding 1, no bias when batch_norm), BatchNorm1d when
     batch_norm, ReLU, MaxPool1d(2); Flatten; Linear(c * (length //
     2**len(channels)), num_classes).  Input f32[N, in_channels, length]."""
-    layers = []
-    c = in_channels
-    for out in channels:
-        layers.append(nn.Conv1d(c, out, kernel_size=3, padding=1, bias=not batch_norm))
-        if batch_norm:
-            layers.append(nn.BatchNorm1d(out))
-        layers += [nn.ReLU(), nn.MaxPool1d(2)]
-        c = out
-    layers += [nn.Flatten(), nn.Linear(c * (length // 2 ** len(channels)), num_classes)]
-    return nn.Sequential(*layers)
+    return conv_stack(1, in_channels, channels, num_classes, batch_norm, length)
 
 
 class RNNLM(nn.Module):
@@ -596,16 +595,6 @@ def draw(inputs, seed):
         else:
             out.append(torch.randn(shape, generator=gen))
     return out
-
-
-def tensors(y):
-    if y is None:
-        return []
-    if isinstance(y, (tuple, list)):
-        return [t for x in y for t in tensors(x)]
-    if not isinstance(y, torch.Tensor):
-        raise SystemExit("gen_infer: the forward returned a %s" % type(y).__name__)
-    return [y]
 
 
 def calibration(c):
