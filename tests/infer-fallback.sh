@@ -32,7 +32,7 @@ I=$FIXTURES/infer_fallback
 need_file "$I/manifest.txt" "tests/gen_infer_fallback.py"
 
 # file (relative to $FIXTURES) and the number of keys the language cannot
-# declare in it (a module named with '{', a tensor of 9 dimensions)
+# declare in it (a tensor of 9 dimensions)
 UNSAYABLE="infer_fallback/unsayable.pt:$(wc -l <"$I/unsayable.txt")"
 
 # ------------------------------------------------------------ 1. the command

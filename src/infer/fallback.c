@@ -69,6 +69,22 @@ typedef struct Gen {
 
 /* ------------------------------------------------------------ helpers */
 
+/* s with each brace doubled, as a name pattern reads a brace ("x{{y}}" is x{y}). */
+static const char *braces_doubled(Arena *a, const char *s)
+{
+    size_t n = strlen(s), k = 0;
+    char *q = n < SIZE_MAX / 2 - 1 ? arena_alloc(a, 2 * n + 1) : NULL;
+    if (!q)
+        return s;
+    for (; *s; s++) {
+        if (*s == '{' || *s == '}')
+            q[k++] = *s;
+        q[k++] = *s;
+    }
+    q[k] = 0;
+    return q;
+}
+
 /* s as a string literal of the language: "a\"b". */
 static const char *quoted(Arena *a, const char *s)
 {
@@ -205,8 +221,6 @@ static int place(Gen *g, size_t i)
         why = "a raw tensor has at most 8 dimensions";
     else if (dot == key)
         why = "a key may not start with '.'";
-    else if (dot && memchr(key, '{', (size_t)(dot - key)))
-        why = "a module's name may not hold '{', which starts a name pattern";
     /* the module path key[0..plen): pieces between dots, an empty piece
      * joined to its neighbour ("a..b" is the module "a." and b); below
      * MAX_DEPTH modules, the rest of the path is one name */
@@ -524,6 +538,8 @@ static const char *list_expr(Gen *g, const FbNode *nd)
 /* The name a body assigns child c to, bare or quoted. */
 static const char *child_name(Gen *g, const FbNode *c)
 {
+    if (strchr(c->seg, '{'))   /* a quoted name with '{' is a pattern: its braces doubled */
+        return quoted(g->tr.a, braces_doubled(g->tr.a, c->seg));
     return g->safe || c->shadowed || needs_quotes(c->seg) ? quoted(g->tr.a, c->seg) : c->seg;
 }
 

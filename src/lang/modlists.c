@@ -178,6 +178,13 @@ int el_item_pattern(Elab *e, const Scope *s, const Expr *pat, Instance *L, const
     size_t n = 0;
     int have_i = 0;
     while (*p) {
+        if ((p[0] == '{' && p[1] == '{') || (p[0] == '}' && p[1] == '}')) {   /* {{ and }}: a brace, as Python's */
+            if (n + 1 >= sizeof pre)
+                return el_err_at(e, pat->span, "a name pattern of at most 255 characters");
+            out[n++] = *p;
+            p += 2;
+            continue;
+        }
         if (*p != '{') {
             if (*p == '}' || *p == '.')
                 return el_err_at(e, pat->span, "a name pattern may not hold '%c' outside a {...}", *p);
