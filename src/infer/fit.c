@@ -163,6 +163,7 @@ typedef struct Search {
     const char    *wname;
     FitAccept      accept;
     void          *ctx;
+    int            trace;     /* RCC_FIT_TRACE set: every run and candidate on stderr */
     FamilyResult  *r;
     size_t         runs;
     size_t         work;      /* modules and tensors the runs made */
@@ -247,7 +248,7 @@ static int run(Search *S, Fit *f)
         f->stop = 1;
         snprintf(f->msg, sizeof f->msg, "%s", d.nerrors && d.n ? d.list[0].msg : "the spec does not elaborate");
     }
-    if (getenv("RCC_FIT_TRACE"))
+    if (S->trace)
         fprintf(stderr, "run %zu: %s%s (stuck %d why %d, %zu matched, %zu completes)\n", S->runs, f->dead ? "dead: " : "",
                 f->msg, f->stuck, (int)f->why, f->matched, f->completes);
     arena_free(&a);
@@ -510,7 +511,7 @@ static int search(Search *S, Hole *holes, size_t n, size_t cap)
                 break;
             }
             apply(&h[f.stuck], &cands[i], f.why);
-            if (getenv("RCC_FIT_TRACE"))
+            if (S->trace)
                 fprintf(stderr, "  hole %d (why %d): candidate %zu/%zu: state %d num %g len %lld\n", f.stuck,
                         (int)f.why, i, nc, (int)cands[i].state, cands[i].num, (long long)cands[i].len);
             S->sub_best = 0;
@@ -518,7 +519,7 @@ static int search(Search *S, Hole *holes, size_t n, size_t cap)
             S->sub_msg[0] = 0;
             res = search(S, h, f.nholes, ncap);
             learn(S, id, &cands[i], S->sub_best);
-            if (getenv("RCC_FIT_TRACE"))
+            if (S->trace)
                 fprintf(stderr, "  hole %d candidate %zu: best %zu missing %lld\n", f.stuck, i, S->sub_best,
                         (long long)S->sub_missing);
             if (res == 0 && S->sub_missing >= 0 && (f.why == STUCK_COUNT || f.why == STUCK_LEN)) {
@@ -546,7 +547,7 @@ static int search(Search *S, Hole *holes, size_t n, size_t cap)
              * end at features.14) say nothing of the next */
             int choice = f.holes[f.stuck].ncand > 0;
             if (res == 0 && !choice && S->sub_msg[0] && is_moot(S, id, S->sub_msg)) {
-                if (getenv("RCC_FIT_TRACE"))
+                if (S->trace)
                     fprintf(stderr, "  hole %d: the failure it was found not to matter to, skipped\n", f.stuck);
                 break;
             }
@@ -558,7 +559,7 @@ static int search(Search *S, Hole *holes, size_t n, size_t cap)
                  * the stage list built before features is): back to the holes decided before it.
                  * A count, three: the first, then m + 1 and m after it made index m + 1 (a 0- or
                  * a 1-based name) */
-                if (getenv("RCC_FIT_TRACE"))
+                if (S->trace)
                     fprintf(stderr, "  hole %d: the same failure twice, its other values skipped\n", f.stuck);
                 break;
             }
@@ -580,7 +581,8 @@ int fit_family(const char *path, const FitFile *ff, const char *wname, FitAccept
     const char *base = strrchr(path, '/');
     base = base ? base + 1 : path;
     snprintf(r->name, sizeof r->name, "%.*s", (int)(strlen(base) > 5 ? strlen(base) - 5 : strlen(base)), base);
-    Search S = {.path = path, .ff = ff, .wname = wname, .accept = accept, .ctx = ctx, .r = r, .sub_missing = -1};
+    Search S = {.path = path, .ff = ff, .wname = wname, .accept = accept, .ctx = ctx, .r = r, .sub_missing = -1,
+                .trace = getenv("RCC_FIT_TRACE") != NULL};
     int res = search(&S, NULL, 0, 0);
     free(S.hints);
     for (size_t i = 0; i < S.nmoot; i++)
