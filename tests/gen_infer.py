@@ -344,6 +344,9 @@ def define_cases():
           ("num_classes", 10)],
          save="reuse:spec_resnext50_32x4d.pt", sizes=IMAGE_SIZES,
          about="torchvision resnext50_32x4d (gen_specs.py's)")
+    case("wide_resnet_small", "resnet", lambda: tvm.ResNet(Bottleneck, [1, 2, 1, 1], width_per_group=128, num_classes=6),
+         image(), [("block", Raw("Bottleneck")), ("layers", [1, 2, 1, 1]), ("width_per_group", 128), ("num_classes", 6)],
+         sizes=IMAGE_SIZES, about="torchvision ResNet(Bottleneck, [1, 2, 1, 1], width_per_group=128): Wide ResNet's blocks")
     build, exp, what = random_resnet()
     case("resnet_random", "resnet", build, image(), exp, sizes=IMAGE_SIZES,
          about="torchvision ResNet(%s), seeded random" % what)

@@ -390,6 +390,7 @@ INFER_TESTS = \
 	tests/infer/resnet50.infer \
 	tests/infer/resnext50_32x4d.infer \
 	tests/infer/resnet_random.infer \
+	tests/infer/wide_resnet_small.infer \
 	tests/infer/vgg11_bn.infer \
 	tests/infer/vgg13_head128.infer \
 	tests/infer/alexnet.infer \
