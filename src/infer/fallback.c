@@ -765,7 +765,7 @@ static int write_spec(Gen *g, const char *wpath, int with_forward, const char *d
 /* ------------------------------------------------------------ checking */
 
 /* The first error of d, on one line. */
-static void first_error(const Diags *d, char *buf, size_t cap)
+void infer_first_error(const Diags *d, char *buf, size_t cap)
 {
     snprintf(buf, cap, "no message");
     for (size_t i = 0; i < d->n; i++)
@@ -778,16 +778,15 @@ static void first_error(const Diags *d, char *buf, size_t cap)
             *p = ' ';
 }
 
-/* The spec text checked as `rcc check` checks it: 0 it declares exactly
- * the keys of the file that can be declared and its forward type-checks;
- * 1 only its forward fails; 2 it does not elaborate or its keys disagree;
- * -1 it could not be checked.  why says what failed. */
-static int verify(Gen *g, const char *text, size_t len, char *why, size_t cap)
+int infer_temp_spec(const char *text, size_t len, char *path, size_t pathcap, char *why, size_t cap)
 {
     const char *dir = getenv("TMPDIR");
-    char path[4096];
-    snprintf(path, sizeof path, "%s/rcc-infer-XXXXXX", dir && *dir ? dir : "/tmp");
+    snprintf(path, pathcap, "%s/rcc-infer-XXXXXX", dir && *dir ? dir : "/tmp");
     int fd = mkstemp(path);
+    if (fd < 0 && dir && *dir) {   /* an unusable TMPDIR: /tmp */
+        snprintf(path, pathcap, "/tmp/rcc-infer-XXXXXX");
+        fd = mkstemp(path);
+    }
     if (fd < 0) {
         snprintf(why, cap, "no temporary file to check it in");
         return -1;
@@ -804,6 +803,18 @@ static int verify(Gen *g, const char *text, size_t len, char *why, size_t cap)
         snprintf(why, cap, "the temporary file to check it in cannot be written");
         return -1;
     }
+    return 0;
+}
+
+/* The spec text checked as `rcc check` checks it: 0 it declares exactly
+ * the keys of the file that can be declared and its forward type-checks;
+ * 1 only its forward fails; 2 it does not elaborate or its keys disagree;
+ * -1 it could not be checked.  why says what failed. */
+static int verify(Gen *g, const char *text, size_t len, char *why, size_t cap)
+{
+    char path[4096];
+    if (infer_temp_spec(text, len, path, sizeof path, why, cap) < 0)
+        return -1;
     Arena arena = {0};
     Diags d;
     Elab e;
@@ -812,7 +823,7 @@ static int verify(Gen *g, const char *text, size_t len, char *why, size_t cap)
     size_t n = rcc_tensor_count(g->f);
     if (elab_file(&e, &d, &arena, path, NULL) < 0) {
         r = 2;
-        first_error(&d, why, cap);
+        infer_first_error(&d, why, cap);
     } else if (e.ntensors != n - g->nskip) {
         r = 2;
         snprintf(why, cap, "it declares %zu keys for the %zu of the file", e.ntensors, n - g->nskip);
@@ -834,13 +845,13 @@ static int verify(Gen *g, const char *text, size_t len, char *why, size_t cap)
     }
     if (!r && shapes_check(&e) < 0) {
         r = 1;
-        first_error(&d, why, cap);
+        infer_first_error(&d, why, cap);
     }
     if (!r && !g->nskip) {   /* and rcc check itself agrees */
         CheckOptions o = {0};
         if (check_weights(&e, g->f, path, &o)) {
             r = 2;
-            first_error(&d, why, cap);
+            infer_first_error(&d, why, cap);
         }
     }
     unlink(path);

@@ -71,25 +71,9 @@ static size_t wrapper_prefix(const rcc_file *f, const char **which)
  * first problem in why. */
 static int verify(const char *spec, const rcc_file *f, char *why, size_t cap)
 {
-    char path[] = "/tmp/rcc-infer-XXXXXX";
-    const char *tmp = getenv("TMPDIR");
     char tpath[4096];
-    snprintf(tpath, sizeof tpath, "%s/rcc-infer-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    int fd = mkstemp(tpath);
-    if (fd < 0 && (fd = mkstemp(path)) >= 0)
-        snprintf(tpath, sizeof tpath, "%s", path);
-    if (fd < 0) {
-        snprintf(why, cap, "cannot write a temporary file to check the spec");
+    if (infer_temp_spec(spec, strlen(spec), tpath, sizeof tpath, why, cap) < 0)
         return -1;
-    }
-    FILE *o = fdopen(fd, "w");
-    if (!o) {
-        close(fd);
-        unlink(tpath);
-        return -1;
-    }
-    fputs(spec, o);
-    fclose(o);
     Arena a = {0};
     Diags d;
     Elab e;
@@ -98,10 +82,9 @@ static int verify(const char *spec, const rcc_file *f, char *why, size_t cap)
     int ok = elab_file(&e, &d, &a, tpath, NULL) == 0 && shapes_check(&e) == 0 &&
              check_weights(&e, f, "W", &co) == 0;
     if (!ok) {
-        size_t i = 0;
-        while (i < d.n && d.list[i].level != DG_ERROR)
-            i++;
-        snprintf(why, cap, "its spec does not check: %s", i < d.n ? d.list[i].msg : "?");
+        char msg[320];
+        infer_first_error(&d, msg, sizeof msg);
+        snprintf(why, cap, "its spec does not check: %s", msg);
     }
     arena_free(&a);
     unlink(tpath);

@@ -41,4 +41,13 @@ int infer_families(const rcc_file *f, const char *wpath, const InferOptions *o, 
  * in err. */
 int infer_fallback(const rcc_file *f, const char *wpath, FILE *out, FILE *log, char *err, size_t errlen);
 
+/* What both ways share to check the spec they wrote as `rcc check`
+ * would (fallback.c): len bytes of text in a new temporary file ($TMPDIR,
+ * else /tmp), its name into path, which the caller removes: 0, or -1
+ * with why; and the first error of a compilation's diagnostics, on one
+ * line. */
+struct Diags;
+int  infer_temp_spec(const char *text, size_t len, char *path, size_t pathcap, char *why, size_t cap);
+void infer_first_error(const struct Diags *d, char *why, size_t cap);
+
 #endif /* RCC_INFER_H */
