@@ -673,6 +673,28 @@ static void choice_src(const Fit *f, const Diags *d, int h, uint32_t *lo, uint32
     *n = p - start;
 }
 
+static void hole_text(FILE *o, const Fit *f, const Diags *d, int h);
+
+/* The first len items of list hole h as a list literal (an item no run
+ * met: None). */
+static void items_text(FILE *o, const Fit *f, const Diags *d, int h, int64_t len)
+{
+    fputc('[', o);
+    for (int64_t i = 0; i < len; i++) {
+        int it = -1;
+        for (size_t k = 0; k < f->nholes && it < 0; k++)
+            if (f->holes[k].parent == h && f->holes[k].index == i)
+                it = (int)k;
+        if (i)
+            fputs(", ", o);
+        if (it >= 0)
+            hole_text(o, f, d, it);
+        else
+            fputs("None", o);
+    }
+    fputc(']', o);
+}
+
 /* Hole h's value as source text, into the stream. */
 static void hole_text(FILE *o, const Fit *f, const Diags *d, int h)
 {
@@ -706,18 +728,7 @@ static void hole_text(FILE *o, const Fit *f, const Diags *d, int h)
                 fputs(ho->truthy ? "True" : "None", o);
             return;
         }
-        Hole as = *ho;
-        as.state = HOLE_LIST;
-        as.len = len;
-        Fit g = *f;
-        Hole *hs = malloc(f->nholes * sizeof *hs);
-        if (!hs)
-            return;
-        memcpy(hs, f->holes, f->nholes * sizeof *hs);
-        hs[h] = as;
-        g.holes = hs;
-        hole_text(o, &g, d, h);
-        free(hs);
+        items_text(o, f, d, h, len);
         return;
     }
     case HOLE_CHOICE: {
@@ -730,22 +741,7 @@ static void hole_text(FILE *o, const Fit *f, const Diags *d, int h)
         fprintf(o, "%.*s", (int)n, d->files[ho->file].text + lo);
         return;
     }
-    case HOLE_LIST:
-        fputc('[', o);
-        for (int64_t i = 0; i < ho->len; i++) {
-            int it = -1;
-            for (size_t k = 0; k < f->nholes && it < 0; k++)
-                if (f->holes[k].parent == h && f->holes[k].index == i)
-                    it = (int)k;
-            if (i)
-                fputs(", ", o);
-            if (it >= 0)
-                hole_text(o, f, d, it);
-            else
-                fputs("None", o);
-        }
-        fputc(']', o);
-        return;
+    case HOLE_LIST: items_text(o, f, d, h, ho->len); return;
     }
 }
 
