@@ -43,8 +43,13 @@ fi
 args=$(sed -n 's/^args:[[:space:]]*//p' "$1")
 # "expect: MESSAGE": the error line must be exactly "rcc: error: W: MESSAGE",
 # so that a different check firing first is a failure too.
+# @MARKER@ in it stands for the marker's path (a call's arguments name it).
 expect=$(sed -n 's/^expect:[[:space:]]*//p' "$1")
 [ -n "$expect" ] || fail "$1 has no 'expect: MESSAGE' line"
+case $expect in
+*@MARKER@*) [ -n "$marker" ] || fail "$1 names @MARKER@ but $name has no .marker file"
+            expect=$(printf '%s\n' "$expect" | awk -v m="$marker" '{ i = index($0, "@MARKER@"); print substr($0, 1, i - 1) m substr($0, i + 8) }') ;;
+esac
 
 # Damage in tensor bytes must also stop rcc_read/rcc_read_f32 (the path
 # generated code loads weights through), not only --verify.

@@ -388,7 +388,8 @@ def pickle_cases(base_pkl):
     # a scanner that stops at the parse error never sees the call.
     pk("P03", "pkl_payload_then_garbage.pt",
        b"\x80\x02" + _global("posix", "system") + _u("echo rcc-corpus") + b"\x85R0" + b"\xff\xfe garbage", "reject",
-       "pickle names the unsafe global posix.system (at byte 2); refused, nothing was executed")
+       "the pickle calls posix.system('echo rcc-corpus') (at byte 37); torch.load would run it; refused, "
+       "nothing was executed")
     # A list that holds itself (legal): rcc lists the tensor, warns, and
     # must not loop printing or freeing the list.
     pk("P04", "pkl_memo_cycle.pt", sdict(w, ("loop", b"]q\x09h\x09a")), "load",

@@ -317,8 +317,17 @@ static int damaged_ok(const rcc_file *f, const rcc_open_options *opt, Err *err)
 
 static rcc_file *finish_open(rcc_file *f, const rcc_open_options *opt, Err *err, char *errbuf, size_t errlen)
 {
-    if (f && open_bytes(f, opt, err) == 0 && sd_finish(f, err) == 0 && damaged_ok(f, opt, err) == 0)
-        return f;
+    if (f && opt && opt->scan) {
+        /* A pickle that stopped part way still says what it would have
+         * made torch.load do up to there (audit.error says why it stopped). */
+        f->audit.mode = AUDIT_SCAN;
+        if ((open_bytes(f, opt, err) == 0 || f->audit.error) && sd_finish(f, err) == 0)
+            return f;
+    } else if (f) {
+        f->audit.mode = opt && opt->allow_calls ? AUDIT_ALLOW : AUDIT_REFUSE;
+        if (open_bytes(f, opt, err) == 0 && sd_finish(f, err) == 0 && damaged_ok(f, opt, err) == 0)
+            return f;
+    }
     err_copy(err, errbuf, errlen);
     rcc_close(f);
     return NULL;

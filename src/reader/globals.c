@@ -2,13 +2,19 @@
  *
  * A weight file's pickle names globals (torch._utils._rebuild_tensor_v2,
  * collections.OrderedDict, torch.FloatStorage, ...) and asks the unpickler
- * to call them.  This file is a fixed table of the globals rcc understands
- * and, for each, the value the call would have produced, built from inert
- * data.  Every other global is "inert": a call of it yields a PV_OBJECT
- * recording the global's name, its arguments and its BUILD state, which is
- * all a later pass needs to rebuild a whole pickled module.  A short list
- * of globals that only an attack would name (os.system, builtins.eval, ...)
- * makes the file unreadable: there is no reason to read further.
+ * to call them.  This file is an allowlist: a fixed table of the globals
+ * rcc understands and, for each, the value the call would have produced,
+ * built from inert data.  Every call is one of three kinds (rcc_use):
+ *   interpreted  a table entry called as it is meant to be;
+ *   class        an instance made without calling anything but the class's
+ *                own __new__: NEWOBJ with no arguments, or
+ *                copyreg._reconstructor(cls, object, None), which is what
+ *                torch.save(model) writes for every module;
+ *   code         anything else: a call torch.load would make with the
+ *                file's arguments (os.system, getattr, a class's __init__).
+ * There is no list of dangerous names: a global is safe to call only if it
+ * is in the table.  A code call yields an inert PV_OBJECT recording the
+ * callable and its arguments; the VM decides whether to go on (audit.c).
  *
  * Argument shapes are checked exactly (arity, types); a tensor is checked
  * against its storage by pt_tensor_new before it exists.
@@ -19,34 +25,56 @@
 
 #define STORAGE(n, t) {"torch", n, GL_STORAGE_TYPE, t, #t}
 #define DTYPE(n, t)   {"torch", n, GL_TORCH_DTYPE, t, n}
+#define BUILTIN(n, k) {"builtins", n, k, -1, NULL}, {"__builtin__", n, k, -1, NULL}   /* Python 3, 2 */
+#define VALUE(m, n)   {m, n, GL_VALUE, -1, NULL}
+#define UNREAD(n, what) {"torch._utils", n, GL_REBUILD_UNSUPPORTED, -1, what}
+#define PASS(n)       {"torch.jit._pickle", n, GL_PASS, -1, NULL}
 
 static const Global table[] = {
     {"collections", "OrderedDict", GL_ORDERED_DICT, -1, NULL},
-    {"builtins", "dict", GL_DICT, -1, NULL},
-    {"__builtin__", "dict", GL_DICT, -1, NULL},
-    {"builtins", "set", GL_SET, -1, NULL},
-    {"__builtin__", "set", GL_SET, -1, NULL},
-    {"builtins", "frozenset", GL_FROZENSET, -1, NULL},
-    {"__builtin__", "frozenset", GL_FROZENSET, -1, NULL},
-    {"builtins", "bytearray", GL_BYTEARRAY, -1, NULL},
-    {"__builtin__", "bytearray", GL_BYTEARRAY, -1, NULL},
+    {"collections", "Counter", GL_DICT, -1, NULL},
+    {"collections", "defaultdict", GL_DEFAULTDICT, -1, NULL},
+    {"collections", "deque", GL_LIST, -1, NULL},
+    BUILTIN("dict", GL_DICT), BUILTIN("list", GL_LIST), BUILTIN("set", GL_SET),
+    BUILTIN("frozenset", GL_FROZENSET), BUILTIN("bytearray", GL_BYTEARRAY), BUILTIN("bytes", GL_BYTEARRAY),
+    BUILTIN("complex", GL_VALUE), BUILTIN("slice", GL_VALUE), BUILTIN("range", GL_VALUE),
     {"_codecs", "encode", GL_CODECS_ENCODE, -1, NULL},
     {"copy_reg", "_reconstructor", GL_RECONSTRUCTOR, -1, NULL},
     {"copyreg", "_reconstructor", GL_RECONSTRUCTOR, -1, NULL},
+    {"copy_reg", "__newobj__", GL_NEWOBJ, -1, NULL},
+    {"copyreg", "__newobj__", GL_NEWOBJ, -1, NULL},
+    {"torch._utils", "_rebuild_tensor", GL_REBUILD_TENSOR, -1, NULL},
     {"torch._utils", "_rebuild_tensor_v2", GL_REBUILD_TENSOR_V2, -1, NULL},
     {"torch._utils", "_rebuild_tensor_v3", GL_REBUILD_TENSOR_V3, -1, NULL},
     {"torch._utils", "_rebuild_parameter", GL_REBUILD_PARAMETER, -1, NULL},
     {"torch._utils", "_rebuild_parameter_with_state", GL_REBUILD_PARAMETER_WITH_STATE, -1, NULL},
-    {"torch._utils", "_rebuild_qtensor", GL_REBUILD_QTENSOR, -1, NULL},
     {"torch._tensor", "_rebuild_from_type_v2", GL_REBUILD_FROM_TYPE_V2, -1, NULL},
+    UNREAD("_rebuild_qtensor", "quantized tensors"), UNREAD("_rebuild_sparse_tensor", "sparse tensors"),
+    UNREAD("_rebuild_sparse_csr_tensor", "sparse compressed tensors"),
+    UNREAD("_rebuild_meta_tensor_no_storage", "meta tensors (they hold no data)"),
+    UNREAD("_rebuild_nested_tensor", "nested tensors"),
+    UNREAD("_rebuild_wrapper_subclass", "tensor subclasses without storage"),
+    UNREAD("_rebuild_device_tensor_from_numpy", "device tensors rebuilt from numpy arrays"),
+    UNREAD("_rebuild_xla_tensor", "XLA tensors"), UNREAD("_rebuild_mtia_tensor", "MTIA tensors"),
     {"torch", "device", GL_TORCH_DEVICE, -1, NULL},
     {"torch", "Size", GL_TORCH_SIZE, -1, NULL},
     {"torch", "Tensor", GL_TENSOR_CLASS, -1, NULL},
     {"torch._tensor", "Tensor", GL_TENSOR_CLASS, -1, NULL},
     {"torch.nn.parameter", "Parameter", GL_PARAMETER_CLASS, -1, NULL},
+    VALUE("torch.serialization", "_get_layout"),
+    PASS("restore_type_tag"), PASS("build_intlist"), PASS("build_tensorlist"), PASS("build_doublelist"),
+    PASS("build_boollist"),
     {"numpy.core.multiarray", "scalar", GL_NP_SCALAR, -1, NULL},
     {"numpy._core.multiarray", "scalar", GL_NP_SCALAR, -1, NULL},
+    {"numpy.core.multiarray", "_reconstruct", GL_NP_RECONSTRUCT, -1, NULL},
+    {"numpy._core.multiarray", "_reconstruct", GL_NP_RECONSTRUCT, -1, NULL},
     {"numpy", "dtype", GL_NP_DTYPE, -1, NULL},
+    VALUE("argparse", "Namespace"), VALUE("functools", "partial"),
+    VALUE("datetime", "datetime"), VALUE("datetime", "date"), VALUE("datetime", "time"),
+    VALUE("datetime", "timedelta"), VALUE("datetime", "timezone"), VALUE("decimal", "Decimal"),
+    VALUE("fractions", "Fraction"), VALUE("pathlib", "Path"), VALUE("pathlib", "PosixPath"),
+    VALUE("pathlib", "WindowsPath"), VALUE("pathlib", "PurePath"), VALUE("pathlib", "PurePosixPath"),
+    VALUE("pathlib", "PureWindowsPath"),
     STORAGE("FloatStorage", RCC_F32), STORAGE("DoubleStorage", RCC_F64),
     STORAGE("HalfStorage", RCC_F16), STORAGE("BFloat16Storage", RCC_BF16),
     STORAGE("LongStorage", RCC_I64), STORAGE("IntStorage", RCC_I32),
@@ -65,50 +93,13 @@ static const Global table[] = {
     DTYPE("cdouble", -1), DTYPE("uint16", -1), DTYPE("uint32", -1), DTYPE("uint64", -1),
     DTYPE("float8_e4m3fn", -1), DTYPE("float8_e5m2", -1), DTYPE("float8_e4m3fnuz", -1),
     DTYPE("float8_e5m2fnuz", -1), DTYPE("qint8", -1), DTYPE("quint8", -1), DTYPE("qint32", -1),
-    /* Exact names that only code execution would use. */
-    {"builtins", "eval", GL_UNSAFE, -1, NULL}, {"builtins", "exec", GL_UNSAFE, -1, NULL},
-    {"builtins", "compile", GL_UNSAFE, -1, NULL}, {"builtins", "open", GL_UNSAFE, -1, NULL},
-    {"builtins", "getattr", GL_UNSAFE, -1, NULL}, {"builtins", "setattr", GL_UNSAFE, -1, NULL},
-    {"builtins", "delattr", GL_UNSAFE, -1, NULL}, {"builtins", "__import__", GL_UNSAFE, -1, NULL},
-    {"builtins", "breakpoint", GL_UNSAFE, -1, NULL}, {"builtins", "input", GL_UNSAFE, -1, NULL},
-    {"builtins", "globals", GL_UNSAFE, -1, NULL}, {"builtins", "vars", GL_UNSAFE, -1, NULL},
-    {"__builtin__", "eval", GL_UNSAFE, -1, NULL}, {"__builtin__", "exec", GL_UNSAFE, -1, NULL},
-    {"__builtin__", "execfile", GL_UNSAFE, -1, NULL}, {"__builtin__", "compile", GL_UNSAFE, -1, NULL},
-    {"__builtin__", "open", GL_UNSAFE, -1, NULL}, {"__builtin__", "file", GL_UNSAFE, -1, NULL},
-    {"__builtin__", "getattr", GL_UNSAFE, -1, NULL}, {"__builtin__", "apply", GL_UNSAFE, -1, NULL},
-    {"__builtin__", "__import__", GL_UNSAFE, -1, NULL},
-    {"functools", "partial", GL_UNSAFE, -1, NULL}, {"operator", "attrgetter", GL_UNSAFE, -1, NULL},
-    {"operator", "itemgetter", GL_UNSAFE, -1, NULL}, {"operator", "methodcaller", GL_UNSAFE, -1, NULL},
-    {"torch.serialization", "load", GL_UNSAFE, -1, NULL}, {"torch", "load", GL_UNSAFE, -1, NULL},
-    {"torch.jit", "load", GL_UNSAFE, -1, NULL},
 };
-
-/* Whole modules (and their submodules) that a weight file never needs. */
-static const char *const unsafe_modules[] = {
-    "os", "posix", "nt", "subprocess", "sys", "runpy", "shutil", "socket", "ctypes", "pty",
-    "pdb", "bdb", "webbrowser", "importlib", "pickle", "_pickle", "marshal", "code", "codeop",
-    "commands", "asyncio", "multiprocessing", "threading", "signal", "timeit", "pydoc", "venv",
-    "pip", "ensurepip", "httplib", "http", "urllib", "requests", "ftplib", "smtplib", "telnetlib",
-    "tempfile", "glob", "io", "_io", "pathlib", "platform", "cProfile", "profile", "trace",
-    "doctest", "idlelib", "lib2to3", "distutils", "setuptools", "torch._dynamo",
-    "torch._inductor", "torch.fx", "torch.utils.cpp_extension", "torch.ops", "torch._ops",
-};
-
-static int module_matches(const char *module, const char *m)
-{
-    size_t n = strlen(m);
-    return strncmp(module, m, n) == 0 && (module[n] == 0 || module[n] == '.');
-}
 
 const Global *gl_lookup(const char *module, const char *name)
 {
-    static const Global unsafe = {"", "", GL_UNSAFE, -1, NULL};
     for (size_t i = 0; i < sizeof table / sizeof *table; i++)
         if (strcmp(table[i].module, module) == 0 && strcmp(table[i].name, name) == 0)
             return &table[i];
-    for (size_t i = 0; i < sizeof unsafe_modules / sizeof *unsafe_modules; i++)
-        if (module_matches(module, unsafe_modules[i]))
-            return &unsafe;
     return NULL;
 }
 
@@ -148,11 +139,13 @@ static Pv *tensor_value(Arena *a, PtTensor *t)
     return v;
 }
 
-/* _rebuild_tensor_v2(storage, offset, size, stride, requires_grad, hooks[, metadata])
+/* _rebuild_tensor(storage, offset, size, stride)
+ * _rebuild_tensor_v2(storage, offset, size, stride, requires_grad, hooks[, metadata])
  * _rebuild_tensor_v3(storage, offset, size, stride, requires_grad, hooks, dtype[, metadata]) */
-static Pv *rebuild_tensor(Arena *a, const Pv *fn, const Pv *args, int v3, Err *err)
+static Pv *rebuild_tensor(Arena *a, const Pv *fn, const Pv *args, GlobalKind k, Err *err)
 {
-    if (arity(fn, args, v3 ? 7 : 6, v3 ? 8 : 7, err) < 0)
+    int v3 = k == GL_REBUILD_TENSOR_V3, v1 = k == GL_REBUILD_TENSOR;
+    if (arity(fn, args, v1 ? 4 : v3 ? 7 : 6, v1 ? 4 : v3 ? 8 : 7, err) < 0)
         return NULL;
     Pv *s = arg(args, 0);
     if (s->kind != PV_STORAGE) {
@@ -169,7 +162,7 @@ static Pv *rebuild_tensor(Arena *a, const Pv *fn, const Pv *args, int v3, Err *e
         }
         dt = d->u.dtype.t;
     }
-    int rg = bool_arg(fn, arg(args, 4), "requires_grad", err);
+    int rg = v1 ? 0 : bool_arg(fn, arg(args, 4), "requires_grad", err);
     if (rg < 0)
         return NULL;
     PtTensor *t = pt_tensor_new(a, s->u.storage, dt, arg(args, 1), arg(args, 2), arg(args, 3), err);
@@ -223,17 +216,30 @@ static Pv *latin1_bytes(Arena *a, const Pv *fn, const Pv *s, Err *err)
     return b;
 }
 
-static Pv *dict_from_pairs(Arena *a, const Pv *fn, const Pv *args, Err *err)
+/* dict(pairs), OrderedDict(pairs), Counter(mapping), defaultdict(factory,
+ * pairs): the items come from the first argument after skip ones. */
+static Pv *dict_from_pairs(Arena *a, const Pv *fn, const Pv *args, size_t skip, Err *err)
 {
     Pv *d = pv_new(a, PV_DICT);
     if (!d)
         return NULL;
     d->depth = 1;
     d->ordered = 1;
-    if (args->u.seq.n == 0)
+    if (args->u.seq.n <= skip)
         return d;
-    Pv *items = arg(args, 0);
-    if (args->u.seq.n != 1 || (items->kind != PV_LIST && items->kind != PV_TUPLE)) {
+    Pv *items = arg(args, skip);
+    if (args->u.seq.n != skip + 1) {
+        err_set(err, "%s: unsupported arguments", fn->u.glob.qualname);
+        return NULL;
+    }
+    if (items->kind == PV_DICT) {   /* a copy: either may be changed later */
+        for (size_t i = 0; i < items->u.dict.n; i++)
+            if (pv_dict_push(a, d, items->u.dict.keys[i], items->u.dict.vals[i]) < 0)
+                return NULL;
+        d->depth = items->depth;
+        return d;
+    }
+    if (items->kind != PV_LIST && items->kind != PV_TUPLE) {
         err_set(err, "%s: unsupported arguments", fn->u.glob.qualname);
         return NULL;
     }
@@ -309,45 +315,105 @@ static Pv *np_scalar(Arena *a, const Pv *fn, const Pv *args, Err *err)
     return v;
 }
 
-static Pv *inert(Arena *a, const Pv *fn, Pv *args)
+/* An inert instance of the class or callable named name. */
+static Pv *inert(Arena *a, const char *name, Pv *args)
 {
     Pv *o = pv_new(a, PV_OBJECT);
     if (!o)
         return NULL;
-    o->u.obj.qualname = fn->u.glob.qualname;
+    o->u.obj.qualname = name;
     o->u.obj.args = args;
     o->depth = args->depth + 1;
     return o;
 }
 
-Pv *gl_call(Arena *a, const PkHooks *h, Pv *fn, Pv *args, Err *err)
+/* A sequence copied into a new value of kind k (set, list). */
+static Pv *seq_from(Arena *a, const Pv *fn, const Pv *args, PvKind k, size_t max, Err *err)
+{
+    if (arity(fn, args, 0, max, err) < 0)
+        return NULL;
+    Pv *v = pv_new(a, k);
+    if (!v)
+        return NULL;
+    v->depth = 1;
+    if (args->u.seq.n) {
+        Pv *src = arg(args, 0);
+        if (src->kind != PV_LIST && src->kind != PV_TUPLE && src->kind != PV_SET) {
+            err_set(err, "%s: argument is not a sequence", fn->u.glob.qualname);
+            return NULL;
+        }
+        v->u.seq = src->u.seq;
+        v->depth = src->depth;
+    }
+    return v;
+}
+
+static int is_named(const Pv *v, const char *name)
+{
+    if (v->kind != PV_GLOBAL)
+        return 0;
+    const char *q = v->u.glob.qualname;
+    return (strncmp(q, "builtins.", 9) == 0 && strcmp(q + 9, name) == 0) ||
+           (strncmp(q, "__builtin__.", 12) == 0 && strcmp(q + 12, name) == 0);
+}
+
+/* copyreg._reconstructor(cls, base, state): base.__new__(cls, state), and
+ * base.__init__(obj, state) unless base is object.  With base object or a
+ * builtin container, that is an instance of cls made from data (what
+ * protocols 0 and 1 write for every object); any other base's __init__ is
+ * code.  *who is the global the call is charged to. */
+static Pv *reconstructor(Arena *a, const Pv *fn, Pv *args, rcc_use *use, const char **who, Err *err)
+{
+    static const char *const plain[] = {"object", "dict", "list", "tuple", "set", "frozenset",
+                                        "int", "float", "str", "bytes"};
+    if (arity(fn, args, 3, 3, err) < 0)
+        return NULL;
+    Pv *cls = arg(args, 0), *base = arg(args, 1);
+    if (cls->kind != PV_GLOBAL || base->kind != PV_GLOBAL) {
+        err_set(err, "%s: the class or its base is not a global", fn->u.glob.qualname);
+        return NULL;
+    }
+    *use = RCC_USE_CODE;
+    *who = base->u.glob.qualname;
+    for (size_t i = 0; i < sizeof plain / sizeof *plain; i++)
+        if (is_named(base, plain[i])) {
+            *use = RCC_USE_CLASS;
+            *who = cls->u.glob.qualname;
+        }
+    return inert(a, cls->u.glob.qualname, args);
+}
+
+Pv *gl_call(Arena *a, const PkHooks *h, CallOp op, Pv *fn, Pv *args, rcc_use *use, const char **who, Err *err)
 {
     const Global *g = fn->u.glob.known;
+    int scan = h && h->audit && h->audit->mode == AUDIT_SCAN;
     Pv *v;
+    *use = RCC_USE_INTERPRETED;
+    *who = fn->u.glob.qualname;
+    /* NEWOBJ does not call the class: on a table entry it is a class
+     * instantiation (argparse.Namespace), and only its __new__ runs. */
+    if (op == CALL_NEWOBJ && (!g || g->kind == GL_VALUE || g->kind == GL_TENSOR_CLASS ||
+                              g->kind == GL_PARAMETER_CLASS)) {
+        if (!g || g->kind != GL_VALUE)
+            *use = args->u.seq.n == 0 ? RCC_USE_CLASS : RCC_USE_CODE;
+        return inert(a, fn->u.glob.qualname, args);
+    }
     switch (g ? g->kind : GL_INERT) {
     case GL_ORDERED_DICT:
     case GL_DICT:
-        v = dict_from_pairs(a, fn, args, err);
+    case GL_DEFAULTDICT:
+        if (g->kind == GL_DEFAULTDICT && arity(fn, args, 0, 2, err) < 0)
+            return NULL;
+        /* defaultdict(factory, ...): the factory is kept uncalled, as torch.load keeps it */
+        v = dict_from_pairs(a, fn, args, g->kind == GL_DEFAULTDICT && args->u.seq.n, err);
         if (v)
-            v->ordered = g->kind == GL_ORDERED_DICT;
+            v->ordered = g->kind != GL_DICT;
         return v;
     case GL_SET:
     case GL_FROZENSET:
-        if (arity(fn, args, 0, 1, err) < 0)
-            return NULL;
-        if (!(v = pv_new(a, PV_SET)))
-            return NULL;
-        v->depth = 1;
-        if (args->u.seq.n) {
-            Pv *src = arg(args, 0);
-            if (src->kind != PV_LIST && src->kind != PV_TUPLE && src->kind != PV_SET) {
-                err_set(err, "%s: argument is not a sequence", fn->u.glob.qualname);
-                return NULL;
-            }
-            v->u.seq = src->u.seq;
-            v->depth = src->depth;
-        }
-        return v;
+        return seq_from(a, fn, args, PV_SET, 1, err);
+    case GL_LIST:
+        return seq_from(a, fn, args, PV_LIST, 2, err);
     case GL_BYTEARRAY:
     case GL_CODECS_ENCODE:
         if (arity(fn, args, g->kind == GL_BYTEARRAY ? 0 : 2, 2, err) < 0)
@@ -362,9 +428,10 @@ Pv *gl_call(Arena *a, const PkHooks *h, Pv *fn, Pv *args, Err *err)
             return NULL;
         }
         return latin1_bytes(a, fn, arg(args, 0), err);
+    case GL_REBUILD_TENSOR:
     case GL_REBUILD_TENSOR_V2:
     case GL_REBUILD_TENSOR_V3:
-        return rebuild_tensor(a, fn, args, g->kind == GL_REBUILD_TENSOR_V3, err);
+        return rebuild_tensor(a, fn, args, g->kind, err);
     case GL_REBUILD_PARAMETER:
         return rebuild_parameter(a, fn, args, 3, err);
     case GL_REBUILD_PARAMETER_WITH_STATE:
@@ -373,25 +440,32 @@ Pv *gl_call(Arena *a, const PkHooks *h, Pv *fn, Pv *args, Err *err)
         /* (func, new_type, args, state): a tensor subclass; rebuild the tensor. */
         if (arity(fn, args, 4, 4, err) < 0)
             return NULL;
-        Pv *f = arg(args, 0), *inner = arg(args, 2);
-        if (f->kind != PV_GLOBAL || inner->kind != PV_TUPLE) {
+        Pv *f = arg(args, 0), *inner = arg(args, 2), *type = arg(args, 1);
+        if (f->kind != PV_GLOBAL || inner->kind != PV_TUPLE || type->kind != PV_GLOBAL) {
             err_set(err, "%s: malformed arguments", fn->u.glob.qualname);
             return NULL;
         }
-        v = gl_call(a, h, f, inner, err);
-        Pv *type = arg(args, 1);
-        if (v && v->kind == PV_TENSOR && type->kind == PV_GLOBAL && type->u.glob.known &&
-            type->u.glob.known->kind == GL_PARAMETER_CLASS)
+        /* func(*args) is a call of its own, judged as one; a subclass
+         * other than Parameter is a class torch.load imports. */
+        v = gl_call(a, h, CALL_REDUCE, f, inner, use, who, err);
+        if (*use == RCC_USE_INTERPRETED && !(type->u.glob.known && (type->u.glob.known->kind == GL_PARAMETER_CLASS ||
+                                                                     type->u.glob.known->kind == GL_TENSOR_CLASS))) {
+            *use = RCC_USE_CLASS;
+            *who = type->u.glob.qualname;
+        }
+        if (v && v->kind == PV_TENSOR && type->u.glob.known && type->u.glob.known->kind == GL_PARAMETER_CLASS)
             v->u.tensor->is_parameter = 1;
         return v;
     }
-    case GL_REBUILD_QTENSOR:
-        err_set(err, "quantized tensors are not supported");
+    case GL_REBUILD_UNSUPPORTED:
+        if (scan)
+            return inert(a, fn->u.glob.qualname, args);
+        err_set(err, "%s are not supported (%s)", g->dtype_name, fn->u.glob.qualname);
         return NULL;
     case GL_TORCH_DEVICE:
         if (arity(fn, args, 1, 2, err) < 0)
             return NULL;
-        return arg(args, 0)->kind == PV_STR ? arg(args, 0) : inert(a, fn, args);
+        return arg(args, 0)->kind == PV_STR ? arg(args, 0) : inert(a, fn->u.glob.qualname, args);
     case GL_TORCH_SIZE:
         if (arity(fn, args, 1, 1, err) < 0)
             return NULL;
@@ -400,28 +474,54 @@ Pv *gl_call(Arena *a, const PkHooks *h, Pv *fn, Pv *args, Err *err)
         return np_dtype(a, fn, args, err);
     case GL_NP_SCALAR:
         return np_scalar(a, fn, args, err);
-    case GL_RECONSTRUCTOR:
-        /* copyreg._reconstructor(cls, base, state): an instance of cls. */
+    case GL_NP_RECONSTRUCT: {
+        /* _reconstruct(ndarray, (0,), b'b'): an empty array its BUILD
+         * fills; an ndarray subclass is a class torch.load imports. */
         if (arity(fn, args, 3, 3, err) < 0)
             return NULL;
-        if (arg(args, 0)->kind != PV_GLOBAL) {
-            err_set(err, "%s: first argument is not a class", fn->u.glob.qualname);
+        Pv *cls = arg(args, 0);
+        if (cls->kind != PV_GLOBAL) {
+            err_set(err, "%s: the array type is not a global", fn->u.glob.qualname);
             return NULL;
         }
-        return inert(a, arg(args, 0), args);
+        if (strcmp(cls->u.glob.qualname, "numpy.ndarray") != 0) {
+            *use = RCC_USE_CLASS;
+            *who = cls->u.glob.qualname;
+        }
+        return inert(a, cls->u.glob.qualname, args);
+    }
+    case GL_RECONSTRUCTOR:
+        return reconstructor(a, fn, args, use, who, err);
+    case GL_NEWOBJ: {
+        /* copyreg.__newobj__(cls, *args) is cls.__new__(cls, *args): NEWOBJ */
+        if (args->u.seq.n == 0 || arg(args, 0)->kind != PV_GLOBAL) {
+            err_set(err, "%s: the first argument is not a class", fn->u.glob.qualname);
+            return NULL;
+        }
+        Pv *rest = pv_new(a, PV_TUPLE);
+        if (!rest)
+            return NULL;
+        rest->u.seq.v = args->u.seq.v + 1;
+        rest->u.seq.n = rest->u.seq.cap = args->u.seq.n - 1;
+        rest->depth = args->depth;
+        return gl_call(a, h, CALL_NEWOBJ, arg(args, 0), rest, use, who, err);
+    }
+    case GL_VALUE:
+        return inert(a, fn->u.glob.qualname, args);
+    case GL_PASS:
+        if (arity(fn, args, 1, 2, err) < 0)
+            return NULL;
+        return arg(args, 0);
     case GL_STORAGE_TYPE:
     case GL_TORCH_DTYPE:
-        err_set(err, "unexpected call of %s", fn->u.glob.qualname);
-        return NULL;
-    case GL_UNSAFE:   /* refused at GLOBAL already */
-        err_set(err, "unsafe global %s", fn->u.glob.qualname);
-        return NULL;
     case GL_TENSOR_CLASS:
     case GL_PARAMETER_CLASS:
     case GL_INERT:
         break;
     }
-    return inert(a, fn, args);
+    /* A call rcc does not interpret: torch.load would make it. */
+    *use = RCC_USE_CODE;
+    return inert(a, fn->u.glob.qualname, args);
 }
 
 int gl_build(Arena *a, Pv *obj, Pv *state, Err *err)

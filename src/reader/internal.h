@@ -250,6 +250,44 @@ struct Pv {
 _Static_assert(sizeof(Pv) == 32, "a Pv is 32 bytes on 64-bit machines");
 #endif
 
+/* What torch.load would do with a pickle, found without doing it (issue
+ * 11).  Every global a pickle names is recorded with the most dangerous
+ * use it is put to (rcc_use), and every call outside rcc's allowlist with
+ * its arguments: an Audit belongs to the file (audit.c). */
+typedef enum AuditMode {
+    AUDIT_REFUSE,   /* the first code call fails the pickle (the default) */
+    AUDIT_ALLOW,    /* code calls become inert objects, each one warned of */
+    AUDIT_SCAN,     /* the same, silently, and rcc's own limits (quantized
+                       tensors, ...) do not stop the VM: only safety counts */
+} AuditMode;
+
+typedef struct Audit {
+    AuditMode   mode;
+    const char *record;     /* static or arena: the pickle being run ("data.pkl") */
+    rcc_global *globals;    /* arena, in order of first reference */
+    size_t      nglobals, globals_cap;
+    HashSlot   *slots;      /* arena: globals by name */
+    size_t      slots_cap;
+    rcc_call   *calls;      /* arena: the first AUDIT_MAX_CALLS code calls */
+    size_t      ncalls, calls_cap;
+    size_t      ncode;      /* code calls in all */
+    const char *error;      /* arena: AUDIT_SCAN: what stopped the pickle, or NULL */
+} Audit;
+
+enum { AUDIT_MAX_CALLS = 1000 };
+
+/* Records a reference to the global name (module.name) at byte at. */
+int audit_global(Audit *au, Arena *a, const char *name, size_t at);
+/* Records one call at byte at, put to use, of the global name, or (name
+ * NULL) of another value, rendered as callable; a code call also keeps
+ * text, the call's rendering.  -1: out of memory. */
+int audit_call(Audit *au, Arena *a, const char *name, const char *callable, rcc_use use, const char *text,
+               size_t at);
+rcc_verdict audit_verdict(const Audit *au);
+/* 1 when torch.load(weights_only=True) (PyTorch 2.x, no safe globals
+ * added) resolves the global. */
+int audit_weights_only(const char *name);
+
 /* What the VM asks of the format layer. */
 typedef struct PkHooks {
     void *ctx;
@@ -257,6 +295,8 @@ typedef struct PkHooks {
     Pv *(*persistent_load)(void *ctx, Pv *pid, Err *err);
     /* Warnings (arena strings) are appended here. */
     void (*warn)(void *ctx, const char *msg);
+    /* The file's audit; NULL: refuse code calls, record nothing. */
+    Audit *audit;
 } PkHooks;
 
 /* Limits on what one pickle may build (see pickle.c). */
@@ -285,30 +325,42 @@ const char *pv_kind_name(PvKind k);
 /* ------------------------------------------------------------- globals.c */
 
 typedef enum GlobalKind {
-    GL_INERT,                 /* unknown: calling it makes a PV_OBJECT */
-    GL_UNSAFE,                /* os.system & co: the file is refused */
+    GL_INERT,                 /* unknown: a call of it is code (or a class instantiated) */
     GL_ORDERED_DICT, GL_DICT, GL_SET, GL_FROZENSET, GL_BYTEARRAY, GL_CODECS_ENCODE,
-    GL_REBUILD_TENSOR_V2, GL_REBUILD_TENSOR_V3,
+    GL_DEFAULTDICT, GL_LIST,
+    GL_REBUILD_TENSOR, GL_REBUILD_TENSOR_V2, GL_REBUILD_TENSOR_V3,
     GL_REBUILD_PARAMETER, GL_REBUILD_PARAMETER_WITH_STATE, GL_REBUILD_FROM_TYPE_V2,
-    GL_REBUILD_QTENSOR,
+    GL_REBUILD_UNSUPPORTED,   /* quantized, sparse, nested, meta tensors: torch's own, not read */
     GL_STORAGE_TYPE,          /* torch.FloatStorage ...: carries a dtype */
     GL_TORCH_DTYPE,           /* torch.float32 ...: carries a dtype */
     GL_TORCH_DEVICE, GL_TORCH_SIZE, GL_TENSOR_CLASS, GL_PARAMETER_CLASS,
-    GL_NP_SCALAR, GL_NP_DTYPE, GL_RECONSTRUCTOR,
+    GL_NP_SCALAR, GL_NP_DTYPE, GL_NP_RECONSTRUCT,
+    GL_RECONSTRUCTOR,         /* copyreg._reconstructor(cls, base, state) */
+    GL_NEWOBJ,                /* copyreg.__newobj__(cls, *args): NEWOBJ spelled as a call */
+    GL_VALUE,                 /* a plain value built from data: Namespace, partial,
+                                 datetime, Path, complex, slice, TorchScript list helpers */
+    GL_PASS,                  /* f(x) is x: torch.jit._pickle.restore_type_tag & co */
 } GlobalKind;
 
 struct Global {
     const char *module, *name;
     GlobalKind  kind;
     int         dtype;        /* rcc_dtype, or -1 where rcc does not read it */
-    const char *dtype_name;   /* torch's name, for messages */
+    const char *dtype_name;   /* torch's name; GL_REBUILD_UNSUPPORTED: what it rebuilds */
 };
 
-/* The table entry for module.name, or NULL when the global is unknown
- * (an inert object).  Unsafe globals are entries of kind GL_UNSAFE. */
+/* The table entry for module.name, or NULL when the global is unknown. */
 const Global *gl_lookup(const char *module, const char *name);
-/* REDUCE and NEWOBJ: call a PV_GLOBAL with an argument tuple. */
-Pv *gl_call(Arena *a, const PkHooks *h, Pv *fn, Pv *args, Err *err);
+
+/* How a call is spelled: REDUCE calls the callable, NEWOBJ makes an
+ * instance without calling __init__, INST and OBJ call it (protocol 0). */
+typedef enum CallOp { CALL_REDUCE, CALL_NEWOBJ, CALL_INST } CallOp;
+/* What torch.load would get from fn(*args), made of inert data, and in
+ * *use which kind of call it is (rcc_use), charged to the global *who
+ * (the class a reconstructor instantiates, else fn).  A code call's value
+ * is an inert PV_OBJECT: the VM decides whether to go on. */
+Pv *gl_call(Arena *a, const PkHooks *h, CallOp op, Pv *fn, Pv *args, rcc_use *use, const char **who,
+            Err *err);
 /* BUILD: apply state to obj in place (only where that is meaningful). */
 int gl_build(Arena *a, Pv *obj, Pv *state, Err *err);
 
@@ -366,6 +418,7 @@ struct rcc_file {
     rcc_module    *modules;     /* arena: the module tree, pre-order */
     size_t         nmodules, modules_cap;
     rcc_module   **modules_by_path;   /* arena: sorted by path, for rcc_find_module */
+    Audit          audit;       /* what torch.load would do with its pickles */
 };
 
 /* A new storage (the caller has checked the key is unused). */
@@ -456,6 +509,9 @@ int st_open(rcc_file *f, Err *err);
 
 /* ------------------------------------------------------------ summary.c */
 
+/* fn(args[0], ..., args[n-1]) as Python would write it, bounded in length,
+ * on one line (strings escaped): how a call is named in messages. */
+char *sm_call(Arena *a, const char *fn, Pv *const *args, size_t n);
 /* One line describing v (bounded in length and depth), arena-allocated;
  * where sd (the state dict, with sd_tensors tensors) occurs it is named,
  * not described. */

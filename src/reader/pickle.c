@@ -3,11 +3,14 @@
  * Python's unpickler is an interpreter whose GLOBAL opcode imports any
  * callable and whose REDUCE calls it: that is how a weight file runs code.
  * This VM has the same stack machine but no callables.  GLOBAL yields an
- * inert PV_GLOBAL naming module.name; REDUCE, NEWOBJ and BUILD hand it to
- * globals.c, which knows what a small table of torch/collections/numpy
- * globals mean and turns every other call into an inert PV_OBJECT that only
- * records its arguments.  A few globals (os.system, builtins.eval, ...) are
- * refused outright: a weight file has no business naming them.
+ * inert PV_GLOBAL naming module.name; REDUCE, NEWOBJ, INST, OBJ and BUILD
+ * hand it to globals.c, which knows what a small table of
+ * torch/collections/numpy globals mean and classifies every call: one it
+ * interprets, a class instantiated with a plain state, or code, which
+ * torch.load would run with the file's arguments.  Every global and call
+ * is recorded in the file's audit (audit.c); by default the first code
+ * call stops the VM with a message naming it, otherwise (allow_calls,
+ * scan) it yields an inert object recording its arguments.
  *
  * Every length is checked against the bytes that remain before anything
  * is allocated; the value stack, the mark stack and container nesting are
@@ -240,6 +243,60 @@ typedef struct KeyIndex {
     size_t   cap, n;
 } KeyIndex;
 
+/* Instances a BUILD gave a __setstate__ attribute, and its value: the
+ * next BUILD of such an instance calls it (Python's load_build looks the
+ * method up on the instance).  Open addressing, malloc'ed. */
+typedef struct PtrMapSlot {
+    const Pv *key;   /* NULL: free */
+    Pv       *val;
+} PtrMapSlot;
+
+typedef struct PtrMap {
+    PtrMapSlot *slots;
+    size_t      cap, n;
+} PtrMap;
+
+static size_t ptr_hash(const void *p, size_t cap)
+{
+    return (size_t)(((uintptr_t)p >> 3) * 0x9e3779b97f4a7c15u) & (cap - 1);
+}
+
+static Pv *ptrmap_get(const PtrMap *m, const Pv *key)
+{
+    if (!m->n)
+        return NULL;
+    for (size_t j = ptr_hash(key, m->cap); m->slots[j].key; j = (j + 1) & (m->cap - 1))
+        if (m->slots[j].key == key)
+            return m->slots[j].val;
+    return NULL;
+}
+
+static int ptrmap_put(PtrMap *m, const Pv *key, Pv *val)
+{
+    if ((m->n + 1) * 2 > m->cap) {
+        size_t cap = m->cap ? m->cap * 2 : 16;
+        PtrMapSlot *ns = calloc(cap, sizeof *ns);
+        if (!ns)
+            return -1;
+        for (size_t i = 0; i < m->cap; i++)
+            if (m->slots[i].key) {
+                size_t j = ptr_hash(m->slots[i].key, cap);
+                while (ns[j].key)
+                    j = (j + 1) & (cap - 1);
+                ns[j] = m->slots[i];
+            }
+        free(m->slots);
+        m->slots = ns;
+        m->cap = cap;
+    }
+    size_t j = ptr_hash(key, m->cap);
+    while (m->slots[j].key && m->slots[j].key != key)
+        j = (j + 1) & (m->cap - 1);
+    m->n += !m->slots[j].key;
+    m->slots[j] = (PtrMapSlot){key, val};
+    return 0;
+}
+
 typedef struct Vm {
     const uint8_t *p, *end, *start;
     Arena         *a;
@@ -251,6 +308,7 @@ typedef struct Vm {
     Memo           memo;
     KeyIndex       keys;
     size_t         op_at;   /* offset of the opcode being run, for messages */
+    PtrMap         setstate;   /* instances whose BUILD state set __setstate__ -> it */
     Pv            *small_ints[256], *bools[2], *none, *empty_tuple;   /* arena: shared values */
 } Vm;
 
@@ -590,11 +648,10 @@ static int global_line(Vm *vm, char *buf, size_t cap)
 static Pv *global_value(Vm *vm, const char *module, const char *name)
 {
     const Global *g = gl_lookup(module, name);
-    if (g && g->kind == GL_UNSAFE) {
-        err_set(vm->err, "pickle names the unsafe global %s.%s (at byte %zu); refused, "
-                "nothing was executed", module, name, vm->op_at);
+    Audit *au = vm->h ? vm->h->audit : NULL;
+    char *qualname = arena_printf(vm->a, "%s.%s", module, name);
+    if (!qualname || (au && audit_global(au, vm->a, qualname, vm->op_at) < 0))
         return NULL;
-    }
     if (g && g->kind == GL_TORCH_DTYPE) {   /* torch.float32 is a value, not a callable */
         Pv *d = pv_new(vm->a, PV_DTYPE);
         if (d) {
@@ -605,9 +662,10 @@ static Pv *global_value(Vm *vm, const char *module, const char *name)
         return d;
     }
     Pv *v = pv_new(vm->a, PV_GLOBAL);
-    if (!v || !(v->u.glob.qualname = arena_printf(vm->a, "%s.%s", module, name)))
-        return NULL;
-    v->u.glob.known = g;
+    if (v) {
+        v->u.glob.qualname = qualname;
+        v->u.glob.known = g;
+    }
     return v;
 }
 
@@ -621,7 +679,7 @@ enum {
     OP_APPENDS = 'e', OP_BINGET = 'h', OP_LONG_BINGET = 'j', OP_LIST = 'l', OP_EMPTY_LIST = ']',
     OP_BINPUT = 'q', OP_LONG_BINPUT = 'r', OP_SETITEM = 's', OP_TUPLE = 't',
     OP_EMPTY_TUPLE = ')', OP_SETITEMS = 'u', OP_BINFLOAT = 'G', OP_BINBYTES = 'B',
-    OP_SHORT_BINBYTES = 'C',
+    OP_SHORT_BINBYTES = 'C', OP_INST = 'i', OP_OBJ = 'o',
     OP_PROTO = 0x80, OP_NEWOBJ = 0x81, OP_TUPLE1 = 0x85, OP_TUPLE2 = 0x86, OP_TUPLE3 = 0x87,
     OP_NEWTRUE = 0x88, OP_NEWFALSE = 0x89, OP_LONG1 = 0x8a, OP_LONG4 = 0x8b,
     OP_SHORT_BINUNICODE = 0x8c, OP_BINUNICODE8 = 0x8d, OP_BINBYTES8 = 0x8e, OP_EMPTY_SET = 0x8f,
@@ -636,30 +694,147 @@ static uint64_t take_u(Vm *vm, int n)
     return u;
 }
 
-/* Pops a tuple of n-ary call arguments and the callable under it. */
-static int call(Vm *vm, Pv *args)
+/* Appends " (at byte N)" to the VM's error unless it names a place. */
+static int at_byte(Vm *vm)
 {
-    Pv *fn = pop(vm);
+    if (!vm->err->set)
+        return fail(vm, "out of memory");
+    char where[64];
+    snprintf(where, sizeof where, " (at byte %zu)", vm->op_at);
+    size_t l = strlen(vm->err->msg);
+    if (!strstr(vm->err->msg, "(at byte") && l + strlen(where) < sizeof vm->err->msg)
+        memcpy(vm->err->msg + l, where, strlen(where) + 1);
+    return -1;
+}
+
+/* A call outside the allowlist, fn_name(args) (or text when given):
+ * recorded, then refused or, with allow_calls or a scan, gone past (the
+ * command names each one: rcc_call_at). */
+static int code_call(Vm *vm, const char *global, const char *fn_name, Pv *const *args, size_t n,
+                     const char *text)
+{
+    Audit *au = vm->h ? vm->h->audit : NULL;
+    if (!text && !(text = sm_call(vm->a, fn_name, args, n)))
+        return fail(vm, "out of memory");
+    if (au && audit_call(au, vm->a, global, fn_name, RCC_USE_CODE, text, vm->op_at) < 0)
+        return fail(vm, "out of memory");
+    if (!au || au->mode == AUDIT_REFUSE)
+        return err_set(vm->err, "the pickle calls %s (at byte %zu); torch.load would run it; refused, "
+                       "nothing was executed", text, vm->op_at);
+    return 0;
+}
+
+/* What a call rcc cannot rebuild leaves on the stack: an inert record. */
+static Pv *inert_call(Vm *vm, const char *name, Pv *args)
+{
+    Pv *r = args ? pv_new(vm->a, PV_OBJECT) : NULL;
+    if (r) {
+        r->u.obj.qualname = name;
+        r->u.obj.args = args;
+        r->depth = args->depth + 1;
+    }
+    return r;
+}
+
+/* A scan is after the calls torch.load would make, not after rcc's view
+ * of the values: where an interpreted call or a persistent id fails (a
+ * tensor past its storage, a quantized storage), it records the first
+ * failure as the file's error and goes on with an inert value (0).
+ * Elsewhere the failure stands (-1). */
+static int scan_past(Vm *vm)
+{
+    Audit *au = vm->h ? vm->h->audit : NULL;
+    if (!au || au->mode != AUDIT_SCAN || !vm->err->set)
+        return -1;
+    at_byte(vm);
+    if (!au->error && !(au->error = arena_strndup(vm->a, vm->err->msg, strlen(vm->err->msg))))
+        return -1;
+    vm->err->set = 0;
+    vm->err->msg[0] = 0;
+    return 0;
+}
+
+/* Calls fn(*args) as op spells it, pushing what torch.load would get. */
+static int call(Vm *vm, CallOp op, Pv *fn, Pv *args)
+{
     if (!args || !fn)
         return -1;
     if (args->kind != PV_TUPLE)
         return fail(vm, "call arguments are not a tuple");
-    if (fn->kind != PV_GLOBAL)
-        return fail(vm, "call of something that is not a global");
-    Pv *r = gl_call(vm->a, vm->h, fn, args, vm->err);
-    if (r && r->kind == PV_DICT && r->u.dict.n > 1 && dict_index(vm, r) < 0)   /* OrderedDict(pairs) */
-        return -1;
-    if (!r) {
-        if (!vm->err->set)
-            fail(vm, "out of memory");
-        char where[64];
-        snprintf(where, sizeof where, " (at byte %zu)", vm->op_at);
-        size_t l = strlen(vm->err->msg);
-        if (!strstr(vm->err->msg, "(at byte") && l + strlen(where) < sizeof vm->err->msg)
-            memcpy(vm->err->msg + l, where, strlen(where) + 1);
-        return -1;
+    Pv *r;
+    if (fn->kind != PV_GLOBAL) {   /* the result of another call, a getattr chain's end, ... */
+        char *name = sm_describe(vm->a, fn, NULL, 0);
+        if (!name || code_call(vm, NULL, name, args->u.seq.v, args->u.seq.n, NULL) < 0)
+            return -1;
+        return push(vm, inert_call(vm, name, args));
     }
+    rcc_use use;
+    const char *who;
+    r = gl_call(vm->a, vm->h, op, fn, args, &use, &who, vm->err);
+    if (!r && scan_past(vm) == 0)   /* a scan looks on for code calls */
+        r = inert_call(vm, fn->u.glob.qualname, args);
+    if (!r)
+        return at_byte(vm);
+    Audit *au = vm->h ? vm->h->audit : NULL;
+    if (use == RCC_USE_CODE) {
+        if (code_call(vm, who, fn->u.glob.qualname, args->u.seq.v, args->u.seq.n, NULL) < 0)
+            return -1;
+    } else if (au && ((who != fn->u.glob.qualname &&
+                       audit_call(au, vm->a, fn->u.glob.qualname, NULL, RCC_USE_INTERPRETED, NULL, vm->op_at) < 0) ||
+                      audit_call(au, vm->a, who, NULL, use, NULL, vm->op_at) < 0)) {
+        return fail(vm, "out of memory");
+    }
+    if (r->kind == PV_DICT && r->u.dict.n > 1 && !r->indexed && dict_index(vm, r) < 0)   /* OrderedDict(pairs) */
+        return -1;
     return push(vm, r);
+}
+
+/* BUILD: Python's load_build calls the instance's __setstate__ if it has
+ * one, else updates its __dict__.  A global's BUILD changes imported code
+ * (a class, a function, a module such as torch._utils), and a __setstate__
+ * that an earlier BUILD put in the instance's dict is the pickle's own
+ * callable: both are code.  Any other __setstate__ is its class's. */
+static int build(Vm *vm, Pv *obj, Pv *state)
+{
+    if (obj->kind == PV_GLOBAL) {
+        char *fn = arena_printf(vm->a, "%s.__setstate__", obj->u.glob.qualname);
+        return fn ? code_call(vm, obj->u.glob.qualname, fn, &state, 1, NULL) : fail(vm, "out of memory");
+    }
+    Pv *setstate = ptrmap_get(&vm->setstate, obj);
+    if (setstate) {
+        const char *name = setstate->kind == PV_GLOBAL ? setstate->u.glob.qualname
+                         : sm_describe(vm->a, setstate, NULL, 0);
+        return name ? code_call(vm, setstate->kind == PV_GLOBAL ? name : NULL, name, &state, 1, NULL)
+                    : fail(vm, "out of memory");
+    }
+    /* state, or (state, slotstate): either may set __setstate__ */
+    Pv *parts[2] = {state, NULL};
+    if (state->kind == PV_TUPLE && state->u.seq.n == 2) {
+        parts[0] = state->u.seq.v[0];
+        parts[1] = state->u.seq.v[1];
+    }
+    for (int i = 0; i < 2; i++) {
+        Pv *m = parts[i] ? pv_dict_get(parts[i], "__setstate__") : NULL;
+        if (m && ptrmap_put(&vm->setstate, obj, m) < 0)
+            return fail(vm, "out of memory");
+    }
+    if (nest(vm, obj, state) < 0)
+        return -1;
+    if (gl_build(vm->a, obj, state, vm->err) < 0)
+        return fail(vm, "BUILD failed");
+    return 0;
+}
+
+/* INST (module, name operands) and OBJ (the class first on the mark):
+ * Python calls klass(*args) (or, for a class without arguments,
+ * klass.__new__(klass), which rcc cannot tell from a call without
+ * arguments of a function): code unless the allowlist interprets it. */
+static int inst(Vm *vm, Pv *klass, Pv **items, size_t n)
+{
+    Pv *args = make_seq(vm, PV_TUPLE, items, n);
+    if (!args || !klass)
+        return -1;
+    return call(vm, CALL_INST, klass, args);
 }
 
 static int step(Vm *vm, int op)
@@ -865,25 +1040,46 @@ static int step(Vm *vm, int op)
     }
     case OP_REDUCE:
     case OP_NEWOBJ:
-        return call(vm, pop(vm));
+        v = pop(vm);
+        return call(vm, op == OP_REDUCE ? CALL_REDUCE : CALL_NEWOBJ, v ? pop(vm) : NULL, v);
     case OP_NEWOBJ_EX: {
         Pv *kw = pop(vm);
         if (!kw)
             return -1;
         if (kw->kind != PV_DICT)
             return fail(vm, "NEWOBJ_EX keyword arguments are not a dict");
-        return call(vm, pop(vm));
+        v = pop(vm);
+        k = v ? pop(vm) : NULL;
+        if (!k || v->kind != PV_TUPLE)
+            return k ? fail(vm, "call arguments are not a tuple") : -1;
+        if (kw->u.dict.n) {   /* cls.__new__(cls, *args, **kwargs): the keywords count as arguments */
+            Pv **all = arena_array(vm->a, (size_t)v->u.seq.n + 1, sizeof *all);
+            if (!all)
+                return fail(vm, "out of memory");
+            if (v->u.seq.n)
+                memcpy(all, v->u.seq.v, v->u.seq.n * sizeof *all);
+            all[v->u.seq.n] = kw;
+            v = make_seq(vm, PV_TUPLE, all, (size_t)v->u.seq.n + 1);
+        }
+        return call(vm, CALL_NEWOBJ, k, v);
     }
     case OP_BUILD: {
         Pv *state = pop(vm), *obj = state ? top(vm) : NULL;
-        if (!obj)
-            return -1;
-        if (nest(vm, obj, state) < 0)
-            return -1;
-        if (gl_build(vm->a, obj, state, vm->err) < 0)
-            return fail(vm, "BUILD failed");
-        return 0;
+        return obj ? build(vm, obj, state) : -1;
     }
+    case OP_INST: {
+        char module[257], name[257];
+        if (global_line(vm, module, sizeof module - 1) < 0 || global_line(vm, name, sizeof name - 1) < 0 ||
+            pop_mark(vm, &items, &n) < 0)
+            return -1;
+        return inst(vm, global_value(vm, module, name), items, n);
+    }
+    case OP_OBJ:
+        if (pop_mark(vm, &items, &n) < 0)
+            return -1;
+        if (n == 0)
+            return fail(vm, "OBJ without a class");
+        return inst(vm, items[0], items + 1, n - 1);
     case OP_BINPERSID: {
         Pv *pid = pop(vm);
         if (!pid)
@@ -891,6 +1087,8 @@ static int step(Vm *vm, int op)
         if (!vm->h || !vm->h->persistent_load)
             return fail(vm, "persistent id in a pickle that may not have one");
         Pv *r = vm->h->persistent_load(vm->h->ctx, pid, vm->err);
+        if (!r && scan_past(vm) == 0)
+            r = inert_call(vm, "persistent_load", make_seq(vm, PV_TUPLE, &pid, 1));
         return r ? push(vm, r) : fail(vm, "bad persistent id");
     }
     default: {
@@ -935,10 +1133,14 @@ Pv *pk_load(const uint8_t *data, size_t len, Arena *a, const PkHooks *h, size_t 
     }
     if (result && consumed)
         *consumed = (size_t)(vm.p - vm.start);
+    Audit *au = h ? h->audit : NULL;
+    if (!result && au && au->mode == AUDIT_SCAN && !au->error)   /* what stopped it, for rcc scan */
+        au->error = arena_strndup(a, err->msg, strlen(err->msg));
     free(vm.marks);
     free(vm.stack.v);
     free(vm.memo.slots);
     free(vm.memo.dense);
     free(vm.keys.slots);
+    free(vm.setstate.slots);
     return result;
 }

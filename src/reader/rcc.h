@@ -76,6 +76,16 @@ typedef struct rcc_open_options {
     const char *key;      /* dotted path of the state dict inside a checkpoint
                              ("model", "state.ema"); NULL: the dict with the
                              most tensors */
+    int allow_calls;      /* read past the calls that torch.load would make
+                             with the file's arguments (rcc_call_at: never
+                             made by rcc): each becomes an inert object and
+                             a warning.  Without it, the first such call
+                             fails the open, naming it. */
+    int scan;             /* only find what torch.load would do: the pickles
+                             are run (executing nothing) and their globals
+                             and calls recorded; no state dict is looked
+                             for.  A pickle that fails after its first bytes
+                             still opens: rcc_scan_error says why it stopped. */
     int allow_damaged;    /* open a truncated archive, or one whose central
                              directory is lost, from its local headers: the
                              tensors whose bytes are lost have intact == 0.
@@ -187,6 +197,55 @@ RCC_API const char *rcc_summary_at(const rcc_file *f, size_t i);
 /* Warnings collected while reading (e.g. a global that was not executed). */
 RCC_API size_t      rcc_warning_count(const rcc_file *f);
 RCC_API const char *rcc_warning_at(const rcc_file *f, size_t i);
+
+/* What torch.load would do with the file (PyTorch's pickle unpickler
+ * with weights_only=False, or True where the verdict says so), found
+ * without doing it.  Every global its pickles name is listed with the most
+ * dangerous use they put it to:
+ *   INTERPRETED  a call rcc understands and rebuilds from data (tensor
+ *                rebuilds, OrderedDict, torch.Size, numpy scalars, ...)
+ *   CLASS        a class instantiated with a plain state (what
+ *                torch.save(model) writes): torch.load imports it
+ *   CODE         any other call: torch.load would make it with the file's
+ *                arguments (os.system, eval, getattr chains, a BUILD that
+ *                calls a __setstate__ the pickle put there, ...) */
+typedef enum rcc_use {
+    RCC_USE_REFERENCED, RCC_USE_INTERPRETED, RCC_USE_CLASS, RCC_USE_CODE
+} rcc_use;
+
+typedef enum rcc_verdict {
+    RCC_SAFE,            /* torch.load(weights_only=True) takes it: every
+                            global is in its allowlist */
+    RCC_NEEDS_CLASSES,   /* weights_only=False and its classes importable;
+                            it calls nothing else */
+    RCC_RUNS_CODE        /* torch.load would make a CODE call */
+} rcc_verdict;
+
+typedef struct rcc_global {
+    const char *name;          /* "collections.OrderedDict" */
+    rcc_use     use;
+    int         weights_only;  /* in torch.load(weights_only=True)'s allowlist */
+    size_t      references;    /* GLOBAL, STACK_GLOBAL and INST opcodes naming it */
+    size_t      calls;
+    const char *record;        /* the pickle of its first reference ("data.pkl") */
+    uint64_t    offset;        /* byte offset of that reference in the pickle */
+} rcc_global;
+
+typedef struct rcc_call {
+    const char *text;          /* "uuid._get_command_stdout('id')", one line, cut short */
+    const char *callable;      /* "uuid._get_command_stdout" (or the called value, rendered) */
+    const char *record;
+    uint64_t    offset;        /* the calling opcode's byte offset in the pickle */
+} rcc_call;
+
+RCC_API rcc_verdict       rcc_load_verdict(const rcc_file *f);
+RCC_API size_t            rcc_global_count(const rcc_file *f);
+RCC_API const rcc_global *rcc_global_at(const rcc_file *f, size_t i);
+/* The CODE calls, in pickle order (the first 1000 of them). */
+RCC_API size_t            rcc_call_count(const rcc_file *f);
+RCC_API const rcc_call   *rcc_call_at(const rcc_file *f, size_t i);
+/* With the scan option: why a pickle stopped before its end, or NULL. */
+RCC_API const char       *rcc_scan_error(const rcc_file *f);
 
 RCC_API const char *rcc_version(void);
 

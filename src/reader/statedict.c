@@ -244,7 +244,10 @@ static int collect(rcc_file *f, const Pv *sd, Err *err)
         }
         if (!name)
             continue;
-        if (v->kind != PV_TENSOR)
+        const char *what = v->kind == PV_OBJECT ? sm_describe(&f->arena, v, NULL, 0) : NULL;
+        if (what)   /* an instance, or what a call read past with allow_calls gave */
+            pt_warn(f, "state dict entry '%s' is %s, not a tensor", name, what);
+        else if (v->kind != PV_TENSOR)
             pt_warn(f, "state dict entry '%s' is a %s, not a tensor", name, pv_kind_name(v->kind));
         else if (pt_sd_add(f, name, v->u.tensor, err) < 0)
             return -1;

@@ -13,7 +13,7 @@
 
 #include "internal.h"
 
-enum { SM_MAX = 160, SM_DEPTH = 3, SM_ITEMS = 8 };
+enum { SM_MAX = 160, SM_DEPTH = 3, SM_ITEMS = 8, SM_STR = 60 };
 
 typedef struct Buf {
     char      s[SM_MAX + 8];
@@ -93,6 +93,40 @@ static void put_bigint(Buf *b, const uint8_t *le, size_t n)
     puts_(b, digits + k);
 }
 
+/* A str (or, bytes set, a bytes value) as Python's repr writes it, on one
+ * line: quoted, backslash and control characters escaped, cut after
+ * SM_STR bytes.  A str's non-ASCII characters are kept (it is valid
+ * UTF-8); a bytes value's are written \xNN. */
+static void put_repr(Buf *b, const char *s, size_t len, int bytes)
+{
+    int dq = memchr(s, '\'', len) && !memchr(s, '"', len);
+    char q = dq ? '"' : '\'';
+    if (bytes)
+        puts_(b, "b");
+    put(b, &q, 1);
+    size_t n = len > SM_STR ? SM_STR : len;
+    while (n > 0 && n < len && !bytes && ((uint8_t)s[n] & 0xC0) == 0x80)
+        n--;   /* never cut a character in two */
+    for (size_t i = 0; i < n && !b->full; i++) {
+        uint8_t c = (uint8_t)s[i];
+        if (c == '\\' || c == (uint8_t)q)
+            putf(b, "\\%c", c);
+        else if (c == '\n')
+            puts_(b, "\\n");
+        else if (c == '\r')
+            puts_(b, "\\r");
+        else if (c == '\t')
+            puts_(b, "\\t");
+        else if (c < 0x20 || c == 0x7f || (bytes && c >= 0x80))
+            putf(b, "\\x%02x", c);
+        else
+            put(b, (const char *)&c, 1);
+    }
+    if (n < len)
+        puts_(b, "\xe2\x80\xa6");   /* … */
+    put(b, &q, 1);
+}
+
 /* Tensors reachable from v, not counting skip.  Shared children make the
  * value graph a DAG that a naive walk visits exponentially often, so the
  * walk has a budget of visits. */
@@ -164,12 +198,13 @@ static void describe(Buf *b, const Pv *v, int depth)
     case PV_INT: putf(b, "%lld", (long long)v->u.i); break;
     case PV_BIGINT: put_bigint(b, (const uint8_t *)v->u.str.s, v->u.str.len); break;
     case PV_FLOAT: put_float(b, v->u.f); break;
-    case PV_STR:
-        puts_(b, "'");
-        put(b, v->u.str.s, v->u.str.len > 60 ? 60 : v->u.str.len);
-        puts_(b, v->u.str.len > 60 ? "…'" : "'");
+    case PV_STR: put_repr(b, v->u.str.s, v->u.str.len, 0); break;
+    case PV_BYTES:
+        if (v->u.str.len > SM_STR)
+            putf(b, "<%zu bytes>", v->u.str.len);
+        else
+            put_repr(b, v->u.str.s, v->u.str.len, 1);
         break;
-    case PV_BYTES: putf(b, "<%zu bytes>", v->u.str.len); break;
     case PV_TUPLE: describe_items(b, NULL, v->u.seq.v, v->u.seq.n, "(", ")", depth); break;
     case PV_LIST: describe_items(b, NULL, v->u.seq.v, v->u.seq.n, "[", "]", depth); break;
     case PV_SET: describe_items(b, NULL, v->u.seq.v, v->u.seq.n, "{", "}", depth); break;
@@ -201,6 +236,8 @@ static void describe(Buf *b, const Pv *v, int depth)
         if (v->u.obj.state && v->u.obj.state->kind == PV_DICT)
             describe_items(b, v->u.obj.state->u.dict.keys, v->u.obj.state->u.dict.vals, v->u.obj.state->u.dict.n,
                            "(", ")", depth);
+        else if (!v->u.obj.state && v->u.obj.args && v->u.obj.args->kind == PV_TUPLE)   /* a call's result */
+            describe_items(b, NULL, v->u.obj.args->u.seq.v, v->u.obj.args->u.seq.n, "(", ")", depth);
         else
             puts_(b, "(…)");
         break;
@@ -221,5 +258,13 @@ char *sm_describe(Arena *a, const Pv *v, const Pv *sd, size_t sd_tensors)
 {
     Buf b = {.sd = sd, .sd_tensors = sd_tensors};
     describe(&b, v, 0);
+    return arena_strndup(a, b.s, b.n);
+}
+
+char *sm_call(Arena *a, const char *fn, Pv *const *args, size_t n)
+{
+    Buf b = {0};
+    puts_(&b, fn);
+    describe_items(&b, NULL, args, n, "(", ")", 0);
     return arena_strndup(a, b.s, b.n);
 }

@@ -193,6 +193,24 @@ static int verify_storages(rcc_file *f, Err *err)
     return 0;
 }
 
+/* torch.jit.load unpickles a TorchScript archive's constants.pkl too: a
+ * scan runs it (its tensors' records are under constants/, which the
+ * scan does not need). */
+static int scan_constants(rcc_file *f, PkHooks *h, Err *err)
+{
+    const ZipEntry *c = zip_find(&f->zip, "constants.pkl");
+    if (!c || f->audit.error)
+        return f->audit.error ? -1 : 0;
+    if (c->usize > ((uint64_t)1 << 31))
+        return err_set(err, "constants.pkl is %llu bytes, more than 2 GiB", (unsigned long long)c->usize);
+    uint8_t *owned = NULL;
+    const uint8_t *bytes = zip_data(&f->zip, c, &owned, err);
+    f->audit.record = "constants.pkl";
+    Pv *v = bytes ? pk_load(bytes, (size_t)c->usize, &f->arena, h, NULL, err) : NULL;
+    free(owned);
+    return v ? 0 : -1;
+}
+
 int tz_open(rcc_file *f, const rcc_open_options *opt, Err *err)
 {
     if (open_records(f, err) < 0)
@@ -208,16 +226,18 @@ int tz_open(rcc_file *f, const rcc_open_options *opt, Err *err)
         return -1;
     uint8_t *owned = NULL;   /* a stored pickle is read in place, a deflated one inflated */
     const uint8_t *bytes = zip_data(&f->zip, pkl, &owned, err);
-    PkHooks h = {.ctx = f, .persistent_load = persistent_load, .warn = warn_hook};
-    f->format = "zip";
+    PkHooks h = {.ctx = f, .persistent_load = persistent_load, .warn = warn_hook, .audit = &f->audit};
+    /* torch.jit.save archives carry constants.pkl (and code/); their
+     * data.pkl is a tree of module objects. */
+    f->format = zip_find(&f->zip, "constants.pkl") ? "torchscript" : "zip";
+    f->audit.record = "data.pkl";
     if (bytes)
         f->root = pk_load(bytes, (size_t)pkl->usize, &f->arena, &h, NULL, err);
     free(owned);
     if (!f->root)
         return -1;
-    /* torch.jit.save archives carry constants.pkl (and code/); their
-     * data.pkl is a tree of module objects. */
-    f->format = zip_find(&f->zip, "constants.pkl") ? "torchscript" : "zip";
+    if (f->audit.mode == AUDIT_SCAN)
+        return scan_constants(f, &h, err);
     if (sd_from_pickle(f, opt ? opt->key : NULL, err) < 0)
         return -1;
     return opt && opt->allow_damaged && !f->damaged ? verify_storages(f, err) : 0;

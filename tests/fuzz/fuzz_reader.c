@@ -1,8 +1,9 @@
 /* fuzz_reader.c — libFuzzer target over librcc's whole read path.
  *
- * Opens the input as a weight file (rcc_open_memory), strictly and with
- * allow_damaged, walks every tensor, storage and module record, and reads
- * every tensor both ways.  Any crash, leak,
+ * Opens the input as a weight file (rcc_open_memory), strictly, with
+ * allow_damaged and with allow_calls, walks every tensor, storage and
+ * module record, and reads every tensor both ways; then scans it as
+ * `rcc scan` does.  Any crash, leak,
  * sanitizer report or broken invariant is a finding.  Build and run with
  * `make fuzz` (clang -fsanitize=fuzzer,address,undefined). */
 #include <stdint.h>
@@ -48,10 +49,35 @@ static void one(const uint8_t *data, size_t size, const rcc_open_options *opt)
     rcc_close(f);
 }
 
+/* rcc scan's pass: every global and call has its fields, and a code
+ * call makes the verdict RUNS_CODE. */
+static void scan(const uint8_t *data, size_t size)
+{
+    char err[512];
+    rcc_open_options opt = {.scan = 1};
+    rcc_file *f = rcc_open_memory(data, size, &opt, err, sizeof err);
+    if (!f) {
+        CHECK(memchr(err, 0, sizeof err) && err[0]);
+        return;
+    }
+    for (size_t i = 0; i < rcc_global_count(f); i++) {
+        const rcc_global *g = rcc_global_at(f, i);
+        CHECK(g->name && g->record && g->use <= RCC_USE_CODE && (g->references || g->calls));
+    }
+    for (size_t i = 0; i < rcc_call_count(f); i++) {
+        const rcc_call *c = rcc_call_at(f, i);
+        CHECK(c->text && c->callable && c->record && !strchr(c->text, '\n'));
+    }
+    CHECK((rcc_call_count(f) > 0) == (rcc_load_verdict(f) == RCC_RUNS_CODE));
+    rcc_close(f);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    rcc_open_options strict = {0}, damaged = {.allow_damaged = 1};
+    rcc_open_options strict = {0}, damaged = {.allow_damaged = 1}, calls = {.allow_calls = 1};
     one(data, size, &strict);
     one(data, size, &damaged);
+    one(data, size, &calls);
+    scan(data, size);
     return 0;
 }
