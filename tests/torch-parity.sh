@@ -65,6 +65,20 @@ yes)
     say "checking: the module tree against torch ($FIXTURES/$name.modules.json)"
     "$PYTHON" "$testsdir/compare_modules.py" "$FIXTURES/$name.modules.json" "$tmp/out.json" ||
         fail "rcc dump --json's modules disagree with torch on $name"
+    # torch.load imports every module's class: those outside torch are
+    # named by dump --modules, and are exactly the ones torch lists.
+    run "$tmp/modules.txt" "$tmp/err" "$RCC" dump --modules ${key:+--key "$key"} "$w"
+    [ "$rc" -eq 0 ] || fail "rcc dump --modules exited with $rc"
+    "$PYTHON" - "$FIXTURES/$name.modules.json" "$tmp/modules.txt" <<'PY' || fail "dump --modules names other classes than torch's tree has"
+import json, sys
+want = {m["type"] for m in json.load(open(sys.argv[1])) if not m["type"].startswith("torch.")}
+lead = "classes outside torch that torch.load imports: "
+lines = [l[len(lead):].strip() for l in open(sys.argv[2]) if l.startswith(lead)]
+got = set(lines[0].split(", ")) if lines else set()
+if got != want or len(lines) > 1:
+    sys.exit("dump --modules: %s; torch's tree: %s" % (sorted(got), sorted(want)))
+print("ok: %d classes outside torch named: %s" % (len(got), ", ".join(sorted(got)) or "none"))
+PY
     ;;
 "")
     [ ! -f "$FIXTURES/$name.modules.json" ] ||

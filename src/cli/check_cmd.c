@@ -10,19 +10,21 @@
 #include "cli.h"
 
 static const char usage_line[] =
-    "usage: rcc check SPEC.arch W [--json] [--model NAME] [--key PATH] [--strip-prefix P] [--strict-dtype]";
+    "usage: rcc check SPEC.arch W [--json] [--model NAME] [--key PATH] [--strip-prefix P] [--strict-dtype] [--allow-calls]";
 
 int cmd_check(int argc, char **argv)
 {
     const char *spec = NULL, *w = NULL, *model = NULL, *key = NULL;
     CheckOptions o = {0};
-    int json = 0;
+    int json = 0, allow_calls = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--json") == 0)
             json = 1;
         else if (strcmp(a, "--strict-dtype") == 0)
             o.strict_dtype = 1;
+        else if (strcmp(a, "--allow-calls") == 0)
+            allow_calls = 1;
         else if ((strcmp(a, "--model") == 0 || strcmp(a, "--key") == 0 || strcmp(a, "--strip-prefix") == 0) &&
                  i + 1 < argc)
             *(a[2] == 'm' ? &model : a[2] == 'k' ? &key : &o.strip_prefix) = argv[++i];
@@ -51,11 +53,12 @@ int cmd_check(int argc, char **argv)
         status = EXIT_INPUT;
     } else {
         char err[512];
-        rcc_open_options opt = {.key = key};
+        rcc_open_options opt = {.key = key, .allow_calls = allow_calls};
         rcc_file *f = rcc_open(w, &opt, err, sizeof err);
         if (!f) {
             status = cli_error(w, "%s", err);
         } else {
+            cli_warn_calls(w, f);
             status = check_weights(&e, f, w, &o) ? EXIT_FINDING : 0;
             if (status == 0 && !json) {
                 printf("%s: %s matches %s: %zu keys, shapes and dtypes\n", spec, e.model->name, w, e.ntensors);

@@ -19,6 +19,7 @@ typedef struct DumpOpts {
     const char *key;
     int         json;
     int         modules;   /* --modules: the module tree of a whole model */
+    int         allow_calls;   /* --allow-calls */
     int         verify;    /* --verify: read every storage's bytes too */
 } DumpOpts;
 
@@ -92,11 +93,10 @@ enum { DIMS_CAP = RCC_MAX_NDIM * 22 + 4 };
 static void print_modules(const rcc_file *f)
 {
     size_t n = rcc_module_count(f);
-    if (!n) {
+    if (!n)
         printf("modules: none (the file holds a state dict, not a pickled model)\n");
-        return;
-    }
-    printf("modules:\n");
+    else
+        printf("modules:\n");
     for (size_t i = 0; i < n; i++) {
         const rcc_module *m = rcc_module_at(f, i);
         printf("%*s%s  %s", 2 + 2 * m->depth, "", *m->path ? m->path : "(root)", m->type);
@@ -104,6 +104,18 @@ static void print_modules(const rcc_file *f)
             printf("%s%s=%s", k ? ", " : "(", m->attrs[k].name, m->attrs[k].repr);
         printf("%s\n", m->nattrs ? ")" : "");
     }
+    /* The classes torch.load would import to rebuild the objects: code on
+     * the loading side, named so that a user knows what it trusts. */
+    int first = 1;
+    for (size_t i = 0; i < rcc_global_count(f); i++) {
+        const rcc_global *g = rcc_global_at(f, i);
+        if (g->use != RCC_USE_CLASS || strncmp(g->name, "torch.", 6) == 0)
+            continue;
+        printf("%s%s", first ? "classes outside torch that torch.load imports: " : ", ", g->name);
+        first = 0;
+    }
+    if (!first)
+        putchar('\n');
 }
 
 /* A module attribute as a JSON value. */
@@ -364,6 +376,8 @@ int cmd_dump(int argc, char **argv)
             o.modules = 1;
         else if (strcmp(argv[i], "--verify") == 0)
             o.verify = 1;
+        else if (strcmp(argv[i], "--allow-calls") == 0)
+            o.allow_calls = 1;
         else if (strcmp(argv[i], "--key") == 0 && i + 1 < argc)
             o.key = argv[++i];
         else if (strncmp(argv[i], "--key=", 6) == 0)
@@ -376,9 +390,9 @@ int cmd_dump(int argc, char **argv)
             o.path = argv[i];
     }
     if (!o.path)
-        return cli_error(NULL, "dump: no weight file given (usage: rcc dump W [--json] [--modules] [--verify] [--key PATH])");
+        return cli_error(NULL, "dump: no weight file given (usage: rcc dump W [--json] [--modules] [--verify] [--key PATH] [--allow-calls])");
     char err[512];
-    rcc_open_options opt = {.key = o.key};
+    rcc_open_options opt = {.key = o.key, .allow_calls = o.allow_calls};
     /* Piped or redirected, the table goes out in 64 KiB writes, not 4 KiB
      * ones (a dump of 20,000 tensors is 1.3 MB); on a terminal, stdio's
      * line buffering stays. */
@@ -392,6 +406,7 @@ int cmd_dump(int argc, char **argv)
         rcc_close(f);
         return cli_error(o.path, "%s", err);
     }
+    cli_warn_calls(o.path, f);
     for (size_t i = 0; i < rcc_warning_count(f); i++)
         cli_warning(o.path, "%s", rcc_warning_at(f, i));
     if (o.json)

@@ -26,7 +26,7 @@
 #endif
 
 static const char usage_line[] =
-    "usage: rcc infer W [-o OUT.arch] [--explain] [--key PATH] [--family NAME] [--specs DIR] [--fallback]";
+    "usage: rcc infer W [-o OUT.arch] [--explain] [--key PATH] [--family NAME] [--specs DIR] [--fallback] [--allow-calls]";
 
 /* Writes len bytes to a temporary file beside out, then renames it to out;
  * the temporary is removed on any failure.  0, or the exit status. */
@@ -72,6 +72,7 @@ int cmd_infer(int argc, char **argv)
 {
     const char *w = NULL, *out = NULL, *key = NULL;
     InferOptions o = {0};
+    int allow_calls = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int more = i + 1 < argc;
@@ -79,6 +80,8 @@ int cmd_infer(int argc, char **argv)
             o.explain = 1;
         else if (!strcmp(a, "--fallback"))
             o.no_families = 1;
+        else if (!strcmp(a, "--allow-calls"))
+            allow_calls = 1;
         else if (!strcmp(a, "-o") && more)
             out = argv[++i];
         else if (!strcmp(a, "--key") && more)
@@ -111,10 +114,11 @@ int cmd_infer(int argc, char **argv)
             return cli_error(out, "cannot create a temporary file beside it: %s", strerror(dir ? e : ENOMEM));
     }
     char err[512] = "";
-    rcc_open_options opt = {.key = key};
+    rcc_open_options opt = {.key = key, .allow_calls = allow_calls};
     rcc_file *f = rcc_open(w, &opt, err, sizeof err);
     if (!f)
         return cli_error(w, "%s", err);
+    cli_warn_calls(w, f);
 
     /* Each attempt writes to memory of its own: a family that said no
      * leaves nothing behind. */

@@ -134,6 +134,7 @@ static void describe(char *buf, size_t cap, const rcc_tensor *t)
 int cmd_salvage(int argc, char **argv)
 {
     const char *path = NULL, *out = NULL, *key = NULL;
+    int allow_calls = 0;
     for (int i = 1; i < argc; i++) {
         if ((strcmp(argv[i], "-o") == 0 || strcmp(argv[i], "--output") == 0) && i + 1 < argc)
             out = argv[++i];
@@ -143,6 +144,8 @@ int cmd_salvage(int argc, char **argv)
             key = argv[++i];
         else if (strncmp(argv[i], "--key=", 6) == 0)
             key = argv[i] + 6;
+        else if (strcmp(argv[i], "--allow-calls") == 0)
+            allow_calls = 1;
         else if (argv[i][0] == '-' && argv[i][1])
             return cli_error(NULL, "salvage: unknown option '%s'", argv[i]);
         else if (path)
@@ -151,12 +154,12 @@ int cmd_salvage(int argc, char **argv)
             path = argv[i];
     }
     if (!path)
-        return cli_error(NULL, "salvage: no weight file given (usage: rcc salvage W -o OUT [--key PATH])");
+        return cli_error(NULL, "salvage: no weight file given (usage: rcc salvage W -o OUT [--key PATH] [--allow-calls])");
     if (!out || !*out)
-        return cli_error(NULL, "salvage: no output file given (usage: rcc salvage W -o OUT [--key PATH])");
+        return cli_error(NULL, "salvage: no output file given (usage: rcc salvage W -o OUT [--key PATH] [--allow-calls])");
 
     char msg[512];
-    rcc_open_options opt = {.key = key, .allow_damaged = 1};
+    rcc_open_options opt = {.key = key, .allow_damaged = 1, .allow_calls = allow_calls};
     rcc_file *f = rcc_open(path, &opt, msg, sizeof msg);
     if (!f)
         return cli_error(path, "%s", msg);
@@ -181,6 +184,7 @@ int cmd_salvage(int argc, char **argv)
         return cli_error(out, "%s", err.msg);
     }
 
+    cli_warn_calls(path, f);
     for (size_t i = 0; i < rcc_warning_count(f); i++)
         cli_warning(path, "%s", rcc_warning_at(f, i));
     for (size_t i = 0; i < total; i++) {
