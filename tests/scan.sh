@@ -114,10 +114,10 @@ EOF
 TMPWHY=$tmp/jsonwhy
 export TMPWHY
 
-bad=0 n=0 ran=
+bad=0 ncases=0 ran=
 : >"$tmp/shown"
 while read -r file verdict callable tensor; do
-    n=$((n + 1))
+    ncases=$((ncases + 1))
     w=$dir/$file
     why=
     marker=
@@ -244,5 +244,5 @@ several 2 "$safe_w" "$dir/no_such_file.pt"
 
 runs_marker=$(cat "$dir/$(basename "$runs_w" .pt).marker")
 [ ! -e "$runs_marker" ] || fail "THE PAYLOAD RAN: $runs_marker exists"
-[ "$bad" -eq 0 ] || fail "$bad of $n cases (and multi-file checks) failed"
-say "all $n cases pass"
+[ "$bad" -eq 0 ] || fail "$bad of $ncases cases (and multi-file checks) failed"
+say "all $ncases cases pass"
