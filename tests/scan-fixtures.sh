@@ -4,7 +4,9 @@
 # other tests rely on.
 #
 # Every *.pt, *.pth, *.bin and *.safetensors under $FIXTURES (but scan/,
-# which tests/scan.sh covers case by case) goes through `rcc scan --json`:
+# which tests/scan.sh covers case by case, and the raw tensor values
+# NAME.values.bin / NAME.f32.bin the generators write beside the files) goes
+# through `rcc scan --json`:
 #   - no crash, a time-out or an exit that is not the verdict's (0 safe,
 #     1 needs-classes, 2 runs-code or unreadable)
 #   - runs-code exactly for the files the generators made to call code
@@ -30,7 +32,7 @@ bad_h_stack_global.pt
 corpus/pkl_payload_then_garbage.pt
 "
 
-find "$FIXTURES" -path "$FIXTURES/scan" -prune -o -type f \
+find "$FIXTURES" -path "$FIXTURES/scan" -prune -o -type f ! -name '*.values.bin' ! -name '*.f32.bin' \
     \( -name '*.pt' -o -name '*.pth' -o -name '*.bin' -o -name '*.safetensors' \) -print |
     sort >"$tmp/files"
 total=$(wc -l <"$tmp/files")
