@@ -10,14 +10,17 @@ Writes OUTDIR/scan/
                  would `touch` (OUTDIR/scan/NAME.pwned) if it ever ran; the
                  test checks that path never appears
   manifest.txt   written last (the make stamp), one case a line:
-                   FILE VERDICT CALLABLE TENSOR
+                   FILE VERDICT CALLABLE TENSOR OFFSET
                  VERDICT   safe | needs-classes | runs-code
                  CALLABLE  the dotted name of the first call torch.load would
-                           make that runs code, or - (no such call)
+                           make that runs code, as the pickle writes it, or -
                  TENSOR    a tensor `rcc dump --allow-calls FILE` must list
                            (runs-code files whose tensors rcc can read past
                            the call), or - (none: the pickle cannot be read
                            to the end, or the case is not runs-code)
+                 OFFSET    the byte offset of that call's opcode (REDUCE,
+                           BUILD, INST, OBJ) in the object's pickle (data.pkl;
+                           a legacy file's 4th pickle), or -
 tests/scan.sh checks every line.
 
 The files are written by torch.save itself: a hostile payload is an object
@@ -181,32 +184,140 @@ def marker(name):
     return os.path.join(OUT, name + ".pwned")
 
 
-def pickle_globals(f):
-    """The dotted names of the globals of the pickle read from F (GLOBAL,
-    INST, STACK_GLOBAL of two strings pushed or fetched from the memo)."""
-    names, memo, pushed = set(), {}, [None, None]
-    try:
-        for op, arg, _ in pickletools.genops(f):
-            value = None
-            if op.name in ("GLOBAL", "INST"):
-                names.add(arg.replace(" ", "."))
-            elif op.name == "STACK_GLOBAL" and None not in pushed:
-                names.add(pushed[0] + "." + pushed[1])
-            elif op.name in ("PUT", "BINPUT", "LONG_BINPUT"):
-                memo[arg] = pushed[1]
-            elif op.name == "MEMOIZE":
-                memo[len(memo)] = pushed[1]
-            if op.name in ("GET", "BINGET", "LONG_BINGET"):
-                value = memo.get(arg)
-            elif isinstance(arg, str) and ("UNICODE" in op.name or "STRING" in op.name):
-                value = arg
-            if op.name not in ("PUT", "BINPUT", "LONG_BINPUT", "MEMOIZE", "FRAME"):
-                pushed = [pushed[1], value]
-            if op.name == "STOP":
-                break
-    except ValueError:
-        pass
-    return names
+# The calls the oracle below takes as inert (issue 11's "interpreted" calls
+# that these files make); a call of any other global is code.
+INTERPRETED = {"torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_parameter", "collections.OrderedDict",
+               "builtins.set", "__builtin__.set", "builtins.frozenset", "__builtin__.frozenset",
+               "collections.defaultdict", "_codecs.encode", "torch.Size", "torch.device", "functools.partial",
+               "argparse.Namespace", "numpy.core.multiarray.scalar", "numpy.dtype",
+               "numpy.core.multiarray._reconstruct"}
+
+
+class Sym:
+    """A value on the stack of the symbolic pickle machine."""
+
+    def __init__(self, kind, v=None):
+        self.kind, self.v = kind, v
+
+
+def first_code_call(f):
+    """(callable, offset) of the first call that runs code in the pickle
+    read from F, found by a symbolic pickle machine that imports and calls
+    nothing: REDUCE/NEWOBJ with arguments/INST/OBJ of a global outside
+    INTERPRETED, a call of a call's result, BUILD of a global, and BUILD
+    of an instance whose earlier BUILD gave it a __setstate__.  None if
+    the pickle calls no code."""
+    stack, memo = [], {}
+    mark = Sym("mark")
+
+    def pop_mark():
+        i = max(k for k, x in enumerate(stack) if x is mark)
+        items = stack[i + 1:]
+        del stack[i:]
+        return items
+
+    def call(fn, args, pos):
+        if fn.kind == "global" and fn.v in INTERPRETED:
+            stack.append(Sym("inst", {}) if fn.v == "argparse.Namespace" else Sym("value", fn.v))
+            return None
+        return (fn.v if fn.kind == "global" else fn.v or "?", pos)
+
+    for op, arg, pos in pickletools.genops(f):
+        name, found = op.name, None
+        if name == "STOP":
+            return None
+        if name in ("PROTO", "FRAME"):
+            continue
+        if name == "MARK":
+            stack.append(mark)
+        elif "UNICODE" in name or "STRING" in name or "BYTES" in name:
+            stack.append(Sym("str", arg))
+        elif name in ("PUT", "BINPUT", "LONG_BINPUT"):
+            memo[arg] = stack[-1]
+        elif name == "MEMOIZE":
+            memo[len(memo)] = stack[-1]
+        elif name in ("GET", "BINGET", "LONG_BINGET"):
+            stack.append(memo[arg])
+        elif name in ("GLOBAL", "INST"):
+            g = Sym("global", arg.replace(" ", "."))
+            if name == "GLOBAL":
+                stack.append(g)
+            else:
+                found = call(g, pop_mark(), pos)
+        elif name == "STACK_GLOBAL":
+            n, m = stack.pop(), stack.pop()
+            stack.append(Sym("global", m.v + "." + n.v))
+        elif name == "EMPTY_DICT":
+            stack.append(Sym("dict", {}))
+        elif name == "DICT":
+            items = pop_mark()
+            stack.append(Sym("dict", {k.v: v for k, v in zip(items[::2], items[1::2]) if k.kind == "str"}))
+        elif name == "SETITEM":
+            v, k = stack.pop(), stack.pop()
+            if stack[-1].kind == "dict" and k.kind == "str":
+                stack[-1].v[k.v] = v
+        elif name == "SETITEMS":
+            items = pop_mark()
+            if stack[-1].kind == "dict":
+                stack[-1].v.update({k.v: v for k, v in zip(items[::2], items[1::2]) if k.kind == "str"})
+        elif name in ("TUPLE", "LIST", "FROZENSET"):
+            stack.append(Sym("tuple", pop_mark()))
+        elif name in ("TUPLE1", "TUPLE2", "TUPLE3"):
+            k = int(name[-1])
+            items = stack[-k:]
+            del stack[-k:]
+            stack.append(Sym("tuple", items))
+        elif name == "EMPTY_TUPLE":
+            stack.append(Sym("tuple", []))
+        elif name in ("APPENDS", "ADDITEMS", "POP_MARK"):
+            pop_mark()
+        elif name in ("APPEND", "POP", "BINPERSID"):
+            stack.pop()
+            if name == "BINPERSID":
+                stack.append(Sym("value"))
+        elif name == "DUP":
+            stack.append(stack[-1])
+        elif name == "OBJ":
+            items = pop_mark()
+            found = call(items[0], items[1:], pos)
+        elif name == "REDUCE":
+            args, fn = stack.pop(), stack.pop()
+            found = call(fn, args, pos)
+        elif name in ("NEWOBJ", "NEWOBJ_EX"):
+            if name == "NEWOBJ_EX":
+                stack.pop()
+            args, cls = stack.pop(), stack.pop()
+            if args.kind == "tuple" and not args.v:
+                stack.append(Sym("inst", {}))
+            else:
+                found = call(cls, args, pos)
+        elif name == "BUILD":
+            state, inst = stack.pop(), stack[-1]
+            if inst.kind == "global":
+                found = (inst.v, pos)
+            elif inst.kind == "inst" and "__setstate__" in inst.v:
+                fn = inst.v["__setstate__"]
+                found = (fn.v if fn.kind == "global" else "?", pos)
+            elif inst.kind == "inst" and state.kind == "dict":
+                inst.v.update(state.v)
+        else:               # numbers, None, booleans, empty containers, PERSID
+            stack.append(Sym("value"))
+        if found:
+            return found
+    return None
+
+
+def object_pickle(data):
+    """The bytes of the pickle holding the object: data.pkl of a zip
+    archive; the 4th pickle of a legacy file (magic, version, sys info,
+    then the object), which its offsets count from."""
+    if data[:4] == b"PK\x03\x04":
+        return data_pkl(data)
+    f = io.BytesIO(data)
+    for _ in range(3):
+        for op, _, _ in pickletools.genops(f):
+            pass
+    return data[f.tell():]
 
 
 def hostile(name, data, callable_, tensor="w"):
@@ -215,19 +326,14 @@ def hostile(name, data, callable_, tensor="w"):
     write(name + ".pt", data)
     with open(os.path.join(OUT, name + ".marker"), "w") as fp:
         fp.write(marker(name) + "\n")
-    # The callable is one of the globals the pickle names, exactly as
-    # written (protocol 2 writes builtins as __builtin__): a static look
-    # (pickletools), nothing is executed.  A legacy file is 4 pickles
-    # (magic, version, sys info, the object), then the storages.
-    if data[:4] == b"PK\x03\x04":
-        streams = [io.BytesIO(data_pkl(data))]
-    else:
-        streams = [io.BytesIO(data)] * 4
-    names = set()
-    for f in streams:
-        names |= pickle_globals(f)
-    assert callable_ in names, (name, callable_, names)
-    CASES.append((name + ".pt", "runs-code", callable_, tensor))
+    # The first code call, as a symbolic pickle machine finds it (nothing
+    # is imported or called), names the callable written in the pickle
+    # (protocol 2 writes builtins as __builtin__); its offset is that of
+    # the calling opcode (REDUCE, BUILD, INST, OBJ, NEWOBJ) in the pickle.
+    found = first_code_call(io.BytesIO(object_pickle(data)))
+    assert found and found[0] == callable_, (name, callable_, found)
+    offset = found[1]
+    CASES.append((name + ".pt", "runs-code", callable_, tensor, str(offset)))
 
 
 def weights_only_module():
@@ -277,7 +383,8 @@ def benign(name, obj, verdict, tensor="-", **kw):
         torch.load(io.BytesIO(data), weights_only=False)   # must load
         got = "needs-classes"
     assert got == verdict, (name, got, verdict)
-    CASES.append((name + ".pt", verdict, "-", tensor))
+    assert first_code_call(io.BytesIO(object_pickle(data))) is None, name
+    CASES.append((name + ".pt", verdict, "-", tensor, "-"))
 
 
 class Net(nn.Module):       # __main__.Net when this file runs as a script

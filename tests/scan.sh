@@ -2,23 +2,26 @@
 # tests/scan.sh — `rcc scan` and the refusal of pickles that call code
 # (issue 11, the contract in rcc(1)'s scan section), on the archives of
 # tests/gen_scan.py: $FIXTURES/scan/, one line per case in manifest.txt,
-#   FILE VERDICT CALLABLE TENSOR
+#   FILE VERDICT CALLABLE TENSOR OFFSET
 # VERDICT safe | needs-classes | runs-code (torch's own verdict for the
 # benign files), CALLABLE the first call that runs code (or -), TENSOR a
-# tensor `rcc dump --allow-calls` must still list (or -).
+# tensor `rcc dump --allow-calls` must still list (or -), OFFSET the byte
+# of that call's opcode in the pickle (or -).
 #
 # For every case:
 #   rcc scan --json FILE   exit 0/1/2 for safe/needs-classes/runs-code; one
 #                          file entry with that verdict, its file name, and
-#                          for runs-code "calls"[0].callable = CALLABLE (no
-#                          calls otherwise)
+#                          for runs-code "calls"[0] is CALLABLE(... at OFFSET
+#                          (no calls otherwise); "message" the verdict's text;
+#                          "format" legacy for scan_legacy.pt, else zip
 #   rcc scan FILE          the same exit; first line "FILE: VERDICT-TEXT"
-#                          (runs-code: "FILE: runs code at load: CALLABLE(")
+#                          (runs-code: "FILE: runs code at load: CALLABLE(",
+#                          and a line "  call CALLABLE(... at byte OFFSET)")
 #   rcc dump FILE          safe, needs-classes: exit 0.  runs-code (and with
 #                          --json): exit 2, stdout empty, stderr exactly
 #                          "rcc: error: FILE: the pickle calls CALLABLE(...
-#                          torch.load would run it; refused, nothing was
-#                          executed"
+#                          (at byte OFFSET); torch.load would run it;
+#                          refused, nothing was executed"
 #   rcc dump --allow-calls FILE   runs-code with a TENSOR: exit 0, TENSOR
 #                          listed, a warning "rcc: warning: FILE: the pickle
 #                          calls CALLABLE(...; rcc did not"
@@ -72,11 +75,11 @@ verdict_text() {
     esac
 }
 
-# check_json W VERDICT CALLABLE: $out is `rcc scan --json W`'s report.
+# check_json W VERDICT CALLABLE OFFSET TEXT: $out is `rcc scan --json W`'s report.
 check_json() {
     "$PYTHON" - "$out" "$@" <<'EOF' || wrong "rcc scan --json $1: $(cat "$tmp/jsonwhy")"
 import json, os, sys
-path, w, verdict, callable_ = sys.argv[1:]
+path, w, verdict, callable_, offset, text = sys.argv[1:]
 def bad(msg):
     open(os.environ["TMPWHY"], "w").write(msg)
     sys.exit(1)
@@ -92,6 +95,11 @@ if f.get("file") != w:
     bad("file is %r" % f.get("file"))
 if f.get("verdict") != verdict:
     bad("verdict %r, expected %r" % (f.get("verdict"), verdict))
+if not str(f.get("message", "")).startswith(text):
+    bad("message %r does not start %r" % (f.get("message"), text))
+fmt = "legacy" if w.endswith("/scan_legacy.pt") else "zip"
+if f.get("format") != fmt:
+    bad("format %r, expected %r" % (f.get("format"), fmt))
 calls = f.get("calls")
 if not isinstance(calls, list):
     bad("'calls' is not a list")
@@ -100,8 +108,8 @@ if verdict == "runs-code":
         bad("first call %r, expected callable %r" % (calls[:1], callable_))
     if not str(calls[0].get("call", "")).startswith(callable_ + "("):
         bad("first call's text %r does not start %r" % (calls[0].get("call"), callable_ + "("))
-    if not isinstance(calls[0].get("offset"), int):
-        bad("first call has no byte offset")
+    if calls[0].get("offset") != int(offset):
+        bad("first call at byte %r, expected %s" % (calls[0].get("offset"), offset))
 elif calls:
     bad("a %s file lists calls: %r" % (verdict, calls))
 if verdict != "runs-code" and f.get("error") is not None:
@@ -116,7 +124,7 @@ export TMPWHY
 
 bad=0 ncases=0 ran=
 : >"$tmp/shown"
-while read -r file verdict callable tensor; do
+while read -r file verdict callable tensor offset; do
     ncases=$((ncases + 1))
     w=$dir/$file
     why=
@@ -133,7 +141,7 @@ while read -r file verdict callable tensor; do
     if [ "$rc" -ne "$want" ]; then
         wrong "rcc scan --json: exit $rc, expected $want"
     else
-        check_json "$w" "$verdict" "$callable"
+        check_json "$w" "$verdict" "$callable" "$offset" "$(verdict_text "$verdict" "$callable")"
     fi
 
     rcc scan "$w"
@@ -145,6 +153,12 @@ while read -r file verdict callable tensor; do
         "$w: $text"*) ;;
         *) wrong "rcc scan: first line is not '$w: $text...'" ;;
         esac
+        if [ "$verdict" = runs-code ]; then
+            grep -q -e "^  call $callable(.* at byte $offset)\$" "$out" ||
+                wrong "rcc scan: no line '  call $callable(...) (RECORD at byte $offset)'"
+        elif grep -q '^  call ' "$out"; then
+            wrong "rcc scan: a $verdict file lists a call"
+        fi
     fi
 
     for mode in "" --json; do
@@ -162,8 +176,8 @@ while read -r file verdict callable tensor; do
         else
             line=$(cat "$err")
             case $line in
-            "rcc: error: $w: the pickle calls $callable("*"; torch.load would run it; refused, nothing was executed") ;;
-            *) wrong "rcc dump $mode: the error is not 'rcc: error: $w: the pickle calls $callable(... (at byte N); torch.load would run it; refused, nothing was executed'" ;;
+            "rcc: error: $w: the pickle calls $callable("*" (at byte $offset); torch.load would run it; refused, nothing was executed") ;;
+            *) wrong "rcc dump $mode: the error is not 'rcc: error: $w: the pickle calls $callable(...) (at byte $offset); torch.load would run it; refused, nothing was executed'" ;;
             esac
         fi
     done
@@ -176,8 +190,8 @@ while read -r file verdict callable tensor; do
             awk -v t="$tensor" 'NR > 2 && $1 == t { found = 1 } END { exit !found }' "$out" ||
                 wrong "rcc dump --allow-calls does not list the tensor $tensor"
             grep -q -F -e "rcc: warning: $w: the pickle calls $callable(" "$err" &&
-                grep -q -F -e "torch.load would run it; rcc did not" "$err" ||
-                wrong "rcc dump --allow-calls: no warning 'rcc: warning: $w: the pickle calls $callable(...; torch.load would run it; rcc did not'"
+                grep -q -F -e "(at byte $offset); torch.load would run it; rcc did not" "$err" ||
+                wrong "rcc dump --allow-calls: no warning 'rcc: warning: $w: the pickle calls $callable(...) (at byte $offset); torch.load would run it; rcc did not'"
             if grep -v -e "^rcc: warning: $w: " "$err" | grep -q .; then
                 wrong "rcc dump --allow-calls: stderr has a line other than warnings"
             fi
