@@ -7,6 +7,8 @@ TESTS = \
 	tests/load.sh \
 	tests/verify-stream.sh \
 	tests/corpus.sh \
+	tests/scan.sh \
+	tests/scan-fixtures.sh \
 	tests/corpus-external.sh \
 	tests/man-examples.sh \
 	tests/fuzz-regress.sh \
