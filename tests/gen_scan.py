@@ -217,10 +217,15 @@ def first_code_call(f):
         return items
 
     def call(fn, args, pos):
+        if fn.kind == "global" and fn.v == "functools.partial":   # partial(func): makes one, calls nothing
+            f0 = args.v[0] if args.kind == "tuple" and args.v else None
+            stack.append(Sym("partial", f0.v if f0 is not None and f0.kind == "global" else None))
+            return None
         if fn.kind == "global" and fn.v in INTERPRETED:
             stack.append(Sym("inst", {}) if fn.v == "argparse.Namespace" else Sym("value", fn.v))
             return None
-        return (fn.v if fn.kind == "global" else fn.v or "?", pos)
+        # calling a partial runs its function
+        return (fn.v if fn.kind in ("global", "partial") and fn.v else fn.v or "?", pos)
 
     for op, arg, pos in pickletools.genops(f):
         name, found = op.name, None
@@ -295,6 +300,8 @@ def first_code_call(f):
             state, inst = stack.pop(), stack[-1]
             if inst.kind == "global":
                 found = (inst.v, pos)
+            elif inst.kind == "partial" and state.kind == "tuple" and state.v and state.v[0].kind == "global":
+                inst.v = state.v[0].v           # partial.__setstate__((func, args, kwds, dict))
             elif inst.kind == "inst" and "__setstate__" in inst.v:
                 fn = inst.v["__setstate__"]
                 found = (fn.v if fn.kind == "global" else "?", pos)
@@ -484,7 +491,7 @@ def hostile_cases():
             "builtins.getattr")
 
     n = "scan_partial_call"         # functools.partial(os.system, 'touch ...')()
-    hostile(n, save_hostile(sd(Call(functools.partial(os.system, sh(n))))), "functools.partial")
+    hostile(n, save_hostile(sd(Call(functools.partial(os.system, sh(n))))), "posix.system")
 
     # NEWOBJ of an innocent class, BUILD {'__setstate__': os.system}, then
     # BUILD 'touch MARKER': the second BUILD calls os.system('touch ...').

@@ -74,10 +74,13 @@ void cli_warning(const char *file, const char *fmt, ...)
 
 void cli_warn_calls(const char *file, const rcc_file *f)
 {
+    /* as the error would name it: a legacy file's pickle is one of five */
+    int legacy = strcmp(rcc_format(f), "legacy") == 0;
     for (size_t i = 0; i < rcc_call_count(f); i++) {
         const rcc_call *c = rcc_call_at(f, i);
-        cli_warning(file, "the pickle calls %s (%s, at byte %llu); torch.load would run it; rcc did not", c->text,
-                    c->record, (unsigned long long)c->offset);
+        cli_warning(file, "%s%s%sthe pickle calls %s (at byte %llu); torch.load would run it; rcc did not",
+                    legacy ? "legacy file: " : "", legacy ? c->record : "", legacy ? ": " : "", c->text,
+                    (unsigned long long)c->offset);
     }
 }
 

@@ -754,6 +754,17 @@ static int scan_past(Vm *vm)
     return 0;
 }
 
+/* The function a functools.partial object calls, or NULL. */
+static const Pv *partial_func(const Pv *v)
+{
+    if (v->kind != PV_OBJECT || strcmp(v->u.obj.qualname, "functools.partial") != 0)
+        return NULL;
+    const Pv *s = v->u.obj.state, *a = v->u.obj.args;
+    if (s && s->kind == PV_TUPLE && s->u.seq.n >= 1)   /* BUILD (func, args, kwds, dict) */
+        return s->u.seq.v[0];
+    return a && a->kind == PV_TUPLE && a->u.seq.n >= 1 ? a->u.seq.v[0] : NULL;
+}
+
 /* Calls fn(*args) as op spells it, pushing what torch.load would get. */
 static int call(Vm *vm, CallOp op, Pv *fn, Pv *args)
 {
@@ -764,7 +775,9 @@ static int call(Vm *vm, CallOp op, Pv *fn, Pv *args)
     Pv *r;
     if (fn->kind != PV_GLOBAL) {   /* the result of another call, a getattr chain's end, ... */
         char *name = sm_describe(vm->a, fn, NULL, 0);
-        if (!name || code_call(vm, NULL, name, args->u.seq.v, args->u.seq.n, NULL) < 0)
+        const Pv *inner = partial_func(fn);   /* a partial runs its function */
+        const char *global = inner && inner->kind == PV_GLOBAL ? inner->u.glob.qualname : NULL;
+        if (!name || code_call(vm, global, name, args->u.seq.v, args->u.seq.n, NULL) < 0)
             return -1;
         return push(vm, inert_call(vm, name, args));
     }

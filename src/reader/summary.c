@@ -179,6 +179,27 @@ static void describe_items(Buf *b, Pv *const *keys, Pv *const *vals, size_t n, c
     puts_(b, close);
 }
 
+/* functools.partial's BUILD state: (func, args, kwds, dict). */
+static int is_partial_state(const Pv *v)
+{
+    const Pv *s = v->u.obj.state;
+    return strcmp(v->u.obj.qualname, "functools.partial") == 0 && s && s->kind == PV_TUPLE && s->u.seq.n == 4 &&
+           s->u.seq.v[1]->kind == PV_TUPLE;
+}
+
+/* partial(func, *args): what calling it calls. */
+static void describe_partial(Buf *b, const Pv *s, int depth)
+{
+    const Pv *args = s->u.seq.v[1];
+    puts_(b, "(");
+    describe(b, s->u.seq.v[0], depth + 1);
+    for (size_t i = 0; i < args->u.seq.n && !b->full; i++) {
+        puts_(b, ", ");
+        describe(b, args->u.seq.v[i], depth + 1);
+    }
+    puts_(b, ")");
+}
+
 static void describe(Buf *b, const Pv *v, int depth)
 {
     if (v == b->sd) {
@@ -238,6 +259,8 @@ static void describe(Buf *b, const Pv *v, int depth)
                            "(", ")", depth);
         else if (!v->u.obj.state && v->u.obj.args && v->u.obj.args->kind == PV_TUPLE)   /* a call's result */
             describe_items(b, NULL, v->u.obj.args->u.seq.v, v->u.obj.args->u.seq.n, "(", ")", depth);
+        else if (is_partial_state(v))   /* functools.partial's (func, args, kwds, dict) */
+            describe_partial(b, v->u.obj.state, depth);
         else
             puts_(b, "(…)");
         break;
