@@ -40,6 +40,10 @@ callable its manifest line gives.
 """
 import argparse
 import collections
+import datetime
+import decimal
+import fractions
+import pathlib
 import functools
 import inspect
 import io
@@ -190,7 +194,12 @@ INTERPRETED = {"torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_paramet
                "builtins.set", "__builtin__.set", "builtins.frozenset", "__builtin__.frozenset",
                "collections.defaultdict", "_codecs.encode", "torch.Size", "torch.device", "functools.partial",
                "argparse.Namespace", "numpy.core.multiarray.scalar", "numpy.dtype",
-               "numpy.core.multiarray._reconstruct"}
+               "numpy.core.multiarray._reconstruct", "collections.Counter", "collections.deque",
+               "builtins.bytearray", "__builtin__.bytearray", "builtins.complex", "__builtin__.complex",
+               "builtins.slice", "__builtin__.slice", "builtins.range", "__builtin__.xrange",
+               "datetime.datetime", "datetime.date", "datetime.timedelta", "datetime.timezone",
+               "decimal.Decimal", "fractions.Fraction", "pathlib.PosixPath", "pathlib.PurePosixPath",
+               "copyreg._reconstructor", "copy_reg._reconstructor"}
 
 
 class Sym:
@@ -373,7 +382,19 @@ def benign(name, obj, verdict, tensor="-", **kw):
     data = save(obj, **kw)
     write(name + ".pt", data)
     # torch decides the verdict: safe iff its weights_only unpickler reads
-    # it; needs-classes iff then only the full unpickler does.
+    # it; needs-classes iff then only the full unpickler does.  Except at
+    # protocol 0, whose storage ids torch.save writes as text that
+    # torch.load cannot read: there the file must fail so, and the verdict
+    # is the one of the same object at protocol 1.
+    if kw.get("pickle_protocol") == 0:
+        try:
+            torch.load(io.BytesIO(data), weights_only=False)
+            raise SystemExit("gen_scan.py: torch.load read a protocol 0 file; the case needs its verdict from torch")
+        except AssertionError:
+            pass
+        assert first_code_call(io.BytesIO(object_pickle(data))) is None, name
+        CASES.append((name + ".pt", verdict, "-", tensor, "-"))
+        return
     try:
         torch.load(io.BytesIO(data), weights_only=True)
         got = "safe"
@@ -562,6 +583,23 @@ def benign_cases():
     assert isinstance(vit.norm_layer, functools.partial)
     benign("scan_ok_vit_partial", vit, "needs-classes")
     benign("scan_ok_partial", Partial(), "needs-classes")
+    # Plain Python values a training script keeps in its checkpoint: every
+    # one is made from data (interpreted), none is a call of code.
+    benign("scan_ok_python_values", {
+        "model": mlp.state_dict(),
+        "history": collections.defaultdict(list, {"loss": [0.5, 0.25]}),
+        "counts": collections.Counter("abca"), "recent": collections.deque([1, 2, 3], maxlen=5),
+        "when": datetime.datetime(2024, 5, 17, 12, 30, tzinfo=datetime.timezone.utc),
+        "took": datetime.timedelta(hours=3), "day": datetime.date(2024, 5, 17),
+        "out": pathlib.PurePosixPath("/runs/exp1"), "z": complex(1, -2), "window": slice(0, 10, 2),
+        "steps": range(0, 100, 10), "lr": decimal.Decimal("0.001"), "ratio": fractions.Fraction(3, 4),
+        "mean": np.array([0.485, 0.456, 0.406], dtype=np.float32), "blob": bytearray(b"\x00\x01"),
+        "tags": frozenset({"a"}),
+    }, "needs-classes")
+    # The same at protocols 0 and 1, where objects are copyreg._reconstructor
+    # calls and bytes are _codecs.encode.
+    for proto in (1, 0):
+        benign("scan_ok_main_class_p%d" % proto, Net(), "needs-classes", pickle_protocol=proto)
 
 
 def main(argv):

@@ -38,6 +38,7 @@ static const Global table[] = {
     BUILTIN("dict", GL_DICT), BUILTIN("list", GL_LIST), BUILTIN("set", GL_SET),
     BUILTIN("frozenset", GL_FROZENSET), BUILTIN("bytearray", GL_BYTEARRAY), BUILTIN("bytes", GL_BYTEARRAY),
     BUILTIN("complex", GL_VALUE), BUILTIN("slice", GL_VALUE), BUILTIN("range", GL_VALUE),
+    {"__builtin__", "xrange", GL_VALUE, -1, NULL},   /* range, as protocol 2 names it */
     {"_codecs", "encode", GL_CODECS_ENCODE, -1, NULL},
     {"copy_reg", "_reconstructor", GL_RECONSTRUCTOR, -1, NULL},
     {"copyreg", "_reconstructor", GL_RECONSTRUCTOR, -1, NULL},
