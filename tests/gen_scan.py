@@ -226,6 +226,14 @@ def first_code_call(f):
         return items
 
     def call(fn, args, pos):
+        if fn.kind == "global" and fn.v in ("copyreg._reconstructor", "copy_reg._reconstructor"):
+            base = args.v[1] if args.kind == "tuple" and len(args.v) == 3 else None
+            plain = ("object", "dict", "list", "tuple", "set", "frozenset", "int", "float", "str", "bytes")
+            if base is None or base.kind != "global" or base.v.split(".", 1)[-1] not in plain \
+                    or base.v.split(".", 1)[0] not in ("builtins", "__builtin__"):
+                return (base.v if base is not None and base.kind == "global" else "?", pos)   # base.__init__
+            stack.append(Sym("inst", {}))
+            return None
         if fn.kind == "global" and fn.v == "functools.partial":   # partial(func): makes one, calls nothing
             f0 = args.v[0] if args.kind == "tuple" and args.v else None
             stack.append(Sym("partial", f0.v if f0 is not None and f0.kind == "global" else None))
@@ -553,6 +561,12 @@ def hostile_cases():
     n = "scan_protocol5"
     hostile(n, save_hostile(sd(Call(os.system, sh(n))), pickle_protocol=5), "posix.system")
     # INST and OBJ (protocol 0/1 opcodes Python 3 never writes).
+    # copyreg._reconstructor(Popen, Popen, argv): base.__new__(cls, state),
+    # then base.__init__(obj, state), which is Popen(argv).
+    n = "scan_reconstructor_base"
+    hostile(n, spliced(_global("copyreg", "_reconstructor") + b"(" + _global("subprocess", "Popen")
+                       + _global("subprocess", "Popen") + b"(" + _u("touch") + _u(marker(n)) + b"ltR"),
+            "subprocess.Popen")
     n = "scan_inst"
     hostile(n, spliced(b"(" + _u(sh(n)) + b"ios\nsystem\n"), "os.system")
     n = "scan_obj"

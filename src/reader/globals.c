@@ -374,7 +374,7 @@ static Pv *reconstructor(Arena *a, const Pv *fn, Pv *args, rcc_use *use, const c
         err_set(err, "%s: the class or its base is not a global", fn->u.glob.qualname);
         return NULL;
     }
-    *use = RCC_USE_CODE;
+    *use = RCC_USE_CODE;   /* base.__init__(obj, state) */
     *who = base->u.glob.qualname;
     for (size_t i = 0; i < sizeof plain / sizeof *plain; i++)
         if (is_named(base, plain[i])) {
@@ -520,8 +520,7 @@ Pv *gl_call(Arena *a, const PkHooks *h, CallOp op, Pv *fn, Pv *args, rcc_use *us
     case GL_INERT:
         break;
     }
-    /* A call rcc does not interpret: torch.load would make it. */
-    *use = RCC_USE_CODE;
+    *use = RCC_USE_CODE;   /* a call rcc does not interpret: torch.load would make it */
     return inert(a, fn->u.glob.qualname, args);
 }
 
