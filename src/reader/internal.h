@@ -395,6 +395,7 @@ struct rcc_file {
     char         **warnings;    /* arena */
     size_t         nwarnings, warnings_cap;
     int            damaged;     /* read from local headers (salvage mode) */
+    int            text_pids;   /* a storage id was text (protocol 0): warned */
     rcc_module    *modules;     /* arena: the module tree, pre-order */
     size_t         nmodules, modules_cap;
     rcc_module   **modules_by_path;   /* arena: sorted by path, for rcc_find_module */
@@ -429,6 +430,11 @@ int tz_open(rcc_file *f, const rcc_open_options *opt, Err *err);
  * made on first sight; rec_prefix names the records ("data/"), or NULL
  * when records are attached later (legacy). */
 Pv *tz_storage_pid(rcc_file *f, Pv *pid, size_t nfields, const char *rec_prefix, Err *err);
+/* The same for a persistent id that protocol 0 wrote as text (PERSID):
+ * exactly "('storage', <class 'torch.<T>Storage'>, 'key', 'location',
+ * numel)" (", None)" in legacy files' 6 fields), with <T>Storage one of
+ * globals.c's storage types; warns once that torch.load cannot read it. */
+Pv *tz_text_pid(rcc_file *f, const Pv *text, size_t nfields, Err *err);
 
 /* ------------------------------------------------------------- legacy.c */
 
