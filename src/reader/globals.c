@@ -30,6 +30,9 @@ static const Global table[] = {
     {"__builtin__", "frozenset", GL_FROZENSET, -1, NULL},
     {"builtins", "bytearray", GL_BYTEARRAY, -1, NULL},
     {"__builtin__", "bytearray", GL_BYTEARRAY, -1, NULL},
+    /* bytes() is how protocols 0-2 pickle b'' (bytearray's arguments, same result) */
+    {"builtins", "bytes", GL_BYTEARRAY, -1, NULL},
+    {"__builtin__", "bytes", GL_BYTEARRAY, -1, NULL},
     {"_codecs", "encode", GL_CODECS_ENCODE, -1, NULL},
     {"copy_reg", "_reconstructor", GL_RECONSTRUCTOR, -1, NULL},
     {"copyreg", "_reconstructor", GL_RECONSTRUCTOR, -1, NULL},

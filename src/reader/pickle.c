@@ -954,8 +954,13 @@ static int step(Vm *vm, int op)
                 Pv *pid = pv_str(vm->a, (const char *)s, len), *r;
                 if (!pid)
                     return fail(vm, "out of memory");
-                r = vm->h->persistent_load(vm->h->ctx, pid, vm->err);
-                return r ? push(vm, r) : fail(vm, "bad persistent id");
+                if ((r = vm->h->persistent_load(vm->h->ctx, pid, vm->err)))
+                    return push(vm, r);
+                snprintf(msg, sizeof msg, " (at byte %zu)", vm->op_at);   /* where, as call() says it */
+                size_t l = strlen(vm->err->msg);
+                if (vm->err->set && l + strlen(msg) < sizeof vm->err->msg)
+                    memcpy(vm->err->msg + l, msg, strlen(msg) + 1);
+                return fail(vm, "bad persistent id");
             }
         }
         if (strcmp(why, "out of memory") == 0)

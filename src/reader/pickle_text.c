@@ -59,6 +59,11 @@ const char *ptx_int(const uint8_t *s, size_t n, int is_long, uint8_t *out, size_
         *boolean = s[1] == '1';   /* I00 / I01: False / True, as load_int reads them */
         return NULL;
     }
+    /* _pickle.c's load_int makes a bool of any 2-character 0 or 1 ("+1",
+     * "-0", "+0"), pickle.py's an int: neither reading is safe to pick. */
+    if (!is_long && n == 2 && (s[0] == '+' || s[0] == '-') && (s[1] == '0' || s[1] == '1') &&
+        !(s[0] == '-' && s[1] == '1'))
+        return "is ambiguous (a bool to _pickle, an int to pickle.py)";
     if (is_long && n && s[n - 1] == 'L')
         n--;
     int neg = 0;
@@ -176,7 +181,7 @@ static int hexval(uint8_t c)
 Pv *ptx_string(Arena *a, const uint8_t *s, size_t n, const char **why)
 {
     if (n < 2 || s[0] != s[n - 1] || (s[0] != '\'' && s[0] != '"')) {
-        *why = "is not quoted";
+        *why = n && (s[0] == '\'' || s[0] == '"') ? "has mismatched quotes" : "is not quoted";
         return NULL;
     }
     s++;
