@@ -174,7 +174,7 @@ def text_opcodes():
         "get_unset": sd(b"g7\n"),
         "ext1": sd(b"\x82\x01"),
         "next_buffer": sd(b"\x97"),
-        "text_pid_not_storage": sd(b"P('storage', <class 'torch.EvilStorage'>, '0', 'cpu', 6)\n"),
+        "text_pid_not_storage": sd(b"P('storage', <class 'torch.Tensor'>, '0', 'cpu', 6)\n"),
     }
     for name, pkl in cases.items():
         torch_style_zip("bad_h_text_%s.pt" % name, pkl, [("0", F6)])

@@ -294,7 +294,7 @@ Pv *ptx_unicode(Arena *a, const uint8_t *s, size_t n, const char **why)
         }
         c = s[i++];
         if (c != 'u' && c != 'U') {
-            buf[o++] = '\\';
+            buf[o++] = '\\';   /* \\ or \c: both characters kept */
             o += put_utf8(buf + o, c);
             continue;
         }
