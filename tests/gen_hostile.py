@@ -148,7 +148,36 @@ def main(argv):
     gf.write_bad("bad_h_crc_mismatch.pt", raw_zip([
         {"name": "data.pkl", "data": pkl},
         {"name": "data/0", "data": F6[:3] + bytes([F6[3] ^ 0x40]) + F6[4:], "crc": zlib.crc32(F6)}, version]))
+    text_opcodes()
     return 0
+
+
+def text_opcodes():
+    """Protocol 0/1's text opcodes, malformed: each operand line is checked
+    as strictly as a binary operand, and its length is bounded."""
+    def sd(op):   # {'w': <op>} in protocol 0's text opcodes
+        return b"(dp0\nVw\np1\n" + op + b"s."
+    cases = {
+        "unterminated": b"(dp0\nVw\np1\nI12",                    # data ends inside the line
+        "int_junk": sd(b"I12abc\n"),
+        "int_ambiguous": sd(b"I+1\n"),                          # bool to _pickle, int to pickle.py
+        "long_5000_digits": sd(b"L" + b"7" * 5000 + b"L\n"),
+        "float_junk": sd(b"F1.5x\n"),
+        "float_hex": sd(b"F0x1p3\n"),                           # strtod would take it
+        "string_unquoted": sd(b"Sabc\n"),
+        "string_mismatched_quotes": sd(b"S'abc\"\n"),
+        "string_bad_x_escape": sd(b"S'\\x4'\n"),
+        "string_trailing_backslash": sd(b"S'abc\\'\n"),
+        "unicode_truncated_escape": sd(b"Vab\\u12\n"),
+        "unicode_beyond_10ffff": sd(b"V\\U00110000\n"),
+        "put_negative": b"(dp0\nVw\np-1\nI1\ns.",
+        "get_unset": sd(b"g7\n"),
+        "ext1": sd(b"\x82\x01"),
+        "next_buffer": sd(b"\x97"),
+        "text_pid_not_storage": sd(b"P('storage', <class 'torch.Tensor'>, '0', 'cpu', 6)\n"),
+    }
+    for name, pkl in cases.items():
+        torch_style_zip("bad_h_text_%s.pt" % name, pkl, [("0", F6)])
 
 
 if __name__ == "__main__":

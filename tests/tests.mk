@@ -84,6 +84,32 @@ TESTS = \
 	tests/bad/bad_h_shared_dag.bad \
 	tests/bad/bad_h_module_bomb.bad \
 	tests/bad/bad_h_module_candidates.bad \
+	tests/bad/bad_h_text_ext1.bad \
+	tests/bad/bad_h_text_float_hex.bad \
+	tests/bad/bad_h_text_float_junk.bad \
+	tests/bad/bad_h_text_get_unset.bad \
+	tests/bad/bad_h_text_int_ambiguous.bad \
+	tests/bad/bad_h_text_int_junk.bad \
+	tests/bad/bad_h_text_long_5000_digits.bad \
+	tests/bad/bad_h_text_next_buffer.bad \
+	tests/bad/bad_h_text_put_negative.bad \
+	tests/bad/bad_h_text_string_bad_x_escape.bad \
+	tests/bad/bad_h_text_string_mismatched_quotes.bad \
+	tests/bad/bad_h_text_string_trailing_backslash.bad \
+	tests/bad/bad_h_text_string_unquoted.bad \
+	tests/bad/bad_h_text_text_pid_not_storage.bad \
+	tests/bad/bad_h_text_unicode_beyond_10ffff.bad \
+	tests/bad/bad_h_text_unicode_truncated_escape.bad \
+	tests/bad/bad_h_text_unterminated.bad \
+	tests/parity/proto0_zip.parity \
+	tests/parity/proto0_legacy.parity \
+	tests/parity/proto1_zip.parity \
+	tests/parity/proto1_legacy.parity \
+	tests/parity/ckpt_proto0_zip.parity \
+	tests/parity/ckpt_proto0_legacy.parity \
+	tests/parity/ckpt_proto1_zip.parity \
+	tests/parity/ckpt_proto1_legacy.parity \
+	tests/protocols.sh \
 	tests/parity/st_mlp.parity \
 	tests/parity/st_dtypes.parity \
 	tests/parity/st_transformer.parity \

@@ -36,6 +36,7 @@ static const Global table[] = {
     {"collections", "defaultdict", GL_DEFAULTDICT, -1, NULL},
     {"collections", "deque", GL_LIST, -1, NULL},
     BUILTIN("dict", GL_DICT), BUILTIN("list", GL_LIST), BUILTIN("set", GL_SET),
+    /* bytes() is how protocols 0-2 pickle b'' (bytearray's arguments, same result) */
     BUILTIN("frozenset", GL_FROZENSET), BUILTIN("bytearray", GL_BYTEARRAY), BUILTIN("bytes", GL_BYTEARRAY),
     BUILTIN("complex", GL_VALUE), BUILTIN("slice", GL_VALUE), BUILTIN("range", GL_VALUE),
     {"__builtin__", "xrange", GL_VALUE, -1, NULL},   /* range, as protocol 2 names it */

@@ -309,6 +309,38 @@ enum { PK_MAX_STACK = 1000000, PK_MAX_MARKS = 1000, PK_MAX_DEPTH = 1000 };
 Pv *pk_load(const uint8_t *data, size_t len, Arena *a, const PkHooks *h, size_t *consumed,
             Err *err);
 
+/* pickle_text.c: the operands of protocol 0/1's text opcodes (INT, LONG,
+ * FLOAT, STRING, UNICODE, PUT, GET, PERSID), each one '\n'-terminated
+ * line.  Each returns NULL, or what is wrong with the operand as a phrase
+ * that follows "<OPCODE> operand" ("is not quoted"). */
+enum {
+    PTX_MAX_DIGITS = 4300,              /* CPython's int() limit on digits */
+    PTX_INT_BYTES = 1800,               /* > the bytes of a 4300-digit int, plus sign */
+    PTX_MAX_FLOAT = 512,                /* FLOAT line */
+    PTX_MAX_MEMO = 32,                  /* PUT/GET line */
+    PTX_MAX_PERSID = 1 << 20,           /* PERSID line */
+    PTX_MAX_TEXT = 1 << 30,             /* STRING/UNICODE line */
+};
+/* The line at p[0..avail): its length before the '\n', which must come
+ * within max + 1 bytes; the scan never reads past either bound. */
+const char *ptx_line(const uint8_t *p, size_t avail, size_t max, size_t *len);
+/* INT (is_long 0) or LONG: decimal, no leading zeros, at most 4300
+ * digits, LONG's trailing 'L' optional.  INT's "00"/"01" set *boolean to
+ * 0/1 (else it is -1); otherwise out[0..*nout) is the value's minimal
+ * little-endian two's complement, as LONG1 holds it (out: PTX_INT_BYTES). */
+const char *ptx_int(const uint8_t *s, size_t n, int is_long, uint8_t *out, size_t *nout, int *boolean);
+/* FLOAT: Python's repr of a float (decimal or exponent form, inf, nan). */
+const char *ptx_float(const uint8_t *s, size_t n, double *d);
+/* STRING: a quoted repr decoded as codecs.escape_decode; str when the
+ * result is UTF-8, else bytes (arena).  NULL with *why on an error. */
+Pv *ptx_string(Arena *a, const uint8_t *s, size_t n, const char **why);
+/* UNICODE: raw-unicode-escape to UTF-8 (surrogates as 3 bytes; arena). */
+Pv *ptx_unicode(Arena *a, const uint8_t *s, size_t n, const char **why);
+/* PUT/GET: a decimal memo index in [0, 2^32). */
+const char *ptx_memo_index(const uint8_t *s, size_t n, uint32_t *idx);
+/* PERSID: an ASCII line. */
+const char *ptx_persid(const uint8_t *s, size_t n);
+
 /* Value helpers shared by globals.c, torchfile.c and summary.c. */
 Pv *pv_new(Arena *a, PvKind k);
 /* A str (or bytes, or bigint: k) value holding a NUL-terminated copy of s. */
@@ -415,6 +447,7 @@ struct rcc_file {
     char         **warnings;    /* arena */
     size_t         nwarnings, warnings_cap;
     int            damaged;     /* read from local headers (salvage mode) */
+    int            text_pids;   /* a storage id was text (protocol 0): warned */
     rcc_module    *modules;     /* arena: the module tree, pre-order */
     size_t         nmodules, modules_cap;
     rcc_module   **modules_by_path;   /* arena: sorted by path, for rcc_find_module */
@@ -450,6 +483,11 @@ int tz_open(rcc_file *f, const rcc_open_options *opt, Err *err);
  * made on first sight; rec_prefix names the records ("data/"), or NULL
  * when records are attached later (legacy). */
 Pv *tz_storage_pid(rcc_file *f, Pv *pid, size_t nfields, const char *rec_prefix, Err *err);
+/* The same for a persistent id that protocol 0 wrote as text (PERSID):
+ * exactly "('storage', <class 'torch.<T>Storage'>, 'key', 'location',
+ * numel)" (", None)" in legacy files' 6 fields), with <T>Storage one of
+ * globals.c's storage types; warns once that torch.load cannot read it. */
+Pv *tz_text_pid(rcc_file *f, const Pv *text, size_t nfields, Err *err);
 
 /* ------------------------------------------------------------- legacy.c */
 

@@ -1,7 +1,8 @@
 /* legacy.c — the format torch.save wrote before PyTorch 1.6.
  *
  * Five pickles one after another, then the raw storages:
- *   1. the magic number 0x1950a86a20f9469cfc6c (a 10-byte LONG1)
+ *   1. the magic number 0x1950a86a20f9469cfc6c (a 10-byte LONG1; at
+ *      pickle_protocol 0 and 1, a text LONG)
  *   2. the protocol version, 1001
  *   3. sys_info: {'protocol_version', 'little_endian', 'type_sizes'}
  *   4. the object, whose persistent ids are 6-tuples
@@ -32,6 +33,8 @@ static Pv *persistent_load(void *ctx, Pv *pid, Err *err)
     if (pid->kind == PV_TUPLE && pid->u.seq.n == 4 && pv_is_str(pid->u.seq.v[0], "module") &&
         pid->u.seq.v[1]->kind == PV_GLOBAL)
         return pid->u.seq.v[1];
+    if (pid->kind == PV_STR)   /* protocol 0: the id as repr() text */
+        return tz_text_pid(ctx, pid, 6, err);
     return tz_storage_pid(ctx, pid, 6, NULL, err);
 }
 
@@ -63,7 +66,20 @@ int lg_sniff(const uint8_t *b, uint64_t n)
 {
     /* PROTO 2, LONG1 <magic>: the first pickle of every legacy file (a
      * wrong magic number is reported by lg_open, so only the shape counts). */
-    return n >= 4 && b[0] == 0x80 && b[2] == 0x8a;
+    if (n >= 4 && b[0] == 0x80 && b[2] == 0x8a)
+        return 1;
+    /* Protocols 0 and 1 write it as text, "L119547037146038801333356L\n."
+     * (LONG, then STOP): a pickle of one decimal LONG. */
+    uint64_t i = 1, digits = 0;
+    if (n < 4 || b[0] != 'L')
+        return 0;
+    if (b[i] == '-')
+        i++;
+    for (; i < n && digits <= 40 && b[i] >= '0' && b[i] <= '9'; i++)
+        digits++;
+    if (i < n && b[i] == 'L')
+        i++;
+    return digits >= 1 && digits <= 40 && n - i >= 2 && b[i] == '\n' && b[i + 1] == '.';
 }
 
 int lg_open(rcc_file *f, const rcc_open_options *opt, Err *err)

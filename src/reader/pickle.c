@@ -1104,6 +1104,91 @@ static int step(Vm *vm, int op)
             r = inert_call(vm, "persistent_load", make_seq(vm, PV_TUPLE, &pid, 1));
         return r ? push(vm, r) : fail(vm, "bad persistent id");
     }
+    /* Protocols 0 and 1: operands as '\n'-terminated text lines, decoded
+     * by pickle_text.c (INST and OBJ, calls, are elsewhere). */
+    case 'I':   /* INT */
+    case 'L':   /* LONG */
+    case 'F':   /* FLOAT */
+    case 'S':   /* STRING */
+    case 'V':   /* UNICODE */
+    case 'p':   /* PUT */
+    case 'g':   /* GET */
+    case 'P': { /* PERSID */
+        const char *name = op == 'I' ? "INT" : op == 'L' ? "LONG" : op == 'F' ? "FLOAT" : op == 'S' ? "STRING"
+                         : op == 'V' ? "UNICODE" : op == 'p' ? "PUT" : op == 'g' ? "GET" : "PERSID";
+        size_t max = op == 'I' || op == 'L' ? PTX_MAX_DIGITS + 2 : op == 'F' ? PTX_MAX_FLOAT
+                   : op == 'p' || op == 'g' ? PTX_MAX_MEMO : op == 'P' ? PTX_MAX_PERSID : PTX_MAX_TEXT;
+        size_t avail = (size_t)(vm->end - vm->p), len = 0;
+        const uint8_t *s = vm->p;
+        const char *why = ptx_line(s, avail, max, &len);
+        char msg[160];
+        if (why && avail > max) {
+            if (op == 'I' || op == 'L')
+                why = "has more than 4300 digits (Python's int() limit)";
+            else {
+                snprintf(msg, sizeof msg, "%s operand is a line longer than %zu bytes", name, max);
+                return fail(vm, msg);
+            }
+        }
+        if (!why) {
+            vm->p += len + 1;
+            v = NULL;
+            if (op == 'I' || op == 'L') {
+                uint8_t b[PTX_INT_BYTES];
+                int boolean;
+                if (!(why = ptx_int(s, len, op == 'L', b, &n, &boolean)))
+                    return push(vm, boolean >= 0 ? shared_value(vm, &vm->bools[boolean], PV_BOOL, boolean)
+                                                 : long_value(vm, b, n));
+            } else if (op == 'F') {
+                double d;
+                if (!(why = ptx_float(s, len, &d))) {
+                    if ((v = pv_new(vm->a, PV_FLOAT)))
+                        v->u.f = d;
+                    return push(vm, v);
+                }
+            } else if (op == 'S' || op == 'V') {
+                if ((v = op == 'S' ? ptx_string(vm->a, s, len, &why) : ptx_unicode(vm->a, s, len, &why)))
+                    return push(vm, v);
+            } else if (op == 'p' || op == 'g') {
+                uint32_t ix;
+                if (!(why = ptx_memo_index(s, len, &ix))) {
+                    if (op == 'g')
+                        return (v = memo_get(&vm->memo, ix)) ? push(vm, v)
+                                                              : fail(vm, "memo lookup of an index never stored");
+                    if (!(v = top(vm)))
+                        return -1;
+                    return memo_put(&vm->memo, ix, v) < 0 ? fail(vm, "out of memory") : 0;
+                }
+            } else if (!(why = ptx_persid(s, len))) {
+                if (!vm->h || !vm->h->persistent_load)
+                    return fail(vm, "persistent id in a pickle that may not have one");
+                Pv *pid = pv_str(vm->a, (const char *)s, len), *r;
+                if (!pid)
+                    return fail(vm, "out of memory");
+                if ((r = vm->h->persistent_load(vm->h->ctx, pid, vm->err)))
+                    return push(vm, r);
+                snprintf(msg, sizeof msg, " (at byte %zu)", vm->op_at);   /* where, as call() says it */
+                size_t l = strlen(vm->err->msg);
+                if (vm->err->set && l + strlen(msg) < sizeof vm->err->msg)
+                    memcpy(vm->err->msg + l, msg, strlen(msg) + 1);
+                return fail(vm, "bad persistent id");
+            }
+        }
+        if (strcmp(why, "out of memory") == 0)
+            return fail(vm, why);
+        snprintf(msg, sizeof msg, "%s operand %s", name, why);
+        return fail(vm, msg);
+    }
+    case 0x82:   /* EXT1 */
+    case 0x83:   /* EXT2 */
+    case 0x84:   /* EXT4 */
+        return fail(vm, "EXT opcode names the copyreg extension registry, which is empty in torch.load");
+    case 0x97:   /* NEXT_BUFFER */
+        return fail(vm, "NEXT_BUFFER needs an out-of-band buffer, and torch.load passes none");
+    case 0x98:   /* READONLY_BUFFER: bytes are read-only already */
+        if (!(v = top(vm)))
+            return -1;
+        return v->kind == PV_BYTES ? 0 : fail(vm, "READONLY_BUFFER on a value that is not a buffer");
     default: {
         char what[64];
         snprintf(what, sizeof what, "unsupported opcode 0x%02x", (unsigned)op);

@@ -101,8 +101,85 @@ Pv *tz_storage_pid(rcc_file *f, Pv *pid, size_t nfields, const char *rec_prefix,
     return v;
 }
 
+/* Reads a quoted field 'x' at *p: x's characters from the set ok. */
+static int text_field(const char **p, const char *end, char q, const char *open, const char *ok,
+                      const char **s, size_t *n)
+{
+    size_t lo = strlen(open);
+    if ((size_t)(end - *p) < lo || memcmp(*p, open, lo) != 0)
+        return -1;
+    *p += lo;
+    *s = *p;
+    while (*p < end && **p && strchr(ok, **p))
+        ++*p;
+    *n = (size_t)(*p - *s);
+    if (*n == 0 || *n > 64 || *p == end || **p != q)
+        return -1;
+    ++*p;
+    return 0;
+}
+
+Pv *tz_text_pid(rcc_file *f, const Pv *text, size_t nfields, Err *err)
+{
+    static const char alnum[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    const char *p = text->u.str.s, *end = p + text->u.str.len, *cls, *key, *loc, *num;
+    size_t ncls, nkey, nloc, nnum;
+    char cname[65];
+    int ok = text_field(&p, end, '\'', "('storage', <class 'torch.", alnum, &cls, &ncls) == 0 &&
+             text_field(&p, end, '\'', ">, '", "0123456789", &key, &nkey) == 0 &&
+             text_field(&p, end, '\'', ", '", "abcdefghijklmnopqrstuvwxyz0123456789:_-", &loc, &nloc) == 0 &&
+             end - p >= 2 && memcmp(p, ", ", 2) == 0;
+    if (ok) {
+        p += 2;
+        for (num = p; p < end && *p >= '0' && *p <= '9'; p++)
+            ;
+        nnum = (size_t)(p - num);
+        const char *tail = nfields == 6 ? ", None)" : ")";
+        ok = nnum >= 1 && nnum <= 18 && (nnum == 1 || num[0] != '0') && (size_t)(end - p) == strlen(tail) &&
+             memcmp(p, tail, strlen(tail)) == 0;
+    }
+    const Global *g = NULL;
+    if (ok) {
+        memcpy(cname, cls, ncls);
+        cname[ncls] = 0;
+        g = gl_lookup("torch", cname);
+        ok = g && g->kind == GL_STORAGE_TYPE;
+    }
+    if (!ok) {
+        err_set(err, "persistent id is text but not ('storage', <class 'torch.<T>Storage'>, 'key', 'location', "
+                "numel%s)", nfields == 6 ? ", None" : "");
+        return NULL;
+    }
+    if (!f->text_pids) {
+        f->text_pids = 1;
+        pt_warn(f, "torch.save(pickle_protocol=0) wrote the storage ids as text, which torch.load cannot read; "
+                "rcc reads them");
+    }
+    Arena *a = &f->arena;
+    Pv *t = pv_new(a, PV_TUPLE), *type = pv_new(a, PV_GLOBAL), *numel = pv_new(a, PV_INT);
+    if (!t || !type || !numel || !(type->u.glob.qualname = arena_printf(a, "torch.%s", cname))) {
+        err_set(err, "out of memory");
+        return NULL;
+    }
+    type->u.glob.known = g;
+    numel->u.i = 0;
+    for (size_t i = 0; i < nnum; i++)
+        numel->u.i = numel->u.i * 10 + (num[i] - '0');   /* 18 digits: no overflow */
+    Pv *fields[6] = {pv_str(a, "storage", 7), type, pv_str(a, key, nkey), pv_str(a, loc, nloc), numel,
+                     pv_new(a, PV_NONE)};
+    for (size_t i = 0; i < nfields; i++)
+        if (!fields[i] || pv_push(a, &t->u.seq, fields[i]) < 0) {
+            err_set(err, "out of memory");
+            return NULL;
+        }
+    return tz_storage_pid(f, t, nfields, nfields == 5 ? "data/" : NULL, err);
+}
+
+/* Protocol 0 writes the persistent id with PERSID, as repr() text. */
 static Pv *persistent_load(void *ctx, Pv *pid, Err *err)
 {
+    if (pid->kind == PV_STR)
+        return tz_text_pid(ctx, pid, 5, err);
     return tz_storage_pid(ctx, pid, 5, "data/", err);
 }
 
