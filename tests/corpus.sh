@@ -51,14 +51,7 @@ ncases=$(wc -l <"$tmp/cases")
 # run_rcc ARGS...: like setup.sh's run, but a crash or time-out is this case's
 # failure, not the end of the test.  Sets $rc ($out, $err: the output).
 out=$tmp/out err=$tmp/err
-run_rcc() {
-    rc=0
-    if command -v timeout >/dev/null 2>&1; then
-        timeout "$RCC_TEST_TIMEOUT" "$RCC" "$@" </dev/null >"$out" 2>"$err" || rc=$?
-    else
-        "$RCC" "$@" </dev/null >"$out" 2>"$err" || rc=$?
-    fi
-}
+run_rcc() { try "$out" "$err" "$RCC" "$@"; }
 
 # error_line W MESSAGE: stderr is one newline-terminated line
 # "rcc: error: W: ..." holding MESSAGE; else sets $why.

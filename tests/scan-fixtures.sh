@@ -43,14 +43,7 @@ for f in $RUNS_CODE; do
 done
 
 out=$tmp/out err=$tmp/err
-rcc() {
-    rc=0
-    if command -v timeout >/dev/null 2>&1; then
-        timeout "$RCC_TEST_TIMEOUT" "$RCC" "$@" </dev/null >"$out" 2>"$err" || rc=$?
-    else
-        "$RCC" "$@" </dev/null >"$out" 2>"$err" || rc=$?
-    fi
-}
+rcc() { try "$out" "$err" "$RCC" "$@"; }
 
 bad=0 safe=0 needs=0 runs=0 unreadable=0 trees=0
 while IFS= read -r w; do

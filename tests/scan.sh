@@ -42,12 +42,7 @@ out=$tmp/out err=$tmp/err
 # rcc ARGS...: run rcc; a crash or time-out is this case's failure ($why),
 # not the end of the test.  Sets $rc.
 rcc() {
-    rc=0
-    if command -v timeout >/dev/null 2>&1; then
-        timeout "$RCC_TEST_TIMEOUT" "$RCC" "$@" </dev/null >"$out" 2>"$err" || rc=$?
-    else
-        "$RCC" "$@" </dev/null >"$out" 2>"$err" || rc=$?
-    fi
+    try "$out" "$err" "$RCC" "$@"
     if [ "$rc" -eq 124 ]; then
         why="${why}rcc $*: timed out; "
     elif [ "$rc" -gt 128 ] && [ "$rc" -lt 160 ]; then

@@ -73,12 +73,21 @@ uint64_t util_hash(const void *p, size_t n);
 /* A set of pointers (open addressing, malloc'ed; {0} is empty): the
  * containers a walk over a value graph has seen, so that shared children
  * are visited once. */
+typedef struct PtrSlot {
+    const void *key;   /* NULL: free */
+    void       *val;
+} PtrSlot;
+
 typedef struct PtrSet {
-    const void **slots;
-    size_t       cap, n;
+    PtrSlot *slots;
+    size_t   cap, n;
 } PtrSet;
 /* 1 added, 0 already there, -1 out of memory. */
 int  ptrset_add(PtrSet *s, const void *p);
+/* The same set as a map: p -> val (0, or -1 out of memory), and the value
+ * put for p (NULL when it has none). */
+int   ptrset_put(PtrSet *s, const void *p, void *val);
+void *ptrset_get(const PtrSet *s, const void *p);
 void ptrset_free(PtrSet *s);
 
 /* Checked arithmetic: each returns 1 on overflow (and leaves *r unspecified). */

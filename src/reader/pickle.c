@@ -243,60 +243,6 @@ typedef struct KeyIndex {
     size_t   cap, n;
 } KeyIndex;
 
-/* Instances a BUILD gave a __setstate__ attribute, and its value: the
- * next BUILD of such an instance calls it (Python's load_build looks the
- * method up on the instance).  Open addressing, malloc'ed. */
-typedef struct PtrMapSlot {
-    const Pv *key;   /* NULL: free */
-    Pv       *val;
-} PtrMapSlot;
-
-typedef struct PtrMap {
-    PtrMapSlot *slots;
-    size_t      cap, n;
-} PtrMap;
-
-static size_t ptr_hash(const void *p, size_t cap)
-{
-    return (size_t)(((uintptr_t)p >> 3) * 0x9e3779b97f4a7c15u) & (cap - 1);
-}
-
-static Pv *ptrmap_get(const PtrMap *m, const Pv *key)
-{
-    if (!m->n)
-        return NULL;
-    for (size_t j = ptr_hash(key, m->cap); m->slots[j].key; j = (j + 1) & (m->cap - 1))
-        if (m->slots[j].key == key)
-            return m->slots[j].val;
-    return NULL;
-}
-
-static int ptrmap_put(PtrMap *m, const Pv *key, Pv *val)
-{
-    if ((m->n + 1) * 2 > m->cap) {
-        size_t cap = m->cap ? m->cap * 2 : 16;
-        PtrMapSlot *ns = calloc(cap, sizeof *ns);
-        if (!ns)
-            return -1;
-        for (size_t i = 0; i < m->cap; i++)
-            if (m->slots[i].key) {
-                size_t j = ptr_hash(m->slots[i].key, cap);
-                while (ns[j].key)
-                    j = (j + 1) & (cap - 1);
-                ns[j] = m->slots[i];
-            }
-        free(m->slots);
-        m->slots = ns;
-        m->cap = cap;
-    }
-    size_t j = ptr_hash(key, m->cap);
-    while (m->slots[j].key && m->slots[j].key != key)
-        j = (j + 1) & (m->cap - 1);
-    m->n += !m->slots[j].key;
-    m->slots[j] = (PtrMapSlot){key, val};
-    return 0;
-}
-
 typedef struct Vm {
     const uint8_t *p, *end, *start;
     Arena         *a;
@@ -308,7 +254,9 @@ typedef struct Vm {
     Memo           memo;
     KeyIndex       keys;
     size_t         op_at;   /* offset of the opcode being run, for messages */
-    PtrMap         setstate;   /* instances whose BUILD state set __setstate__ -> it */
+    PtrSet         setstate;   /* instances a BUILD gave a __setstate__ -> its value:
+                                  the next BUILD of one calls it (load_build looks it
+                                  up on the instance) */
     Pv            *small_ints[256], *bools[2], *none, *empty_tuple;   /* arena: shared values */
 } Vm;
 
@@ -813,7 +761,7 @@ static int build(Vm *vm, Pv *obj, Pv *state)
         char *fn = arena_printf(vm->a, "%s.__setstate__", obj->u.glob.qualname);
         return fn ? code_call(vm, obj->u.glob.qualname, fn, &state, 1, NULL) : fail(vm, "out of memory");
     }
-    Pv *setstate = ptrmap_get(&vm->setstate, obj);
+    Pv *setstate = ptrset_get(&vm->setstate, obj);
     if (setstate) {
         const char *name = setstate->kind == PV_GLOBAL ? setstate->u.glob.qualname
                          : sm_describe(vm->a, setstate, NULL, 0);
@@ -828,7 +776,7 @@ static int build(Vm *vm, Pv *obj, Pv *state)
     }
     for (int i = 0; i < 2; i++) {
         Pv *m = parts[i] ? pv_dict_get(parts[i], "__setstate__") : NULL;
-        if (m && ptrmap_put(&vm->setstate, obj, m) < 0)
+        if (m && ptrset_put(&vm->setstate, obj, m) < 0)
             return fail(vm, "out of memory");
     }
     if (nest(vm, obj, state) < 0)
@@ -1239,6 +1187,6 @@ Pv *pk_load(const uint8_t *data, size_t len, Arena *a, const PkHooks *h, size_t 
     free(vm.memo.slots);
     free(vm.memo.dense);
     free(vm.keys.slots);
-    free(vm.setstate.slots);
+    ptrset_free(&vm.setstate);
     return result;
 }

@@ -197,18 +197,20 @@ static size_t ptr_slot(const void *p, size_t cap)
     return (size_t)x & (cap - 1);
 }
 
-int ptrset_add(PtrSet *s, const void *p)
+/* p's slot: its own, or the free one it would take (the table grown
+ * first when that would fill it past half); NULL when out of memory. */
+static PtrSlot *ptr_find(PtrSet *s, const void *p)
 {
     if ((s->n + 1) * 2 > s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 64;
-        const void **slots = calloc(cap, sizeof *slots);
+        PtrSlot *slots = calloc(cap, sizeof *slots);
         if (!slots)
-            return -1;
+            return NULL;
         for (size_t i = 0; i < s->cap; i++) {
-            if (!s->slots[i])
+            if (!s->slots[i].key)
                 continue;
-            size_t j = ptr_slot(s->slots[i], cap);
-            while (slots[j])
+            size_t j = ptr_slot(s->slots[i].key, cap);
+            while (slots[j].key)
                 j = (j + 1) & (cap - 1);
             slots[j] = s->slots[i];
         }
@@ -217,12 +219,42 @@ int ptrset_add(PtrSet *s, const void *p)
         s->cap = cap;
     }
     size_t j = ptr_slot(p, s->cap);
-    for (; s->slots[j]; j = (j + 1) & (s->cap - 1))
-        if (s->slots[j] == p)
-            return 0;
-    s->slots[j] = p;
+    while (s->slots[j].key && s->slots[j].key != p)
+        j = (j + 1) & (s->cap - 1);
+    return &s->slots[j];
+}
+
+int ptrset_add(PtrSet *s, const void *p)
+{
+    PtrSlot *slot = ptr_find(s, p);
+    if (!slot)
+        return -1;
+    if (slot->key)
+        return 0;
+    slot->key = p;
     s->n++;
     return 1;
+}
+
+int ptrset_put(PtrSet *s, const void *p, void *val)
+{
+    PtrSlot *slot = ptr_find(s, p);
+    if (!slot)
+        return -1;
+    s->n += !slot->key;
+    slot->key = p;
+    slot->val = val;
+    return 0;
+}
+
+void *ptrset_get(const PtrSet *s, const void *p)
+{
+    if (!s->n)
+        return NULL;
+    for (size_t j = ptr_slot(p, s->cap); s->slots[j].key; j = (j + 1) & (s->cap - 1))
+        if (s->slots[j].key == p)
+            return s->slots[j].val;
+    return NULL;
 }
 
 void ptrset_free(PtrSet *s)
