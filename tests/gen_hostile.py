@@ -85,6 +85,10 @@ def main(argv):
     with open(os.path.join(gf.OUT, "bad_h_stack_global.marker"), "w") as fp:
         fp.write(marker + "\n")
 
+    # copyreg.__newobj__ as its own class, 200,000 deep: one step of
+    # interpretation each would recurse as deep in C.
+    torch_style_zip("bad_h_newobj_chain.pt", b"\x80\x02ccopyreg\n__newobj__\nq\x00(" + b"h\x00" * 200000 + b"tR.", [])
+
     # Resource bombs in the pickle.
     torch_style_zip("bad_h_mark_bomb.pt", b"\x80\x02" + b"(" * 100000 + b".", [])
     torch_style_zip("bad_h_list_bomb.pt", b"\x80\x02" + b"]" * 100000 + b"a" * 99999 + b".", [])

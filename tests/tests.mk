@@ -74,6 +74,7 @@ TESTS = \
 	tests/bad/bad_h_extent_past_storage.bad \
 	tests/bad/bad_h_list_bomb.bad \
 	tests/bad/bad_h_local_size_lie.bad \
+	tests/bad/bad_h_newobj_chain.bad \
 	tests/bad/bad_h_mark_bomb.bad \
 	tests/bad/bad_h_missing_record.bad \
 	tests/bad/bad_h_negative_size.bad \

@@ -495,8 +495,10 @@ Pv *gl_call(Arena *a, const PkHooks *h, CallOp op, Pv *fn, Pv *args, rcc_use *us
     case GL_RECONSTRUCTOR:
         return reconstructor(a, fn, args, use, who, err);
     case GL_NEWOBJ: {
-        /* copyreg.__newobj__(cls, *args) is cls.__new__(cls, *args): NEWOBJ */
-        if (args->u.seq.n == 0 || arg(args, 0)->kind != PV_GLOBAL) {
+        /* copyreg.__newobj__(cls, *args) is cls.__new__(cls, *args): NEWOBJ
+         * (of a class: itself is not one, so this recurses once at most) */
+        if (args->u.seq.n == 0 || arg(args, 0)->kind != PV_GLOBAL ||
+            (arg(args, 0)->u.glob.known && arg(args, 0)->u.glob.known->kind == GL_NEWOBJ)) {
             err_set(err, "%s: the first argument is not a class", fn->u.glob.qualname);
             return NULL;
         }
