@@ -99,7 +99,7 @@ static void put_bigint(Buf *b, const uint8_t *le, size_t n)
  * UTF-8); a bytes value's are written \xNN. */
 static void put_repr(Buf *b, const char *s, size_t len, int bytes)
 {
-    int dq = memchr(s, '\'', len) && !memchr(s, '"', len);
+    int dq = len && memchr(s, '\'', len) && !memchr(s, '"', len);   /* (b'' has no bytes at all: s may be NULL) */
     char q = dq ? '"' : '\'';
     if (bytes)
         puts_(b, "b");
