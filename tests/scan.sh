@@ -254,6 +254,41 @@ several 2 "$runs_w" "$safe_w"
 # A missing file among good ones is unreadable: exit 2 too.
 several 2 "$safe_w" "$dir/no_such_file.pt"
 
+# Every other command that reads weights refuses the file too, and reads
+# past the call with --allow-calls; salvage --allow-calls then writes the
+# tensors as a file that calls nothing.
+other() {   # other WANT_RC WHAT ARGS...: one command's exit status and error
+    _want=$1 _what=$2
+    shift 2
+    why=
+    rcc "$@"
+    [ "$rc" -eq "$_want" ] || wrong "rcc $*: exit $rc, expected $_want"
+    if [ "$_want" -eq 2 ]; then
+        grep -q -F -e "the pickle calls " "$err" && grep -q -F -e "refused, nothing was executed" "$err" ||
+            wrong "rcc $*: the error does not name the call"
+    elif [ "$_what" = warns ]; then
+        grep -q -F -e "torch.load would run it; rcc did not" "$err" || wrong "rcc $*: no warning naming the call"
+    fi
+    if [ -n "$why" ]; then
+        say "FAIL: $why"
+        cat "$tmp/shown"
+        bad=$((bad + 1))
+    else
+        say "ok: rcc $*: exit $_want ($_what)"
+    fi
+    : >"$tmp/shown"
+}
+spec=$tmp/w.arch
+printf 'model W {\n  param w: f32[2]\n}\n' >"$spec"
+other 2 refuses infer "$runs_w"
+other 0 warns infer --allow-calls "$runs_w"
+other 2 refuses check "$spec" "$runs_w"
+other 0 warns check --allow-calls "$spec" "$runs_w"
+other 2 refuses salvage "$runs_w" -o "$tmp/clean.pt"
+[ ! -e "$tmp/clean.pt" ] || fail "salvage left $tmp/clean.pt behind after refusing"
+other 0 warns salvage --allow-calls "$runs_w" -o "$tmp/clean.pt"
+other 0 clean scan "$tmp/clean.pt"
+
 runs_marker=$(cat "$dir/$(basename "$runs_w" .pt).marker")
 [ ! -e "$runs_marker" ] || fail "THE PAYLOAD RAN: $runs_marker exists"
 [ "$bad" -eq 0 ] || fail "$bad of $ncases cases (and multi-file checks) failed"
