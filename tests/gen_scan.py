@@ -567,6 +567,12 @@ def hostile_cases():
     hostile(n, spliced(_global("copyreg", "_reconstructor") + b"(" + _global("subprocess", "Popen")
                        + _global("subprocess", "Popen") + b"(" + _u("touch") + _u(marker(n)) + b"ltR"),
             "subprocess.Popen")
+    # NEWOBJ with arguments: cls.__new__(cls, *args) with the file's
+    # arguments, which is no plain instance (Popen's __new__ is object's,
+    # but rcc cannot know a class's __new__).
+    n = "scan_newobj_args"
+    hostile(n, spliced(_global("subprocess", "Popen") + b"((" + _u("touch") + _u(marker(n)) + b"lt\x81"),
+            "subprocess.Popen")
     n = "scan_inst"
     hostile(n, spliced(b"(" + _u(sh(n)) + b"ios\nsystem\n"), "os.system")
     n = "scan_obj"

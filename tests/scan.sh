@@ -204,7 +204,7 @@ while read -r file verdict callable tensor offset; do
         cat "$tmp/shown"
         bad=$((bad + 1))
     else
-        say "ok: $file: $verdict${callable#-}"
+        case $callable in -) say "ok: $file: $verdict" ;; *) say "ok: $file: $verdict $callable" ;; esac
     fi
     : >"$tmp/shown"
     case $verdict in
