@@ -253,8 +253,9 @@ static void print_table(const rcc_file *f, const DumpOpts *o)
     for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++)
         if (strcmp(kinds[i].format, what) == 0)
             what = kinds[i].what;
-    printf("# %s: %s%s; state dict %s%s%s\n", o->path, what, rcc_damaged(f) ? " (damaged)" : "",
-           *sd ? "at '" : "at top level", sd, *sd ? "'" : "");
+    int big = strcmp(rcc_byteorder(f), "big") == 0;
+    printf("# %s: %s%s%s; state dict %s%s%s\n", o->path, what, big ? ", big-endian" : "",
+           rcc_damaged(f) ? " (damaged)" : "", *sd ? "at '" : "at top level", sd, *sd ? "'" : "");
     printf("%-*s  %-5s  %-*s  %-*s  %-7s  %-*s  %s\n", (int)wname, "name", "dtype", (int)wshape, "shape",
            (int)wstor, "storage", "offset", (int)wstride, "strides", "bytes");
     for (size_t i = 0; i < n; i++) {
@@ -323,7 +324,8 @@ static void print_json(const rcc_file *f, const DumpOpts *o)
     uint64_t elems = 0, bytes = 0;
     fputs("{\"file\": ", stdout);
     cli_json_string(stdout, o->path);
-    printf(", \"format\": \"%s\", \"state_dict_path\": ", rcc_format(f));
+    printf(", \"format\": \"%s\", \"byteorder\": \"%s\", \"state_dict_path\": ", rcc_format(f),
+           rcc_byteorder(f));
     cli_json_string(stdout, rcc_state_dict_path(f));
     fputs(",\n \"tensors\": [", stdout);
     for (size_t i = 0; i < n; i++) {

@@ -110,7 +110,20 @@ static const uint8_t *storage_bytes(void *ctx, size_t i, uint8_t **owned, Err *e
     const rcc_tensor *t = p->own[i];
     if (!t) {
         const PtStorage *st = p->f->storages[p->from[i]];
-        return zip_data(&p->f->zip, st->rec, owned, err);
+        const uint8_t *b = zip_data(&p->f->zip, st->rec, owned, err);
+        if (!b || !tn_swaps(p->f, st))
+            return b;
+        /* A big-endian file: the output is little-endian (it has no
+         * byteorder record), so its elements are swapped in a copy. */
+        if (!*owned) {
+            if (st->nbytes > SIZE_MAX - 1 || !(*owned = malloc(st->nbytes ? (size_t)st->nbytes : 1))) {
+                err_set(err, "out of memory for storage %s", st->key);
+                return NULL;
+            }
+            memcpy(*owned, b, (size_t)st->nbytes);
+        }
+        tn_swap(*owned, p->st[i].numel, rcc_dtype_size(p->st[i].dtype));
+        return *owned;
     }
     char msg[512];
     if (t->nbytes > SIZE_MAX - 1 || !(*owned = malloc(t->nbytes ? (size_t)t->nbytes : 1))) {

@@ -393,6 +393,7 @@ void rcc_close(rcc_file *f)
 /* ------------------------------------------------------------ accessors */
 
 const char *rcc_format(const rcc_file *f) { return f->format; }
+const char *rcc_byteorder(const rcc_file *f) { return f->big_endian ? "big" : "little"; }
 int rcc_damaged(const rcc_file *f) { return f->damaged; }
 const char *rcc_state_dict_path(const rcc_file *f) { return f->sd_path; }
 size_t rcc_tensor_count(const rcc_file *f) { return f->ntensors; }

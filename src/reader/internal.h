@@ -456,6 +456,9 @@ struct rcc_file {
     char         **warnings;    /* arena */
     size_t         nwarnings, warnings_cap;
     int            damaged;     /* read from local headers (salvage mode) */
+    int            big_endian;  /* the storages' elements are big-endian (a zip
+                                   archive's byteorder record says "big"):
+                                   rcc_read swaps them; the bytes on disk stay */
     int            text_pids;   /* a storage id was text (protocol 0): warned */
     rcc_module    *modules;     /* arena: the module tree, pre-order */
     size_t         nmodules, modules_cap;
@@ -541,6 +544,13 @@ PtTensor *pt_tensor_new(Arena *a, PtStorage *st, rcc_dtype dt, Pv *offset, Pv *s
 /* Reads t's elements from storage bytes sbytes[0..snbytes) into dst,
  * contiguous, in t's dtype (bool normalised to 0/1). */
 void tn_gather(const rcc_tensor *t, const uint8_t *sbytes, void *dst);
+/* Reverses the bytes of each of n elements of isz bytes at p, in place
+ * (isz 2, 4 or 8; any other size is left alone). */
+void tn_swap(void *p, uint64_t n, size_t isz);
+/* 1 when storage st's elements must be swapped as they are read: the file
+ * is big-endian and st is typed (torch swaps by the storage's pickled
+ * type; an UntypedStorage is bytes, which torch leaves as they are). */
+int tn_swaps(const rcc_file *f, const PtStorage *st);
 /* Converts n elements of type src_t to float32. */
 void tn_to_f32(rcc_dtype src_t, const void *src, float *dst, uint64_t n);
 

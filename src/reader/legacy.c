@@ -15,6 +15,9 @@
  * storage must be listed once, every listed key must have been named, and
  * every count must equal the pickle's and fit in what remains.
  *
+ * The count and the elements are little-endian whatever machine wrote the
+ * file (sys_info's little_endian flag notwithstanding: see lg_open).
+ *
  * (The even older tar variant, pre-0.4, is not read: it is reported.)
  */
 #include <stdio.h>
@@ -105,8 +108,14 @@ int lg_open(rcc_file *f, const rcc_open_options *opt, Err *err)
     Pv *le = pv_dict_get(info, "little_endian");
     if (!le || le->kind != PV_BOOL)
         return err_set(err, "legacy file: sys_info has no little_endian flag");
-    if (!le->u.b)
-        return err_set(err, "legacy file written on a big-endian machine: not supported");
+    /* little_endian False: written on a big-endian machine.  Its storages
+     * are little-endian all the same: torch's writer (writeFileRaw) encodes
+     * the element count and every element of 2, 4 or 8 bytes little-endian
+     * on such a machine, and its reader decodes them so; _legacy_load does
+     * not look at sys_info at all, type_sizes included (element sizes come
+     * from the storage types, not from C's short/int/long, which the file
+     * records only as information: 'long' is 4 on Windows).  So the flag
+     * changes nothing here, as in torch. */
     if (!(f->root = next_pickle(f, &pos, &objects, "object", err)))
         return -1;
     Pv *keys = next_pickle(f, &pos, &plain, "storage key list", err);

@@ -109,6 +109,10 @@ RCC_API void rcc_close(rcc_file *f);
 /* "zip" (torch.save, PyTorch >= 1.6), "legacy" (older torch.save),
  * "torchscript" (torch.jit.save) or "safetensors". */
 RCC_API const char *rcc_format(const rcc_file *f);
+/* "big" when the file's tensor data is big-endian (a zip archive whose
+ * byteorder record says so, written on s390x by PyTorch >= 2.1; rcc_read
+ * swaps every element), else "little". */
+RCC_API const char *rcc_byteorder(const rcc_file *f);
 /* 1 when the file is damaged (allow_damaged): read from its local headers,
  * or a storage record failed its CRC-32. */
 RCC_API int rcc_damaged(const rcc_file *f);

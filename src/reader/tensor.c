@@ -171,6 +171,52 @@ void tn_gather(const rcc_tensor *t, const uint8_t *sbytes, void *dst)
     }
 }
 
+void tn_swap(void *p, uint64_t n, size_t isz)
+{
+    uint8_t *b = p;
+    switch (isz) {
+    case 2:
+        for (uint64_t i = 0; i < n; i++, b += 2) {
+            uint16_t v;
+            memcpy(&v, b, 2);
+            v = __builtin_bswap16(v);
+            memcpy(b, &v, 2);
+        }
+        break;
+    case 4:
+        for (uint64_t i = 0; i < n; i++, b += 4) {
+            uint32_t v;
+            memcpy(&v, b, 4);
+            v = __builtin_bswap32(v);
+            memcpy(b, &v, 4);
+        }
+        break;
+    case 8:
+        for (uint64_t i = 0; i < n; i++, b += 8) {
+            uint64_t v;
+            memcpy(&v, b, 8);
+            v = __builtin_bswap64(v);
+            memcpy(b, &v, 8);
+        }
+        break;
+    default:
+        break;
+    }
+}
+
+/* rcc_read gives elements in the host's order; the file's is big-endian
+ * when its byteorder record says "big", else little. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+enum { HOST_BIG_ENDIAN = 1 };
+#else
+enum { HOST_BIG_ENDIAN = 0 };
+#endif
+
+int tn_swaps(const rcc_file *f, const PtStorage *st)
+{
+    return (f->big_endian != HOST_BIG_ENDIAN) && !st->untyped;
+}
+
 static float f16_to_f32(uint16_t h)
 {
     uint32_t sign = (uint32_t)(h & 0x8000) << 16, exp = (h >> 10) & 0x1F, man = h & 0x3FF, bits;
@@ -234,8 +280,12 @@ int rcc_read(const rcc_file *f, const rcc_tensor *t, void *dst, size_t dstlen, c
     } else {
         uint8_t *owned = NULL;
         const uint8_t *bytes = zip_data(z, rec, &owned, &err);
-        if (bytes)
+        if (bytes) {
             tn_gather(t, bytes, dst);
+            /* One test per read: a little-endian file's path is unchanged. */
+            if (tn_swaps(f, f->storages[t->storage]))
+                tn_swap(dst, t->numel, rcc_dtype_size(t->dtype));
+        }
         free(owned);
         if (bytes)
             return 0;

@@ -216,6 +216,43 @@ static int version_ok(const Zip *z, Err *err)
     return 0;
 }
 
+/* The byteorder record PyTorch >= 2.1 writes: exactly "little" or "big"
+ * (no newline), as torch's _load compares it; anything else torch refuses
+ * ("Unknown endianness type"), and so does rcc.  Missing: little, as torch
+ * >= 2.1 assumes (1.13 wrote no record and only ran on little-endian
+ * machines' files in practice).  "big" sets f->big_endian: rcc_read swaps
+ * each element of a typed storage as torch's storage.byteswap(dtype) does. */
+static int byteorder_ok(rcc_file *f, Err *err)
+{
+    const ZipEntry *e = zip_find(&f->zip, "byteorder");
+    if (!e)
+        return 0;
+    if (e->corrupt)   /* a damaged archive: the storages' order is unknown */
+        return err_set(err, "byteorder record is damaged: the byte order of the tensor data is unknown");
+    uint8_t buf[16];
+    if (e->usize > sizeof buf)
+        return err_set(err, "byteorder record is %llu bytes long; torch reads only 'little' or 'big'",
+                       (unsigned long long)e->usize);
+    if (zip_extract(&f->zip, e, buf, err) < 0)
+        return -1;
+    size_t n = (size_t)e->usize;
+    if (n == 6 && memcmp(buf, "little", 6) == 0)
+        return 0;
+    if (n == 3 && memcmp(buf, "big", 3) == 0) {
+        f->big_endian = 1;
+        return 0;
+    }
+    char shown[4 * sizeof buf + 1], *o = shown;
+    for (size_t i = 0; i < n; i++) {
+        if (buf[i] >= 0x20 && buf[i] < 0x7f && buf[i] != '\\' && buf[i] != '\'')
+            *o++ = (char)buf[i];
+        else
+            o += sprintf(o, "\\x%02x", buf[i]);
+    }
+    *o = 0;
+    return err_set(err, "byteorder record is '%s'; torch reads only 'little' or 'big'", shown);
+}
+
 /* The archive's records: from its central directory, or, when that is
  * lost (ZIP_DAMAGED), from its local headers (f->damaged).  A damaged
  * archive's version record may be lost with the rest; if it is there, it
@@ -291,6 +328,9 @@ static int scan_constants(rcc_file *f, PkHooks *h, Err *err)
 int tz_open(rcc_file *f, const rcc_open_options *opt, Err *err)
 {
     if (open_records(f, err) < 0)
+        return -1;
+    /* A scan asks what unpickling would do; the byte order is not its concern. */
+    if (!(opt && opt->scan) && byteorder_ok(f, err) < 0)
         return -1;
     const ZipEntry *pkl = zip_find(&f->zip, "data.pkl");
     if (f->damaged && (!pkl || pkl->corrupt))
