@@ -111,6 +111,16 @@ TESTS = \
 	tests/parity/ckpt_proto1_zip.parity \
 	tests/parity/ckpt_proto1_legacy.parity \
 	tests/protocols.sh \
+	tests/parity/bo_zip.parity \
+	tests/parity/bo_big.parity \
+	tests/parity/bo_little.parity \
+	tests/parity/bo_legacy.parity \
+	tests/parity/bo_legacy_be.parity \
+	tests/bad/bad_bo_middle.bad \
+	tests/bad/bad_bo_newline.bad \
+	tests/bad/bad_bo_empty.bad \
+	tests/bad/bad_bo_long.bad \
+	tests/byteorder.sh \
 	tests/parity/st_mlp.parity \
 	tests/parity/st_dtypes.parity \
 	tests/parity/st_transformer.parity \
