@@ -89,6 +89,13 @@ def main(argv):
     # interpretation each would recurse as deep in C.
     torch_style_zip("bad_h_newobj_chain.pt", b"\x80\x02ccopyreg\n__newobj__\nq\x00(" + b"h\x00" * 200000 + b"tR.", [])
 
+    # Names and arguments reach the one error line: a control character in
+    # a STACK_GLOBAL name is refused, and in a call's argument (a dict key
+    # with a newline and a terminal escape) it is written escaped.
+    torch_style_zip("bad_h_stack_global_control.pt", b"\x80\x04" + _u("os\nx") + _u("system") + b"\x93.", [])
+    torch_style_zip("bad_h_call_key_escapes.pt", b"\x80\x02cposix\nsystem\n}" + _u("a\nb\x1b[31m") + _u("v")
+                    + b"s\x85R.", [])
+
     # Resource bombs in the pickle.
     torch_style_zip("bad_h_mark_bomb.pt", b"\x80\x02" + b"(" * 100000 + b".", [])
     torch_style_zip("bad_h_list_bomb.pt", b"\x80\x02" + b"]" * 100000 + b"a" * 99999 + b".", [])

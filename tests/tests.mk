@@ -75,6 +75,8 @@ TESTS = \
 	tests/bad/bad_h_list_bomb.bad \
 	tests/bad/bad_h_local_size_lie.bad \
 	tests/bad/bad_h_newobj_chain.bad \
+	tests/bad/bad_h_stack_global_control.bad \
+	tests/bad/bad_h_call_key_escapes.bad \
 	tests/bad/bad_h_mark_bomb.bad \
 	tests/bad/bad_h_missing_record.bad \
 	tests/bad/bad_h_negative_size.bad \

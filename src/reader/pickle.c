@@ -593,6 +593,18 @@ static int global_line(Vm *vm, char *buf, size_t cap)
     return fail(vm, "GLOBAL name longer than 256 bytes");
 }
 
+/* A STACK_GLOBAL operand may name a module in any UTF-8, but never with
+ * a control character: names reach messages, one line each. */
+static int printable(const Pv *s)
+{
+    if (s->u.str.len == 0)
+        return 0;
+    for (size_t i = 0; i < s->u.str.len; i++)
+        if ((uint8_t)s->u.str.s[i] < 0x20 || (uint8_t)s->u.str.s[i] == 0x7f)
+            return 0;
+    return 1;
+}
+
 static Pv *global_value(Vm *vm, const char *module, const char *name)
 {
     const Global *g = gl_lookup(module, name);
@@ -994,9 +1006,8 @@ static int step(Vm *vm, int op)
             return -1;
         if (mod->kind != PV_STR || nm->kind != PV_STR)
             return fail(vm, "STACK_GLOBAL operands are not strings");
-        if (mod->u.str.len > 256 || nm->u.str.len > 256 || strlen(mod->u.str.s) != mod->u.str.len ||
-            strlen(nm->u.str.s) != nm->u.str.len)
-            return fail(vm, "STACK_GLOBAL name is malformed");
+        if (mod->u.str.len > 256 || nm->u.str.len > 256 || !printable(mod) || !printable(nm))
+            return fail(vm, "STACK_GLOBAL name is malformed (empty, longer than 256 bytes or with control characters)");
         return push(vm, global_value(vm, mod->u.str.s, nm->u.str.s));
     }
     case OP_REDUCE:

@@ -94,22 +94,25 @@ static void put_bigint(Buf *b, const uint8_t *le, size_t n)
 }
 
 /* A str (or, bytes set, a bytes value) as Python's repr writes it, on one
- * line: quoted, backslash and control characters escaped, cut after
- * SM_STR bytes.  A str's non-ASCII characters are kept (it is valid
- * UTF-8); a bytes value's are written \xNN. */
-static void put_repr(Buf *b, const char *s, size_t len, int bytes)
+ * line: quoted (unless q is 0: a dict key), backslash and control
+ * characters escaped, cut after SM_STR bytes.  A str's non-ASCII
+ * characters are kept (it is valid UTF-8); a bytes value's are written
+ * \xNN.  Values come from hostile files: nothing here may end the line or
+ * reach a terminal as a control sequence. */
+static void put_repr(Buf *b, const char *s, size_t len, int bytes, int quoted)
 {
     int dq = len && memchr(s, '\'', len) && !memchr(s, '"', len);   /* (b'' has no bytes at all: s may be NULL) */
-    char q = dq ? '"' : '\'';
+    char q = !quoted ? 0 : dq ? '"' : '\'';
     if (bytes)
         puts_(b, "b");
-    put(b, &q, 1);
+    if (q)
+        put(b, &q, 1);
     size_t n = len > SM_STR ? SM_STR : len;
     while (n > 0 && n < len && !bytes && ((uint8_t)s[n] & 0xC0) == 0x80)
         n--;   /* never cut a character in two */
     for (size_t i = 0; i < n && !b->full; i++) {
         uint8_t c = (uint8_t)s[i];
-        if (c == '\\' || c == (uint8_t)q)
+        if (c == '\\' || (q && c == (uint8_t)q))
             putf(b, "\\%c", c);
         else if (c == '\n')
             puts_(b, "\\n");
@@ -124,7 +127,8 @@ static void put_repr(Buf *b, const char *s, size_t len, int bytes)
     }
     if (n < len)
         puts_(b, "\xe2\x80\xa6");   /* … */
-    put(b, &q, 1);
+    if (q)
+        put(b, &q, 1);
 }
 
 /* Tensors reachable from v, not counting skip.  Shared children make the
@@ -169,7 +173,7 @@ static void describe_items(Buf *b, Pv *const *keys, Pv *const *vals, size_t n, c
         if (keys) {
             const Pv *k = keys[i];
             if (k->kind == PV_STR)
-                put(b, k->u.str.s, k->u.str.len);
+                put_repr(b, k->u.str.s, k->u.str.len, 0, 0);
             else
                 describe(b, k, depth + 1);
             puts_(b, ": ");
@@ -219,12 +223,12 @@ static void describe(Buf *b, const Pv *v, int depth)
     case PV_INT: putf(b, "%lld", (long long)v->u.i); break;
     case PV_BIGINT: put_bigint(b, (const uint8_t *)v->u.str.s, v->u.str.len); break;
     case PV_FLOAT: put_float(b, v->u.f); break;
-    case PV_STR: put_repr(b, v->u.str.s, v->u.str.len, 0); break;
+    case PV_STR: put_repr(b, v->u.str.s, v->u.str.len, 0, 1); break;
     case PV_BYTES:
         if (v->u.str.len > SM_STR)
             putf(b, "<%zu bytes>", v->u.str.len);
         else
-            put_repr(b, v->u.str.s, v->u.str.len, 1);
+            put_repr(b, v->u.str.s, v->u.str.len, 1, 1);
         break;
     case PV_TUPLE: describe_items(b, NULL, v->u.seq.v, v->u.seq.n, "(", ")", depth); break;
     case PV_LIST: describe_items(b, NULL, v->u.seq.v, v->u.seq.n, "[", "]", depth); break;
@@ -273,7 +277,12 @@ static void describe(Buf *b, const Pv *v, int depth)
         puts_(b, "]");
         break;
     }
-    case PV_DTYPE: puts_(b, v->u.dtype.name ? v->u.dtype.name : "dtype"); break;
+    case PV_DTYPE:   /* a numpy dtype's name is the file's text */
+        if (v->u.dtype.name)
+            put_repr(b, v->u.dtype.name, strlen(v->u.dtype.name), 0, 0);
+        else
+            puts_(b, "dtype");
+        break;
     }
 }
 
