@@ -28,6 +28,7 @@ bad_os_system.pt
 bad_h_builtins_eval.pt
 bad_h_subprocess_popen.pt
 bad_h_runpy.pt
+bad_h_call_key_escapes.pt
 bad_h_stack_global.pt
 corpus/pkl_payload_then_garbage.pt
 "
