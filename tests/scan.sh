@@ -49,6 +49,18 @@ rcc() {
         why="${why}rcc $*: crashed (signal $((rc - 128))); "
     fi
 }
+# settle WHAT OK: this case's checks are over: "FAIL WHAT: why" with rcc's
+# output shown (counted in $bad), or "ok: OK".
+settle() {
+    if [ -n "$why" ]; then
+        say "FAIL $1: $why"
+        cat "$tmp/shown"
+        bad=$((bad + 1))
+    else
+        say "ok: $2"
+    fi
+    : >"$tmp/shown"
+}
 # wrong WHAT: record a failed check of this case (with rcc's output).
 wrong() {
     why="$why$1; "
@@ -199,14 +211,10 @@ while read -r file verdict callable tensor offset; do
     if [ -n "$marker" ] && [ -e "$marker" ]; then
         why="${why}THE PAYLOAD RAN: $marker exists; "
     fi
-    if [ -n "$why" ]; then
-        say "FAIL $file ($verdict${callable:+ $callable}): $why"
-        cat "$tmp/shown"
-        bad=$((bad + 1))
-    else
-        case $callable in -) say "ok: $file: $verdict" ;; *) say "ok: $file: $verdict $callable" ;; esac
-    fi
-    : >"$tmp/shown"
+    case $callable in
+    -) settle "$file ($verdict)" "$file: $verdict" ;;
+    *) settle "$file ($verdict $callable)" "$file: $verdict $callable" ;;
+    esac
     case $verdict in
     safe) [ -n "${safe_w:-}" ] || safe_w=$w ;;
     needs-classes) [ -n "${needs_w:-}" ] || needs_w=$w ;;
@@ -237,14 +245,7 @@ import json, sys
 fs = json.load(open(sys.argv[1]))["files"]
 sys.exit([f["file"] for f in fs] != sys.argv[2:])
 ' "$out" "$@" || wrong "rcc scan --json $*: the files are not reported in order"
-    if [ -n "$why" ]; then
-        say "FAIL: $why"
-        cat "$tmp/shown"
-        bad=$((bad + 1))
-    else
-        say "ok: rcc scan of $# files exits $_want"
-    fi
-    : >"$tmp/shown"
+    settle "rcc scan of $# files" "rcc scan of $# files exits $_want"
 }
 several 0 "$safe_w" "$safe_w"
 several 1 "$safe_w" "$needs_w"
@@ -269,14 +270,7 @@ other() {   # other WANT_RC WHAT ARGS...: one command's exit status and error
     elif [ "$_what" = warns ]; then
         grep -q -F -e "torch.load would run it; rcc did not" "$err" || wrong "rcc $*: no warning naming the call"
     fi
-    if [ -n "$why" ]; then
-        say "FAIL: $why"
-        cat "$tmp/shown"
-        bad=$((bad + 1))
-    else
-        say "ok: rcc $*: exit $_want ($_what)"
-    fi
-    : >"$tmp/shown"
+    settle "rcc $1" "rcc $*: exit $_want ($_what)"
 }
 spec=$tmp/w.arch
 printf 'model W {\n  param w: f32[2]\n}\n' >"$spec"

@@ -25,14 +25,16 @@ enum Verdict { V_SAFE, V_CLASSES, V_CODE, V_UNREADABLE };
 static const char *const verdict_id[] = {"safe", "needs-classes", "runs-code", "unreadable"};
 static const char *const use_id[] = {"referenced", "interpreted", "class", "code"};
 
+/* A code call before a fault is still made: only then does the fault not
+ * decide the verdict. */
 static enum Verdict verdict_of(const rcc_file *f)
 {
-    switch (rcc_load_verdict(f)) {
-    case RCC_RUNS_CODE: return V_CODE;
-    case RCC_NEEDS_CLASSES: return rcc_scan_error(f) ? V_UNREADABLE : V_CLASSES;
-    case RCC_SAFE: break;
-    }
-    return rcc_scan_error(f) ? V_UNREADABLE : V_SAFE;
+    rcc_verdict v = rcc_load_verdict(f);
+    if (v == RCC_RUNS_CODE)
+        return V_CODE;
+    if (rcc_scan_error(f))
+        return V_UNREADABLE;
+    return v == RCC_SAFE ? V_SAFE : V_CLASSES;
 }
 
 /* The verdict line's text after "FILE: ". */

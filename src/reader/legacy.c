@@ -57,7 +57,7 @@ static Pv *next_pickle(rcc_file *f, uint64_t *pos, const PkHooks *h, const char 
         memcpy(msg, err->msg, sizeof msg);
         err->set = 0;
         err_set(err, "legacy file: %s: %s", what, msg);
-        if (f->audit.error)
+        if (f->audit.error)   /* a scan keeps the pickle's fault: say which pickle */
             f->audit.error = arena_strndup(&f->arena, err->msg, strlen(err->msg));
         return NULL;
     }
