@@ -133,7 +133,7 @@ TESTS = \
 	tests/parity/st_empty.parity \
 	tests/bad/bad_st_bytes_overflow.safetensors.bad \
 	tests/bad/bad_st_dtype_not_string.safetensors.bad \
-	tests/bad/bad_st_dtype_u16.safetensors.bad \
+	tests/bad/bad_st_dtype_f6.safetensors.bad \
 	tests/bad/bad_st_dtype_unknown.safetensors.bad \
 	tests/bad/bad_st_dtype_unsupported.safetensors.bad \
 	tests/bad/bad_st_duplicate.safetensors.bad \

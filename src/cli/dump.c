@@ -215,7 +215,7 @@ static char *cell(char *o, const char *s, size_t width)
 
 static void print_table(const rcc_file *f, const DumpOpts *o)
 {
-    size_t n = rcc_tensor_count(f), wname = 4, wshape = 5, wstor = 7, wstride = 7;
+    size_t n = rcc_tensor_count(f), wname = 4, wdtype = 5, wshape = 5, wstor = 7, wstride = 7;
     char a[DIMS_CAP], a2[DIMS_CAP], b[32], c[32];
     uint64_t elems = 0, bytes = 0, shared = 0, used = 0;
     /* Each name's cells and bytes, or NULL: counted again. */
@@ -228,6 +228,8 @@ static void print_table(const rcc_file *f, const DumpOpts *o)
             namew[i].bytes = nb;
         }
         wname = l > wname ? l : wname;
+        l = strlen(rcc_dtype_name(t->dtype));
+        wdtype = l > wdtype ? l : wdtype;
         l = dims_width(t->shape, t->ndim);
         wshape = l > wshape ? l : wshape;
         l = dims_width(t->strides, t->ndim);
@@ -256,7 +258,7 @@ static void print_table(const rcc_file *f, const DumpOpts *o)
     int big = strcmp(rcc_byteorder(f), "big") == 0;
     printf("# %s: %s%s%s; state dict %s%s%s\n", o->path, what, big ? ", big-endian" : "",
            rcc_damaged(f) ? " (damaged)" : "", *sd ? "at '" : "at top level", sd, *sd ? "'" : "");
-    printf("%-*s  %-5s  %-*s  %-*s  %-7s  %-*s  %s\n", (int)wname, "name", "dtype", (int)wshape, "shape",
+    printf("%-*s  %-*s  %-*s  %-*s  %-7s  %-*s  %s\n", (int)wname, "name", (int)wdtype, "dtype", (int)wshape, "shape",
            (int)wstor, "storage", "offset", (int)wstride, "strides", "bytes");
     for (size_t i = 0; i < n; i++) {
         const rcc_tensor *t = rcc_tensor_at(f, i);
@@ -281,7 +283,7 @@ static void print_table(const rcc_file *f, const DumpOpts *o)
         }
         fwrite(t->name, 1, nb, stdout);
         pad(wname - nc);
-        o = cell(o, rcc_dtype_name(t->dtype), 5);
+        o = cell(o, rcc_dtype_name(t->dtype), wdtype);
         o = cell(o, util_dims(a, sizeof a, t->shape, (size_t)t->ndim), wshape);
         o = cell(o, stor, wstor < sizeof stor ? wstor : sizeof stor);
         o = cell(o, decimal(num, t->storage_offset), 7);   /* >= 0: checked when the tensor was made */

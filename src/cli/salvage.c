@@ -111,7 +111,7 @@ static const uint8_t *storage_bytes(void *ctx, size_t i, uint8_t **owned, Err *e
     if (!t) {
         const PtStorage *st = p->f->storages[p->from[i]];
         const uint8_t *b = zip_data(&p->f->zip, st->rec, owned, err);
-        if (!b || !tn_swaps(p->f, st))
+        if (!b || !tn_swaps(p->f))
             return b;
         /* A big-endian file: the output is little-endian (it has no
          * byteorder record), so its elements are swapped in a copy. */
@@ -122,7 +122,7 @@ static const uint8_t *storage_bytes(void *ctx, size_t i, uint8_t **owned, Err *e
             }
             memcpy(*owned, b, (size_t)st->nbytes);
         }
-        tn_swap(*owned, p->st[i].numel, rcc_dtype_size(p->st[i].dtype));
+        tn_swap(*owned, st->nbytes / tn_swap_unit(p->st[i].dtype), tn_swap_unit(p->st[i].dtype));
         return *owned;
     }
     char msg[512];

@@ -252,8 +252,7 @@ static void weight_slot(G *g, long i)
     const ExpTensor *t = &g->e->tensors[i];
     int64_t n = 1;
     for (int k = 0; k < t->ndim; k++) n *= t->shape[k];
-    int isint = t->dtype == RCC_I64 || t->dtype == RCC_I32 || t->dtype == RCC_I16 || t->dtype == RCC_I8 ||
-                t->dtype == RCC_U8 || t->dtype == RCC_BOOL;
+    int kind = rcc_dtype_kind(t->dtype), isint = kind == 'i' || kind == 'u' || kind == 'b';
     g->wslot_of[i] = t->dtype == RCC_BOOL ? 3 : isint ? 2 : 1;   /* 3: bytes, narrowed in the int64 block */
     int64_t *next = isint ? &g->inext : &g->wnext;
     g->woff[i] = *next;

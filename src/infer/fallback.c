@@ -583,7 +583,7 @@ static int write_body(Gen *g, const FbNode *nd, FILE *m)
     for (size_t k = 0; k < nd->ntens; k++) {
         const rcc_tensor *t = nd->tens[k].t;
         const char *leaf = nd->tens[k].leaf;
-        int intlike = t->dtype != RCC_F32 && t->dtype != RCC_F16 && t->dtype != RCC_BF16 && t->dtype != RCC_F64;
+        int intlike = rcc_dtype_kind(t->dtype) != 'f';
         int buffer = !t->is_parameter && (intlike || !strncmp(leaf, "running_", 8) ||
                                           !strcmp(leaf, "num_batches_tracked") || strstr(leaf, "position_ids"));
         fprintf(m, "  %s %s: ", buffer ? "buffer" : "param", fb_is_name(leaf) ? leaf : quoted(g->tr.a, leaf));

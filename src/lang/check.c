@@ -481,7 +481,7 @@ static void compare_pairs(Ctx *c)
             }
             if (t->dtype == x->dtype)
                 continue;
-            int widen = x->dtype == RCC_F32 && (t->dtype == RCC_F16 || t->dtype == RCC_BF16 || t->dtype == RCC_F64);
+            int widen = x->dtype == RCC_F32 && rcc_dtype_kind(t->dtype) == 'f';   /* f16, bf16, f64, FP8 */
             if (widen && !c->o->strict_dtype) {
                 nwidened++;
                 snprintf(item, sizeof item, "%s %s", x->key, rcc_dtype_name(t->dtype));

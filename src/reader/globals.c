@@ -83,7 +83,7 @@ static const Global table[] = {
     STORAGE("ShortStorage", RCC_I16), STORAGE("CharStorage", RCC_I8),
     STORAGE("ByteStorage", RCC_U8), STORAGE("BoolStorage", RCC_BOOL),
     STORAGE("UntypedStorage", RCC_U8),
-    STORAGE("ComplexFloatStorage", -1), STORAGE("ComplexDoubleStorage", -1),
+    STORAGE("ComplexFloatStorage", RCC_C64), STORAGE("ComplexDoubleStorage", RCC_C128),
     STORAGE("QInt32Storage", -1), STORAGE("QUInt8Storage", -1), STORAGE("QInt8Storage", -1),
     STORAGE("QUInt4x2Storage", -1), STORAGE("QUInt2x4Storage", -1),
     DTYPE("float32", RCC_F32), DTYPE("float", RCC_F32), DTYPE("float64", RCC_F64),
@@ -91,10 +91,19 @@ static const Global table[] = {
     DTYPE("bfloat16", RCC_BF16), DTYPE("int64", RCC_I64), DTYPE("long", RCC_I64),
     DTYPE("int32", RCC_I32), DTYPE("int", RCC_I32), DTYPE("int16", RCC_I16),
     DTYPE("short", RCC_I16), DTYPE("int8", RCC_I8), DTYPE("uint8", RCC_U8), DTYPE("bool", RCC_BOOL),
-    DTYPE("complex32", -1), DTYPE("complex64", -1), DTYPE("complex128", -1), DTYPE("cfloat", -1),
-    DTYPE("cdouble", -1), DTYPE("uint16", -1), DTYPE("uint32", -1), DTYPE("uint64", -1),
-    DTYPE("float8_e4m3fn", -1), DTYPE("float8_e5m2", -1), DTYPE("float8_e4m3fnuz", -1),
-    DTYPE("float8_e5m2fnuz", -1), DTYPE("qint8", -1), DTYPE("quint8", -1), DTYPE("qint32", -1),
+    /* PyTorch >= 2.1 pickles these with _rebuild_tensor_v3 on an UntypedStorage */
+    DTYPE("complex64", RCC_C64), DTYPE("cfloat", RCC_C64), DTYPE("complex128", RCC_C128),
+    DTYPE("cdouble", RCC_C128), DTYPE("uint16", RCC_U16), DTYPE("uint32", RCC_U32),
+    DTYPE("uint64", RCC_U64), DTYPE("float8_e4m3fn", RCC_F8E4M3FN), DTYPE("float8_e5m2", RCC_F8E5M2),
+    DTYPE("float8_e4m3fnuz", RCC_F8E4M3FNUZ), DTYPE("float8_e5m2fnuz", RCC_F8E5M2FNUZ),
+    DTYPE("float8_e8m0fnu", RCC_F8E8M0FNU),
+    /* dtypes rcc does not read: a tensor of one is refused, naming it */
+    DTYPE("complex32", -1), DTYPE("chalf", -1), DTYPE("float4_e2m1fn_x2", -1), DTYPE("bits8", -1),
+    DTYPE("bits16", -1), DTYPE("bits1x8", -1), DTYPE("bits2x4", -1), DTYPE("bits4x2", -1),
+    DTYPE("qint8", -1), DTYPE("quint8", -1), DTYPE("qint32", -1), DTYPE("quint4x2", -1),
+    DTYPE("quint2x4", -1), DTYPE("int1", -1), DTYPE("int2", -1), DTYPE("int3", -1), DTYPE("int4", -1),
+    DTYPE("int5", -1), DTYPE("int6", -1), DTYPE("int7", -1), DTYPE("uint1", -1), DTYPE("uint2", -1),
+    DTYPE("uint3", -1), DTYPE("uint4", -1), DTYPE("uint5", -1), DTYPE("uint6", -1), DTYPE("uint7", -1),
 };
 
 const Global *gl_lookup(const char *module, const char *name)
@@ -157,9 +166,13 @@ static Pv *rebuild_tensor(Arena *a, const Pv *fn, const Pv *args, GlobalKind k, 
     rcc_dtype dt = s->u.storage->dtype;
     if (v3) {
         Pv *d = arg(args, 6);
-        if (d->kind != PV_DTYPE || !d->u.dtype.known) {
-            err_set(err, "%s: unsupported dtype %s", fn->u.glob.qualname,
-                    d->kind == PV_DTYPE ? d->u.dtype.name : pv_kind_name(d->kind));
+        if (d->kind != PV_DTYPE) {
+            err_set(err, "%s: the dtype argument is %s", fn->u.glob.qualname,
+                    d->kind == PV_GLOBAL ? d->u.glob.qualname : pv_kind_name(d->kind));
+            return NULL;
+        }
+        if (!d->u.dtype.known) {
+            err_set(err, "tensors of dtype torch.%s are not supported", d->u.dtype.name);
             return NULL;
         }
         dt = d->u.dtype.t;
@@ -263,7 +276,8 @@ static Pv *np_dtype(Arena *a, const Pv *fn, const Pv *args, Err *err)
 {
     static const struct { const char *code; rcc_dtype t; } codes[] = {
         {"f4", RCC_F32}, {"f8", RCC_F64}, {"f2", RCC_F16}, {"i8", RCC_I64}, {"i4", RCC_I32},
-        {"i2", RCC_I16}, {"i1", RCC_I8}, {"u1", RCC_U8}, {"b1", RCC_BOOL},
+        {"i2", RCC_I16}, {"i1", RCC_I8}, {"u1", RCC_U8}, {"b1", RCC_BOOL}, {"u2", RCC_U16},
+        {"u4", RCC_U32}, {"u8", RCC_U64}, {"c8", RCC_C64}, {"c16", RCC_C128},
     };
     if (arity(fn, args, 1, 3, err) < 0)
         return NULL;
@@ -291,7 +305,8 @@ static Pv *np_scalar(Arena *a, const Pv *fn, const Pv *args, Err *err)
         return NULL;
     Pv *d = arg(args, 0), *raw = arg(args, 1);
     if (d->kind != PV_DTYPE || !d->u.dtype.known || raw->kind != PV_BYTES ||
-        raw->u.str.len != rcc_dtype_size(d->u.dtype.t) || d->u.dtype.t == RCC_F16) {
+        raw->u.str.len != rcc_dtype_size(d->u.dtype.t) || d->u.dtype.t == RCC_F16 ||
+        rcc_dtype_kind(d->u.dtype.t) == 'c') {
         err_set(err, "%s: unsupported numpy scalar", fn->u.glob.qualname);
         return NULL;
     }
@@ -300,6 +315,8 @@ static Pv *np_scalar(Arena *a, const Pv *fn, const Pv *args, Err *err)
     for (size_t i = 0; i < n; i++)
         b[i] = (uint8_t)raw->u.str.s[d->u.dtype.big_endian ? n - 1 - i : i];
     rcc_dtype t = d->u.dtype.t;
+    if (t == RCC_U64 && b[7] & 0x80)   /* above int64: a Python long's bytes */
+        return pv_strk(a, PV_BIGINT, (const char *)(uint8_t[9]){b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], 0}, 9);
     Pv *v = pv_new(a, t == RCC_F32 || t == RCC_F64 ? PV_FLOAT : t == RCC_BOOL ? PV_BOOL : PV_INT);
     if (!v)
         return NULL;
@@ -312,6 +329,8 @@ static Pv *np_scalar(Arena *a, const Pv *fn, const Pv *args, Err *err)
     case RCC_I16: v->u.i = (int16_t)u; break;
     case RCC_I8: v->u.i = (int8_t)u; break;
     case RCC_U8: v->u.i = (uint8_t)u; break;
+    case RCC_U16: v->u.i = (uint16_t)u; break;
+    case RCC_U32: v->u.i = (uint32_t)u; break;
     default: v->u.i = (int64_t)u; break;
     }
     return v;

@@ -547,10 +547,14 @@ void tn_gather(const rcc_tensor *t, const uint8_t *sbytes, void *dst);
 /* Reverses the bytes of each of n elements of isz bytes at p, in place
  * (isz 2, 4 or 8; any other size is left alone). */
 void tn_swap(void *p, uint64_t n, size_t isz);
-/* 1 when storage st's elements must be swapped as they are read: the file
- * is big-endian and st is typed (torch swaps by the storage's pickled
- * type; an UntypedStorage is bytes, which torch leaves as they are). */
-int tn_swaps(const rcc_file *f, const PtStorage *st);
+/* 1 when f's elements must be swapped as they are read: the file is
+ * big-endian (its byteorder record).  Each tensor is swapped by its own
+ * dtype, in units of tn_swap_unit -- also a tensor of a new dtype (u16,
+ * u32, u64) on an UntypedStorage, which torch.load swaps as bytes, i.e.
+ * not at all: rcc reads the numbers that were written. */
+int tn_swaps(const rcc_file *f);
+/* The bytes one swap reverses: the element size, half of it for complex. */
+size_t tn_swap_unit(rcc_dtype t);
 /* Converts n elements of type src_t to float32. */
 void tn_to_f32(rcc_dtype src_t, const void *src, float *dst, uint64_t n);
 

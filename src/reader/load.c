@@ -5,20 +5,23 @@
  * does not fit is refused with one line naming the tensor and the first
  * mismatch (gen9.md): missing, another shape, or an integer tensor where a
  * floating one is expected (and the converse).  Floating tensors are read
- * as float32 through rcc_read_f32 (f16/bf16 exactly, f64 rounded); integer
- * tensors widen to int64 (u8 and bool as 0..255 and 0/1).
+ * as float32 through rcc_read_f32 (f16, bf16 and FP8 exactly, f64 rounded);
+ * integer tensors widen to int64 (unsigned ones as their values, bool as
+ * 0/1; a u64 above INT64_MAX is refused).  A complex tensor is neither.
  */
 #include <config.h>
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "rcc.h"
 
-static int is_floating(rcc_dtype t) { return t == RCC_F32 || t == RCC_F16 || t == RCC_BF16 || t == RCC_F64; }
+static int is_floating(rcc_dtype t) { return rcc_dtype_kind(t) == 'f'; }
 static int is_integer(rcc_dtype t)
 {
-    return t == RCC_I64 || t == RCC_I32 || t == RCC_I16 || t == RCC_I8 || t == RCC_U8 || t == RCC_BOOL;
+    int k = rcc_dtype_kind(t);
+    return k == 'i' || k == 'u' || k == 'b';
 }
 
 /* "[10, 512]" into buf (cut short, never overrun, when buf is small). */
@@ -104,6 +107,19 @@ int rcc_load_i64(const rcc_file *f, const char *name, int ndim, const int64_t *s
         case RCC_I8: v = (int8_t)raw[k]; break;
         case RCC_U8: v = raw[k]; break;
         case RCC_BOOL: v = raw[k] != 0; break;
+        case RCC_U16: { uint16_t x; memcpy(&x, raw + 2 * k, 2); v = x; break; }
+        case RCC_U32: { uint32_t x; memcpy(&x, raw + 4 * k, 4); v = x; break; }
+        case RCC_U64: {
+            uint64_t x;
+            memcpy(&x, raw + 8 * k, 8);
+            if (x > INT64_MAX) {
+                snprintf(err, errlen, "'%s' holds %llu (element %llu), more than an int64 holds", name,
+                         (unsigned long long)x, (unsigned long long)k);
+                return -1;
+            }
+            v = (int64_t)x;
+            break;
+        }
         default: memcpy(&v, raw + 8 * k, 8); break;
         }
         dst[k] = v;

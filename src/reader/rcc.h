@@ -28,16 +28,32 @@ extern "C" {
 #define RCC_API
 #endif
 
-/* Element types, in DESIGN.md's order.  rcc_dtype_name gives the short name
- * used by `rcc dump --json` ("f32", "bf16", ...). */
+/* Element types: DESIGN.md's ten, then those of newer files (PyTorch >= 2.1
+ * and safetensors), appended so that the first ten keep their values.
+ * rcc_dtype_name gives the short name used by `rcc dump --json` ("f32",
+ * "bf16", "f8e4m3fn", ...) and by specs.
+ *   f8e4m3fn    FP8 E4M3, OCP: bias 7, no infinities, NaN S.1111.111
+ *   f8e5m2      FP8 E5M2, OCP: bias 15, IEEE-like infinities and NaNs
+ *   f8e4m3fnuz  FP8 E4M3, bias 8, no infinities, no -0: 0x80 is NaN
+ *   f8e5m2fnuz  FP8 E5M2, bias 16, no infinities, no -0: 0x80 is NaN
+ *   f8e8m0fnu   an exponent only (OCP MX scale): 2^(e-127), 0xFF is NaN
+ *   u16 u32 u64 unsigned integers
+ *   c64 c128    complex: two f32 / two f64, real part first */
 typedef enum rcc_dtype {
     RCC_F32, RCC_F16, RCC_BF16, RCC_F64,
     RCC_I64, RCC_I32, RCC_I16, RCC_I8, RCC_U8, RCC_BOOL,
+    RCC_F8E4M3FN, RCC_F8E5M2, RCC_F8E4M3FNUZ, RCC_F8E5M2FNUZ, RCC_F8E8M0FNU,
+    RCC_U16, RCC_U32, RCC_U64,
+    RCC_C64, RCC_C128,
     RCC_DTYPE_COUNT
 } rcc_dtype;
 
 RCC_API const char *rcc_dtype_name(rcc_dtype t);
 RCC_API size_t      rcc_dtype_size(rcc_dtype t);
+/* What kind of number an element is: 'f' floating point (f32 ... the FP8
+ * formats), 'i' signed integer, 'u' unsigned integer (u8 ... u64), 'b'
+ * bool, 'c' complex; 0 for a value outside the enum. */
+RCC_API int         rcc_dtype_kind(rcc_dtype t);
 
 #define RCC_MAX_NDIM 64
 
@@ -131,8 +147,11 @@ RCC_API const rcc_storage *rcc_storage_at(const rcc_file *f, size_t i);
  * -1 with a message in err. */
 RCC_API int rcc_read(const rcc_file *f, const rcc_tensor *t, void *dst, size_t dstlen,
                      char *err, size_t errlen);
-/* The same, converted to float32 (f16/bf16 exactly, f64 and integers
- * rounded to nearest); dst holds at least t->numel floats. */
+/* The same, converted to float32: f16, bf16 and the FP8 formats exactly
+ * (an FP8 NaN becomes the quiet NaN of its sign: the formats carry no
+ * payload), f64 and integers rounded to nearest even; dst holds at least
+ * t->numel floats.  A complex tensor has no float32 value: -1 and a
+ * message (read it with rcc_read). */
 RCC_API int rcc_read_f32(const rcc_file *f, const rcc_tensor *t, float *dst, size_t count,
                          char *err, size_t errlen);
 
@@ -140,9 +159,9 @@ RCC_API int rcc_read_f32(const rcc_file *f, const rcc_tensor *t, float *dst, siz
  * tensor whose key is exactly `name`, which must have exactly ndim
  * dimensions of the sizes shape[0..ndim), read contiguous into dst, which
  * holds the product of shape elements.  rcc_load_f32 takes a floating
- * tensor (f32, f16, bf16, f64; converted as rcc_read_f32 does),
- * rcc_load_i64 an integer one (i64, i32, i16, i8, u8, bool; widened, u8
- * unsigned, bool 0/1).  0 on success; -1 with one line naming the tensor
+ * tensor (f32, f16, bf16, f64, FP8; converted as rcc_read_f32 does),
+ * rcc_load_i64 an integer one (i64 ... i8, u8 ... u64, bool; widened,
+ * bool 0/1, a u64 element above INT64_MAX refused).  0 on success; -1 with one line naming the tensor
  * and the first mismatch:
  *     missing tensor 'fc.weight'
  *     'fc.weight' has shape [10, 512]; the model expects [1000, 512]

@@ -465,8 +465,11 @@ static const struct {
 } st_dtypes[] = {
     {"F64", RCC_F64}, {"F32", RCC_F32}, {"F16", RCC_F16}, {"BF16", RCC_BF16}, {"I64", RCC_I64},
     {"I32", RCC_I32}, {"I16", RCC_I16}, {"I8", RCC_I8},   {"U8", RCC_U8},     {"BOOL", RCC_BOOL},
-    {"U16", -1}, {"U32", -1}, {"U64", -1}, {"F8_E4M3", -1}, {"F8_E5M2", -1}, {"F8_E8M0", -1},
-    {"F4", -1}, {"F6_E2M3", -1}, {"F6_E3M2", -1}, {"C64", -1},
+    {"U16", RCC_U16}, {"U32", RCC_U32}, {"U64", RCC_U64}, {"F8_E4M3", RCC_F8E4M3FN},
+    {"F8_E5M2", RCC_F8E5M2}, {"F8_E4M3FNUZ", RCC_F8E4M3FNUZ}, {"F8_E5M2FNUZ", RCC_F8E5M2FNUZ},
+    {"F8_E8M0", RCC_F8E8M0FNU}, {"C64", RCC_C64},
+    /* the packed MX formats (4 and 6 bits an element) */
+    {"F4", -1}, {"F6_E2M3", -1}, {"F6_E3M2", -1},
 };
 
 static const char *dtype_st_name(rcc_dtype t)
@@ -701,7 +704,8 @@ static int read_tensor(StReader *r, const Tok *key)
             if (i == n)
                 return err_set(r->err, "unknown dtype %s for tensor %s", tok_show(r, &t), nm(r, e));
             if (st_dtypes[i].dtype < 0)
-                return err_set(r->err, "unsupported dtype %s for tensor %s", st_dtypes[i].name, nm(r, e));
+                return err_set(r->err, "tensor %s has dtype %s (floats of %s bits packed across bytes), which rcc "
+                               "does not read", nm(r, e), st_dtypes[i].name, st_dtypes[i].name[1] == '4' ? "4" : "6");
             e->dtype = (rcc_dtype)st_dtypes[i].dtype;
         }
         if (expect(r, &t, JT_COMMA, JT_RBRACE) < 0)

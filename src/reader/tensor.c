@@ -18,14 +18,25 @@
 static const struct {
     const char *name;
     size_t      size;
+    char        kind;   /* rcc_dtype_kind */
 } dtypes[RCC_DTYPE_COUNT] = {
-    [RCC_F32] = {"f32", 4}, [RCC_F16] = {"f16", 2}, [RCC_BF16] = {"bf16", 2}, [RCC_F64] = {"f64", 8},
-    [RCC_I64] = {"i64", 8}, [RCC_I32] = {"i32", 4}, [RCC_I16] = {"i16", 2},   [RCC_I8] = {"i8", 1},
-    [RCC_U8] = {"u8", 1},   [RCC_BOOL] = {"bool", 1},
+    [RCC_F32] = {"f32", 4, 'f'},   [RCC_F16] = {"f16", 2, 'f'}, [RCC_BF16] = {"bf16", 2, 'f'},
+    [RCC_F64] = {"f64", 8, 'f'},   [RCC_I64] = {"i64", 8, 'i'}, [RCC_I32] = {"i32", 4, 'i'},
+    [RCC_I16] = {"i16", 2, 'i'},   [RCC_I8] = {"i8", 1, 'i'},   [RCC_U8] = {"u8", 1, 'u'},
+    [RCC_BOOL] = {"bool", 1, 'b'}, [RCC_F8E4M3FN] = {"f8e4m3fn", 1, 'f'},
+    [RCC_F8E5M2] = {"f8e5m2", 1, 'f'}, [RCC_F8E4M3FNUZ] = {"f8e4m3fnuz", 1, 'f'},
+    [RCC_F8E5M2FNUZ] = {"f8e5m2fnuz", 1, 'f'}, [RCC_F8E8M0FNU] = {"f8e8m0fnu", 1, 'f'},
+    [RCC_U16] = {"u16", 2, 'u'},   [RCC_U32] = {"u32", 4, 'u'}, [RCC_U64] = {"u64", 8, 'u'},
+    [RCC_C64] = {"c64", 8, 'c'},   [RCC_C128] = {"c128", 16, 'c'},
 };
 
 const char *rcc_dtype_name(rcc_dtype t) { return (unsigned)t < RCC_DTYPE_COUNT ? dtypes[t].name : "?"; }
 size_t rcc_dtype_size(rcc_dtype t) { return (unsigned)t < RCC_DTYPE_COUNT ? dtypes[t].size : 0; }
+int rcc_dtype_kind(rcc_dtype t) { return (unsigned)t < RCC_DTYPE_COUNT ? dtypes[t].kind : 0; }
+
+/* The unit a byte swap reverses: the element, or each half of a complex
+ * one (its real and imaginary parts are numbers of their own). */
+size_t tn_swap_unit(rcc_dtype t) { return rcc_dtype_size(t) / (rcc_dtype_kind(t) == 'c' ? 2 : 1); }
 
 const char *rcc_version(void) { return PACKAGE_VERSION; }
 
@@ -212,9 +223,16 @@ enum { HOST_BIG_ENDIAN = 1 };
 enum { HOST_BIG_ENDIAN = 0 };
 #endif
 
-int tn_swaps(const rcc_file *f, const PtStorage *st)
+int tn_swaps(const rcc_file *f)
 {
-    return (f->big_endian != HOST_BIG_ENDIAN) && !st->untyped;
+    return f->big_endian != HOST_BIG_ENDIAN;
+}
+
+static float f32_bits(uint32_t bits)
+{
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
 }
 
 static float f16_to_f32(uint16_t h)
@@ -239,9 +257,66 @@ static float f16_to_f32(uint16_t h)
     return f;
 }
 
+/* The FP8 formats, exactly: each code is sign * 2^(e - bias) * 1.m, or
+ * 2^(1 - bias) * 0.m when its exponent field is 0, which f32 holds exactly
+ * (|value| <= 57344, >= 2^-17).  What differs between them is the bias and
+ * which codes are special:
+ *   e4m3fn    no infinities; S.1111.111 is NaN
+ *   e5m2      exponent 31: infinity (mantissa 0) or NaN, as IEEE 754
+ *   *fnuz     no infinities and no -0: 0x80 is the one NaN
+ * A NaN reads as the quiet NaN of its sign (there is no payload). */
+typedef struct Fp8 {
+    int  mbits, bias;
+    char ieee_top;   /* e5m2: the top exponent is infinity/NaN */
+    char fnuz;       /* 0x80 is NaN */
+} Fp8;
+
+static float fp8_to_f32(const Fp8 *fmt, uint8_t code)
+{
+    uint32_t sign = (uint32_t)(code & 0x80) << 24;
+    int ebits = 7 - fmt->mbits, emax = (1 << ebits) - 1;
+    int e = (code & 0x7F) >> fmt->mbits;
+    uint32_t m = code & ((1u << fmt->mbits) - 1);
+    if (fmt->fnuz && code == 0x80)
+        return f32_bits(0x7FC00000u);
+    if (fmt->ieee_top && e == emax)
+        return f32_bits(sign | (m ? 0x7FC00000u : 0x7F800000u));
+    if (!fmt->ieee_top && !fmt->fnuz && e == emax && m == (1u << fmt->mbits) - 1)
+        return f32_bits(sign | 0x7FC00000u);
+    if (e == 0) {   /* zero or subnormal: m * 2^(1 - bias - mbits), both exact */
+        float v = (float)m * f32_bits((uint32_t)(128 - fmt->bias - fmt->mbits) << 23);
+        return sign ? -v : v;
+    }
+    return f32_bits(sign | (uint32_t)(e - fmt->bias + 127) << 23 | m << (23 - fmt->mbits));
+}
+
+static const Fp8 fp8_formats[] = {
+    [RCC_F8E4M3FN - RCC_F8E4M3FN] = {3, 7, 0, 0},
+    [RCC_F8E5M2 - RCC_F8E4M3FN] = {2, 15, 1, 0},
+    [RCC_F8E4M3FNUZ - RCC_F8E4M3FN] = {3, 8, 0, 1},
+    [RCC_F8E5M2FNUZ - RCC_F8E4M3FN] = {2, 16, 0, 1},
+};
+
+/* e8m0fnu: 2^(code - 127), unsigned, no zero; 0xFF is NaN.  Code 0 is
+ * 2^-127, an f32 subnormal. */
+static float e8m0_to_f32(uint8_t code)
+{
+    if (code == 0xFF)
+        return f32_bits(0x7FC00000u);
+    return code ? f32_bits((uint32_t)code << 23) : f32_bits(0x00400000u);
+}
+
 void tn_to_f32(rcc_dtype t, const void *src, float *dst, uint64_t n)
 {
     const uint8_t *p = src;
+    if (t >= RCC_F8E4M3FN && t <= RCC_F8E5M2FNUZ) {   /* one table per read */
+        float table[256];
+        for (int c = 0; c < 256; c++)
+            table[c] = fp8_to_f32(&fp8_formats[t - RCC_F8E4M3FN], (uint8_t)c);
+        for (uint64_t i = 0; i < n; i++)
+            dst[i] = table[p[i]];
+        return;
+    }
     for (uint64_t i = 0; i < n; i++) {
         switch (t) {
         case RCC_F32: memcpy(&dst[i], p + 4 * i, 4); break;
@@ -249,8 +324,7 @@ void tn_to_f32(rcc_dtype t, const void *src, float *dst, uint64_t n)
         case RCC_BF16: {
             uint16_t h;
             memcpy(&h, p + 2 * i, 2);
-            uint32_t bits = (uint32_t)h << 16;
-            memcpy(&dst[i], &bits, 4);
+            dst[i] = f32_bits((uint32_t)h << 16);
             break;
         }
         case RCC_F64: { double d; memcpy(&d, p + 8 * i, 8); dst[i] = (float)d; break; }
@@ -260,7 +334,11 @@ void tn_to_f32(rcc_dtype t, const void *src, float *dst, uint64_t n)
         case RCC_I8: dst[i] = (float)(int8_t)p[i]; break;
         case RCC_U8: dst[i] = (float)p[i]; break;
         case RCC_BOOL: dst[i] = p[i] != 0; break;
-        default: dst[i] = 0; break;
+        case RCC_F8E8M0FNU: dst[i] = e8m0_to_f32(p[i]); break;
+        case RCC_U16: { uint16_t v; memcpy(&v, p + 2 * i, 2); dst[i] = (float)v; break; }
+        case RCC_U32: { uint32_t v; memcpy(&v, p + 4 * i, 4); dst[i] = (float)v; break; }
+        case RCC_U64: { uint64_t v; memcpy(&v, p + 8 * i, 8); dst[i] = (float)v; break; }
+        default: dst[i] = 0; break;   /* complex: refused by rcc_read_f32 */
         }
     }
 }
@@ -283,8 +361,8 @@ int rcc_read(const rcc_file *f, const rcc_tensor *t, void *dst, size_t dstlen, c
         if (bytes) {
             tn_gather(t, bytes, dst);
             /* One test per read: a little-endian file's path is unchanged. */
-            if (tn_swaps(f, f->storages[t->storage]))
-                tn_swap(dst, t->numel, rcc_dtype_size(t->dtype));
+            if (tn_swaps(f))
+                tn_swap(dst, t->nbytes / tn_swap_unit(t->dtype), tn_swap_unit(t->dtype));
         }
         free(owned);
         if (bytes)
@@ -303,6 +381,11 @@ int rcc_read_f32(const rcc_file *f, const rcc_tensor *t, float *dst, size_t coun
     }
     if (t->dtype == RCC_F32)
         return rcc_read(f, t, dst, (size_t)t->nbytes, errbuf, errlen);
+    if (rcc_dtype_kind(t->dtype) == 'c') {
+        snprintf(errbuf, errlen, "%s is %s, a complex tensor: it has no float32 value (read it in its own dtype)",
+                 t->name, rcc_dtype_name(t->dtype));
+        return -1;
+    }
     void *tmp = malloc(t->nbytes ? (size_t)t->nbytes : 1);
     if (!tmp) {
         snprintf(errbuf, errlen, "out of memory");

@@ -335,6 +335,9 @@ int tz_open(rcc_file *f, const rcc_open_options *opt, Err *err)
     const ZipEntry *pkl = zip_find(&f->zip, "data.pkl");
     if (f->damaged && (!pkl || pkl->corrupt))
         return err_set(err, "data.pkl is lost: nothing can be recovered");
+    if (!pkl && zip_find(&f->zip, "archive_format"))   /* its content says "pt2" */
+        return err_set(err, "a PT2 archive (torch.export.save or an AOTInductor package), not a torch.save "
+                       "one: rcc does not read exported programs");
     if (!pkl)
         return err_set(err, "archive has no %sdata.pkl record", f->zip.prefix);
     if (pkl->usize > ((uint64_t)1 << 31))

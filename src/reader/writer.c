@@ -18,6 +18,10 @@
  * requires_grad, OrderedDict()) (wrapped in _rebuild_parameter for a
  * parameter), memoized the way Python's pickler memoizes, so tensors that
  * share a storage share its key and views keep their offset and strides.
+ * A tensor of a dtype torch 1.13 does not have (FP8, u16, u32, u64) is
+ * written as PyTorch >= 2.1 writes it: _rebuild_tensor_v3 over
+ * ('storage', torch.UntypedStorage, key, 'cpu', nbytes), with its dtype
+ * (torch.float8_e4m3fn, ...) after the hooks.
  *
  * The archive goes to a temporary file beside the output, is fsync'ed and
  * then renamed over the output: a reader never sees a partial file, and
@@ -101,8 +105,8 @@ static void put64(Buf *b, uint64_t v)
 typedef struct Pk {
     Buf       b;
     uint32_t  memo;                            /* next memo index */
-    uint32_t  od, rebuild, rebuild_param;      /* memoized globals */
-    uint32_t  stype[RCC_DTYPE_COUNT];
+    uint32_t  od, rebuild, rebuild_v3, rebuild_param, untyped;   /* memoized globals */
+    uint32_t  stype[RCC_DTYPE_COUNT], dtype[RCC_DTYPE_COUNT];
     uint32_t  s_storage, s_cpu;                /* memoized constant strings */
     uint32_t *key;                             /* per storage: its key string */
 } Pk;
@@ -111,7 +115,15 @@ static const char *const storage_class[RCC_DTYPE_COUNT] = {
     [RCC_F32] = "FloatStorage", [RCC_F16] = "HalfStorage",  [RCC_BF16] = "BFloat16Storage",
     [RCC_F64] = "DoubleStorage", [RCC_I64] = "LongStorage", [RCC_I32] = "IntStorage",
     [RCC_I16] = "ShortStorage", [RCC_I8] = "CharStorage",   [RCC_U8] = "ByteStorage",
-    [RCC_BOOL] = "BoolStorage",
+    [RCC_BOOL] = "BoolStorage", [RCC_C64] = "ComplexFloatStorage", [RCC_C128] = "ComplexDoubleStorage",
+};
+
+/* The dtypes PyTorch >= 2.1 pickles as _rebuild_tensor_v3 over an
+ * UntypedStorage (torch/storage.py _new_dtypes), by torch's names. */
+static const char *const v3_dtype[RCC_DTYPE_COUNT] = {
+    [RCC_F8E4M3FN] = "float8_e4m3fn",     [RCC_F8E5M2] = "float8_e5m2",
+    [RCC_F8E4M3FNUZ] = "float8_e4m3fnuz", [RCC_F8E5M2FNUZ] = "float8_e5m2fnuz",
+    [RCC_F8E8M0FNU] = "float8_e8m0fnu",   [RCC_U16] = "uint16", [RCC_U32] = "uint32", [RCC_U64] = "uint64",
 };
 
 /* BINPUT / LONG_BINPUT of the object on top of the stack. */
@@ -220,25 +232,30 @@ static void empty_odict(Pk *k)
     memoize(k);
 }
 
-static int floating(rcc_dtype t)
-{
-    return t == RCC_F32 || t == RCC_F16 || t == RCC_BF16 || t == RCC_F64;
-}
-
-/* One tensor, as Tensor.__reduce_ex__ (and Parameter's) pickles it. */
+/* One tensor, as Tensor.__reduce_ex__ (and Parameter's) pickles it:
+ * _rebuild_tensor_v2 over a typed storage, or for a dtype of v3_dtype,
+ * _rebuild_tensor_v3 over an UntypedStorage (whose size is in bytes) with
+ * the dtype as its seventh argument. */
 static void tensor(Pk *k, const WrTensor *t, const WrStorage *st, size_t nst)
 {
     const WrStorage *s = &st[t->storage];
-    int rg = t->requires_grad && floating(s->dtype);
+    int kind = rcc_dtype_kind(s->dtype), rg = t->requires_grad && (kind == 'f' || kind == 'c');
+    const char *v3 = v3_dtype[s->dtype];
     (void)nst;
     if (t->is_parameter)
         global(k, &k->rebuild_param, "torch._utils", "_rebuild_parameter");
-    global(k, &k->rebuild, "torch._utils", "_rebuild_tensor_v2");
+    if (v3)
+        global(k, &k->rebuild_v3, "torch._utils", "_rebuild_tensor_v3");
+    else
+        global(k, &k->rebuild, "torch._utils", "_rebuild_tensor_v2");
     put1(&k->b, '(');
     /* the persistent id: a new tuple at every reference */
     put1(&k->b, '(');
     shared_str(k, &k->s_storage, "storage");
-    global(k, &k->stype[s->dtype], "torch", storage_class[s->dtype]);
+    if (v3)
+        global(k, &k->untyped, "torch", "UntypedStorage");
+    else
+        global(k, &k->stype[s->dtype], "torch", storage_class[s->dtype]);
     if (k->key[t->storage] == NOMEMO) {
         char key[24];
         int n = snprintf(key, sizeof key, "%zu", t->storage);
@@ -248,7 +265,7 @@ static void tensor(Pk *k, const WrTensor *t, const WrStorage *st, size_t nst)
         get(k, k->key[t->storage]);
     }
     shared_str(k, &k->s_cpu, "cpu");
-    pint(k, s->numel);
+    pint(k, v3 ? s->numel * rcc_dtype_size(s->dtype) : s->numel);   /* checked by wr_state_dict */
     put1(&k->b, 't');
     memoize(k);
     put1(&k->b, 'Q');
@@ -257,6 +274,8 @@ static void tensor(Pk *k, const WrTensor *t, const WrStorage *st, size_t nst)
     int_tuple(k, t->strides, t->ndim);
     put1(&k->b, rg && !t->is_parameter ? 0x88 : 0x89);
     empty_odict(k);
+    if (v3)
+        global(k, &k->dtype[s->dtype], "torch", v3);
     put1(&k->b, 't');
     memoize(k);
     put1(&k->b, 'R');
@@ -274,9 +293,9 @@ static void tensor(Pk *k, const WrTensor *t, const WrStorage *st, size_t nst)
 /* data.pkl into k->b. */
 static int build_pickle(Pk *k, const WrStorage *st, size_t nst, const WrTensor *t, size_t nt, Err *err)
 {
-    k->od = k->rebuild = k->rebuild_param = k->s_storage = k->s_cpu = NOMEMO;
+    k->od = k->rebuild = k->rebuild_v3 = k->rebuild_param = k->untyped = k->s_storage = k->s_cpu = NOMEMO;
     for (int i = 0; i < RCC_DTYPE_COUNT; i++)
-        k->stype[i] = NOMEMO;
+        k->stype[i] = k->dtype[i] = NOMEMO;
     if (!(k->key = malloc((nst + 1) * sizeof *k->key)))
         return err_set(err, "out of memory");
     for (size_t i = 0; i < nst; i++)

@@ -204,6 +204,18 @@ static int zip64_extra(const uint8_t *x, size_t xl, uint64_t *usize, uint64_t *c
     return -1;
 }
 
+/* A record an early torch.export.save writes at the root of its
+ * zip (serialized_exported_program.json, serialized_state_dict.pt, ...). */
+static int is_export_record(const uint8_t *s, size_t n)
+{
+    static const char *const names[] = {"serialized_exported_program.json", "serialized_state_dict.pt",
+                                        "serialized_constants.pt", "serialized_example_inputs.pt"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        if (n == strlen(names[i]) && memcmp(s, names[i], n) == 0)
+            return 1;
+    return 0;
+}
+
 /* The name rules: no NUL (C strings), no backslash (a separator on
  * Windows), not absolute, no '..' segment. */
 static const char *bad_name(const uint8_t *s, size_t n)
@@ -274,6 +286,10 @@ static int read_entry(Zip *z, uint64_t *pos, uint64_t cd_end, uint64_t cd_off, s
     /* torch takes the archive folder from the first entry and refuses
      * records outside it; a name without any folder is not torch's. */
     const uint8_t *slash = memchr(name, '/', nl);
+    if (!slash && is_export_record(name, nl))
+        return err_set(err, "a torch.export archive (an early torch.export.save), not a torch.save "
+                       "one: rcc does not read exported programs; its weights are the record "
+                       "serialized_state_dict.pt, a torch.save file (unzip it and read that)");
     if (!slash)
         return err_set(err, "central directory entry %zu (%s): records at the archive root: "
                        "not a torch.save archive", i, shown);
