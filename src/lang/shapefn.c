@@ -948,6 +948,15 @@ SV sh_broadcast(Sh *s, Span sp, const SV *a, const SV *b, const char *what)
         r.dtype = b->kind == V_CONF || b->kind == V_DIM ? fn_promote(a, b) : a->dtype;
         return r;
     }
+    /* A file's FP8, u16..u64 or complex tensor: torch promotes none of
+     * them with another dtype ("Promotion for Float8 Types is not
+     * supported"), and the spec language computes with none of them. */
+    for (int i = 0; i < 2; i++) {
+        const SV *v = i ? b : a, *o = i ? a : b;
+        if (v->dtype && !fn_dtype_name(v->dtype) && (!o->dtype || strcmp(v->dtype, o->dtype) != 0))
+            return sh_fail(s, sp, "%s: %s does not combine with %s in torch; convert it first (x.float())", what,
+                           fn_dtype_words(v->dtype), o->dtype ? fn_dtype_words(o->dtype) : "another dtype");
+    }
     const char *dt = fn_promote(a, b);
     SV r = mk_tensor(dt ? dt : a->dtype, -1);
     if (a->rank < 0 || b->rank < 0) return r;
