@@ -474,9 +474,24 @@ int el_instantiate(Elab *e, const Scope *s, const Expr *x, const char *path, siz
 static int raw_tensor(Elab *e, const Scope *s, const Stmt *st, const char *path, size_t inst)
 {
     rcc_dtype dt;
-    if (parse_dtype(st->type->dtype, &dt) < 0)
-        return el_err_at(e, st->type->dtype_span, "unknown dtype '%s' (f32 f16 bf16 f64 i64 i32 i16 i8 u8 bool)",
-                      st->type->dtype);
+    if (parse_dtype(st->type->dtype, &dt) < 0) {
+        el_err_at(e, st->type->dtype_span, "unknown dtype '%s'", st->type->dtype);
+        const char *best = NULL;
+        size_t bestd = 3;
+        for (int t = 0; t < RCC_DTYPE_COUNT; t++) {
+            size_t dd = str_distance(st->type->dtype, rcc_dtype_name((rcc_dtype)t));
+            if (dd < bestd) {
+                bestd = dd;
+                best = rcc_dtype_name((rcc_dtype)t);
+            }
+        }
+        if (best)
+            diag(e->d, DG_HELP, st->type->dtype_span, "did you mean '%s'?", best);
+        else
+            diag(e->d, DG_NOTE, st->type->dtype_span, "the dtypes are f32 f16 bf16 f64 i64 i32 i16 i8 u8 bool, "
+                 "and those of newer files, f8e4m3fn f8e5m2 f8e4m3fnuz f8e5m2fnuz f8e8m0fnu u16 u32 u64 c64 c128");
+        return -1;
+    }
     if (st->type->ndims > 8)
         return el_err_at(e, st->type->span, "more than 8 dimensions");
     int64_t shape[8];
