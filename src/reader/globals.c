@@ -86,6 +86,15 @@ static const Global table[] = {
     STORAGE("ComplexFloatStorage", RCC_C64), STORAGE("ComplexDoubleStorage", RCC_C128),
     STORAGE("QInt32Storage", -1), STORAGE("QUInt8Storage", -1), STORAGE("QInt8Storage", -1),
     STORAGE("QUInt4x2Storage", -1), STORAGE("QUInt2x4Storage", -1),
+    /* TorchScript's C++ pickler names a storage toString(ScalarType) +
+     * "Storage" for every dtype, the new ones included (pickler.cpp) */
+    STORAGE("Float8_e4m3fnStorage", RCC_F8E4M3FN), STORAGE("Float8_e5m2Storage", RCC_F8E5M2),
+    STORAGE("Float8_e4m3fnuzStorage", RCC_F8E4M3FNUZ), STORAGE("Float8_e5m2fnuzStorage", RCC_F8E5M2FNUZ),
+    STORAGE("Float8_e8m0fnuStorage", RCC_F8E8M0FNU), STORAGE("UInt16Storage", RCC_U16),
+    STORAGE("UInt32Storage", RCC_U32), STORAGE("UInt64Storage", RCC_U64),
+    STORAGE("ComplexHalfStorage", -1), STORAGE("Float4_e2m1fn_x2Storage", -1), STORAGE("Bits8Storage", -1),
+    STORAGE("Bits16Storage", -1), STORAGE("Bits1x8Storage", -1), STORAGE("Bits2x4Storage", -1),
+    STORAGE("Bits4x2Storage", -1),
     DTYPE("float32", RCC_F32), DTYPE("float", RCC_F32), DTYPE("float64", RCC_F64),
     DTYPE("double", RCC_F64), DTYPE("float16", RCC_F16), DTYPE("half", RCC_F16),
     DTYPE("bfloat16", RCC_BF16), DTYPE("int64", RCC_I64), DTYPE("long", RCC_I64),
