@@ -6,7 +6,7 @@ Usage:  bin_diff.py EXPECT.json EXPECTED.bin ACTUAL.bin values|f32
 EXPECTED.bin / ACTUAL.bin are the concatenation, in the order of
 EXPECT.json's "tensors", of every tensor's contiguous elements: in the
 tensor's own dtype ("values", as NAME.values.bin) or as float32 ("f32", as
-NAME.f32.bin).  Prints, per tensor that differs, how many elements differ
+NAME.f32.bin, where complex tensors have no entry).  Prints, per tensor that differs, how many elements differ
 and the first few, decoded and in hex.  Exit 0 if the files are identical,
 1 otherwise.  Standard library only.
 """
@@ -17,7 +17,12 @@ import sys
 
 FMT = {"f32": ("<f", 4), "f16": ("<e", 2), "f64": ("<d", 8),
        "bf16": (None, 2), "i64": ("<q", 8), "i32": ("<i", 4),
-       "i16": ("<h", 2), "i8": ("<b", 1), "u8": ("<B", 1), "bool": ("<B", 1)}
+       "i16": ("<h", 2), "i8": ("<b", 1), "u8": ("<B", 1), "bool": ("<B", 1),
+       "u16": ("<H", 2), "u32": ("<I", 4), "u64": ("<Q", 8),
+       "c64": ("<ff", 8), "c128": ("<dd", 16),
+       # FP8: the code itself (its value is in the f32 dump)
+       "f8e4m3fn": ("<B", 1), "f8e5m2": ("<B", 1), "f8e4m3fnuz": ("<B", 1),
+       "f8e5m2fnuz": ("<B", 1), "f8e8m0fnu": ("<B", 1)}
 SHOW = 3          # elements shown per tensor
 MAX_TENSORS = 8   # tensors reported in detail
 
@@ -26,7 +31,8 @@ def decode(dtype, b):
     fmt, _ = FMT[dtype]
     if fmt is None:                                  # bf16: top half of f32
         return struct.unpack("<f", b"\0\0" + b)[0]
-    return struct.unpack(fmt, b)[0]
+    v = struct.unpack(fmt, b)
+    return complex(*v) if len(v) == 2 else v[0]
 
 
 def unravel(i, shape):
@@ -61,6 +67,8 @@ def main(argv):
         numel = 1
         for d in t["shape"]:
             numel *= d
+        if mode == "f32" and t["dtype"] in ("c64", "c128"):
+            continue                      # complex: no f32 entry (readall.c)
         dtype = t["dtype"] if mode == "values" else "f32"
         esize = FMT[dtype][1]
         n = numel * esize

@@ -30,7 +30,9 @@ import re
 import json
 import sys
 
-DTYPES = {"f32", "f16", "bf16", "f64", "i64", "i32", "i16", "i8", "u8", "bool"}
+DTYPES = {"f32", "f16", "bf16", "f64", "i64", "i32", "i16", "i8", "u8", "bool",
+          "f8e4m3fn", "f8e5m2", "f8e4m3fnuz", "f8e5m2fnuz", "f8e8m0fnu",
+          "u16", "u32", "u64", "c64", "c128"}
 
 
 def load(path, what, problems):

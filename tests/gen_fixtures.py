@@ -17,8 +17,11 @@ For every good fixture NAME this writes
                            in state-dict order; "parameter": torch.load
                            gives an nn.Parameter there
   OUTDIR/NAME.values.bin   t.contiguous() bytes of every tensor, in order, in
-                           its own dtype, little-endian (bool: one byte 0/1)
+                           its own dtype, little-endian (bool: one byte 0/1;
+                           complex: (re, im) pairs)
   OUTDIR/NAME.f32.bin      t.to(torch.float32).contiguous() bytes, in order
+                           (complex tensors have none: rcc_read_f32 refuses
+                           them)
 
 and the bad inputs OUTDIR/bad_*.pt (no .expect.json), plus
   OUTDIR/bad_os_system.marker  the absolute path that bad_os_system.pt's
@@ -48,6 +51,7 @@ DTYPE_NAMES = {
     torch.float32: "f32", torch.float16: "f16", torch.bfloat16: "bf16",
     torch.float64: "f64", torch.int64: "i64", torch.int32: "i32",
     torch.int16: "i16", torch.int8: "i8", torch.uint8: "u8", torch.bool: "bool",
+    torch.complex64: "c64", torch.complex128: "c128",
 }
 
 # numpy cannot hold bfloat16: reinterpret 2-byte floats as int16 first.
@@ -143,7 +147,8 @@ def write_expect(name, key, got, separate=False, parameters=True):
         if parameters:
             tensors[-1]["parameter"] = isinstance(t, nn.Parameter)
         values.append(raw_bytes(t))
-        f32.append(raw_bytes(t.detach().to(torch.float32)))
+        if not t.is_complex():      # rcc_read_f32 refuses complex (tests/readall.c)
+            f32.append(raw_bytes(t.detach().to(torch.float32)))
     with open(os.path.join(OUT, name + ".expect.json"), "w") as fp:
         fp.write('{"key": %s, "tensors": [\n' % json.dumps(key))
         fp.write(",\n".join(" " + json.dumps(t) for t in tensors))

@@ -4,9 +4,15 @@
  *
  * KEY, when given, is passed as rcc_open_options.key (rcc dump --key).
  * For each tensor of W's state dict, in order, writes the bytes rcc_read
- * gives (the tensor's own dtype, contiguous, row-major) to VALUES_OUT and
- * the floats rcc_read_f32 gives to F32_OUT.  tests/torch-parity.sh compares
- * both, bit for bit, with NAME.values.bin and NAME.f32.bin made by PyTorch.
+ * gives (the tensor's own dtype, contiguous, row-major; complex: (re, im)
+ * pairs in the tensor's own precision) to VALUES_OUT and the floats
+ * rcc_read_f32 gives to F32_OUT.  tests/torch-parity.sh compares both, bit
+ * for bit, with NAME.values.bin and NAME.f32.bin made by PyTorch.
+ *
+ * A complex tensor (c64, c128) has no float32 reading: rcc_read_f32 must
+ * return -1 with a message that says "complex", and must not write past
+ * its buffer; nothing goes to F32_OUT for that tensor (NAME.f32.bin has no
+ * entry for it either).
  *
  * On the way it checks what rcc.h promises about each rcc_tensor record
  * (numel is the product of the shape, nbytes = numel * dtype size, the
@@ -80,6 +86,14 @@ static int guard_intact(const void *buf, size_t n)
         if (g[i] != GUARD_BYTE)
             return 0;
     return 1;
+}
+
+/* c64 and c128, by name: rcc_read_f32 refuses them. */
+static int is_complex(rcc_dtype d)
+{
+    const char *n = rcc_dtype_name(d);
+
+    return n && (strcmp(n, "c64") == 0 || strcmp(n, "c128") == 0);
 }
 
 static void put(int which, const void *buf, size_t n)
@@ -180,6 +194,20 @@ int main(int argc, char **argv)
         fbytes = t->numel * sizeof(float);
         fbuf = xmalloc(fbytes);
         err[0] = '\0';
+        if (is_complex(t->dtype)) {
+            int rc = rcc_read_f32(g_rf, t, fbuf, (size_t)t->numel, err, sizeof err);
+
+            if (rc != -1)
+                die("rcc_read_f32(%s) of a complex tensor returned %d, expected -1", t->name, rc);
+            if (!err[0] || !strstr(err, "complex"))
+                die("rcc_read_f32(%s) of a complex tensor: the message does not say 'complex': '%s'",
+                    t->name, err);
+            if (!guard_intact(fbuf, (size_t)fbytes))
+                die("rcc_read_f32(%s) wrote past the %llu floats it was given",
+                    t->name, (unsigned long long)t->numel);
+            free(fbuf);
+            continue;
+        }
         if (rcc_read_f32(g_rf, t, fbuf, (size_t)t->numel, err, sizeof err) != 0)
             die("rcc_read_f32(%s): %s", t->name, err[0] ? err : "(no message)");
         if (!guard_intact(fbuf, (size_t)fbytes))

@@ -15,7 +15,9 @@
 #      same names in the same order, the same dtypes and shapes
 #      (tests/compare_listing.py against NAME.expect.json);
 #   2. $RCC_READALL's rcc_read bytes equal NAME.values.bin and its
-#      rcc_read_f32 floats equal NAME.f32.bin, bit for bit;
+#      rcc_read_f32 floats equal NAME.f32.bin, bit for bit (a complex
+#      tensor has no floats: readall requires rcc_read_f32 to refuse it
+#      with a message saying "complex", and NAME.f32.bin leaves it out);
 #   3. plain `rcc dump` exits 0 and mentions every tensor name.
 
 . "$(dirname "$0")/setup.sh"
