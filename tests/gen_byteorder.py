@@ -49,10 +49,11 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gen_fixtures as gf  # noqa: E402
 
-# Element size of each storage type torch.save pickles.
+# Element size of each storage type torch.save pickles: the unit of the
+# swap (complex: one component, each swapped on its own).
 ELEMENT = {"FloatStorage": 4, "HalfStorage": 2, "BFloat16Storage": 2, "DoubleStorage": 8,
            "LongStorage": 8, "IntStorage": 4, "ShortStorage": 2, "CharStorage": 1,
-           "ByteStorage": 1, "BoolStorage": 1}
+           "ByteStorage": 1, "BoolStorage": 1, "ComplexFloatStorage": 4, "ComplexDoubleStorage": 8}
 
 
 def state_dict():

@@ -123,6 +123,26 @@ TESTS = \
 	tests/bad/bad_bo_empty.bad \
 	tests/bad/bad_bo_long.bad \
 	tests/byteorder.sh \
+	tests/parity/dt_v3.parity \
+	tests/parity/dt_v3_big.parity \
+	tests/parity/dt_st.parity \
+	tests/parity/dt_torch_complex.parity \
+	tests/parity/dt_torch_complex_legacy.parity \
+	tests/parity/dt_torch_complex_big.parity \
+	tests/bad/bad_dt_complex32.bad \
+	tests/bad/bad_dt_bits8.bad \
+	tests/bad/bad_dt_float4.bad \
+	tests/bad/bad_dt_qint8.bad \
+	tests/bad/bad_dt_not_dtype.bad \
+	tests/bad/bad_dt_v3_short.bad \
+	tests/bad/bad_dt_st_f4.safetensors.bad \
+	tests/bad/bad_dt_st_f6.safetensors.bad \
+	tests/bad/bad_dt_st_unknown.safetensors.bad \
+	tests/bad/bad_dt_sparse_coo.bad \
+	tests/bad/bad_dt_sparse_csr.bad \
+	tests/bad/bad_dt_quantized.bad \
+	tests/bad/bad_dt_export.pt2.bad \
+	tests/bad/bad_dt_export_old.pt2.bad \
 	tests/parity/st_mlp.parity \
 	tests/parity/st_dtypes.parity \
 	tests/parity/st_transformer.parity \
