@@ -98,9 +98,10 @@ Bad inputs (tests/bad/bad_dt_*.bad), one problem each:
                           torch 1.13's own saves of a sparse COO, a sparse
                           CSR and a quantized (quantize_per_tensor) tensor
                           (torch 1.13 cannot save a nested tensor: none)
-  bad_dt_export.pt2       a torch.export archive (PT2 archive: archive_format
-                          "pt2", byteorder, models/model.json,
-                          data/weights/weight_0)
+  bad_dt_export.pt2       a torch.export archive (PT2 archive: byteorder,
+                          models/model.json, data/weights/weight_0,
+                          archive_format "pt2", archive_version,
+                          .data/version, .data/serialization_id)
   bad_dt_export_old.pt2   torch.export.save's older zip
                           (serialized_exported_program.json,
                           serialized_state_dict.pt, serialized_constants.pt,
@@ -1000,13 +1001,21 @@ def bad_inputs():
     except RuntimeError:
         pass                                        # torch 1.13 cannot
 
-    # torch.export's PT2 archive (torch >= 2.6 torch.export.save).
+    # torch.export's PT2 archive (torch >= 2.6 torch.export.save,
+    # torch/export/pt2_archive/_package.py): the model's JSON, a weight
+    # (torch.save of one tensor, as _package_aoti_files writes it), then
+    # archive_format and archive_version; its PyTorchFileWriter (min
+    # version 6) ends with .data/version and .data/serialization_id.
+    weight = io.BytesIO()
+    torch.save(torch.arange(4.0), weight)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:
-        for rel, data in (("archive_format", b"pt2"), ("byteorder", b"little"),
+        for rel, data in (("byteorder", b"little"),
                           ("models/model.json", json.dumps({"schema_version": {"major": 8, "minor": 0},
                                                             "graph_module": {}}).encode()),
-                          ("data/weights/weight_0", struct.pack("<4f", 1, 2, 3, 4))):
+                          ("data/weights/weight_0", weight.getvalue()),
+                          ("archive_format", b"pt2"), ("archive_version", b"0"),
+                          (".data/version", b"6\n"), (".data/serialization_id", SERIALIZATION_ID)):
             z.writestr(zipfile.ZipInfo("bad_dt_export/" + rel, date_time=DATE), data)
     write_bad("bad_dt_export.pt2", buf.getvalue())
     # The older torch.export.save zip (torch 2.1 - 2.5): records at the top,
