@@ -76,9 +76,10 @@ The expected values are computed without rcc and without torch's casts:
               infinity codes, largest finite, smallest subnormal, zeros);
               e5m2 cross-checked against numpy's float16 (code << 8).  Every
               NaN code reads as the quiet NaN with the code's sign bit,
-              0x7FC00000 or 0xFFC00000 (the formats carry no payload; e8m0fnu
-              has no sign: 0x7FC00000; 0x80 of the fnuz formats has its sign
-              bit set: 0xFFC00000).
+              0x7FC00000 or 0xFFC00000 (the formats carry no payload); the
+              NaNs without a sign read 0x7FC00000: e8m0fnu's 0xFF, and the
+              fnuz formats' 0x80, whose top bit is no sign there (they have
+              no -0), as c10's fnuz conversion returns a positive NaN.
               Integers: rounded to nearest, ties to even, in integer
               arithmetic (float() would round twice above 2^53), checked
               against numpy below 2^53 and against torch 1.13's int64 cast.
@@ -224,8 +225,8 @@ def decode_fp8(fmt, code):
     e = (code >> mbits) & ((1 << ebits) - 1)
     m = code & ((1 << mbits) - 1)
     emax = (1 << ebits) - 1
-    if kind == "fnuz" and code == 0x80:     # the one NaN; no -0
-        return (s, NAN)
+    if kind == "fnuz" and code == 0x80:     # the one NaN; no -0, and its top bit is no sign
+        return (0, NAN)
     if kind == "fn" and e == emax and m == (1 << mbits) - 1:
         return (s, NAN)                     # S.1111.111; no infinities
     if kind == "ieee" and e == emax:
@@ -402,6 +403,8 @@ def v3_tensors():
     tied = Storage("u64", [0xFFFFFFFFFFFFFFFE, 2 ** 32, 0x1122334455667788, 3])
     ts += [Tensor("u64.tied_a", tied, [2, 2]), Tensor("u64.tied_b", tied, [2, 2])]
     ts.append(contig("u64.scalar", "u64", [0xFEDCBA9876543210], []))
+    # within int64: what a generated model's loader takes (tests/load.sh)
+    ts.append(contig("u64.ids", "u64", [0, 1, 2 ** 62, 2 ** 63 - 1, 0x0102030405060708]))
     ts.append(contig("c64.values", "c64", C64, [2, 3]))
     ts.append(Tensor("c64.view", Storage("c64", [complex(i, -i / 4) for i in range(8)]),
                      [3], [2], offset=2))
@@ -796,7 +799,7 @@ def check_fp8():
     assert b["f8e5m2"][0x7B] == f32_of_float(57344.0) and b["f8e5m2"][0x7C] == 0x7F800000
     assert b["f8e5m2"][0xFC] == 0xFF800000 and b["f8e5m2"][0x04] == f32_of_float(2.0 ** -14)
     assert b["f8e4m3fnuz"][0x7F] == f32_of_float(240.0) and b["f8e4m3fnuz"][0x08] == f32_of_float(2.0 ** -7)
-    assert b["f8e4m3fnuz"][0x80] == 0xFFC00000 and b["f8e4m3fnuz"][0x01] == f32_of_float(2.0 ** -10)
+    assert b["f8e4m3fnuz"][0x80] == 0x7FC00000 and b["f8e4m3fnuz"][0x01] == f32_of_float(2.0 ** -10)
     assert b["f8e5m2fnuz"][0x7F] == f32_of_float(57344.0) and b["f8e5m2fnuz"][0x04] == f32_of_float(2.0 ** -15)
     assert b["f8e5m2fnuz"][0x01] == f32_of_float(2.0 ** -17) and b["f8e5m2fnuz"][0xFF] == f32_of_float(-57344.0)
     assert b["f8e8m0fnu"][0] == 0x00400000 and b["f8e8m0fnu"][127] == f32_of_float(1.0)

@@ -12,7 +12,10 @@
  *     and compares bit for bit with torch (and, for floating tensors, with
  *     rcc_read_f32 of the same record);
  *   - loads it with the other loader and expects the dtype message;
- * then, on the first tensors that allow it, expects the messages of a
+ * A line of kind "err" gives, after the count, the loader (f32 or i64)
+ * and, to the end of the line, the message it must refuse the tensor with
+ * (a complex tensor, a u64 element above INT64_MAX).
+ * Then, on the first tensors that allow it, expects the messages of a
  * missing name (exact keys: a name cut by one character), of one
  * dimension too many, of a size off by one, and of one dimension too few.
  * One line per check; exit 0 when all pass, 1 otherwise (2 on a usage or
@@ -30,6 +33,7 @@
 
 typedef struct {
     int is_f32;
+    char *refusal;   /* kind err: the message the loader of kind is_f32 gives */
     char name[128], dtype[16];
     int ndim;
     int64_t shape[RCC_MAX_NDIM];
@@ -65,8 +69,9 @@ static size_t read_manifest(const char *path, Entry *e)
             die("too many tensors in the manifest");
         Entry *t = &e[n];
         memset(t, 0, sizeof *t);
+        int is_err = strcmp(kind, "err") == 0;
         t->is_f32 = strcmp(kind, "f32") == 0;
-        if ((!t->is_f32 && strcmp(kind, "i64") != 0) || fscanf(fp, "%127s %15s %d", t->name, t->dtype, &t->ndim) != 3 ||
+        if ((!t->is_f32 && !is_err && strcmp(kind, "i64") != 0) || fscanf(fp, "%127s %15s %d", t->name, t->dtype, &t->ndim) != 3 ||
             t->ndim < 0 || t->ndim > RCC_MAX_NDIM)
             die("malformed manifest line");
         for (int i = 0; i < t->ndim; i++)
@@ -74,6 +79,18 @@ static size_t read_manifest(const char *path, Entry *e)
                 die("malformed shape in the manifest");
         if (fscanf(fp, "%" SCNu64, &t->numel) != 1 || t->numel > (1u << 24))
             die("malformed count in the manifest");
+        if (is_err) {
+            char loader[8], line[512];
+            if (fscanf(fp, "%7s", loader) != 1 || (strcmp(loader, "f32") != 0 && strcmp(loader, "i64") != 0) ||
+                !fgets(line, sizeof line, fp) || line[0] != ' ' || !strchr(line, '\n'))
+                die("malformed refusal in the manifest");
+            t->is_f32 = strcmp(loader, "f32") == 0;
+            *strchr(line, '\n') = 0;
+            if (!(t->refusal = strdup(line + 1)))
+                die("out of memory");
+            n++;
+            continue;
+        }
         t->want = malloc(t->numel * 8 + 1);
         if (!t->want)
             die("out of memory");
@@ -150,6 +167,11 @@ int main(int argc, char **argv)
 
     for (size_t i = 0; i < n; i++) {
         Entry *t = &e[i];
+        if (t->refusal) {
+            expect_error(f, t->is_f32 ? "refused by rcc_load_f32" : "refused by rcc_load_i64", t->name, t->is_f32,
+                         t->ndim, t->shape, t->numel, t->refusal);
+            continue;
+        }
         size_t sz = t->is_f32 ? 4 : 8;
         unsigned char *b = buffer(t->numel, sz);
         err[0] = 0;

@@ -123,6 +123,7 @@ TESTS = \
 	tests/bad/bad_bo_empty.bad \
 	tests/bad/bad_bo_long.bad \
 	tests/byteorder.sh \
+	tests/dtypes.sh \
 	tests/parity/dt_v3.parity \
 	tests/parity/dt_v3_big.parity \
 	tests/parity/dt_st.parity \
@@ -246,6 +247,9 @@ TESTS = \
 	tests/syntax/loops.arch \
 	tests/syntax/err_for.arch \
 	tests/syntax/python_forms.arch \
+	tests/check/dt_clean.check \
+	tests/check/dt_fp8_promote.check \
+	tests/check/dt_mismatch.check \
 	tests/check/cnn_bn_clean.check \
 	tests/check/cnn_no_bn.check \
 	tests/check/lstm_clean.check \

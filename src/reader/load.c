@@ -99,6 +99,18 @@ int rcc_load_i64(const rcc_file *f, const char *name, int ndim, const int64_t *s
     if (rcc_read(f, t, dst, (size_t)t->numel * sizeof *dst, err, errlen) != 0)
         return -1;
     const unsigned char *raw = (const unsigned char *)dst;
+    if (t->dtype == RCC_U64) {   /* already 8 bytes each: in range, they are the int64s */
+        for (uint64_t k = 0; k < t->numel; k++) {
+            uint64_t x;
+            memcpy(&x, raw + 8 * k, 8);
+            if (x > INT64_MAX) {
+                snprintf(err, errlen, "'%s' holds %llu (element %llu), more than an int64 holds", name,
+                         (unsigned long long)x, (unsigned long long)k);
+                return -1;
+            }
+        }
+        return 0;
+    }
     for (uint64_t k = t->dtype == RCC_I64 ? 0 : t->numel; k-- > 0;) {
         int64_t v;
         switch (t->dtype) {
@@ -109,17 +121,6 @@ int rcc_load_i64(const rcc_file *f, const char *name, int ndim, const int64_t *s
         case RCC_BOOL: v = raw[k] != 0; break;
         case RCC_U16: { uint16_t x; memcpy(&x, raw + 2 * k, 2); v = x; break; }
         case RCC_U32: { uint32_t x; memcpy(&x, raw + 4 * k, 4); v = x; break; }
-        case RCC_U64: {
-            uint64_t x;
-            memcpy(&x, raw + 8 * k, 8);
-            if (x > INT64_MAX) {
-                snprintf(err, errlen, "'%s' holds %llu (element %llu), more than an int64 holds", name,
-                         (unsigned long long)x, (unsigned long long)k);
-                return -1;
-            }
-            v = (int64_t)x;
-            break;
-        }
         default: memcpy(&v, raw + 8 * k, 8); break;
         }
         dst[k] = v;

@@ -148,8 +148,8 @@ RCC_API const rcc_storage *rcc_storage_at(const rcc_file *f, size_t i);
 RCC_API int rcc_read(const rcc_file *f, const rcc_tensor *t, void *dst, size_t dstlen,
                      char *err, size_t errlen);
 /* The same, converted to float32: f16, bf16 and the FP8 formats exactly
- * (an FP8 NaN becomes the quiet NaN of its sign: the formats carry no
- * payload), f64 and integers rounded to nearest even; dst holds at least
+ * (an FP8 NaN becomes the quiet NaN of its sign, positive for the
+ * unsigned ones, fnuz 0x80 and e8m0fnu 0xFF: the formats carry no payload), f64 and integers rounded to nearest even; dst holds at least
  * t->numel floats.  A complex tensor has no float32 value: -1 and a
  * message (read it with rcc_read). */
 RCC_API int rcc_read_f32(const rcc_file *f, const rcc_tensor *t, float *dst, size_t count,

@@ -263,7 +263,7 @@ static float f16_to_f32(uint16_t h)
  * which codes are special:
  *   e4m3fn    no infinities; S.1111.111 is NaN
  *   e5m2      exponent 31: infinity (mantissa 0) or NaN, as IEEE 754
- *   *fnuz     no infinities and no -0: 0x80 is the one NaN
+ *   *fnuz     no infinities and no -0: 0x80 is the one NaN, unsigned
  * A NaN reads as the quiet NaN of its sign (there is no payload). */
 typedef struct Fp8 {
     int  mbits, bias;

@@ -45,7 +45,8 @@ Pv *tz_storage_pid(rcc_file *f, Pv *pid, size_t nfields, const char *rec_prefix,
         return NULL;
     }
     if (g->dtype < 0) {
-        err_set(err, "storage type torch.%s is not supported", g->name);
+        err_set(err, "%s are not supported (storage type torch.%s)",
+                g->name[0] == 'Q' ? "quantized tensors" : "tensors of its dtype", g->name);
         return NULL;
     }
     if (!is_decimal_key(key)) {
