@@ -55,6 +55,11 @@ and NAME.f32.bin:
                             F8_E8M0, U16, U32, U64, C64, F32, I64, BF16,
                             written per the format (8-byte header length, the
                             JSON header in data order, __metadata__)
+  OUTDIR/dt_jit.pt          a TorchScript archive (torch 1.13's torch.jit.save
+                            of uint8/int16/int32/int64 buffers) whose storage
+                            globals are renamed to those PyTorch >= 2.1's C++
+                            pickler writes for FP8/unsigned tensors
+                            (torch.Float8_e4m3fnStorage, UInt16Storage, ...)
   OUTDIR/dt_torch_complex.pt        torch 1.13's torch.save of complex64 and
                                     complex128 tensors (views, a 0-d, an empty,
                                     a tie), expectations from torch.load
@@ -947,6 +952,59 @@ def fx_torch_complex():
     GOOD.append("dt_torch_complex_big")
 
 
+def fx_jit():
+    """dt_jit.pt: a TorchScript archive holding new dtypes as torch.jit.save
+    of PyTorch >= 2.1 writes them: its C++ pickler names a tensor's storage
+    toString(ScalarType) + "Storage" (pickler.cpp pushStorageOfTensor), so
+    torch.Float8_e4m3fnStorage, torch.UInt16Storage, ... with the element
+    count, over the typed _rebuild_tensor_v2.  Torch 1.13 saves a scripted
+    module whose buffers are uint8/int16/int32/int64 holding the bit
+    patterns; data.pkl's storage names are then renamed to those of the new
+    dtypes of the same sizes, every record kept as it is."""
+    rename = {"ByteStorage": "Float8_e4m3fnStorage", "ShortStorage": "UInt16Storage",
+              "IntStorage": "UInt32Storage", "LongStorage": "UInt64Storage"}
+    wrap = lambda v, bits: v - (1 << bits) if v >> (bits - 1) else v  # noqa: E731
+    tensors = [contig("codes", "f8e4m3fn", list(range(256)), [16, 16]),
+               contig("u16", "u16", U16), contig("u32", "u32", U32), contig("u64", "u64", U64)]
+    olds = [("codes", torch.tensor(list(range(256)), dtype=torch.uint8).reshape(16, 16)),
+            ("u16", torch.tensor([wrap(v, 16) for v in U16], dtype=torch.int16)),
+            ("u32", torch.tensor([wrap(v, 32) for v in U32], dtype=torch.int32)),
+            ("u64", torch.tensor([wrap(v, 64) for v in U64], dtype=torch.int64))]
+
+    class Bufs(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            for n, t in olds:
+                self.register_buffer(n, t)
+
+        def forward(self, x):
+            return x
+
+    src = os.path.join(OUT, "dt_jit_src.pt")
+    torch.jit.save(torch.jit.script(Bufs()), src)
+    back = torch.jit.load(src)
+    for (n, t), want in zip(olds, tensors):   # the bit patterns are the new dtypes' elements
+        assert getattr(back, n).numpy().tobytes() == want.values(), n
+    with zipfile.ZipFile(src) as z:
+        records = [(i.filename, z.read(i)) for i in z.infolist()]
+    os.remove(src)
+    out = io.BytesIO()
+    renamed = 0
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as z:
+        for n, data in records:
+            if n.endswith("/data.pkl"):
+                for old, new in rename.items():
+                    token = b"ctorch\n" + old.encode() + b"\n"
+                    assert data.count(token) == 1, (old, data.count(token))
+                    data = data.replace(token, b"ctorch\n" + new.encode() + b"\n")
+                    renamed += 1
+            z.writestr(zipfile.ZipInfo(n, date_time=(1980, 1, 1, 0, 0, 0)), data)
+    assert renamed == 4
+    with open(os.path.join(OUT, "dt_jit.pt"), "wb") as fp:
+        fp.write(out.getvalue())
+    write_expect("dt_jit", tensors, separate=True, parameters=False)
+
+
 # ------------------------------------------------------------ bad inputs
 
 def write_bad(name, data):
@@ -1057,6 +1115,7 @@ def main(argv):
     fx_v3()
     note = fx_st()
     fx_torch_complex()
+    fx_jit()
     bad_inputs()
     with open(manifest + ".tmp", "w") as fp:
         fp.write("".join("good %s\n" % n for n in GOOD))

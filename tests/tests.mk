@@ -126,6 +126,7 @@ TESTS = \
 	tests/dtypes.sh \
 	tests/parity/dt_v3.parity \
 	tests/parity/dt_v3_big.parity \
+	tests/parity/dt_jit.parity \
 	tests/parity/dt_st.parity \
 	tests/parity/dt_torch_complex.parity \
 	tests/parity/dt_torch_complex_legacy.parity \
