@@ -60,6 +60,10 @@ and NAME.f32.bin:
                             globals are renamed to those PyTorch >= 2.1's C++
                             pickler writes for FP8/unsigned tensors
                             (torch.Float8_e4m3fnStorage, UInt16Storage, ...)
+  OUTDIR/dt_mlp_fp8.safetensors     an MLP of the mlp family whose weights are
+                                    F8_E4M3 codes, with dt_mlp_fp8.in.npy and
+                                    the output torch computes with the decoded
+                                    weights, dt_mlp_fp8.out.npy
   OUTDIR/dt_torch_complex.pt        torch 1.13's torch.save of complex64 and
                                     complex128 tensors (views, a 0-d, an empty,
                                     a tie), expectations from torch.load
@@ -1005,6 +1009,35 @@ def fx_jit():
     write_expect("dt_jit", tensors, separate=True, parameters=False)
 
 
+def fx_fp8_mlp():
+    """dt_mlp_fp8.safetensors: an nn.Sequential MLP (the mlp family: Linear
+    16-32-32-10 with ReLUs) whose weights and biases are F8_E4M3 codes, as
+    an FP8 release ships them, with an input and the output torch computes
+    from the weights decoded by this script's decoder (tests/dtypes-run.sh:
+    rcc infer, check and run on it).  The codes are finite, |v| < 2."""
+    import random
+    rnd = random.Random(8)
+    table = fp8_table("f8e4m3fn")
+    model = torch.nn.Sequential(torch.nn.Linear(16, 32), torch.nn.ReLU(), torch.nn.Linear(32, 32),
+                                torch.nn.ReLU(), torch.nn.Linear(32, 10))
+    tensors = []
+    with torch.no_grad():
+        for name, p in model.state_dict().items():
+            # exponent field <= 7: |v| < 2; the sign bit at random
+            codes = [rnd.randrange(0x40) | rnd.choice((0, 0x80)) for _ in range(p.numel())]
+            f32 = struct.pack("<%dI" % len(codes), *(table[c] for c in codes))
+            p.copy_(torch.frombuffer(bytearray(f32), dtype=torch.float32).reshape(p.shape))
+            tensors.append(contig(name, "f8e4m3fn", codes, list(p.shape)))
+        torch.manual_seed(8)
+        x = torch.randn(3, 16)
+        y = model(x)
+    with open(os.path.join(OUT, "dt_mlp_fp8.safetensors"), "wb") as fp:
+        fp.write(st_serialize(tensors))
+    np.save(os.path.join(OUT, "dt_mlp_fp8.in.npy"), x.numpy())
+    np.save(os.path.join(OUT, "dt_mlp_fp8.out.npy"), y.numpy())
+    assert float(y.abs().max()) > 0
+
+
 # ------------------------------------------------------------ bad inputs
 
 def write_bad(name, data):
@@ -1116,6 +1149,7 @@ def main(argv):
     note = fx_st()
     fx_torch_complex()
     fx_jit()
+    fx_fp8_mlp()
     bad_inputs()
     with open(manifest + ".tmp", "w") as fp:
         fp.write("".join("good %s\n" % n for n in GOOD))

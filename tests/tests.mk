@@ -124,6 +124,7 @@ TESTS = \
 	tests/bad/bad_bo_long.bad \
 	tests/byteorder.sh \
 	tests/dtypes.sh \
+	tests/dtypes-run.sh \
 	tests/parity/dt_v3.parity \
 	tests/parity/dt_v3_big.parity \
 	tests/parity/dt_jit.parity \
