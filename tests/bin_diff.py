@@ -23,6 +23,7 @@ FMT = {"f32": ("<f", 4), "f16": ("<e", 2), "f64": ("<d", 8),
        # FP8: the code itself (its value is in the f32 dump)
        "f8e4m3fn": ("<B", 1), "f8e5m2": ("<B", 1), "f8e4m3fnuz": ("<B", 1),
        "f8e5m2fnuz": ("<B", 1), "f8e8m0fnu": ("<B", 1)}
+PACKED = {"f4e2m1fn": 4, "f6e2m3fn": 6, "f6e3m2fn": 6}   # bits an element
 SHOW = 3          # elements shown per tensor
 MAX_TENSORS = 8   # tensors reported in detail
 
@@ -67,9 +68,11 @@ def main(argv):
         numel = 1
         for d in t["shape"]:
             numel *= d
-        if mode == "f32" and t["dtype"] in ("c64", "c128"):
-            continue                      # complex: no f32 entry (readall.c)
+        if mode == "f32" and t["dtype"] in ("c64", "c128", "f6e2m3fn", "f6e3m2fn"):
+            continue                      # complex, packed FP6: no f32 entry (readall.c)
         dtype = t["dtype"] if mode == "values" else "f32"
+        if dtype in PACKED:               # elements smaller than a byte: shown byte by byte
+            numel, dtype = numel * PACKED[dtype] // 8, "u8"
         esize = FMT[dtype][1]
         n = numel * esize
         w, g = want[off:off + n], got[off:off + n]

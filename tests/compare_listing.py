@@ -32,7 +32,7 @@ import sys
 
 DTYPES = {"f32", "f16", "bf16", "f64", "i64", "i32", "i16", "i8", "u8", "bool",
           "f8e4m3fn", "f8e5m2", "f8e4m3fnuz", "f8e5m2fnuz", "f8e8m0fnu",
-          "u16", "u32", "u64", "c64", "c128"}
+          "u16", "u32", "u64", "c64", "c128", "f4e2m1fn", "f6e2m3fn", "f6e3m2fn"}
 
 
 def load(path, what, problems):

@@ -60,6 +60,10 @@ and NAME.f32.bin:
                             globals are renamed to those PyTorch >= 2.1's C++
                             pickler writes for FP8/unsigned tensors
                             (torch.Float8_e4m3fnStorage, UInt16Storage, ...)
+  OUTDIR/dt_st_packed.safetensors   F4 (16 codes up and down, two to a byte,
+                                    low nibble first), F6_E2M3 and F6_E3M2 (64
+                                    codes each, four to three bytes): their
+                                    bytes, and F4's f32 from an E2M1 decoder
   OUTDIR/dt_mlp_fp8.safetensors     an MLP of the mlp family whose weights are
                                     F8_E4M3 codes, with dt_mlp_fp8.in.npy and
                                     the output torch computes with the decoded
@@ -103,7 +107,9 @@ Bad inputs (tests/bad/bad_dt_*.bad), one problem each:
   bad_dt_v3_short.pt      a v3 u32 [3] on a storage of 10 bytes (not a
                           multiple of 4; the view needs 12)
   bad_dt_st_f4.safetensors, bad_dt_st_f6.safetensors, bad_dt_st_unknown.safetensors
-                          safetensors F4, F6_E2M3 and the unknown "F8_E4M3X"
+                          safetensors F4 and F6_E2M3 tensors of 3 elements
+                          (12 and 18 bits: not whole bytes) and the unknown
+                          dtype "F8_E4M3X"
   bad_dt_sparse_coo.pt, bad_dt_sparse_csr.pt, bad_dt_quantized.pt
                           torch 1.13's own saves of a sparse COO, a sparse
                           CSR and a quantized (quantize_per_tensor) tensor
@@ -642,9 +648,10 @@ def check_pickle(pkl, tensors, **kw):
 # ------------------------------------------------------------ archives
 
 def torch2_zip(folder, pkl, records, order=b"little", align=64):
-    """A PyTorch 2.x archive: data.pkl, byteorder, data/<key>..., version,
-    .data/serialization_id under folder/, stored, each record's data
-    aligned to `align` bytes by an 'FB' extra field as torch pads them."""
+    """A PyTorch 2.x archive: data.pkl, .format_version, .storage_alignment,
+    byteorder, data/<key>..., version, .data/serialization_id under
+    folder/ (the records of a file from PyTorch 2.7), stored, each record's
+    data aligned to `align` bytes by an 'FB' extra field as torch pads them."""
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:
         def put(rel, data):
@@ -655,6 +662,8 @@ def torch2_zip(folder, pkl, records, order=b"little", align=64):
             info.extra = b"FB" + struct.pack("<H", pad) + b"Z" * pad
             z.writestr(info, data)
         put("data.pkl", pkl)
+        put(".format_version", b"1")
+        put(".storage_alignment", str(align).encode())
         if order is not None:
             put("byteorder", order)
         for key, data in records:
@@ -905,6 +914,62 @@ def fx_st():
     return note
 
 
+def decode_e2m1(code):
+    """FP4 E2M1 (OCP Microscaling Formats v1.0, 5.3.3): sign bit 3,
+    exponent bits 2-1 with bias 1, mantissa bit 0; exponent 0 is
+    subnormal (m/2); no infinities or NaN.  An exact Fraction."""
+    s, e, m = code >> 3, (code >> 1) & 3, code & 1
+    v = F(m, 2) if e == 0 else F(2) ** (e - 1) * (1 + F(m, 2))
+    return -v if s else v
+
+
+def fx_st_packed():
+    """dt_st_packed.safetensors: the packed MX dtypes, which only
+    safetensors carries.  F4 (f4e2m1fn): its 16 codes up then down, two to
+    a byte, element 2i in the low nibble (the layout of torch's
+    float4_e2m1fn_x2, which the safetensors package maps F4 to); f32 from
+    decode_e2m1.  F6_E2M3, F6_E3M2: 64 codes each in 48 bytes (four
+    elements to three bytes; rcc reads the bytes as they are and gives no
+    f32, the packing order not being fixed by the format)."""
+    mags = sorted({abs(decode_e2m1(c)) for c in range(16)})
+    assert mags == [0, F(1, 2), 1, F(3, 2), 2, 3, 4, 6], mags
+    assert decode_e2m1(0x8) == 0 and decode_e2m1(0xF) == -6
+    codes = list(range(16)) + list(range(15, -1, -1))
+    f4 = bytes(codes[2 * j] | codes[2 * j + 1] << 4 for j in range(16))
+    # the sign from bit 3 (a Fraction has no -0)
+    bits = [f32_bits(abs(decode_e2m1(c)), exact=True) | (0x80000000 if c & 8 else 0) for c in codes]
+    assert all(struct.unpack("<f", struct.pack("<I", b))[0] == float(decode_e2m1(c)) for b, c in zip(bits, codes))
+    f4_f32 = struct.pack("<%dI" % len(bits), *bits)
+
+    def pack6(cs):
+        out = bytearray()
+        for j in range(0, len(cs), 4):
+            w = cs[j] | cs[j + 1] << 6 | cs[j + 2] << 12 | cs[j + 3] << 18
+            out += struct.pack("<I", w)[:3]
+        return bytes(out)
+    f6a, f6b = pack6(list(range(64))), pack6(list(range(63, -1, -1)))
+    entries = [("f4.codes", "F4", "f4e2m1fn", [2, 16], f4), ("f6e2m3.codes", "F6_E2M3", "f6e2m3fn", [64], f6a),
+               ("f6e3m2.codes", "F6_E3M2", "f6e3m2fn", [4, 16], f6b)]
+    hdr = collections.OrderedDict([("__metadata__", {"format": "pt"})])
+    at = 0
+    for name, st, _, shape, data in entries:
+        hdr[name] = {"dtype": st, "shape": shape, "data_offsets": [at, at + len(data)]}
+        at += len(data)
+    h = json.dumps(hdr, separators=(",", ":")).encode()
+    h += b" " * (-len(h) % 8)
+    with open(os.path.join(OUT, "dt_st_packed.safetensors"), "wb") as fp:
+        fp.write(struct.pack("<Q", len(h)) + h + b"".join(e[4] for e in entries))
+    tensors = [{"name": n, "dtype": d, "shape": sh, "offset": 0,
+                "strides": contiguous_strides(sh), "storage": i} for i, (n, _, d, sh, _) in enumerate(entries)]
+    with open(os.path.join(OUT, "dt_st_packed.expect.json"), "w") as fp:
+        fp.write('{"key": "", "tensors": [\n' + ",\n".join(" " + json.dumps(t) for t in tensors) + "\n]}\n")
+    with open(os.path.join(OUT, "dt_st_packed.values.bin"), "wb") as fp:
+        fp.write(b"".join(e[4] for e in entries))
+    with open(os.path.join(OUT, "dt_st_packed.f32.bin"), "wb") as fp:
+        fp.write(f4_f32)   # the f6 tensors have no f32 reading
+    GOOD.append("dt_st_packed")
+
+
 def complex_state_dict():
     torch.manual_seed(21)
     base = torch.randn(4, 6, dtype=torch.complex64)
@@ -1068,8 +1133,10 @@ def bad_inputs():
                        separators=(",", ":")).encode()
         h += b" " * (-len(h) % 8)
         return struct.pack("<Q", len(h)) + h + bytes(range(1, nbytes + 1))
-    write_bad("bad_dt_st_f4.safetensors", st_file("F4", [4], 2))          # 4 bits each
-    write_bad("bad_dt_st_f6.safetensors", st_file("F6_E2M3", [4], 3))     # 6 bits each
+    # Packed dtypes whose elements do not fill whole bytes (safetensors'
+    # MisalignedSlice): 3 x 4 bits, 3 x 6 bits.
+    write_bad("bad_dt_st_f4.safetensors", st_file("F4", [3], 2))
+    write_bad("bad_dt_st_f6.safetensors", st_file("F6_E2M3", [3], 3))
     write_bad("bad_dt_st_unknown.safetensors", st_file("F8_E4M3X", [4], 4))
 
     # torch 1.13's own saves of what rcc does not read.
@@ -1150,6 +1217,7 @@ def main(argv):
     fx_torch_complex()
     fx_jit()
     fx_fp8_mlp()
+    fx_st_packed()
     bad_inputs()
     with open(manifest + ".tmp", "w") as fp:
         fp.write("".join("good %s\n" % n for n in GOOD))

@@ -300,10 +300,9 @@ def bad_inputs():
     bad["field_twice"] = frame('{"a":{"dtype":"F32","shape":[4],"dtype":"F32","data_offsets":[0,16]}}',
                                ok_data)
     bad["dtype_unknown"] = frame(header_json({"a": tensor_entry(dtype="Q4_K")}), ok_data)
-    # The packed MX formats, which rcc lists in its limits.
-    bad["dtype_unsupported"] = frame(header_json({"a": tensor_entry(dtype="F4", offsets=(0, 2))}),
-                                     ok_data[:2])
-    bad["dtype_f6"] = frame(header_json({"a": tensor_entry(dtype="F6_E3M2", offsets=(0, 3))}), ok_data[:3])
+    # A packed MX dtype whose elements end inside a byte (5 x 6 bits).
+    bad["dtype_f6_part"] = frame(header_json({"a": tensor_entry(dtype="F6_E3M2", shape=(5,), offsets=(0, 4))}),
+                                 ok_data[:4])
     bad["dtype_not_string"] = frame('{"a":{"dtype":4,"shape":[4],"data_offsets":[0,16]}}', ok_data)
     bad["shape_negative"] = frame(header_json({"a": tensor_entry(shape=(-1, 4))}), ok_data)
     bad["shape_float"] = frame('{"a":{"dtype":"F32","shape":[4.0],"data_offsets":[0,16]}}', ok_data)

@@ -9,10 +9,11 @@
  * rcc_read_f32 gives to F32_OUT.  tests/torch-parity.sh compares both, bit
  * for bit, with NAME.values.bin and NAME.f32.bin made by PyTorch.
  *
- * A complex tensor (c64, c128) has no float32 reading: rcc_read_f32 must
- * return -1 with a message that says "complex", and must not write past
- * its buffer; nothing goes to F32_OUT for that tensor (NAME.f32.bin has no
- * entry for it either).
+ * A complex tensor (c64, c128) has no float32 reading, nor has a packed
+ * FP6 one (f6e2m3fn, f6e3m2fn): rcc_read_f32 must return -1 with a
+ * message that says "complex" or "packed", and must not write past its
+ * buffer; nothing goes to F32_OUT for that tensor (NAME.f32.bin has no
+ * entry for it either).  A packed dtype's nbytes is numel * bits / 8.
  *
  * On the way it checks what rcc.h promises about each rcc_tensor record
  * (numel is the product of the shape, nbytes = numel * dtype size, the
@@ -88,12 +89,17 @@ static int guard_intact(const void *buf, size_t n)
     return 1;
 }
 
-/* c64 and c128, by name: rcc_read_f32 refuses them. */
-static int is_complex(rcc_dtype d)
+/* The dtypes rcc_read_f32 refuses, by name, and the word its message
+ * must say: c64 and c128 "complex", f6e2m3fn and f6e3m2fn "packed". */
+static const char *no_f32(rcc_dtype d)
 {
     const char *n = rcc_dtype_name(d);
 
-    return n && (strcmp(n, "c64") == 0 || strcmp(n, "c128") == 0);
+    if (n && (strcmp(n, "c64") == 0 || strcmp(n, "c128") == 0))
+        return "complex";
+    if (n && (strcmp(n, "f6e2m3fn") == 0 || strcmp(n, "f6e3m2fn") == 0))
+        return "packed";
+    return NULL;
 }
 
 static void put(int which, const void *buf, size_t n)
@@ -131,9 +137,11 @@ static void check_record(const rcc_file *f, size_t i, const rcc_tensor *t)
     if (numel != t->numel)
         die("%s: numel %llu, but the shape gives %llu", t->name,
             (unsigned long long)t->numel, (unsigned long long)numel);
-    esize = rcc_dtype_size(t->dtype);
-    if (esize == 0 || numel > UINT64_MAX / esize || t->nbytes != numel * esize)
-        die("%s: nbytes %llu, but numel * dtype size is %llu * %zu", t->name,
+    /* bits, not bytes: the packed dtypes (f4e2m1fn, f6*) are smaller than a byte */
+    esize = (size_t)rcc_dtype_bits(t->dtype);
+    if (esize == 0 || (rcc_dtype_size(t->dtype) && esize != 8 * rcc_dtype_size(t->dtype)) ||
+        numel > UINT64_MAX / esize || (numel * esize) % 8 || t->nbytes != numel * esize / 8)
+        die("%s: nbytes %llu, but numel * dtype bits / 8 is %llu * %zu / 8", t->name,
             (unsigned long long)t->nbytes, (unsigned long long)numel, esize);
     if (t->storage >= rcc_storage_count(f))
         die("%s: storage index %zu out of range (%zu storages)", t->name,
@@ -194,14 +202,14 @@ int main(int argc, char **argv)
         fbytes = t->numel * sizeof(float);
         fbuf = xmalloc(fbytes);
         err[0] = '\0';
-        if (is_complex(t->dtype)) {
+        if (no_f32(t->dtype)) {
             int rc = rcc_read_f32(g_rf, t, fbuf, (size_t)t->numel, err, sizeof err);
 
             if (rc != -1)
-                die("rcc_read_f32(%s) of a complex tensor returned %d, expected -1", t->name, rc);
-            if (!err[0] || !strstr(err, "complex"))
-                die("rcc_read_f32(%s) of a complex tensor: the message does not say 'complex': '%s'",
-                    t->name, err);
+                die("rcc_read_f32(%s) of a %s tensor returned %d, expected -1", t->name, no_f32(t->dtype), rc);
+            if (!err[0] || !strstr(err, no_f32(t->dtype)))
+                die("rcc_read_f32(%s) of a %s tensor: the message does not say '%s': '%s'",
+                    t->name, no_f32(t->dtype), no_f32(t->dtype), err);
             if (!guard_intact(fbuf, (size_t)fbytes))
                 die("rcc_read_f32(%s) wrote past the %llu floats it was given",
                     t->name, (unsigned long long)t->numel);

@@ -129,6 +129,7 @@ TESTS = \
 	tests/parity/dt_v3_big.parity \
 	tests/parity/dt_jit.parity \
 	tests/parity/dt_st.parity \
+	tests/parity/dt_st_packed.parity \
 	tests/parity/dt_torch_complex.parity \
 	tests/parity/dt_torch_complex_legacy.parity \
 	tests/parity/dt_torch_complex_big.parity \
@@ -156,9 +157,8 @@ TESTS = \
 	tests/parity/st_empty.parity \
 	tests/bad/bad_st_bytes_overflow.safetensors.bad \
 	tests/bad/bad_st_dtype_not_string.safetensors.bad \
-	tests/bad/bad_st_dtype_f6.safetensors.bad \
+	tests/bad/bad_st_dtype_f6_part.safetensors.bad \
 	tests/bad/bad_st_dtype_unknown.safetensors.bad \
-	tests/bad/bad_st_dtype_unsupported.safetensors.bad \
 	tests/bad/bad_st_duplicate.safetensors.bad \
 	tests/bad/bad_st_duplicate_apart.safetensors.bad \
 	tests/bad/bad_st_extra_field.safetensors.bad \

@@ -481,7 +481,8 @@ static void compare_pairs(Ctx *c)
             }
             if (t->dtype == x->dtype)
                 continue;
-            int widen = x->dtype == RCC_F32 && rcc_dtype_kind(t->dtype) == 'f';   /* f16, bf16, f64, FP8 */
+            int widen = x->dtype == RCC_F32 && rcc_dtype_kind(t->dtype) == 'f' &&   /* f16, bf16, f64, FP8, FP4 */
+                        t->dtype != RCC_F6E2M3FN && t->dtype != RCC_F6E3M2FN;   /* no f32 reading */
             if (widen && !c->o->strict_dtype) {
                 nwidened++;
                 snprintf(item, sizeof item, "%s %s", x->key, rcc_dtype_name(t->dtype));

@@ -489,7 +489,8 @@ static int raw_tensor(Elab *e, const Scope *s, const Stmt *st, const char *path,
             diag(e->d, DG_HELP, st->type->dtype_span, "did you mean '%s'?", best);
         else
             diag(e->d, DG_NOTE, st->type->dtype_span, "the dtypes are f32 f16 bf16 f64 i64 i32 i16 i8 u8 bool, "
-                 "and those of newer files, f8e4m3fn f8e5m2 f8e4m3fnuz f8e5m2fnuz f8e8m0fnu u16 u32 u64 c64 c128");
+                 "and those of newer files, f8e4m3fn f8e5m2 f8e4m3fnuz f8e5m2fnuz f8e8m0fnu u16 u32 u64 c64 c128 "
+                 "f4e2m1fn f6e2m3fn f6e3m2fn");
         return -1;
     }
     if (st->type->ndims > 8)

@@ -136,7 +136,7 @@ PtStorage *pt_storage_new(rcc_file *f, const char *key, rcc_dtype dt, int untype
     st->untyped = untyped;
     st->numel = numel;
     st->rec = rec;
-    if (mul_u64(numel, rcc_dtype_size(dt), &st->nbytes)) {
+    if (tn_bytes(dt, numel, &st->nbytes) < 0) {
         err_set(err, "storage %s: size overflows", key);
         return NULL;
     }
@@ -188,7 +188,7 @@ int pt_sd_add(rcc_file *f, const char *name, const PtTensor *t, Err *err)
     o->strides = t->strides;
     o->storage_offset = t->offset;
     o->numel = t->numel;
-    o->nbytes = t->numel * rcc_dtype_size(t->dtype);
+    tn_bytes(t->dtype, t->numel, &o->nbytes);   /* checked by pt_tensor_make */
     o->storage = t->st->index;
     o->requires_grad = t->requires_grad;
     o->is_parameter = t->is_parameter;
@@ -267,7 +267,7 @@ static int sd_finish(rcc_file *f, Err *err)
         o->key = st->key;
         o->dtype = st->dtype;
         o->nbytes = st->nbytes;
-        o->numel = st->nbytes / rcc_dtype_size(st->dtype);
+        o->numel = st->untyped ? st->nbytes / rcc_dtype_size(st->dtype) : st->numel;
         o->file_offset = st->rec ? st->rec->data_off : 0;
         o->compressed = st->rec && st->rec->method != 0;
     }

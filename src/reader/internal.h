@@ -544,6 +544,12 @@ PtTensor *pt_tensor_new(Arena *a, PtStorage *st, rcc_dtype dt, Pv *offset, Pv *s
 /* Reads t's elements from storage bytes sbytes[0..snbytes) into dst,
  * contiguous, in t's dtype (bool normalised to 0/1). */
 void tn_gather(const rcc_tensor *t, const uint8_t *sbytes, void *dst);
+/* 1 when a view of sizes shape and strides (nd of each) is row-major
+ * contiguous (a size-1 dimension may carry any stride). */
+int tn_contiguous(size_t nd, const int64_t *shape, const int64_t *strides);
+/* *nbytes = the bytes of numel elements of t (numel * bits / 8 for a
+ * packed dtype, which must come out whole); -1 on overflow or a part. */
+int tn_bytes(rcc_dtype t, uint64_t numel, uint64_t *nbytes);
 /* Reverses the bytes of each of n elements of isz bytes at p, in place
  * (isz 2, 4 or 8; any other size is left alone). */
 void tn_swap(void *p, uint64_t n, size_t isz);

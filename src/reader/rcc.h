@@ -38,18 +38,28 @@ extern "C" {
  *   f8e5m2fnuz  FP8 E5M2, bias 16, no infinities, no -0: 0x80 is NaN
  *   f8e8m0fnu   an exponent only (OCP MX scale): 2^(e-127), 0xFF is NaN
  *   u16 u32 u64 unsigned integers
- *   c64 c128    complex: two f32 / two f64, real part first */
+ *   c64 c128    complex: two f32 / two f64, real part first
+ *   f4e2m1fn    OCP MX FP4 (bias 1, max 6, no inf/NaN), two to a byte:
+ *               element 2i in bits 0-3, 2i+1 in bits 4-7 (safetensors F4,
+ *               torch's float4_e2m1fn_x2 layout)
+ *   f6e2m3fn    OCP MX FP6 E2M3 and E3M2, four to three bytes (safetensors
+ *   f6e3m2fn    F6_E2M3, F6_E3M2), in an order the format does not fix
+ * The packed ones (f4e2m1fn, f6*) are smaller than a byte: their size is
+ * rcc_dtype_bits, rcc_dtype_size is 0, and a tensor of one is a whole
+ * contiguous storage of numel * bits / 8 bytes. */
 typedef enum rcc_dtype {
     RCC_F32, RCC_F16, RCC_BF16, RCC_F64,
     RCC_I64, RCC_I32, RCC_I16, RCC_I8, RCC_U8, RCC_BOOL,
     RCC_F8E4M3FN, RCC_F8E5M2, RCC_F8E4M3FNUZ, RCC_F8E5M2FNUZ, RCC_F8E8M0FNU,
     RCC_U16, RCC_U32, RCC_U64,
     RCC_C64, RCC_C128,
+    RCC_F4E2M1FN, RCC_F6E2M3FN, RCC_F6E3M2FN,
     RCC_DTYPE_COUNT
 } rcc_dtype;
 
 RCC_API const char *rcc_dtype_name(rcc_dtype t);
-RCC_API size_t      rcc_dtype_size(rcc_dtype t);
+RCC_API size_t      rcc_dtype_size(rcc_dtype t);   /* bytes; 0 for a packed dtype */
+RCC_API int         rcc_dtype_bits(rcc_dtype t);   /* 4, 6, or 8 * size; 0 outside the enum */
 /* What kind of number an element is: 'f' floating point (f32 ... the FP8
  * formats), 'i' signed integer, 'u' unsigned integer (u8 ... u64), 'b'
  * bool, 'c' complex; 0 for a value outside the enum. */
@@ -150,8 +160,9 @@ RCC_API int rcc_read(const rcc_file *f, const rcc_tensor *t, void *dst, size_t d
 /* The same, converted to float32: f16, bf16 and the FP8 formats exactly
  * (an FP8 NaN becomes the quiet NaN of its sign, positive for the
  * unsigned ones, fnuz 0x80 and e8m0fnu 0xFF: the formats carry no payload), f64 and integers rounded to nearest even; dst holds at least
- * t->numel floats.  A complex tensor has no float32 value: -1 and a
- * message (read it with rcc_read). */
+ * t->numel floats.  A complex tensor has no float32 value, nor has an f6
+ * one (its packing is not fixed): -1 and a message (read it with
+ * rcc_read, which gives the bytes as stored). */
 RCC_API int rcc_read_f32(const rcc_file *f, const rcc_tensor *t, float *dst, size_t count,
                          char *err, size_t errlen);
 

@@ -461,21 +461,21 @@ static const char *nm(StReader *r, const StEntry *e)
 
 static const struct {
     const char *name;
-    int         dtype;   /* rcc_dtype, or -1: a safetensors dtype rcc does not read */
-} st_dtypes[] = {
+    rcc_dtype   dtype;
+} st_dtypes[] = {   /* every dtype of the format (safetensors/src/tensor.rs, Dtype) */
     {"F64", RCC_F64}, {"F32", RCC_F32}, {"F16", RCC_F16}, {"BF16", RCC_BF16}, {"I64", RCC_I64},
     {"I32", RCC_I32}, {"I16", RCC_I16}, {"I8", RCC_I8},   {"U8", RCC_U8},     {"BOOL", RCC_BOOL},
     {"U16", RCC_U16}, {"U32", RCC_U32}, {"U64", RCC_U64}, {"F8_E4M3", RCC_F8E4M3FN},
     {"F8_E5M2", RCC_F8E5M2}, {"F8_E4M3FNUZ", RCC_F8E4M3FNUZ}, {"F8_E5M2FNUZ", RCC_F8E5M2FNUZ},
     {"F8_E8M0", RCC_F8E8M0FNU}, {"C64", RCC_C64},
     /* the packed MX formats (4 and 6 bits an element) */
-    {"F4", -1}, {"F6_E2M3", -1}, {"F6_E3M2", -1},
+    {"F4", RCC_F4E2M1FN}, {"F6_E2M3", RCC_F6E2M3FN}, {"F6_E3M2", RCC_F6E3M2FN},
 };
 
 static const char *dtype_st_name(rcc_dtype t)
 {
     for (size_t i = 0; i < sizeof st_dtypes / sizeof *st_dtypes; i++)
-        if (st_dtypes[i].dtype == (int)t)
+        if (st_dtypes[i].dtype == t)
             return st_dtypes[i].name;
     return "?";
 }
@@ -631,9 +631,14 @@ static int entry_sizes(StReader *r, StEntry *e, int64_t *strides)
         if (mul_u64(numel, (uint64_t)shape[d], &numel))
             return err_set(r->err, "tensor %s: shape %s has an element count that overflows 64 bits",
                            nm(r, e), dims(&r->f->arena, shape, e->ndim));
-    if (mul_u64(numel, rcc_dtype_size(e->dtype), &nbytes))
+    if (tn_bytes(e->dtype, numel, &nbytes) < 0) {
+        if (!rcc_dtype_size(e->dtype) && numel <= UINT64_MAX / 8)   /* packed: a part of a byte */
+            return err_set(r->err, "tensor %s: shape %s of %s is %llu bits, not a whole number of bytes", nm(r, e),
+                           dims(&r->f->arena, shape, e->ndim), dtype_st_name(e->dtype),
+                           (unsigned long long)(numel * (uint64_t)rcc_dtype_bits(e->dtype)));
         return err_set(r->err, "tensor %s: shape %s of %s has a byte size that overflows 64 bits", nm(r, e),
                        dims(&r->f->arena, shape, e->ndim), dtype_st_name(e->dtype));
+    }
     for (size_t d = e->ndim; d-- > 0;) {
         if (stride > INT64_MAX)
             return err_set(r->err, "tensor %s: shape %s is too large to index (strides overflow)", nm(r, e),
@@ -703,10 +708,7 @@ static int read_tensor(StReader *r, const Tok *key)
                 i++;
             if (i == n)
                 return err_set(r->err, "unknown dtype %s for tensor %s", tok_show(r, &t), nm(r, e));
-            if (st_dtypes[i].dtype < 0)
-                return err_set(r->err, "tensor %s has dtype %s (floats of %s bits packed across bytes), which rcc "
-                               "does not read", nm(r, e), st_dtypes[i].name, st_dtypes[i].name[1] == '4' ? "4" : "6");
-            e->dtype = (rcc_dtype)st_dtypes[i].dtype;
+            e->dtype = st_dtypes[i].dtype;
         }
         if (expect(r, &t, JT_COMMA, JT_RBRACE) < 0)
             return -1;

@@ -28,15 +28,35 @@ static const struct {
     [RCC_F8E5M2FNUZ] = {"f8e5m2fnuz", 1, 'f'}, [RCC_F8E8M0FNU] = {"f8e8m0fnu", 1, 'f'},
     [RCC_U16] = {"u16", 2, 'u'},   [RCC_U32] = {"u32", 4, 'u'}, [RCC_U64] = {"u64", 8, 'u'},
     [RCC_C64] = {"c64", 8, 'c'},   [RCC_C128] = {"c128", 16, 'c'},
+    [RCC_F4E2M1FN] = {"f4e2m1fn", 0, 'f'}, [RCC_F6E2M3FN] = {"f6e2m3fn", 0, 'f'},
+    [RCC_F6E3M2FN] = {"f6e3m2fn", 0, 'f'},
 };
 
 const char *rcc_dtype_name(rcc_dtype t) { return (unsigned)t < RCC_DTYPE_COUNT ? dtypes[t].name : "?"; }
 size_t rcc_dtype_size(rcc_dtype t) { return (unsigned)t < RCC_DTYPE_COUNT ? dtypes[t].size : 0; }
 int rcc_dtype_kind(rcc_dtype t) { return (unsigned)t < RCC_DTYPE_COUNT ? dtypes[t].kind : 0; }
+int rcc_dtype_bits(rcc_dtype t)
+{
+    return t == RCC_F4E2M1FN ? 4 : t == RCC_F6E2M3FN || t == RCC_F6E3M2FN ? 6 : 8 * (int)rcc_dtype_size(t);
+}
+
+int tn_bytes(rcc_dtype t, uint64_t numel, uint64_t *nbytes)
+{
+    uint64_t bits;
+    if (rcc_dtype_size(t))
+        return mul_u64(numel, rcc_dtype_size(t), nbytes) ? -1 : 0;
+    if (mul_u64(numel, (uint64_t)rcc_dtype_bits(t), &bits) || bits % 8)
+        return -1;
+    *nbytes = bits / 8;
+    return 0;
+}
 
 /* The unit a byte swap reverses: the element, or each half of a complex
  * one (its real and imaginary parts are numbers of their own). */
-size_t tn_swap_unit(rcc_dtype t) { return rcc_dtype_size(t) / (rcc_dtype_kind(t) == 'c' ? 2 : 1); }
+size_t tn_swap_unit(rcc_dtype t)
+{
+    return rcc_dtype_size(t) ? rcc_dtype_size(t) / (rcc_dtype_kind(t) == 'c' ? 2 : 1) : 1;   /* packed: bytes */
+}
 
 const char *rcc_version(void) { return PACKAGE_VERSION; }
 
@@ -76,6 +96,11 @@ PtTensor *pt_tensor_make(Arena *a, PtStorage *st, rcc_dtype dt, int64_t offset, 
         }
     }
     size_t isz = rcc_dtype_size(dt);
+    if (!isz && (st->untyped || offset != 0 || numel != st->numel || !tn_contiguous(nd, shape, strides))) {
+        err_set(err, "a %s tensor must be a whole contiguous storage (its elements are smaller than a byte)",
+                rcc_dtype_name(dt));
+        return NULL;
+    }
     uint64_t stnumel = st->untyped ? st->nbytes / isz : st->numel;
     if (numel > 0) {
         for (size_t i = 0; i < nd; i++) {
@@ -92,7 +117,7 @@ PtTensor *pt_tensor_make(Arena *a, PtStorage *st, rcc_dtype dt, int64_t offset, 
         }
     }
     uint64_t nbytes;
-    if (numel > INT64_MAX || mul_u64(numel, isz, &nbytes) || (nbytes > st->nbytes && nbytes > ((uint64_t)1 << 30))) {
+    if (numel > INT64_MAX || tn_bytes(dt, numel, &nbytes) < 0 || (nbytes > st->nbytes && nbytes > ((uint64_t)1 << 30))) {
         err_set(err, "tensor view of storage %s would materialise too many bytes", st->key);
         return NULL;
     }
@@ -139,22 +164,28 @@ PtTensor *pt_tensor_new(Arena *a, PtStorage *st, rcc_dtype dt, Pv *offset, Pv *s
     return pt_tensor_make(a, st, dt, offset->u.i, nd, sh, sd, err);
 }
 
+/* Row-major contiguous: size-1 dimensions may carry any stride. */
+int tn_contiguous(size_t nd, const int64_t *shape, const int64_t *strides)
+{
+    int64_t expect = 1;
+    for (size_t d = nd; d-- > 0;) {
+        if (shape[d] != 1 && strides[d] != expect)
+            return 0;
+        expect *= shape[d];
+    }
+    return 1;
+}
+
 void tn_gather(const rcc_tensor *t, const uint8_t *sbytes, void *dst)
 {
     size_t isz = rcc_dtype_size(t->dtype);
     uint8_t *out = dst;
     if (t->numel == 0)
         return;
-    /* Contiguous: one copy.  Size-1 dimensions may carry any stride. */
-    int64_t expect = 1;
-    int contiguous = 1;
-    for (int d = t->ndim - 1; d >= 0; d--) {
-        if (t->shape[d] != 1 && t->strides[d] != expect)
-            contiguous = 0;
-        expect *= t->shape[d];
-    }
     const uint8_t *base = sbytes + (uint64_t)t->storage_offset * isz;
-    if (contiguous) {
+    if (!isz) {   /* packed: a whole storage (pt_tensor_make) */
+        memcpy(out, sbytes, t->nbytes);
+    } else if (tn_contiguous((size_t)t->ndim, t->shape, t->strides)) {
         memcpy(out, base, t->numel * isz);
     } else {
         /* Odometer over all but the last dimension; the last is a strided run. */
@@ -306,9 +337,22 @@ static float e8m0_to_f32(uint8_t code)
     return code ? f32_bits((uint32_t)code << 23) : f32_bits(0x00400000u);
 }
 
+/* FP4 E2M1 (OCP MX): bias 1, one mantissa bit, no infinities or NaN:
+ * 0, 0.5, 1, 1.5, 2, 3, 4, 6 and their negatives. */
+static float e2m1_to_f32(unsigned code)
+{
+    static const float mag[8] = {0.0f, 0.5f, 1.0f, 1.5f, 2.0f, 3.0f, 4.0f, 6.0f};
+    return code & 8 ? -mag[code & 7] : mag[code & 7];
+}
+
 void tn_to_f32(rcc_dtype t, const void *src, float *dst, uint64_t n)
 {
     const uint8_t *p = src;
+    if (t == RCC_F4E2M1FN) {   /* element 2i in the low nibble, 2i + 1 in the high */
+        for (uint64_t i = 0; i < n; i++)
+            dst[i] = e2m1_to_f32(i & 1 ? p[i >> 1] >> 4 : p[i >> 1] & 0xF);
+        return;
+    }
     if (t >= RCC_F8E4M3FN && t <= RCC_F8E5M2FNUZ) {   /* one table per read */
         float table[256];
         for (int c = 0; c < 256; c++)
@@ -384,6 +428,12 @@ int rcc_read_f32(const rcc_file *f, const rcc_tensor *t, float *dst, size_t coun
     if (rcc_dtype_kind(t->dtype) == 'c') {
         snprintf(errbuf, errlen, "%s is %s, a complex tensor: it has no float32 value (read it in its own dtype)",
                  t->name, rcc_dtype_name(t->dtype));
+        return -1;
+    }
+    if (t->dtype == RCC_F6E2M3FN || t->dtype == RCC_F6E3M2FN) {
+        snprintf(errbuf, errlen, "%s is %s: the safetensors format does not fix how its 6-bit elements are packed "
+                 "into bytes, so it has no float32 value (read its bytes in its own dtype)", t->name,
+                 rcc_dtype_name(t->dtype));
         return -1;
     }
     void *tmp = malloc(t->nbytes ? (size_t)t->nbytes : 1);

@@ -572,9 +572,13 @@ int wr_state_dict(const char *path, const WrStorage *st, size_t nst, const WrTen
             n > SIZE_MAX)
             return err_set(err, "storage %zu: bad type or size", i);
     }
-    for (size_t i = 0; i < nt; i++)
+    for (size_t i = 0; i < nt; i++) {
         if (t[i].storage >= nst || t[i].ndim < 0 || t[i].offset < 0)
             return err_set(err, "tensor %s: bad storage, rank or offset", t[i].name);
+        if (!rcc_dtype_size(st[t[i].storage].dtype))   /* f4e2m1fn, f6*: smaller than a byte */
+            return err_set(err, "tensor %s is %s, which rcc does not write into a torch.save archive", t[i].name,
+                           rcc_dtype_name(st[t[i].storage].dtype));
+    }
 
     Pk k;
     memset(&k, 0, sizeof k);
