@@ -707,14 +707,7 @@ def write_expect(name, tensors, separate=False, parameters=True):
         values.append(t.values())
         if t.dt not in COMPLEX:
             f32.append(t.f32())
-    with open(os.path.join(OUT, name + ".expect.json"), "w") as fp:
-        fp.write('{"key": "", "tensors": [\n')
-        fp.write(",\n".join(" " + json.dumps(e) for e in entries))
-        fp.write("\n]}\n")
-    with open(os.path.join(OUT, name + ".values.bin"), "wb") as fp:
-        fp.write(b"".join(values))
-    with open(os.path.join(OUT, name + ".f32.bin"), "wb") as fp:
-        fp.write(b"".join(f32))
+    gf.write_expect_files(name, "", entries, values, f32)
     GOOD.append(name)
 
 
@@ -961,12 +954,8 @@ def fx_st_packed():
         fp.write(struct.pack("<Q", len(h)) + h + b"".join(e[4] for e in entries))
     tensors = [{"name": n, "dtype": d, "shape": sh, "offset": 0,
                 "strides": contiguous_strides(sh), "storage": i} for i, (n, _, d, sh, _) in enumerate(entries)]
-    with open(os.path.join(OUT, "dt_st_packed.expect.json"), "w") as fp:
-        fp.write('{"key": "", "tensors": [\n' + ",\n".join(" " + json.dumps(t) for t in tensors) + "\n]}\n")
-    with open(os.path.join(OUT, "dt_st_packed.values.bin"), "wb") as fp:
-        fp.write(b"".join(e[4] for e in entries))
-    with open(os.path.join(OUT, "dt_st_packed.f32.bin"), "wb") as fp:
-        fp.write(f4_f32)   # the f6 tensors have no f32 reading
+    # the f6 tensors have no f32 reading
+    gf.write_expect_files("dt_st_packed", "", tensors, [e[4] for e in entries], [f4_f32])
     GOOD.append("dt_st_packed")
 
 

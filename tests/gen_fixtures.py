@@ -149,6 +149,13 @@ def write_expect(name, key, got, separate=False, parameters=True):
         values.append(raw_bytes(t))
         if not t.is_complex():      # rcc_read_f32 refuses complex (tests/readall.c)
             f32.append(raw_bytes(t.detach().to(torch.float32)))
+    write_expect_files(name, key, tensors, values, f32)
+    GOOD.append(name)
+
+
+def write_expect_files(name, key, tensors, values, f32):
+    """NAME.expect.json (the key and one JSON object a tensor), NAME.values.bin
+    and NAME.f32.bin (the byte strings of values and f32, joined) in OUT."""
     with open(os.path.join(OUT, name + ".expect.json"), "w") as fp:
         fp.write('{"key": %s, "tensors": [\n' % json.dumps(key))
         fp.write(",\n".join(" " + json.dumps(t) for t in tensors))
@@ -157,7 +164,6 @@ def write_expect(name, key, got, separate=False, parameters=True):
         fp.write(b"".join(values))
     with open(os.path.join(OUT, name + ".f32.bin"), "wb") as fp:
         fp.write(b"".join(f32))
-    GOOD.append(name)
 
 
 def write_bad(name, data):
