@@ -5,7 +5,7 @@
  * does not fit is refused with one line naming the tensor and the first
  * mismatch (gen9.md): missing, another shape, or an integer tensor where a
  * floating one is expected (and the converse).  Floating tensors are read
- * as float32 through rcc_read_f32 (f16, bf16 and FP8 exactly, f64 rounded);
+ * as float32 through rcc_read_f32 (f16, bf16, FP8, FP4 exactly, f64 rounded);
  * integer tensors widen to int64 (unsigned ones as their values, bool as
  * 0/1; a u64 above INT64_MAX is refused).  A complex tensor is neither.
  */

@@ -5,7 +5,10 @@
  * gather below indexes without further checks.  Reading materialises the
  * view contiguously in row-major order, as torch's .contiguous() does, and
  * converts to float32 exactly as torch's .float() does: f16/bf16 widen
- * bit-exactly (NaN payloads kept), f64 and integers round to nearest.
+ * bit-exactly (NaN payloads kept), the FP8 and FP4 formats are decoded
+ * from their fields (all exact in f32), f64 and integers round to nearest.
+ * Complex and FP6 tensors have no float32 value.  A big-endian archive's
+ * elements are swapped as they are read.
  */
 #include <config.h>
 
@@ -283,9 +286,7 @@ static float f16_to_f32(uint16_t h)
     } else {
         bits = sign;
     }
-    float f;
-    memcpy(&f, &bits, 4);
-    return f;
+    return f32_bits(bits);
 }
 
 /* The FP8 formats, exactly: each code is sign * 2^(e - bias) * 1.m, or
