@@ -38,6 +38,7 @@ static const char *g_weights = "?";
 static const char *g_outs[2];
 static FILE *g_files[2];
 static rcc_file *g_rf;
+static void *g_bufs[2];   /* the read buffers in use, which die() frees */
 
 #if defined(__GNUC__)
 __attribute__((format(printf, 1, 2), noreturn))
@@ -60,6 +61,8 @@ static void die(const char *fmt, ...)
         if (g_outs[i])
             remove(g_outs[i]);
     }
+    for (i = 0; i < 2; i++)
+        free(g_bufs[i]);
     if (g_rf)
         rcc_close(g_rf);
     exit(2);
@@ -157,7 +160,7 @@ int main(int argc, char **argv)
 {
     char err[512];
     size_t i, n;
-    int k;
+    int k, r;
 
     if (argc != 4 && argc != 5) {
         fprintf(stderr, "usage: readall W VALUES_OUT F32_OUT [KEY]\n");
@@ -187,7 +190,7 @@ int main(int argc, char **argv)
 
         check_record(g_rf, i, t);
 
-        buf = xmalloc(t->nbytes);
+        buf = g_bufs[0] = xmalloc(t->nbytes);
         err[0] = '\0';
         if (rcc_read(g_rf, t, buf, (size_t)t->nbytes, err, sizeof err) != 0)
             die("rcc_read(%s): %s", t->name, err[0] ? err : "(no message)");
@@ -196,33 +199,30 @@ int main(int argc, char **argv)
                 (unsigned long long)t->nbytes);
         put(0, buf, (size_t)t->nbytes);
         free(buf);
+        g_bufs[0] = NULL;
 
         if (t->numel > UINT64_MAX / sizeof(float))
             die("%s: too many elements", t->name);
         fbytes = t->numel * sizeof(float);
-        fbuf = xmalloc(fbytes);
+        fbuf = g_bufs[1] = xmalloc(fbytes);
         err[0] = '\0';
+        r = rcc_read_f32(g_rf, t, fbuf, (size_t)t->numel, err, sizeof err);
         if (no_f32(t->dtype)) {
-            int rc = rcc_read_f32(g_rf, t, fbuf, (size_t)t->numel, err, sizeof err);
-
-            if (rc != -1)
-                die("rcc_read_f32(%s) of a %s tensor returned %d, expected -1", t->name, no_f32(t->dtype), rc);
+            if (r != -1)
+                die("rcc_read_f32(%s) of a %s tensor returned %d, expected -1", t->name, no_f32(t->dtype), r);
             if (!err[0] || !strstr(err, no_f32(t->dtype)))
                 die("rcc_read_f32(%s) of a %s tensor: the message does not say '%s': '%s'",
                     t->name, no_f32(t->dtype), no_f32(t->dtype), err);
-            if (!guard_intact(fbuf, (size_t)fbytes))
-                die("rcc_read_f32(%s) wrote past the %llu floats it was given",
-                    t->name, (unsigned long long)t->numel);
-            free(fbuf);
-            continue;
-        }
-        if (rcc_read_f32(g_rf, t, fbuf, (size_t)t->numel, err, sizeof err) != 0)
+        } else if (r != 0) {
             die("rcc_read_f32(%s): %s", t->name, err[0] ? err : "(no message)");
+        }
         if (!guard_intact(fbuf, (size_t)fbytes))
             die("rcc_read_f32(%s) wrote past the %llu floats it was given",
                 t->name, (unsigned long long)t->numel);
-        put(1, fbuf, (size_t)fbytes);
+        if (!no_f32(t->dtype))
+            put(1, fbuf, (size_t)fbytes);
         free(fbuf);
+        g_bufs[1] = NULL;
     }
 
     for (k = 0; k < 2; k++) {
