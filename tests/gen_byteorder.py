@@ -161,17 +161,8 @@ def legacy_big(src, dst):
 
 
 def main(argv):
-    if len(argv) != 2:
-        sys.stderr.write("usage: %s OUTDIR\n" % argv[0])
-        return 2
-    if sys.byteorder != "little":
-        sys.stderr.write("gen_byteorder: the originals must be little-endian; this host is not\n")
-        return 1
-    gf.OUT = out = argv[1]
-    os.makedirs(os.path.join(out, "byteorder"), exist_ok=True)
-    manifest = os.path.join(out, "byteorder", "manifest.txt")
-    if os.path.exists(manifest):
-        os.remove(manifest)
+    gf.OUT = out = gf.out_dir(argv, "gen_byteorder")
+    manifest = gf.fresh_manifest(out, "byteorder")
     torch.set_num_threads(1)
     lines = []
     sd = state_dict()

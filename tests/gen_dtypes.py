@@ -1187,17 +1187,8 @@ def bad_inputs():
 
 def main(argv):
     global OUT
-    if len(argv) != 2:
-        sys.stderr.write("usage: %s OUTDIR\n" % argv[0])
-        return 2
-    if sys.byteorder != "little":
-        sys.stderr.write("gen_dtypes: the fixtures are little-endian; this host is not\n")
-        return 1
-    gf.OUT = OUT = argv[1]
-    os.makedirs(os.path.join(OUT, "dtypes"), exist_ok=True)
-    manifest = os.path.join(OUT, "dtypes", "manifest.txt")
-    if os.path.exists(manifest):
-        os.remove(manifest)
+    gf.OUT = OUT = gf.out_dir(argv, "gen_dtypes")
+    manifest = gf.fresh_manifest(OUT, "dtypes")
     torch.set_num_threads(1)
     check_fp8()
     nround = check_integer_rounding()

@@ -637,17 +637,34 @@ FIXTURES = [fx_ckpt_python, fx_ckpt_protocol5, fx_mlp, fx_cnn_bn, fx_transformer
             fx_module_prefix, fx_deflated, fx_protocol4, fx_parameter, fx_bool_bytes]
 
 
-def main(argv):
-    global OUT
+def out_dir(argv, tool):
+    """The generators' OUTDIR (usage: TOOL OUTDIR), made if need be; exits
+    2 on a usage error and 1 on a big-endian host (the fixtures are
+    little-endian, as torch writes them here)."""
     if len(argv) != 2:
         sys.stderr.write("usage: %s OUTDIR\n" % argv[0])
-        return 2
+        sys.exit(2)
     if sys.byteorder != "little":
-        sys.stderr.write("gen_fixtures: the fixtures are little-endian; "
-                         "this host is not\n")
-        return 1
-    OUT = argv[1]
-    os.makedirs(OUT, exist_ok=True)
+        sys.stderr.write("%s: the fixtures are little-endian; this host is not\n" % tool)
+        sys.exit(1)
+    os.makedirs(argv[1], exist_ok=True)
+    return argv[1]
+
+
+def fresh_manifest(out, folder):
+    """OUT/FOLDER/manifest.txt's path, the folder made and an old manifest
+    removed: a generator writes its manifest last, so that make sees a
+    run cut short as not done."""
+    os.makedirs(os.path.join(out, folder), exist_ok=True)
+    manifest = os.path.join(out, folder, "manifest.txt")
+    if os.path.exists(manifest):
+        os.remove(manifest)
+    return manifest
+
+
+def main(argv):
+    global OUT
+    OUT = out_dir(argv, "gen_fixtures")
     stamp = os.path.join(OUT, "manifest.txt")
     if os.path.exists(stamp):
         os.remove(stamp)

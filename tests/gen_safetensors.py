@@ -354,15 +354,7 @@ GOOD = [st_mlp, st_dtypes, st_transformer, st_meta, st_names, st_magic,
 
 def main(argv):
     global OUT
-    if len(argv) != 2:
-        sys.stderr.write("usage: %s OUTDIR\n" % argv[0])
-        return 2
-    if sys.byteorder != "little":
-        sys.stderr.write("gen_safetensors: the fixtures are little-endian; "
-                         "this host is not\n")
-        return 1
-    OUT = gf.OUT = argv[1]
-    os.makedirs(OUT, exist_ok=True)
+    OUT = gf.OUT = gf.out_dir(argv, "gen_safetensors")
     torch.set_num_threads(1)
     good = []
     for fx in GOOD:
