@@ -136,6 +136,7 @@ TESTS = \
 	tests/bad/bad_dt_complex32.bad \
 	tests/bad/bad_dt_bits8.bad \
 	tests/bad/bad_dt_float4.bad \
+	tests/bad/bad_dt_jit_chalf.bad \
 	tests/bad/bad_dt_qint8.bad \
 	tests/bad/bad_dt_not_dtype.bad \
 	tests/bad/bad_dt_v3_short.bad \

@@ -948,7 +948,7 @@ SV sh_broadcast(Sh *s, Span sp, const SV *a, const SV *b, const char *what)
         r.dtype = b->kind == V_CONF || b->kind == V_DIM ? fn_promote(a, b) : a->dtype;
         return r;
     }
-    /* A file's FP8, u16..u64 or complex tensor: torch promotes none of
+    /* A file's FP8, FP4, FP6, u16..u64 or complex tensor: torch promotes none of
      * them with another dtype ("Promotion for Float8 Types is not
      * supported"), and the spec language computes with none of them. */
     for (int i = 0; i < 2; i++) {

@@ -45,8 +45,11 @@ Pv *tz_storage_pid(rcc_file *f, Pv *pid, size_t nfields, const char *rec_prefix,
         return NULL;
     }
     if (g->dtype < 0) {
-        err_set(err, "%s are not supported (storage type torch.%s)",
-                g->name[0] == 'Q' ? "quantized tensors" : "tensors of its dtype", g->name);
+        size_t n = strlen(g->name) - strlen("Storage");   /* every storage type's name ends so */
+        if (g->name[0] == 'Q')
+            err_set(err, "quantized tensors are not supported (storage type torch.%s)", g->name);
+        else
+            err_set(err, "%.*s tensors are not supported (storage type torch.%s)", (int)n, g->name, g->name);
         return NULL;
     }
     if (!is_decimal_key(key)) {
