@@ -73,8 +73,6 @@ if b.get("byteorder") != "little":
 listing = lambda d: [(t["name"], t["dtype"], t["shape"]) for t in d["tensors"]]
 if listing(a) != listing(b):
     sys.exit("the salvaged file lists other tensors:\n  %s\n  %s" % (listing(a), listing(b)))
-SIZE = {"f8e4m3fn": 1, "f8e5m2": 1, "f8e4m3fnuz": 1, "f8e5m2fnuz": 1, "f8e8m0fnu": 1,
-        "u16": 2, "u32": 4, "u64": 8}
 TORCH = {"f8e4m3fn": "float8_e4m3fn", "f8e5m2": "float8_e5m2", "f8e4m3fnuz": "float8_e4m3fnuz",
          "f8e5m2fnuz": "float8_e5m2fnuz", "f8e8m0fnu": "float8_e8m0fnu",
          "u16": "uint16", "u32": "uint32", "u64": "uint64"}
@@ -83,14 +81,11 @@ STORAGE = {"f32": "FloatStorage", "f16": "HalfStorage", "bf16": "BFloat16Storage
            "u8": "ByteStorage", "bool": "BoolStorage", "c64": "ComplexFloatStorage",
            "c128": "ComplexDoubleStorage"}
 
-class Name(str):
-    pass
-
 class Call:
     def __init__(self, fn, args):
         self.fn, self.args = fn, args
 
-class Fn(Name):
+class Fn(str):
     def __call__(self, *args):
         return collections.OrderedDict() if self == "collections.OrderedDict" else Call(self, args)
 
@@ -101,7 +96,7 @@ class U(pickle.Unpickler):   # records; imports and calls nothing
         return pid
 
 with zipfile.ZipFile(salvaged) as z:
-    records = {n.split("/data/")[-1]: len(z.read(n)) for n in z.namelist() if "/data/" in n}
+    records = {i.filename.split("/data/")[-1]: i.file_size for i in z.infolist() if "/data/" in i.filename}
     pkl = z.read([n for n in z.namelist() if n.endswith("/data.pkl")][0])
 sd = U(io.BytesIO(pkl)).load()
 dtypes = {t["name"]: t["dtype"] for t in b["tensors"]}

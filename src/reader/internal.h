@@ -550,8 +550,8 @@ int tn_contiguous(size_t nd, const int64_t *shape, const int64_t *strides);
 /* *nbytes = the bytes of numel elements of t (numel * bits / 8 for a
  * packed dtype, which must come out whole); -1 on overflow or a part. */
 int tn_bytes(rcc_dtype t, uint64_t numel, uint64_t *nbytes);
-/* Reverses the bytes of each of n elements of isz bytes at p, in place
- * (isz 2, 4 or 8; any other size is left alone). */
+/* Reverses the bytes of each of n units of isz bytes at p, in place
+ * (isz 0 or 1: nothing to do). */
 void tn_swap(void *p, uint64_t n, size_t isz);
 /* 1 when f's elements must be swapped as they are read: the file is
  * big-endian (its byteorder record).  Each tensor is swapped by its own

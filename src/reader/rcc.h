@@ -60,8 +60,8 @@ typedef enum rcc_dtype {
 RCC_API const char *rcc_dtype_name(rcc_dtype t);
 RCC_API size_t      rcc_dtype_size(rcc_dtype t);   /* bytes; 0 for a packed dtype */
 RCC_API int         rcc_dtype_bits(rcc_dtype t);   /* 4, 6, or 8 * size; 0 outside the enum */
-/* What kind of number an element is: 'f' floating point (f32 ... the FP8
- * formats), 'i' signed integer, 'u' unsigned integer (u8 ... u64), 'b'
+/* What kind of number an element is: 'f' floating point (f32 ... the FP8,
+ * FP4 and FP6 formats), 'i' signed integer, 'u' unsigned integer (u8 ... u64), 'b'
  * bool, 'c' complex; 0 for a value outside the enum. */
 RCC_API int         rcc_dtype_kind(rcc_dtype t);
 
@@ -157,10 +157,10 @@ RCC_API const rcc_storage *rcc_storage_at(const rcc_file *f, size_t i);
  * -1 with a message in err. */
 RCC_API int rcc_read(const rcc_file *f, const rcc_tensor *t, void *dst, size_t dstlen,
                      char *err, size_t errlen);
-/* The same, converted to float32: f16, bf16 and the FP8 formats exactly
- * (an FP8 NaN becomes the quiet NaN of its sign, positive for the
- * unsigned ones, fnuz 0x80 and e8m0fnu 0xFF: the formats carry no payload), f64 and integers rounded to nearest even; dst holds at least
- * t->numel floats.  A complex tensor has no float32 value, nor has an f6
+/* The same, converted to float32: f16, bf16, FP8 and FP4 exactly (an FP8
+ * NaN becomes the quiet NaN of its sign, positive for the unsigned ones,
+ * fnuz 0x80 and e8m0fnu 0xFF: the formats carry no payload), f64 and
+ * integers rounded to nearest even; dst holds at least t->numel floats.  A complex tensor has no float32 value, nor has an f6
  * one (its packing is not fixed): -1 and a message (read it with
  * rcc_read, which gives the bytes as stored). */
 RCC_API int rcc_read_f32(const rcc_file *f, const rcc_tensor *t, float *dst, size_t count,
@@ -170,10 +170,10 @@ RCC_API int rcc_read_f32(const rcc_file *f, const rcc_tensor *t, float *dst, siz
  * tensor whose key is exactly `name`, which must have exactly ndim
  * dimensions of the sizes shape[0..ndim), read contiguous into dst, which
  * holds the product of shape elements.  rcc_load_f32 takes a floating
- * tensor (f32, f16, bf16, f64, FP8; converted as rcc_read_f32 does),
+ * tensor (f32, f16, bf16, f64, FP8, FP4; converted as rcc_read_f32 does),
  * rcc_load_i64 an integer one (i64 ... i8, u8 ... u64, bool; widened,
- * bool 0/1, a u64 element above INT64_MAX refused).  0 on success; -1 with one line naming the tensor
- * and the first mismatch:
+ * bool 0/1, a u64 element above INT64_MAX refused).  0 on success; -1
+ * with one line naming the tensor and the first mismatch:
  *     missing tensor 'fc.weight'
  *     'fc.weight' has shape [10, 512]; the model expects [1000, 512]
  *     'fc.weight' is i64; the model expects a floating-point tensor

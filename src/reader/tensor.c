@@ -219,34 +219,12 @@ void tn_gather(const rcc_tensor *t, const uint8_t *sbytes, void *dst)
 void tn_swap(void *p, uint64_t n, size_t isz)
 {
     uint8_t *b = p;
-    switch (isz) {
-    case 2:
-        for (uint64_t i = 0; i < n; i++, b += 2) {
-            uint16_t v;
-            memcpy(&v, b, 2);
-            v = __builtin_bswap16(v);
-            memcpy(b, &v, 2);
+    for (uint64_t i = 0; isz > 1 && i < n; i++, b += isz)
+        for (size_t lo = 0, hi = isz - 1; lo < hi; lo++, hi--) {
+            uint8_t c = b[lo];
+            b[lo] = b[hi];
+            b[hi] = c;
         }
-        break;
-    case 4:
-        for (uint64_t i = 0; i < n; i++, b += 4) {
-            uint32_t v;
-            memcpy(&v, b, 4);
-            v = __builtin_bswap32(v);
-            memcpy(b, &v, 4);
-        }
-        break;
-    case 8:
-        for (uint64_t i = 0; i < n; i++, b += 8) {
-            uint64_t v;
-            memcpy(&v, b, 8);
-            v = __builtin_bswap64(v);
-            memcpy(b, &v, 8);
-        }
-        break;
-    default:
-        break;
-    }
 }
 
 /* rcc_read gives elements in the host's order; the file's is big-endian

@@ -45,11 +45,11 @@ Pv *tz_storage_pid(rcc_file *f, Pv *pid, size_t nfields, const char *rec_prefix,
         return NULL;
     }
     if (g->dtype < 0) {
-        size_t n = strlen(g->name) - strlen("Storage");   /* every storage type's name ends so */
         if (g->name[0] == 'Q')
             err_set(err, "quantized tensors are not supported (storage type torch.%s)", g->name);
-        else
-            err_set(err, "%.*s tensors are not supported (storage type torch.%s)", (int)n, g->name, g->name);
+        else   /* every storage type's name ends in "Storage" */
+            err_set(err, "%.*s tensors are not supported (storage type torch.%s)",
+                    (int)(strlen(g->name) - strlen("Storage")), g->name, g->name);
         return NULL;
     }
     if (!is_decimal_key(key)) {
@@ -225,7 +225,7 @@ static int version_ok(const Zip *z, Err *err)
  * ("Unknown endianness type"), and so does rcc.  Missing: little, as torch
  * >= 2.1 assumes (1.13 wrote no record and only ran on little-endian
  * machines' files in practice).  "big" sets f->big_endian: rcc_read swaps
- * each element of a typed storage as torch's storage.byteswap(dtype) does. */
+ * each tensor's elements by its own dtype (tn_swaps). */
 static int byteorder_ok(rcc_file *f, Err *err)
 {
     const ZipEntry *e = zip_find(&f->zip, "byteorder");
